@@ -24,6 +24,7 @@ from clearsight.core.system import (
     DecisionRole,
     Exposure,
     Frozen,
+    Incentive,
     Scale,
     SystemTraits,
 )
@@ -35,6 +36,7 @@ ORDERED: dict[str, tuple[str, ...]] = {
     "scale": get_args(Scale),
     "business_criticality": get_args(Criticality),
     "decision_role": get_args(DecisionRole),
+    "adversarial_incentive": get_args(Incentive),
 }
 
 Predicate = Callable[[SystemTraits], bool]
@@ -125,7 +127,8 @@ def compile_condition(cond: Condition | None) -> Predicate:
         return lambda t: not items.isdisjoint(getattr(t, name))
     order = ORDERED[name]
     threshold = order.index(cond.at_least or "")
-    return lambda t: order.index(getattr(t, name)) >= threshold
+    rank = {value: i for i, value in enumerate(order)}
+    return lambda t: rank.get(getattr(t, name), -1) >= threshold
 
 
 Condition.model_rebuild()

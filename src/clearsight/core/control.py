@@ -60,7 +60,12 @@ class Control(Frozen):
     effort: Effort
     detection: str = Field(description="How Clearsight observes whether the control is in place.")
     evidence: list[EvidenceRule] = Field(default_factory=list)
-    implemented_by: str | None = Field(None, description="Clearsight command that implements it, if any.")
+    implemented_by: str | None = Field(
+        None, description="Clearsight command that implements it today; None means 'not yet'."
+    )
+    planned_command: str | None = Field(
+        None, description="The command that will implement it once its issue lands (honest 'not yet')."
+    )
     depends_on: list[str] = Field(default_factory=list)
     applies_when: Condition | None = Field(None, description="Systems the control is relevant to at all.")
     baseline: Severity | None = Field(

@@ -36,6 +36,7 @@ ComponentKind = Literal[
     "provider", "sdk", "model", "model_file", "dataset", "vector_store", "serving", "agent_framework",
     "mcp_server", "data_store", "personal_data", "secret_ref", "pipeline", "service",
 ]
+Incentive = Literal["low", "medium", "high"]
 AttestedStatus = Literal["implemented", "partial", "missing", "not-applicable"]
 
 
@@ -91,6 +92,10 @@ class SystemTraits(Frozen):
         None, description="A documented Art. 6(3) condition that takes an Annex III use out of high-risk."
     )
     gpai: GpaiStatus = "none"
+    adversarial_incentive: Incentive | None = Field(
+        None,
+        description="How much attackers gain from fooling or stealing the model; default: from the purposes.",
+    )
 
 
 class Component(Frozen):

@@ -1,0 +1,1 @@
+"""The four pure steps of the assessment and the pipeline that chains them."""

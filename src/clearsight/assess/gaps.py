@@ -1,0 +1,193 @@
+"""Step 3: which controls does each system need, which are in place, and how bad is each gap?
+
+A control is required for three reasons, each recorded in words: it counters an ATLAS technique that
+applies (directly, or through an ATLAS mitigation that ATLAS links to the technique), a legal obligation of
+the system's class maps to it, or it is a baseline for the system's internal tier. Its status comes only
+from attestations and Evidence.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from clearsight.core.conditions import Predicate, compile_condition
+from clearsight.core.control import Control, EvidenceRule
+from clearsight.core.evidence import Evidence, FactValue
+from clearsight.core.gap import ControlStatus, Gap
+from clearsight.core.ids import gap_id
+from clearsight.core.risk import RiskProfile
+from clearsight.core.severity import Severity, severity_from_matrix
+from clearsight.core.system import AISystem, SystemTraits
+from clearsight.core.threat import ThreatMatch
+from clearsight.frameworks.atlas import AtlasCatalogue
+from clearsight.frameworks.controls import ControlCatalogue
+
+_LOWER = {Severity.CRITICAL: Severity.HIGH, Severity.HIGH: Severity.MEDIUM,
+          Severity.MEDIUM: Severity.LOW, Severity.LOW: Severity.LOW}
+URGENT_WITHIN = dt.timedelta(days=365)
+
+
+@dataclass(frozen=True)
+class _CompiledControl:
+    control: Control
+    applies: Predicate
+    techniques: frozenset[str]
+    obligations: frozenset[str]
+
+
+def addressed_techniques(control: Control, atlas: AtlasCatalogue) -> frozenset[str]:
+    """Techniques the control counters: its own refs plus what ATLAS links to its mitigations."""
+    found = set(control.refs.atlas_techniques)
+    mitigations = atlas.mitigation_index
+    for mid in control.refs.atlas_mitigations:
+        if mid in mitigations:
+            found.update(mitigations[mid].techniques)
+    return frozenset(found)
+
+
+@dataclass
+class EvidenceIndex:
+    """Evidence grouped by system (None: organisation-wide) for quick look-up per gap."""
+
+    by_system: dict[str | None, list[Evidence]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, evidence: Iterable[Evidence]) -> EvidenceIndex:
+        index = cls()
+        for item in evidence:
+            index.by_system.setdefault(item.system, []).append(item)
+        return index
+
+    def for_system(self, system_id: str) -> list[Evidence]:
+        return self.by_system.get(system_id, []) + self.by_system.get(None, [])
+
+
+class GapAnalyser:
+    """The control catalogue compiled once; :meth:`gaps_for` runs per system."""
+
+    def __init__(self, controls: ControlCatalogue, atlas: AtlasCatalogue) -> None:
+        self._controls = [
+            _CompiledControl(
+                control=c,
+                applies=compile_condition(c.applies_when),
+                techniques=addressed_techniques(c, atlas),
+                obligations=frozenset(c.refs.eu_ai_act),
+            )
+            for c in controls.controls
+        ]
+        self._countering: dict[str, tuple[int, ...]] = {}
+
+    def _controls_countering(self, technique: str) -> tuple[int, ...]:
+        found = self._countering.get(technique)
+        if found is None:
+            found = tuple(i for i, c in enumerate(self._controls) if _counters(c.techniques, technique))
+            self._countering[technique] = found
+        return found
+
+    def gaps_for(
+        self, system: AISystem, traits: SystemTraits, risk: RiskProfile, threats: Sequence[ThreatMatch],
+        evidence: Sequence[Evidence], as_of: dt.date,
+    ) -> list[Gap]:
+        obligations = {o.id: o for o in risk.legal.obligations}
+        prohibited = risk.legal.tier == "prohibited"
+        countered_by: dict[int, list[ThreatMatch]] = {}
+        for threat in threats:
+            for index in self._controls_countering(threat.technique):
+                countered_by.setdefault(index, []).append(threat)
+        out: list[Gap] = []
+        for index, compiled in enumerate(self._controls):
+            control = compiled.control
+            if not compiled.applies(traits):
+                continue
+            reasons: list[str] = []
+            severities: list[Severity] = []
+            countered = countered_by.get(index, [])
+            if countered:
+                worst = max(countered, key=lambda t: t.likelihood * t.impact)
+                severities.append(severity_from_matrix(worst.likelihood, worst.impact))
+                names = ", ".join(f"{t.technique} {t.name}" for t in countered[:3])
+                more = f" and {len(countered) - 3} more" if len(countered) > 3 else ""
+                reasons.append(f"counters {names}{more}")
+            legal = sorted(compiled.obligations & obligations.keys())
+            for ob_id in legal:
+                ob = obligations[ob_id]
+                severities.append(_legal_severity(ob.applies_from, as_of))
+                when = f", applies from {ob.applies_from.isoformat()}" if ob.applies_from else ""
+                reasons.append(f"required by {ob.article} ({ob.title}{when})")
+            if prohibited and control.domain == "governance":
+                severities.append(Severity.CRITICAL)
+                reasons.append("the system falls under an Art. 5 prohibited practice")
+            if control.baseline is not None and risk.internal.tier >= control.baseline:
+                severities.append(min(risk.internal.tier, Severity.HIGH))
+                reasons.append(f"baseline for {risk.internal.tier.value}-tier systems")
+            if not reasons:
+                continue
+            status, evidence_ids, status_reason = _status(control, system.id, evidence)
+            severity = max(severities)
+            if status == "partial":
+                severity = _LOWER[severity]
+            elif status in ("implemented", "not-applicable"):
+                severity = Severity.LOW
+            out.append(Gap(
+                id=gap_id(system.id, control.id), system=system.id, control=control.id, title=control.title,
+                status=status, severity=severity, required_by=reasons,
+                threats=[t.technique for t in countered], obligations=legal, evidence=evidence_ids,
+                status_reason=status_reason,
+            ))
+        out.sort(key=lambda g: (g.status not in ("missing", "partial"), -g.severity.rank, g.control))
+        return out
+
+
+def _counters(addressed: frozenset[str], technique: str) -> bool:
+    if technique in addressed:
+        return True
+    parent = technique.rsplit(".", 1)[0] if technique.count(".") == 2 else None
+    return parent is not None and parent in addressed
+
+
+def _legal_severity(applies_from: dt.date | None, as_of: dt.date) -> Severity:
+    """Obligations in force, or within a year, are high; later ones medium."""
+    if applies_from is None or applies_from - as_of <= URGENT_WITHIN:
+        return Severity.HIGH
+    return Severity.MEDIUM
+
+
+_STATUS_ORDER: dict[ControlStatus, int] = {"missing": 0, "partial": 1, "implemented": 2, "not-applicable": 3}
+
+
+def _status(control: Control, system_id: str, evidence: Sequence[Evidence]) -> tuple[ControlStatus, list[str], str]:
+    """Attestations (explicit claims) win over detected evidence; the best detected status counts."""
+    claims = [e for e in evidence if control.id in e.claims]
+    if claims:
+        # A system-specific claim beats an organisation-wide one.
+        claims.sort(key=lambda e: e.system is None)
+        chosen = claims[0]
+        status = chosen.claims[control.id]
+        who = chosen.source
+        return status, [chosen.id], f"{status} according to {who}" + (f": {chosen.summary}" if chosen.summary else "")
+    best: ControlStatus = "missing"
+    used: list[str] = []
+    why = "no attestation or evidence found"
+    for item in evidence:
+        for rule in control.evidence:
+            if _matches(rule, item) and _STATUS_ORDER[rule.status] >= _STATUS_ORDER[best]:
+                if _STATUS_ORDER[rule.status] > _STATUS_ORDER[best]:
+                    used = []
+                best = rule.status
+                used.append(item.id)
+                why = f"{rule.status}: {rule.description} (seen by {item.source})"
+    return best, used, why
+
+
+def _matches(rule: EvidenceRule, item: Evidence) -> bool:
+    if item.kind != rule.kind:
+        return False
+    return all(_fact_matches(item.facts.get(key), want) for key, want in rule.where.items())
+
+
+def _fact_matches(have: FactValue | None, want: FactValue) -> bool:
+    if isinstance(have, list) and not isinstance(want, list):
+        return want in have
+    return have == want

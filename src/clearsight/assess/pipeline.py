@@ -1,0 +1,100 @@
+"""The four steps chained: inventory and evidence in, one Assessment out. No I/O happens here.
+
+    classify -> threats -> gaps -> plan
+
+The step objects are compiled once per run (conditions into closures, control-to-technique links into an
+index), so a portfolio of ten thousand systems costs little more per system than one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Sequence
+
+from clearsight import __version__
+from clearsight.assess.classify import classify_system, resolve_traits
+from clearsight.assess.gaps import EvidenceIndex, GapAnalyser
+from clearsight.assess.plan import build_plan
+from clearsight.assess.threats import ThreatModeller
+from clearsight.core.assessment import (
+    Assessment,
+    AssessmentSettings,
+    PortfolioEntry,
+    Summary,
+    SystemAssessment,
+)
+from clearsight.core.evidence import Evidence
+from clearsight.core.severity import Severity
+from clearsight.core.system import AISystem
+from clearsight.frameworks.bundle import Catalogues
+
+
+def assess(
+    *,
+    organisation: str,
+    inventory_path: str,
+    systems: Sequence[AISystem],
+    evidence: Sequence[Evidence],
+    catalogues: Catalogues,
+    settings: AssessmentSettings,
+    generated_at: dt.datetime,
+) -> Assessment:
+    """Run the four steps over a portfolio and return the complete Assessment."""
+    modeller = ThreatModeller(catalogues.threat_model, catalogues.atlas)
+    analyser = GapAnalyser(catalogues.controls, catalogues.atlas)
+    index = EvidenceIndex.build(evidence)
+    results: list[SystemAssessment] = []
+    for system in systems:
+        traits = resolve_traits(system.traits, catalogues.eu_ai_act)
+        risk = classify_system(system, traits, catalogues.eu_ai_act, settings.eu_ai_act_calendar)
+        threats = modeller.threats_for(system, traits)
+        scenarios = modeller.scenarios_for(system, threats)
+        gaps = analyser.gaps_for(system, traits, risk, threats, index.for_system(system.id), settings.as_of)
+        results.append(SystemAssessment(system=system, risk=risk, threats=threats, scenarios=scenarios, gaps=gaps))
+
+    all_gaps = [g for r in results for g in r.gaps]
+    plan = build_plan(all_gaps, catalogues.controls.by_id(), settings.capacity_days)
+    return Assessment(
+        tool_version=__version__, generated_at=generated_at, organisation=organisation,
+        inventory=inventory_path, settings=settings, catalogues=catalogues.versions(), systems=results,
+        portfolio=rank_portfolio(results), plan=plan, evidence=list(evidence), summary=summarise(results),
+    )
+
+
+_LEGAL_ORDER = {"prohibited": 0, "high-risk": 1, "limited": 2, "minimal": 3, "out-of-scope": 4}
+
+
+def rank_portfolio(results: Sequence[SystemAssessment]) -> list[PortfolioEntry]:
+    """Most dangerous first: internal tier, then impact x likelihood, then legal class, then open gaps."""
+    def key(r: SystemAssessment) -> tuple[int, int, int, int, str]:
+        internal = r.risk.internal
+        return (
+            -internal.tier.rank, -internal.impact * internal.likelihood, _LEGAL_ORDER[r.risk.legal.tier],
+            -sum(1 for g in r.gaps if g.is_open), r.system.id,
+        )
+
+    ranked = sorted(results, key=key)
+    return [
+        PortfolioEntry(
+            rank=i, system=r.system.id, name=r.system.name, internal_tier=r.risk.internal.tier,
+            legal_tier=r.risk.legal.tier, score=r.risk.internal.impact * r.risk.internal.likelihood,
+            open_gaps=sum(1 for g in r.gaps if g.is_open), declared=r.system.declared,
+        )
+        for i, r in enumerate(ranked, start=1)
+    ]
+
+
+def summarise(results: Sequence[SystemAssessment]) -> Summary:
+    tiers = Counter(r.risk.internal.tier.value for r in results)
+    open_gaps = Counter(g.severity.value for r in results for g in r.gaps if g.is_open)
+    gaps = [g for r in results for g in r.gaps]
+    return Summary(
+        systems=len(results),
+        shadow_systems=sum(1 for r in results if not r.system.declared),
+        high_risk_legal=sum(1 for r in results if r.risk.legal.tier == "high-risk"),
+        internal_tiers={s.value: tiers.get(s.value, 0) for s in reversed(Severity)},
+        open_gaps={s.value: open_gaps.get(s.value, 0) for s in reversed(Severity)},
+        controls_in_place=sum(1 for g in gaps if g.status == "implemented"),
+        controls_required=sum(1 for g in gaps if g.status != "not-applicable"),
+    )

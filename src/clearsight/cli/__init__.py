@@ -1,0 +1,1 @@
+"""The ``clearsight`` command: thin modules that parse, call library code and render."""

@@ -1,0 +1,80 @@
+"""``clearsight assess PATH``: the main job."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from clearsight.cli.output import write_outputs
+from clearsight.cli.tables import assessment_table
+from clearsight.core.assessment import Assessment
+from clearsight.core.errors import InputError
+from clearsight.core.severity import Severity
+from clearsight.report.registry import FORMAT_NAMES, get_format
+from clearsight.runner import assess_path
+
+
+class FailOn(StrEnum):
+    critical = "critical"
+    high = "high"
+    medium = "medium"
+    low = "low"
+
+
+def assess(
+    path: Path = typer.Argument(..., help="Folder with clearsight.yaml, or the inventory file itself."),
+    formats: list[str] = typer.Option(
+        ["table"], "--format", "-f",
+        help="table, " + ", ".join(FORMAT_NAMES) + ". Repeat for several; with --output-dir each gets a file.",
+    ),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write the (single) format to this file."),
+    output_dir: Path | None = typer.Option(None, "--output-dir", help="Write every format into this folder."),
+    fail_on: FailOn | None = typer.Option(None, "--fail-on", help="Exit 1 if an open gap is at least this."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Assess as of this date (YYYY-MM-DD)."),
+    calendar: str | None = typer.Option(None, "--calendar", help="EU AI Act calendar ID (see 'catalogue versions')."),
+) -> None:
+    """Assess the AI systems declared under PATH and write the reports."""
+    unknown = [f for f in formats if f != "table" and f not in FORMAT_NAMES]
+    if unknown:
+        raise InputError(f"unknown format '{unknown[0]}'", hint="choose from table, " + ", ".join(FORMAT_NAMES))
+    if output and output_dir:
+        raise InputError("use either --output or --output-dir, not both")
+    if output and len(formats) > 1:
+        raise InputError("--output takes one format; use --output-dir for several")
+    date = _parse_date(as_of) if as_of else None
+    assessment = assess_path(path, as_of=date, calendar=calendar)
+    write_outputs(_render(assessment, formats, output, output_dir))
+    if fail_on is not None and _fails(assessment, Severity(fail_on.value)):
+        raise typer.Exit(1)
+
+
+def _render(
+    assessment: Assessment, formats: list[str], output: Path | None, output_dir: Path | None
+) -> dict[Path | None, str]:
+    rendered: dict[Path | None, str] = {}
+    if output_dir is not None:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    for name in dict.fromkeys(formats):
+        if name == "table":
+            text = assessment_table(assessment)
+            target = (output_dir / "assessment.txt") if output_dir else output
+        else:
+            fmt = get_format(name)
+            text = fmt.render(assessment)
+            target = (output_dir / f"assessment.{fmt.extension}") if output_dir else output
+        rendered[target] = text
+    return rendered
+
+
+def _fails(assessment: Assessment, threshold: Severity) -> bool:
+    return any(g.is_open and g.severity >= threshold for r in assessment.systems for g in r.gaps)
+
+
+def _parse_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise InputError(f"--as-of '{text}' is not a date", hint="use YYYY-MM-DD") from exc

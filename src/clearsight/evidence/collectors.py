@@ -1,0 +1,36 @@
+"""The registry of evidence collectors; adding a collector means one entry here.
+
+A collector gets the assessment root and the declared systems and returns Evidence. Collectors never
+raise for bad content they find: they report it as Evidence or skip it, so one odd file never stops an
+assessment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from clearsight.core.evidence import Evidence
+from clearsight.core.system import AISystem
+from clearsight.evidence.attestations import COLLECTOR_ID as ATTESTATIONS, collect_attestations
+
+
+@dataclass(frozen=True)
+class Collector:
+    id: str
+    description: str
+    collect: Callable[[Path, Sequence[AISystem]], list[Evidence]]
+
+
+COLLECTORS: tuple[Collector, ...] = (
+    Collector(
+        id=ATTESTATIONS,
+        description="controls the inventory attests as implemented, partial, missing or not applicable",
+        collect=lambda _root, systems: collect_attestations(systems),
+    ),
+)
+
+
+def collect_evidence(root: Path, systems: Sequence[AISystem]) -> list[Evidence]:
+    return [item for collector in COLLECTORS for item in collector.collect(root, systems)]

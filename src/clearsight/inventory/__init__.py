@@ -1,0 +1,1 @@
+"""Reading the declared AI inventory (clearsight.yaml)."""

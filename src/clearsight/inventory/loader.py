@@ -1,0 +1,235 @@
+"""Read ``clearsight.yaml`` and explain every problem with file, line, field and a hint.
+
+The YAML is parsed twice — once into data for validation, once into a node tree that remembers line
+numbers — so a pydantic error path such as ``systems.0.traits.exposure`` can be pointed at its line.
+Unknown keys, duplicate keys, unknown purposes and unknown control IDs are errors, never ignored.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from clearsight.core.errors import InputError
+from clearsight.core.inventory import Inventory
+from clearsight.core.system import AISystem, Attestation, SourceLocation
+
+INVENTORY_NAMES = ("clearsight.yaml", "clearsight.yml")
+MAX_INVENTORY_BYTES = 5 * 1024 * 1024
+
+try:
+    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover
+    _Loader = yaml.SafeLoader
+
+
+@dataclass(frozen=True)
+class LoadedInventory:
+    path: Path
+    inventory: Inventory
+    systems: list[AISystem]
+
+
+def find_inventory(path: Path) -> Path:
+    """The inventory file for a path that is either the file itself or the folder holding it."""
+    if not path.exists():
+        raise InputError("path does not exist", path=str(path))
+    if path.is_dir():
+        for name in INVENTORY_NAMES:
+            if (path / name).is_file():
+                return path / name
+        raise InputError(
+            "no clearsight.yaml in this folder", path=str(path),
+            hint="create one (see docs/inventory.md) or pass the file's path",
+        )
+    return path
+
+
+def load_inventory(
+    path: Path, *, known_purposes: set[str], known_controls: set[str]
+) -> LoadedInventory:
+    """Parse and validate the inventory; raises :class:`InputError` with a one-line diagnostic."""
+    file = find_inventory(path)
+    shown = str(file)
+    try:
+        size = file.stat().st_size
+        if size > MAX_INVENTORY_BYTES:
+            raise InputError(f"file is {size} bytes; an inventory is at most {MAX_INVENTORY_BYTES}", path=shown)
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError("file is not UTF-8 text", path=shown) from exc
+    except OSError as exc:
+        raise InputError(f"cannot read file ({exc.strerror or exc})", path=shown) from exc
+
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - safe loader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise InputError(f"invalid YAML: {exc.problem or exc.context}", path=shown, line=line) from exc
+    except yaml.YAMLError as exc:
+        raise InputError(f"invalid YAML: {exc}", path=shown) from exc
+    if node is None or data is None:
+        raise InputError("the inventory is empty", path=shown, hint="start from examples/fraud-detection/clearsight.yaml")
+    if not isinstance(data, dict):
+        raise InputError("the top level must be a mapping with 'organisation' and 'systems'", path=shown, line=1)
+    _reject_duplicate_keys(node, shown)
+
+    try:
+        inventory = Inventory.model_validate(data)
+    except ValidationError as exc:
+        raise _explain(exc, node, shown) from exc
+
+    root_dir = file.parent
+    systems: list[AISystem] = []
+    seen: dict[str, int] = {}
+    for i, decl in enumerate(inventory.systems):
+        sys_path: tuple[str | int, ...] = ("systems", i)
+        line = _line_of(node, sys_path)
+        if decl.id in seen:
+            raise InputError(f"system id '{decl.id}' is already used on line {seen[decl.id]}", path=shown,
+                             line=line, field=f"systems[{i}].id")
+        seen[decl.id] = line or 0
+        for j, purpose in enumerate(decl.traits.purposes):
+            if purpose not in known_purposes:
+                raise InputError(
+                    f"unknown purpose '{purpose}'", path=shown,
+                    line=_line_of(node, (*sys_path, "traits", "purposes", j)),
+                    field=f"systems[{i}].traits.purposes[{j}]", hint=_suggest(purpose, known_purposes,
+                                                                             "clearsight catalogue use-cases"),
+                )
+        attestations: list[Attestation] = []
+        for j, att in enumerate(decl.attestations):
+            att_line = _line_of(node, (*sys_path, "attestations", j))
+            if att.control not in known_controls:
+                raise InputError(
+                    f"unknown control '{att.control}'", path=shown, line=att_line,
+                    field=f"systems[{i}].attestations[{j}].control",
+                    hint=_suggest(att.control, known_controls, "clearsight catalogue controls"),
+                )
+            attestations.append(att.model_copy(update={"location": SourceLocation(path=shown, line=att_line)}))
+        if decl.root is not None:
+            _check_root(root_dir, decl.root, shown, _line_of(node, (*sys_path, "root")), i)
+        systems.append(AISystem(
+            **decl.model_dump(exclude={"attestations"}),
+            attestations=attestations, declared=True, location=SourceLocation(path=shown, line=line),
+        ))
+    return LoadedInventory(path=file, inventory=inventory, systems=systems)
+
+
+def _check_root(base: Path, root: str, shown: str, line: int | None, index: int) -> None:
+    target = (base / root).resolve()
+    if base.resolve() not in (target, *target.parents):
+        raise InputError(f"root '{root}' points outside the inventory's folder", path=shown, line=line,
+                         field=f"systems[{index}].root")
+    if not target.is_dir():
+        raise InputError(f"root '{root}' is not a folder", path=shown, line=line, field=f"systems[{index}].root")
+
+
+def _suggest(value: str, known: set[str], command: str) -> str:
+    close = difflib.get_close_matches(value, sorted(known), n=1)
+    return (f"did you mean '{close[0]}'? " if close else "") + f"'{command}' lists them"
+
+
+# --------------------------------------------------------------------------- node tree helpers
+
+
+def _reject_duplicate_keys(node: yaml.Node, shown: str) -> None:
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            name = str(key.value)
+            if name in seen:
+                raise InputError(f"key '{name}' appears twice in the same mapping", path=shown,
+                                 line=key.start_mark.line + 1)
+            seen.add(name)
+            _reject_duplicate_keys(value, shown)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _reject_duplicate_keys(item, shown)
+
+
+def _child(node: yaml.Node, part: str | int) -> tuple[yaml.Node | None, yaml.Node | None]:
+    """(key node, value node) for a mapping key or a sequence index."""
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if str(key.value) == str(part):
+                return key, value
+    if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+        item = node.value[part]
+        return item, item
+    return None, None
+
+
+def _line_of(node: yaml.Node, path: tuple[str | int, ...]) -> int | None:
+    """Line of the deepest node on ``path`` that exists (1-based)."""
+    current: yaml.Node = node
+    line = current.start_mark.line + 1
+    for part in path:
+        key, value = _child(current, part)
+        if value is None or key is None:
+            break
+        line = key.start_mark.line + 1
+        current = value
+    return line
+
+
+def _explain(exc: ValidationError, node: yaml.Node, shown: str) -> InputError:
+    errors = exc.errors()
+    first = errors[0]
+    loc = tuple(first["loc"])
+    field = _dotted(loc)
+    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+    kind = first["type"]
+    hint: str | None = None
+    if kind == "extra_forbidden":
+        parent_loc = loc[:-1]
+        message = f"unknown key '{loc[-1]}'"
+        allowed = _allowed_keys(parent_loc)
+        if allowed:
+            close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+            hint = (f"did you mean '{close[0]}'? " if close else "") + "allowed: " + ", ".join(allowed)
+    elif kind == "missing":
+        message = "required field is missing"
+    else:
+        message = first["msg"]
+    return InputError(message + more, path=shown, line=_line_of(node, loc), field=field, hint=hint)
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
+    """The field names of the model at ``loc`` in the inventory schema."""
+    model: type[BaseModel] = Inventory
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return []
+        inner = _model_of(field.annotation)
+        if inner is None:
+            return []
+        model = inner
+    return sorted(model.model_fields)
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None

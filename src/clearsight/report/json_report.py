@@ -1,0 +1,35 @@
+"""The Assessment as JSON: the document every other report and ``clearsight diff`` read back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from clearsight.core.assessment import Assessment
+from clearsight.core.errors import InputError
+
+
+def render(assessment: Assessment) -> str:
+    return assessment.model_dump_json(indent=2) + "\n"
+
+
+def read_assessment(path: Path) -> Assessment:
+    """Load a JSON report written by ``--format json``, with a one-line reason when it is not one."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise InputError("file does not exist", path=str(path)) from exc
+    except OSError as exc:
+        raise InputError(f"cannot read file ({exc.strerror or exc})", path=str(path)) from exc
+    try:
+        return Assessment.model_validate_json(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        if first["type"] == "json_invalid":
+            raise InputError("not valid JSON", path=str(path)) from exc
+        raise InputError(
+            f"not a Clearsight assessment ({where}: {first['msg']})", path=str(path),
+            hint="produce one with 'clearsight assess PATH --format json'",
+        ) from exc

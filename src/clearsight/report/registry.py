@@ -1,0 +1,46 @@
+"""The report formats, in one table: adding a format means one module and one line here.
+
+Every renderer takes the finished :class:`Assessment` and returns text; none of them recomputes a rating.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from clearsight.core.assessment import Assessment
+
+Render = Callable[[Assessment], str]
+
+
+@dataclass(frozen=True)
+class ReportFormat:
+    name: str
+    extension: str
+    description: str
+    render: Render
+
+
+def _formats() -> dict[str, ReportFormat]:
+    # Imported here so that ``clearsight --help`` does not pay for every renderer.
+    from clearsight.report import csv_plan, html, json_report, markdown, navigator, sarif
+
+    table = [
+        ReportFormat("json", "json", "the Assessment document (versioned schema)", json_report.render),
+        ReportFormat("md", "md", "executive summary in Markdown", markdown.render),
+        ReportFormat("html", "html", "self-contained report with charts", html.render),
+        ReportFormat("sarif", "sarif", "open gaps as SARIF 2.1.0 results", sarif.render),
+        ReportFormat("navigator", "layer.json", "MITRE ATLAS Navigator layer", navigator.render),
+        ReportFormat("csv", "csv", "the action plan as CSV", csv_plan.render),
+    ]
+    return {f.name: f for f in table}
+
+
+FORMAT_NAMES = ("json", "md", "html", "sarif", "navigator", "csv")
+
+
+def get_format(name: str) -> ReportFormat:
+    formats = _formats()
+    if name not in formats:
+        raise KeyError(name)
+    return formats[name]

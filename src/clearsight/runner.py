@@ -1,0 +1,52 @@
+"""The main job with its I/O: read the inventory, collect evidence, run the pure pipeline.
+
+Kept apart from ``assess/`` so the four steps stay free of files, clocks and environment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from clearsight.assess.pipeline import assess
+from clearsight.core.assessment import Assessment, AssessmentSettings
+from clearsight.core.errors import InputError
+from clearsight.evidence.collectors import collect_evidence
+from clearsight.frameworks.bundle import Catalogues, load_catalogues
+from clearsight.inventory.loader import load_inventory
+
+
+def assess_path(
+    path: Path | str,
+    *,
+    home: Path | None = None,
+    as_of: dt.date | None = None,
+    calendar: str | None = None,
+    now: dt.datetime | None = None,
+    catalogues: Catalogues | None = None,
+) -> Assessment:
+    """Assess the AI systems declared under ``path`` (a folder with ``clearsight.yaml``, or the file)."""
+    cats = catalogues or load_catalogues(home)
+    loaded = load_inventory(
+        Path(path),
+        known_purposes=cats.eu_ai_act.use_case_ids(),
+        known_controls=set(cats.controls.by_id()),
+    )
+    org = loaded.inventory.organisation
+    chosen = calendar or org.eu_ai_act_calendar or cats.eu_ai_act.default_calendar
+    if chosen not in {c.id for c in cats.eu_ai_act.calendars}:
+        raise InputError(
+            f"unknown EU AI Act calendar '{chosen}'", path=str(loaded.path),
+            hint="known: " + ", ".join(c.id for c in cats.eu_ai_act.calendars),
+        )
+    moment = now or dt.datetime.now(dt.UTC).replace(microsecond=0)
+    settings = AssessmentSettings(
+        as_of=as_of or org.as_of or moment.date(),
+        eu_ai_act_calendar=chosen,
+        capacity_days=list(loaded.inventory.planning.capacity_days),
+    )
+    evidence = collect_evidence(loaded.path.parent, loaded.systems)
+    return assess(
+        organisation=org.name, inventory_path=str(loaded.path), systems=loaded.systems, evidence=evidence,
+        catalogues=cats, settings=settings, generated_at=moment,
+    )
