@@ -1,7 +1,7 @@
 """Step 3: which controls does each system need, which are in place, and how bad is each gap?
 
 A control is required for three reasons, each recorded in words: it counters an ATLAS technique that
-applies (directly, or through an ATLAS mitigation that ATLAS links to the technique), a legal obligation of
+applies (see :func:`addressed_techniques`), a legal obligation of
 the system's class maps to it, or it is a baseline for the system's internal tier. Its status comes only
 from attestations and Evidence.
 """
@@ -38,9 +38,16 @@ class _CompiledControl:
 
 
 def addressed_techniques(control: Control, atlas: AtlasCatalogue) -> frozenset[str]:
-    """Techniques the control counters: its own refs plus what ATLAS links to its mitigations."""
-    found = set(control.refs.atlas_techniques)
+    """Techniques the control counters.
+
+    A control's own technique list is curated, so it is authoritative. Only a control that names
+    mitigations without techniques borrows the techniques ATLAS links to those mitigations; one ATLAS
+    mitigation often links to many techniques, and borrowing them always would over-credit controls.
+    """
+    if control.refs.atlas_techniques:
+        return frozenset(control.refs.atlas_techniques)
     mitigations = atlas.mitigation_index
+    found: set[str] = set()
     for mid in control.refs.atlas_mitigations:
         if mid in mitigations:
             found.update(mitigations[mid].techniques)

@@ -54,7 +54,8 @@ def assess(
         results.append(SystemAssessment(system=system, risk=risk, threats=threats, scenarios=scenarios, gaps=gaps))
 
     all_gaps = [g for r in results for g in r.gaps]
-    plan = build_plan(all_gaps, catalogues.controls.by_id(), settings.capacity_days)
+    severities = {(t.system, t.technique): t.severity for r in results for t in r.threats}
+    plan = build_plan(all_gaps, catalogues.controls.by_id(), settings.capacity_days, severities)
     return Assessment(
         tool_version=__version__, generated_at=generated_at, organisation=organisation,
         inventory=inventory_path, settings=settings, catalogues=catalogues.versions(), systems=results,

@@ -1,15 +1,18 @@
 """Step 4: turn open gaps into a phased action plan the team can actually carry out.
 
-One action per control (covering every system that lacks it). Severity picks the target phase — critical
-in months 1–2, high in 3–4, medium in 5–6, low to the backlog; prerequisites are pulled forward to the phase
-of what needs them; then phases are filled in priority order up to the team's capacity, and what does not
-fit moves to the next phase with a note saying so.
+One action per control, covering every system that lacks it. A gap's severity sets the earliest phase it is
+due in — critical in months 1-2, high in 3-4, medium in 5-6, low to the backlog — and prerequisites inherit
+the phase of what needs them. Each phase is then filled greedily by *marginal risk reduction*: the first
+control against an open threat earns that threat's full weight, further controls against the same threat
+(defence in depth) earn a quarter, so phase 1 spreads over the biggest risks instead of stacking five
+controls on one of them. Work that does not fit the team's capacity moves to the next phase, with a note.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from clearsight.core.control import Control
@@ -25,8 +28,11 @@ PHASES: tuple[tuple[PhaseNumber, str, str], ...] = (
 )
 WEEKS_PER_PHASE = 8
 KEY_CONTROLS = 5
+DEPTH_CREDIT = 0.25
 _TARGET = {Severity.CRITICAL: 1, Severity.HIGH: 2, Severity.MEDIUM: 3}
-_WEIGHT = {Severity.CRITICAL: 8, Severity.HIGH: 4, Severity.MEDIUM: 2, Severity.LOW: 1}
+_WEIGHT = {Severity.CRITICAL: 8.0, Severity.HIGH: 4.0, Severity.MEDIUM: 2.0, Severity.LOW: 1.0}
+
+ThreatKey = tuple[str, str]
 
 
 @dataclass
@@ -40,6 +46,8 @@ class _Draft:
     phase: int | None = None
     start_week: int | None = None
     end_week: int | None = None
+    picked: int | None = None
+    chosen: bool = False
 
     @property
     def id(self) -> str:
@@ -54,17 +62,32 @@ class _Draft:
         effort = self.control.effort
         return round(effort.base_days + effort.per_system_days * (len(self.systems) - 1), 1)
 
-    @property
-    def reduction(self) -> int:
-        return sum(_WEIGHT[g.severity] for g in self.gaps)
+    def primary_threats(self) -> list[ThreatKey]:
+        primary = self.control.primary()
+        return [(g.system, t) for g in self.gaps for t in g.threats if _within(t, primary)]
 
 
-def build_plan(gaps: Sequence[Gap], controls: dict[str, Control], capacity_days: Sequence[float]) -> Plan:
+def _within(technique: str, techniques: frozenset[str]) -> bool:
+    return technique in techniques or (technique.count(".") == 2 and technique.rsplit(".", 1)[0] in techniques)
+
+
+def build_plan(
+    gaps: Sequence[Gap],
+    controls: Mapping[str, Control],
+    capacity_days: Sequence[float],
+    threat_severity: Mapping[ThreatKey, Severity] | None = None,
+) -> Plan:
+    """Plan every open gap. ``threat_severity`` rates (system, technique) pairs; gaps rate them otherwise."""
     drafts = _drafts(gaps, controls)
     order = _topological(drafts)
     _pull_prerequisites_forward(drafts, order)
-    _schedule(drafts, order, capacity_days)
-    key = _key_controls(drafts)
+    covered: Counter[ThreatKey] = Counter(
+        (g.system, t) for g in gaps if g.status == "implemented" and g.control in controls
+        for t in g.threats if _within(t, controls[g.control].primary())
+    )
+    _schedule(drafts, capacity_days, covered, threat_severity or {})
+    first = sorted((d for d in drafts.values() if d.phase == 1 and d.chosen), key=lambda d: d.picked or 0)
+    key = {d.id for d in first[:KEY_CONTROLS]}
     actions = [
         Action(
             id=d.id, control=d.control.id, title=d.control.title, severity=d.severity,
@@ -85,12 +108,12 @@ def build_plan(gaps: Sequence[Gap], controls: dict[str, Control], capacity_days:
     ]
     return Plan(
         phases=phases, actions=actions, backlog=[a.id for a in actions if a.phase is None],
-        key_controls=[a.id for a in actions if a.key],
+        key_controls=[d.id for d in first[:KEY_CONTROLS]],
         total_effort_days=round(sum(a.effort_days for a in actions), 1),
     )
 
 
-def _drafts(gaps: Sequence[Gap], controls: dict[str, Control]) -> dict[str, _Draft]:
+def _drafts(gaps: Sequence[Gap], controls: Mapping[str, Control]) -> dict[str, _Draft]:
     drafts: dict[str, _Draft] = {}
     for gap in gaps:
         if not gap.is_open:
@@ -142,67 +165,98 @@ def _pull_prerequisites_forward(drafts: dict[str, _Draft], order: list[str]) -> 
                 prereq.notes.append(f"brought forward: {draft.control.id} depends on it")
 
 
-def _schedule(drafts: dict[str, _Draft], order: list[str], capacity: Sequence[float]) -> None:
+def _schedule(
+    drafts: dict[str, _Draft], capacity: Sequence[float], covered: Counter[ThreatKey],
+    severity: Mapping[ThreatKey, Severity],
+) -> None:
     used = [0.0, 0.0, 0.0]
-    rank = {c: i for i, c in enumerate(order)}
-    queue = sorted(
-        (d for d in drafts.values() if d.target is not None),
-        key=lambda d: (d.target or 9, _priority(d), rank[d.control.id]),
-    )
-    # Prerequisites must be placed before their dependants even when they rank lower.
-    placed: set[str] = set()
-    pending = list(queue)
-    while pending:
-        progress = False
-        for draft in list(pending):
-            deps = [drafts[d] for d in draft.control.depends_on if d in drafts and drafts[d].target is not None]
-            if any(d.control.id not in placed for d in deps):
+    unplaced = {c for c, d in drafts.items() if d.target is not None}
+    picks = 0
+    for phase in (1, 2, 3):
+        too_big: set[str] = set()
+        while True:
+            eligible = [drafts[c] for c in unplaced if (drafts[c].target or 9) <= phase and c not in too_big]
+            if not eligible:
+                break
+            best = max(eligible, key=lambda d: (_value(d, covered, severity), -d.effort, d.control.id))
+            bundle = _with_prerequisites(best, drafts, unplaced)
+            cost = sum(d.effort for d in bundle)
+            if used[phase - 1] + cost > capacity[phase - 1] + 1e-9:
+                too_big.add(best.control.id)
                 continue
-            earliest = max([draft.target or 1] + [(d.phase or 4) for d in deps])
-            _place(draft, earliest, used, capacity)
-            placed.add(draft.control.id)
-            pending.remove(draft)
-            progress = True
-        if not progress:  # pragma: no cover - impossible with an acyclic catalogue
-            raise ValueError("unschedulable dependencies")
+            for draft in bundle:
+                picks += 1
+                _place(draft, phase, used, capacity, picks)
+                unplaced.discard(draft.control.id)
+                covered.update(draft.primary_threats())
+                if draft is not best:
+                    draft.notes.append(f"prerequisite of {best.control.id}")
+            best.chosen = True
+    for control_id in sorted(unplaced):
+        draft = drafts[control_id]
+        if draft.effort > max(capacity):
+            draft.notes.append(
+                f"needs {draft.effort:g} person-days, more than a phase's capacity: split it or add people"
+            )
+        else:
+            draft.notes.append("no capacity left in phases 1-3")
     for draft in drafts.values():
         if draft.target is None:
             draft.notes.append("low severity: kept in the backlog")
 
 
-def _place(draft: _Draft, earliest: int, used: list[float], capacity: Sequence[float]) -> None:
+def _value(draft: _Draft, covered: Counter[ThreatKey], severity: Mapping[ThreatKey, Severity]) -> float:
+    """Risk the action removes now.
+
+    Every open gap is worth half its severity weight; each threat the control is a first line of defence
+    against adds its full weight while no placed control covers it, and a quarter (shared) after that.
+    """
+    value = 0.0
+    primary = draft.control.primary()
+    for gap in draft.gaps:
+        value += 0.5 * _WEIGHT[gap.severity]
+        for technique in gap.threats:
+            key = (gap.system, technique)
+            weight = _WEIGHT[severity.get(key, gap.severity)]
+            if not _within(technique, primary):
+                continue
+            value += weight if covered[key] == 0 else weight * DEPTH_CREDIT / covered[key]
+    return value
+
+
+def _with_prerequisites(draft: _Draft, drafts: dict[str, _Draft], unplaced: set[str]) -> list[_Draft]:
+    """The action plus every unplaced prerequisite, prerequisites first."""
+    out: list[_Draft] = []
+    seen: set[str] = set()
+
+    def visit(d: _Draft) -> None:
+        for dep in sorted(d.control.depends_on):
+            if dep in unplaced and dep not in seen:
+                seen.add(dep)
+                visit(drafts[dep])
+        out.append(d)
+
+    visit(draft)
+    return out
+
+
+def _place(draft: _Draft, phase: int, used: list[float], capacity: Sequence[float], pick: int) -> None:
     effort = draft.effort
-    for phase in range(earliest, 4):
-        room = capacity[phase - 1] - used[phase - 1]
-        if effort <= room + 1e-9:
-            weekly = capacity[phase - 1] / WEEKS_PER_PHASE
-            first_week = (phase - 1) * WEEKS_PER_PHASE + 1
-            draft.phase = phase
-            draft.start_week = first_week + min(WEEKS_PER_PHASE - 1, math.floor(used[phase - 1] / weekly))
-            draft.end_week = first_week + min(
-                WEEKS_PER_PHASE - 1, max(0, math.ceil((used[phase - 1] + effort) / weekly) - 1)
-            )
-            used[phase - 1] += effort
-            if phase != draft.target:
-                draft.notes.append(
-                    f"moved from phase {draft.target} to {phase}: "
-                    + ("its prerequisites land there" if phase == earliest else "team capacity was used up")
-                )
-            return
-    draft.phase = None
-    if effort > max(capacity):
-        draft.notes.append(f"needs {effort} person-days, more than a phase's capacity: split it or add people")
-    else:
-        draft.notes.append("no capacity left in phases 1-3")
+    weekly = max(capacity[phase - 1], 1e-9) / WEEKS_PER_PHASE
+    first_week = (phase - 1) * WEEKS_PER_PHASE + 1
+    draft.phase = phase
+    draft.picked = pick
+    draft.start_week = first_week + min(WEEKS_PER_PHASE - 1, math.floor(used[phase - 1] / weekly))
+    draft.end_week = first_week + min(
+        WEEKS_PER_PHASE - 1, max(0, math.ceil((used[phase - 1] + effort) / weekly - 1e-9) - 1)
+    )
+    used[phase - 1] += effort
+    if draft.target is not None and phase > draft.target:
+        draft.notes.append(f"moved from phase {draft.target} to {phase}: team capacity was used up")
 
 
-def _priority(draft: _Draft) -> tuple[int, int, str]:
-    return (-draft.severity.rank, -draft.reduction, draft.control.id)
-
-
-def _key_controls(drafts: dict[str, _Draft]) -> set[str]:
-    first = sorted((d for d in drafts.values() if d.phase == 1), key=_priority)
-    return {d.id for d in first[:KEY_CONTROLS]}
+def _priority(draft: _Draft) -> tuple[int, str]:
+    return (-draft.severity.rank, draft.control.id)
 
 
 def _phase_number(phase: int | None) -> PhaseNumber | None:
@@ -216,4 +270,4 @@ def _phase_number(phase: int | None) -> PhaseNumber | None:
 
 
 def _display_order(draft: _Draft) -> tuple[int, int, str]:
-    return (draft.phase or 9, draft.start_week or 0, draft.control.id)
+    return (draft.phase or 9, draft.picked or 0, draft.control.id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -51,6 +51,8 @@ class Effort(Frozen):
 class Control(Frozen):
     """One AI-security control: what it achieves, where it maps, what it costs and how we see it."""
 
+    SUPPORTING_DOMAINS: ClassVar[frozenset[str]] = frozenset({"governance", "incident-response"})
+
     id: str = Field(pattern=CONTROL_ID_PATTERN)
     title: str
     objective: str
@@ -67,7 +69,22 @@ class Control(Frozen):
         None, description="The command that will implement it once its issue lands (honest 'not yet')."
     )
     depends_on: list[str] = Field(default_factory=list)
+    primary_techniques: list[str] | None = Field(
+        None,
+        description=(
+            "Techniques this control is a first line of defence against; the planner gives full credit only "
+            "for these. None: all of refs.atlas_techniques (none for governance and incident response)."
+        ),
+    )
     applies_when: Condition | None = Field(None, description="Systems the control is relevant to at all.")
     baseline: Severity | None = Field(
         None, description="Required for every applicable system whose internal tier is at least this."
     )
+
+    def primary(self) -> frozenset[str]:
+        """Techniques the control is a first line of defence against (see ``primary_techniques``)."""
+        if self.primary_techniques is not None:
+            return frozenset(self.primary_techniques)
+        if self.domain in self.SUPPORTING_DOMAINS:
+            return frozenset()
+        return frozenset(self.refs.atlas_techniques)
