@@ -33,3 +33,21 @@ def reference_dir() -> Path:
             pytrace=False,
         )
     return found
+
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "fraud-detection"
+
+
+@pytest.fixture(scope="session")
+def example_dir() -> Path:
+    return EXAMPLE
+
+
+@pytest.fixture(scope="session")
+def example_assessment():  # type: ignore[no-untyped-def]
+    """The built-in example assessed once per test session (fixed clock, so it is reproducible)."""
+    import datetime as dt
+
+    from clearsight.runner import assess_path
+
+    return assess_path(EXAMPLE, now=dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.UTC), home=Path("/nonexistent"))

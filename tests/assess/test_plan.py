@@ -20,7 +20,8 @@ def gap(system: str, cid: str, severity: Severity, status: ControlStatus = "miss
 
 
 def test_severity_sets_the_phase_and_low_goes_to_backlog() -> None:
-    controls = {c.id: c for c in (control("CS-API-01"), control("CS-DAT-01"), control("CS-MON-01"), control("CS-GOV-01"))}
+    ids = ("CS-API-01", "CS-DAT-01", "CS-MON-01", "CS-GOV-01")
+    controls = {c: control(c) for c in ids}
     plan = build_plan([
         gap("a", "CS-API-01", Severity.CRITICAL), gap("a", "CS-DAT-01", Severity.HIGH),
         gap("a", "CS-MON-01", Severity.MEDIUM), gap("a", "CS-GOV-01", Severity.LOW),

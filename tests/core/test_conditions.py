@@ -21,7 +21,8 @@ def test_scalar_tests() -> None:
 def test_list_tests() -> None:
     assert check({"trait": "personal_data", "has": "health"}, personal_data=["contact", "health"])
     assert not check({"trait": "personal_data", "has": "health"}, personal_data=["contact"])
-    assert check({"trait": "training_data", "has_any": ["public-web", "user-feedback"]}, training_data=["user-feedback"])
+    wanted = {"trait": "training_data", "has_any": ["public-web", "user-feedback"]}
+    assert check(wanted, training_data=["user-feedback"])
     assert not check({"trait": "training_data", "has_any": ["public-web"]}, training_data=[])
 
 

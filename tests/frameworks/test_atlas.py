@@ -22,11 +22,13 @@ def test_builtin_catalogue_matches_the_official_file(official: dict[str, Any]) -
     atlas = load_builtin_atlas()
     matrix = official["matrices"][0]
     assert atlas.meta.version == official["version"]
-    for key, ours in (("tactics", atlas.tactics), ("techniques", atlas.techniques), ("mitigations", atlas.mitigations)):
+    pairs = (("tactics", atlas.tactics), ("techniques", atlas.techniques), ("mitigations", atlas.mitigations))
+    for key, ours in pairs:
         theirs = {item["id"]: item["name"] for item in matrix[key]}
         assert {o.id: o.name for o in ours} == theirs, key
     assert {c.id: c.name for c in atlas.case_studies} == {c["id"]: c["name"] for c in official["case-studies"]}
-    assert (len(atlas.tactics), len(atlas.techniques), len(atlas.mitigations), len(atlas.case_studies)) == (16, 170, 35, 57)
+    counts = (len(atlas.tactics), len(atlas.techniques), len(atlas.mitigations), len(atlas.case_studies))
+    assert counts == (16, 170, 35, 57)
 
 
 def test_builtin_catalogue_keeps_every_mitigation_link(official: dict[str, Any]) -> None:

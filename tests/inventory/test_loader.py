@@ -127,12 +127,12 @@ def test_root_must_stay_inside(tmp_path: Path) -> None:
 def test_missing_path_and_folder_without_inventory(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="does not exist"):
         load(tmp_path / "nope")
-    with pytest.raises(InputError, match="no clearsight.yaml"):
+    with pytest.raises(InputError, match=r"no clearsight\.yaml"):
         load(tmp_path)
 
 
 def test_binary_file(tmp_path: Path) -> None:
     path = tmp_path / "clearsight.yaml"
     path.write_bytes(b"\xff\xfe\x00garbage")
-    with pytest.raises(InputError, match="not UTF-8"):
+    with pytest.raises(InputError, match=r"not UTF-8"):
         load(path)

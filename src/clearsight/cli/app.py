@@ -46,7 +46,8 @@ def _root(
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        app(args=argv, standalone_mode=False)
+        # Without standalone mode click returns the code of a typer.Exit instead of raising it.
+        result = app(args=argv, standalone_mode=False)
     except ClearsightError as exc:
         typer.echo(f"error: {exc.diagnostic()}", err=True)
         return EXIT_INPUT
@@ -55,17 +56,16 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         typer.echo("aborted", err=True)
         return EXIT_INPUT
-    except Exception as exc:  # click's usage errors and anything unexpected
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
+    except Exception as exc:  # usage errors from the (vendored) click, and anything unexpected
+        show = getattr(exc, "show", None)
+        if isinstance(exc, typer.exceptions.TyperException) and callable(show):
+            show()
             return EXIT_INPUT
         if os.environ.get("CLEARSIGHT_DEBUG"):
             raise
         typer.echo(f"internal error: {type(exc).__name__}: {exc} (set CLEARSIGHT_DEBUG=1 for details)", err=True)
         return EXIT_INTERNAL
-    return 0
+    return result if isinstance(result, int) else 0
 
 
 def run() -> None:

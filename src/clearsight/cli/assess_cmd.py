@@ -16,6 +16,8 @@ from clearsight.core.severity import Severity
 from clearsight.report.registry import FORMAT_NAMES, get_format
 from clearsight.runner import assess_path
 
+FORMAT_HELP = f"table, {', '.join(FORMAT_NAMES)}. Repeat for several; with --output-dir each gets a file."
+
 
 class FailOn(StrEnum):
     critical = "critical"
@@ -28,7 +30,7 @@ def assess(
     path: Path = typer.Argument(..., help="Folder with clearsight.yaml, or the inventory file itself."),
     formats: list[str] = typer.Option(
         ["table"], "--format", "-f",
-        help="table, " + ", ".join(FORMAT_NAMES) + ". Repeat for several; with --output-dir each gets a file.",
+        help=FORMAT_HELP,
     ),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the (single) format to this file."),
     output_dir: Path | None = typer.Option(None, "--output-dir", help="Write every format into this folder."),

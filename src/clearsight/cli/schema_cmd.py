@@ -16,7 +16,9 @@ class Document(StrEnum):
     assessment = "assessment"
 
 
-def schema(document: Document = typer.Argument(..., help="inventory (clearsight.yaml) or assessment (JSON report).")) -> None:
+def schema(
+    document: Document = typer.Argument(..., help="inventory (clearsight.yaml) or assessment (JSON report)."),
+) -> None:
     """Print the JSON Schema of the inventory file or of the assessment report."""
     typer.echo(json.dumps(json_schema(document), indent=2))
 

@@ -18,7 +18,7 @@ from clearsight.core.severity import Severity
 from clearsight.core.system import AISystem, Frozen
 from clearsight.core.threat import Scenario, ThreatMatch
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION: Literal["1.0"] = "1.0"
 
 
 class CatalogueVersion(Frozen):

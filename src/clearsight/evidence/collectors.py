@@ -13,7 +13,8 @@ from pathlib import Path
 
 from clearsight.core.evidence import Evidence
 from clearsight.core.system import AISystem
-from clearsight.evidence.attestations import COLLECTOR_ID as ATTESTATIONS, collect_attestations
+from clearsight.evidence.attestations import COLLECTOR_ID as ATTESTATIONS
+from clearsight.evidence.attestations import collect_attestations
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ def read_source(source: str) -> tuple[bytes, str]:
     if source.startswith(("http://", "https://")):
         request = urllib.request.Request(source, headers={"User-Agent": "clearsight-atlas-update"})
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:  # noqa: S310 - http(s) only
+            with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
                 data = response.read(MAX_BYTES + 1)
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             raise InputError(f"cannot download ATLAS file: {getattr(exc, 'reason', exc)}", path=source) from exc

@@ -18,14 +18,11 @@ from pydantic import BaseModel, ValidationError
 from clearsight.core.errors import InputError
 from clearsight.core.inventory import Inventory
 from clearsight.core.system import AISystem, Attestation, SourceLocation
+from clearsight.frameworks.catalogue import SAFE_LOADER
 
 INVENTORY_NAMES = ("clearsight.yaml", "clearsight.yml")
 MAX_INVENTORY_BYTES = 5 * 1024 * 1024
 
-try:
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover
-    _Loader = yaml.SafeLoader
 
 
 @dataclass(frozen=True)
@@ -67,8 +64,8 @@ def load_inventory(
         raise InputError(f"cannot read file ({exc.strerror or exc})", path=shown) from exc
 
     try:
-        node = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - safe loader
+        node = yaml.compose(text, Loader=SAFE_LOADER)
+        data = yaml.load(text, Loader=SAFE_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -76,7 +73,8 @@ def load_inventory(
     except yaml.YAMLError as exc:
         raise InputError(f"invalid YAML: {exc}", path=shown) from exc
     if node is None or data is None:
-        raise InputError("the inventory is empty", path=shown, hint="start from examples/fraud-detection/clearsight.yaml")
+        raise InputError("the inventory is empty", path=shown,
+                         hint="start from examples/fraud-detection/clearsight.yaml")
     if not isinstance(data, dict):
         raise InputError("the top level must be a mapping with 'organisation' and 'systems'", path=shown, line=1)
     _reject_duplicate_keys(node, shown)

@@ -191,6 +191,30 @@ def _list(items: Iterable[str], empty: str = "—") -> str:
     return f'<ul class="plain">{"".join(rows)}</ul>' if rows else f'<span class="muted">{_e(empty)}</span>'
 
 
+def _natural(text: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key that puts "Art. 9" before "Art. 10"."""
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", text) if p)
+
+
+def _table(headers: Sequence[str], rows: str, *, cls: str = "") -> str:
+    """A scrollable table; a header written ``#Name`` is a right-aligned number column."""
+    head = "".join(f'<th class="num">{_e(h[1:])}</th>' if h.startswith("#") else f"<th>{_e(h)}</th>"
+                   for h in headers)
+    klass = f' class="{cls}"' if cls else ""
+    return (f'<div class="scroll"><table{klass}><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
+            "</div>")
+
+
+def _details(sa: SystemAssessment, summary: str, body: str, *, is_open: bool) -> str:
+    return (f'<details class="sys"{" open" if is_open else ""} data-system="{_e(sa.system.id)}">'
+            f'<summary>{summary}</summary><div class="body">{body}</div></details>')
+
+
+def _names(names: Sequence[str], limit: int = 5) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit:,} more" if len(names) > limit else "")
+
+
 def _open_gaps(sa: SystemAssessment) -> Counter[str]:
     return Counter(g.severity.value for g in sa.gaps if g.is_open)
 
@@ -282,15 +306,16 @@ def executive_summary(assessment: Assessment, atlas: AtlasCatalogue) -> list[str
     prohibited = [sa.system.name for sa in a.systems if sa.risk.legal.tier == "prohibited"]
     if prohibited:
         out.append(f"{_plural(len(prohibited), 'system')} may fall under a prohibited practice of the EU AI "
-                   f"Act (Art. 5): {', '.join(prohibited[:5])}{' …' if len(prohibited) > 5 else ''}. "
-                   "Stop or redesign before anything else.")
-    out.append(f"{s.high_risk_legal:,} {'system is' if s.high_risk_legal == 1 else 'systems are'} high-risk "
-               f"under the EU AI Act (calendar: {a.settings.eu_ai_act_calendar}).")
+                   f"Act (Art. 5): {_names(prohibited)}. Stop or redesign before anything else.")
+    are = "system is" if s.high_risk_legal == 1 else "systems are"
+    out.append(f"{s.high_risk_legal:,} {are} high-risk under the EU AI Act "
+               f"(calendar: {a.settings.eu_ai_act_calendar}).")
     if s.shadow_systems:
+        one = s.shadow_systems == 1
         shadow = [sa.system.name for sa in a.systems if not sa.system.declared]
-        out.append(f"{_plural(s.shadow_systems, 'system')} {'was' if s.shadow_systems == 1 else 'were'} found "
-                   f"in code but {'is' if s.shadow_systems == 1 else 'are'} not in the inventory (shadow AI)"
-                   + (f": {', '.join(shadow[:5])}{' …' if len(shadow) > 5 else ''}." if shadow else "."))
+        out.append(f"{_plural(s.shadow_systems, 'system')} {'was' if one else 'were'} found in code but "
+                   f"{'is' if one else 'are'} not in the inventory (shadow AI)"
+                   + (f": {_names(shadow)}." if shadow else "."))
     else:
         out.append("Every AI system discovery found is declared in the inventory.")
     if a.portfolio:
@@ -301,16 +326,18 @@ def executive_summary(assessment: Assessment, atlas: AtlasCatalogue) -> list[str
     exposure = charts.technique_exposure(a, atlas)
     if exposure:
         widest = max(exposure, key=lambda x: (len(x.systems), x.severity.rank))
-        critical_scenarios = sum(1 for sa in a.systems for sc in sa.scenarios if sc.severity == Severity.CRITICAL)
+        critical = sum(1 for sa in a.systems for sc in sa.scenarios if sc.severity == Severity.CRITICAL)
         out.append(f"{_plural(len(exposure), 'ATLAS technique')} apply across the portfolio; the most "
                    f"widespread is {widest.name} ({widest.technique}), faced by "
                    f"{_plural(len(widest.systems), 'system')}"
-                   + (f", and {_plural(critical_scenarios, 'attack scenario')} rate Critical." if critical_scenarios
-                      else "."))
+                   + (f", and {_plural(critical, 'attack scenario')} rate Critical." if critical else "."))
     open_total = sum(s.open_gaps.values())
-    breakdown = ", ".join(f"{s.open_gaps[v.value]:,} {v.value}" for v in SEVERITIES if s.open_gaps.get(v.value))
+    breakdown = ", ".join(
+        f"{s.open_gaps[v.value]:,} {v.value}" for v in SEVERITIES if s.open_gaps.get(v.value)
+    )
+    share = _pct(s.controls_in_place, s.controls_required)
     out.append(f"{s.controls_in_place:,} of {s.controls_required:,} required controls are in place "
-               f"({_pct(s.controls_in_place, s.controls_required)}%), leaving {_plural(open_total, 'open gap')}"
+               f"({share}%), leaving {_plural(open_total, 'open gap')}"
                + (f" ({breakdown})." if breakdown else "."))
     plan = a.plan
     if plan.actions:
@@ -320,10 +347,12 @@ def executive_summary(assessment: Assessment, atlas: AtlasCatalogue) -> list[str
         )
         backlog = [x for x in plan.actions if x.phase is None]
         sentence = (f"The plan closes them with {_plural(len(plan.actions), 'action')} and "
-                    f"{_days(plan.total_effort_days)} person-days" + (f": {phase_text}" if phase_text else "") + ".")
+                    f"{_days(plan.total_effort_days)} person-days"
+                    + (f": {phase_text}" if phase_text else "") + ".")
         if backlog:
-            sentence += (f" {_plural(len(backlog), 'action')} ({_days(sum(x.effort_days for x in backlog))} "
-                         "person-days) wait in the backlog beyond the team's capacity.")
+            days = _days(sum(x.effort_days for x in backlog))
+            sentence += (f" {_plural(len(backlog), 'action')} ({days} person-days) wait in the backlog "
+                         "beyond the team's capacity.")
         out.append(sentence)
     return out
 
@@ -339,8 +368,11 @@ def _summary_section(ctx: _Context) -> str:
             for p in ctx.assessment.portfolio[:5]
         )
         top = f'<div class="card top5"><h3>Most exposed systems</h3><ol class="plain">{rows}</ol></div>'
-    return (f'<section id="summary"><h2>Executive summary</h2><div class="grid2 wide-left">'
-            f'<div class="card"><ul class="findings">{items}</ul></div>{top}</div></section>')
+    findings = f'<div class="card"><ul class="findings">{items}</ul></div>'
+    if not top:
+        return f'<section id="summary"><h2>Executive summary</h2>{findings}</section>'
+    return (f'<section id="summary"><h2>Executive summary</h2><div class="grid2 wide-left">{findings}{top}'
+            "</div></section>")
 
 
 # --------------------------------------------------------------------------- portfolio
@@ -363,7 +395,8 @@ def _portfolio_section(ctx: _Context) -> str:
         source = "Declared" if p.declared else '<span class="b shadow">Shadow AI</span>'
         return (f'<tr data-system="{_e(p.system)}"><td class="num">{p.rank}</td><td><b>{_e(p.name)}</b> '
                 f"<code>{_e(p.system)}</code></td><td>{_e(owners.get(p.system, ''))}</td>"
-                f"<td>{_sev(p.internal_tier)}</td><td class=\"num\">{p.score}{li}</td><td>{_tier(p.legal_tier)}</td>"
+                f"<td>{_sev(p.internal_tier)}</td><td class=\"num\">{p.score}{li}</td>"
+                f"<td>{_tier(p.legal_tier)}</td>"
                 f'<td class="num">{p.open_gaps:,}</td><td>{source}</td></tr>')
 
     first = "".join(row(p) for p in a.portfolio[:PORTFOLIO_VISIBLE])
@@ -374,7 +407,7 @@ def _portfolio_section(ctx: _Context) -> str:
                   f'<table class="ranking">{header}<tbody>{"".join(row(p) for p in rest)}</tbody></table>'
                   "</details>")
     internal = Counter(sa.risk.internal.tier.value for sa in a.systems)
-    legal = Counter(sa.risk.legal.tier for sa in a.systems)
+    legal: Counter[str] = Counter(sa.risk.legal.tier for sa in a.systems)
     total = len(a.systems)
     dist_internal = "".join(_dist_row(s.title, internal.get(s.value, 0), total, f"sev-{s.value}")
                             for s in SEVERITIES)
@@ -409,8 +442,7 @@ def _legal_section(ctx: _Context) -> str:
         summary = (f"{_system_heading(sa)} {_tier(legal.tier)} "
                    f'<span class="muted">{_e(ROUTE_LABELS.get(legal.route, legal.route))} · '
                    f"{_plural(len(legal.obligations), 'obligation')}</span>")
-        parts.append(f'<details class="sys"{" open" if index < 3 else ""} data-system="{_e(sa.system.id)}">'
-                     f"<summary>{summary}</summary><div class=\"body\">{_legal_body(ctx, legal)}</div></details>")
+        parts.append(_details(sa, summary, _legal_body(ctx, legal), is_open=index < 3))
     parts.append("</section>")
     return "".join(parts)
 
@@ -422,26 +454,25 @@ def _key_dates(ctx: _Context) -> str:
             dates.setdefault((ob.applies_from, ob.article, ob.title), set()).add(sa.system.id)
     if not dates:
         return ""
-    ordered = sorted(dates.items(), key=lambda kv: (kv[0][0] or dt.date.max, kv[0][1], kv[0][2]))
+    ordered = sorted(dates.items(), key=lambda kv: (kv[0][0] or dt.date.max, _natural(kv[0][1]), kv[0][2]))
     rows = "".join(
-        f"<tr><td>{_e(_date(when))}</td><td>{_applies(ctx, when)}</td><td>{_e(article)}</td><td>{_e(title)}</td>"
-        f'<td class="num">{len(systems):,}</td></tr>'
+        f"<tr><td>{_e(_date(when))}</td><td>{_applies(ctx, when)}</td><td>{_e(article)}</td>"
+        f'<td>{_e(title)}</td><td class="num">{len(systems):,}</td></tr>'
         for (when, article, title), systems in ordered[:15]
     )
     more = f'<p class="note">… and {len(ordered) - 15} more obligations.</p>' if len(ordered) > 15 else ""
-    return (f'<div class="card"><h3>Obligation calendar ({_e(ctx.assessment.settings.eu_ai_act_calendar)})</h3>'
-            f'<div class="scroll"><table><thead><tr><th>Applies from</th><th>Status</th><th>Article</th>'
-            f'<th>Obligation</th><th class="num">Systems</th></tr></thead><tbody>{rows}</tbody></table></div>'
-            f"{more}</div>")
+    calendar = _e(ctx.assessment.settings.eu_ai_act_calendar)
+    table = _table(["Applies from", "Status", "Article", "Obligation", "#Systems"], rows)
+    return f'<div class="card"><h3>Obligation calendar ({calendar})</h3>{table}{more}</div>'
 
 
 def _applies(ctx: _Context, when: dt.date | None) -> str:
     if when is None:
         return '<span class="b st-not-applicable">No date</span>'
     if when <= ctx.as_of:
-        return '<span class="b st-missing">In force</span>'
+        return '<span class="b due-now">In force</span>'
     days = (when - ctx.as_of).days
-    return f'<span class="b st-partial">In {days:,} days</span>'
+    return f'<span class="b due-soon">In {days:,} days</span>'
 
 
 def _legal_body(ctx: _Context, legal: LegalClassification) -> str:
@@ -460,10 +491,11 @@ def _legal_body(ctx: _Context, legal: LegalClassification) -> str:
         rows = "".join(
             f"<tr><td>{_e(ob.article)}</td><td>{_e(ob.title)}</td><td>{_e(ob.actor)}</td>"
             f"<td>{_e(_date(ob.applies_from))}</td><td>{_applies(ctx, ob.applies_from)}</td></tr>"
-            for ob in sorted(legal.obligations, key=lambda o: (o.applies_from or dt.date.max, o.article))
+            for ob in sorted(legal.obligations, key=lambda o: (o.applies_from or dt.date.max,
+                                                                _natural(o.article)))
         )
-        obligations = ("<h4>Obligations</h4><table><thead><tr><th>Article</th><th>Obligation</th><th>Actor</th>"
-                       f"<th>Applies from</th><th>Status</th></tr></thead><tbody>{rows}</tbody></table>")
+        obligations = "<h4>Obligations</h4>" + _table(
+            ["Article", "Obligation", "Actor", "Applies from", "Status"], rows)
     return f'<dl class="facts">{dl}</dl>{obligations}'
 
 
@@ -478,20 +510,21 @@ def _threats_section(ctx: _Context) -> str:
     parts.append(_limited_note(ctx, "threats and scenarios"))
     for index, sa in enumerate(ctx.ordered[:DETAIL_LIMIT]):
         worst = max([*(sc.severity for sc in sa.scenarios), *(t.severity for t in sa.threats)], default=None)
-        summary = (f"{_system_heading(sa)} {_sev(worst) if worst else ''} <span class=\"muted\">"
-                   f"{_plural(len(sa.threats), 'technique')} · {_plural(len(sa.scenarios), 'scenario')}</span>")
+        counts = f"{_plural(len(sa.threats), 'technique')} · {_plural(len(sa.scenarios), 'scenario')}"
+        badge = _sev(worst) if worst else ""
+        summary = f'{_system_heading(sa)} {badge} <span class="muted">{counts}</span>'
         body = "".join(_scenario(ctx, sc) for sc in sorted(sa.scenarios, key=lambda x: -x.severity.rank))
         body += _threat_table(ctx, sa)
-        parts.append(f'<details class="sys"{" open" if index < 2 else ""} data-system="{_e(sa.system.id)}">'
-                     f'<summary>{summary}</summary><div class="body">{body}</div></details>')
+        parts.append(_details(sa, summary, body, is_open=index < 2))
     parts.append("</section>")
     return "".join(parts)
 
 
 def _scenario(ctx: _Context, sc: Scenario) -> str:
     steps = "".join(
-        f'<li class="{"goal" if st.technique == sc.goal else ""}"><span class="tac">{_e(ctx.tactic_name(st.tactic))}'
-        f"</span>{_atlas_link(st.technique, st.name or ctx.technique_name(st.technique))}"
+        f'<li class="{"goal" if st.technique == sc.goal else "step"}">'
+        f'<span class="tac">{_e(ctx.tactic_name(st.tactic))}</span>'
+        f"{_atlas_link(st.technique, st.name or ctx.technique_name(st.technique))}"
         f'<span class="tid">{_e(st.technique)}</span></li>'
         for st in sc.steps
     )
@@ -499,10 +532,11 @@ def _scenario(ctx: _Context, sc: Scenario) -> str:
     if sc.case_studies:
         links = ", ".join(_atlas_link(cs.id, f"{cs.id} {cs.name}") for cs in sc.case_studies)
         studies = f'<p class="cs"><b>Real cases:</b> {links}</p>'
+    goal = ctx.technique_name(sc.goal)
     return (f'<div class="scn" data-scenario="{_e(sc.id)}"><div class="scn-h"><b>{_e(sc.title)}</b> '
-            f"{_sev(sc.severity)} <span class=\"muted\">likelihood {sc.likelihood} × impact {sc.impact}</span>"
-            f"</div><p>{_e(sc.narrative)}</p><ol class=\"chain\">{steps}</ol>"
-            f'<p class="goalline"><b>Attacker goal:</b> {_atlas_link(sc.goal, ctx.technique_name(sc.goal))}</p>'
+            f'{_sev(sc.severity)} <span class="muted">likelihood {sc.likelihood} × impact {sc.impact}</span>'
+            f'</div><p>{_e(sc.narrative)}</p><ol class="chain">{steps}</ol>'
+            f'<p class="goalline"><b>Attacker goal:</b> {_atlas_link(sc.goal, goal)}</p>'
             f"{studies}</div>")
 
 
@@ -516,17 +550,16 @@ def _threat_table(ctx: _Context, sa: SystemAssessment) -> str:
         f"<td>{_list(t.reasons)}</td></tr>"
         for t in sorted(sa.threats, key=lambda t: (-t.severity.rank, t.technique))
     )
-    return ('<h4>ATLAS techniques</h4><div class="scroll"><table><thead><tr><th>Technique</th><th>Name</th>'
-            '<th>Tactics</th><th class="num">L</th><th class="num">I</th><th>Severity</th><th>Why it applies</th>'
-            f"</tr></thead><tbody>{rows}</tbody></table></div>")
+    return "<h4>ATLAS techniques</h4>" + _table(
+        ["Technique", "Name", "Tactics", "#L", "#I", "Severity", "Why it applies"], rows)
 
 
 def _heatmap_section(ctx: _Context) -> str:
     svg = charts.atlas_heatmap_svg(ctx.assessment, ctx.atlas)
     meta = ctx.atlas.meta
     return (f'<section id="atlas"><h2>MITRE ATLAS heat map</h2><div class="card"><p class="muted">'
-            f"{_e(meta.title)} {_e(meta.version)}: one column per tactic; each cell is a technique at least one "
-            "system faces, coloured by its worst severity, with the number of systems exposed. Hover for "
+            f"{_e(meta.title)} {_e(meta.version)}: one column per tactic; each cell is a technique at least "
+            "one system faces, coloured by its worst severity, with the number of systems exposed. Hover for "
             f'names; click for the ATLAS page.</p><div class="scroll heat">{svg}</div></div></section>')
 
 
@@ -551,8 +584,9 @@ def coverage_rows(
             if control.crisp_phase in crisp:
                 crisp[control.crisp_phase][slot] += 1
     return (
-        [charts.CoverageRow(f.capitalize(), *nist[f]) for f in NIST_FUNCTIONS],
-        [charts.CoverageRow(p, *crisp[p], detail=name) for p, name in CRISP_PHASES.items()],
+        [charts.CoverageRow(f.capitalize(), nist[f][0], nist[f][1], nist[f][2]) for f in NIST_FUNCTIONS],
+        [charts.CoverageRow(p, crisp[p][0], crisp[p][1], crisp[p][2], detail=name)
+         for p, name in CRISP_PHASES.items()],
     )
 
 
@@ -571,6 +605,10 @@ def _nist_functions(control: Control) -> set[str]:
 def _gaps_section(ctx: _Context) -> str:
     a = ctx.assessment
     parts = ['<section id="gaps"><h2>Control gaps</h2>']
+    if not ctx.ordered:
+        parts.append('<div class="card"><p class="muted">No systems, so no required controls.</p></div>'
+                     "</section>")
+        return "".join(parts)
     if ctx.controls is not None:
         nist, crisp = coverage_rows(a.systems, ctx.controls)
         parts.append(
@@ -578,20 +616,19 @@ def _gaps_section(ctx: _Context) -> str:
             f'<div class="card"><h3>Coverage by NIST AI RMF function</h3><div class="chartbox">'
             f'{charts.coverage_bars_svg(nist, title="Control coverage by NIST AI RMF function")}</div></div>'
             f'<div class="card"><h3>Coverage by CRISP-ML(Q) phase</h3><div class="chartbox">'
-            f'{charts.coverage_bars_svg(crisp, title="Control coverage by CRISP-ML(Q) phase")}</div></div></div>'
+            f'{charts.coverage_bars_svg(crisp, title="Control coverage by CRISP-ML(Q) phase")}</div></div>'
+            "</div>"
         )
     else:
         parts.append('<div class="card"><p class="note">Coverage by framework is not shown: the control '
                      f"catalogue could not be read ({_e(ctx.controls_problem or 'unavailable')}).</p></div>")
-    if not ctx.ordered:
-        parts.append('<div class="card"><p class="muted">No systems, so no required controls.</p></div>')
     parts.append(_limited_note(ctx, "control gaps"))
     for index, sa in enumerate(ctx.ordered[:DETAIL_LIMIT]):
         counts = _open_gaps(sa)
-        summary = (f"{_system_heading(sa)} {_gap_badges(counts)} <span class=\"muted\">"
-                   f"{sum(1 for g in sa.gaps if g.status == 'implemented')} of {len(sa.gaps)} in place</span>")
-        parts.append(f'<details class="sys"{" open" if index < 2 else ""} data-system="{_e(sa.system.id)}">'
-                     f'<summary>{summary}</summary><div class="body">{_gap_table(ctx, sa.gaps)}</div></details>')
+        in_place = sum(1 for g in sa.gaps if g.status == "implemented")
+        summary = (f"{_system_heading(sa)} {_gap_badges(counts)} "
+                   f'<span class="muted">{in_place} of {len(sa.gaps)} in place</span>')
+        parts.append(_details(sa, summary, _gap_table(ctx, sa.gaps), is_open=index < 2))
     parts.append("</section>")
     return "".join(parts)
 
@@ -616,8 +653,7 @@ def _gap_table(ctx: _Context, gaps: Sequence[Gap]) -> str:
             f"</code><br>{_e(gap.title)}</td><td>{_status(gap.status)}</td><td>{_sev(gap.severity)}</td>"
             f"<td>{why}</td><td>{''.join(evidence)}</td></tr>"
         )
-    return ('<div class="scroll"><table class="gaps"><thead><tr><th>Control</th><th>Status</th><th>Severity</th>'
-            f"<th>Why required</th><th>Evidence</th></tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
+    return _table(["Control", "Status", "Severity", "Why required", "Evidence"], "".join(rows), cls="gaps")
 
 
 # --------------------------------------------------------------------------- plan
@@ -627,12 +663,16 @@ def _plan_section(ctx: _Context) -> str:
     plan = ctx.assessment.plan
     parts = ['<section id="plan"><h2>Action plan</h2>']
     if not plan.actions:
-        parts.append('<div class="card"><p class="muted">No actions: there is no open gap to close.</p></div>')
+        parts.append('<div class="card"><p class="muted">No actions: there is no open gap to close.</p></div>'
+                     "</section>")
+        return "".join(parts)
     key_titles = [x for x in plan.actions if x.key or x.control in plan.key_controls]
     if key_titles:
         chips = "".join(f'<span class="chip">★ {_e(x.control)} {_e(x.title)}</span>' for x in key_titles)
-        parts.append(f'<div class="card"><h3>Key controls of phase 1</h3><div class="chips">{chips}</div></div>')
-    parts.append(f'<div class="card"><h3>Timeline</h3><div class="scroll gantt">{charts.gantt_svg(plan)}</div></div>')
+        parts.append(f'<div class="card"><h3>Key controls of phase 1</h3><div class="chips">{chips}</div>'
+                     "</div>")
+    gantt = charts.gantt_svg(plan)
+    parts.append(f'<div class="card"><h3>Timeline</h3><div class="scroll gantt">{gantt}</div></div>')
     bars = charts.schedule(plan)
     by_id = {x.id: x for x in plan.actions}
     for phase in sorted(plan.phases, key=lambda p: p.number):
@@ -654,11 +694,11 @@ def _phase_card(ctx: _Context, phase: Phase, actions: list[Action], bars: Mappin
     meter = (f'<div class="capacity"><span>{_days(phase.planned_days)} of {_days(phase.capacity_days)} '
              f"person-days planned ({use}% of capacity)</span><div class=\"meter{' over' if over else ''}\">"
              f'<span style="width:{min(100, use)}%"></span></div></div>')
-    label = charts.PHASE_LABELS.get(phase.number, "")
+    months = phase.months if phase.months.lower().startswith("month") else f"months {phase.months}"
     table = (_action_table(ctx, actions, bars, by_id, ctx.assessment.plan.key_controls) if actions
              else '<p class="muted">No actions in this phase.</p>')
     return (f'<div class="card phase p{phase.number}" data-phase="{phase.number}"><h3>Phase {phase.number}: '
-            f"{_e(phase.name)} <span class=\"muted\">{_e(phase.months)} · {_e(label)}</span></h3>{meter}{table}</div>")
+            f'{_e(phase.name)} <span class="muted">{_e(months)}</span></h3>{meter}{table}</div>')
 
 
 def _action_table(ctx: _Context, actions: Sequence[Action], bars: Mapping[str, charts.Bar],
@@ -667,18 +707,18 @@ def _action_table(ctx: _Context, actions: Sequence[Action], bars: Mapping[str, c
     for x in actions:
         key = x.key or x.control in key_controls
         bar = bars.get(x.id)
-        systems = ", ".join(ctx.names.get(s, s) for s in x.systems[:12]) + (" …" if len(x.systems) > 12 else "")
+        systems = _names([ctx.names.get(s, s) for s in x.systems], limit=12)
         deps = ", ".join(by_id[d].control if d in by_id else d for d in x.depends_on) or "—"
         notes = _e(x.effort_drivers) + (f'<div class="small">{_e(x.note)}</div>' if x.note else "")
         rows.append(
             f'<tr class="{"key" if key else ""}" data-action="{_e(x.id)}"><td>{"★" if key else ""}</td>'
             f"<td><code>{_e(x.control)}</code> {_e(x.title)}</td><td>{_sev(x.severity)}</td>"
-            f'<td class="num" title="{_e(systems)}">{len(x.systems):,}</td><td class="num">{_days(x.effort_days)}</td>'
+            f'<td class="num" title="{_e(systems)}">{len(x.systems):,}</td>'
+            f'<td class="num">{_days(x.effort_days)}</td>'
             f"<td>{_e(charts.week_span(bar)) if bar else '—'}</td><td>{_e(deps)}</td><td>{notes}</td></tr>"
         )
-    return ('<div class="scroll"><table class="actions"><thead><tr><th title="Key control">★</th><th>Action</th>'
-            '<th>Severity</th><th class="num">Systems</th><th class="num">Effort (pd)</th><th>Weeks</th>'
-            f"<th>After</th><th>Effort drivers</th></tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
+    headers = ["★", "Action", "Severity", "#Systems", "#Effort (pd)", "Weeks", "After", "Effort drivers"]
+    return _table(headers, "".join(rows), cls="actions")
 
 
 # --------------------------------------------------------------------------- footer
@@ -688,11 +728,11 @@ def _footer(ctx: _Context) -> str:
     a = ctx.assessment
     rows = "".join(
         f'<tr data-catalogue="{_e(c.id)}"><td>{_e(c.title)}</td><td><code>{_e(c.id)}</code></td>'
-        f"<td>{_e(c.version)}</td><td>{_e(_date(c.effective_date))}</td><td class=\"src\">{_e(c.source)}</td></tr>"
+        f"<td>{_e(c.version)}</td><td>{_e(_date(c.effective_date))}</td>"
+        f'<td class="src">{_e(c.source)}</td></tr>'
         for c in a.catalogues
     )
-    table = (f"<table><thead><tr><th>Catalogue</th><th>ID</th><th>Version</th><th>Effective</th><th>Source</th>"
-             f"</tr></thead><tbody>{rows}</tbody></table>" if rows
+    table = (_table(["Catalogue", "ID", "Version", "Effective", "Source"], rows) if rows
              else '<p class="muted">The assessment records no catalogue versions.</p>')
     capacity = " / ".join(_days(c) for c in a.settings.capacity_days) or "—"
     settings = [
@@ -701,9 +741,9 @@ def _footer(ctx: _Context) -> str:
         ("Tool version", f"Clearsight {a.tool_version}"), ("Inventory", a.inventory),
     ]
     dl = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in settings)
-    return (f'<footer id="catalogues"><div class="wrap"><h2>Catalogues and settings</h2><div class="grid2 wide-left">'
-            f'<div class="scroll">{table}</div><dl class="facts">{dl}</dl></div>'
-            "<p class=\"fine\">Every rating in this report comes from the assessment document; re-run with the "
+    return ('<footer id="catalogues"><div class="wrap"><h2>Catalogues and settings</h2>'
+            f'<div class="grid2 wide-left">{table}<dl class="facts">{dl}</dl></div>'
+            '<p class="fine">Every rating in this report comes from the assessment document; re-run with the '
             "same inventory, catalogues and settings to reproduce it. ATLAS links open atlas.mitre.org.</p>"
             "</div></footer>")
 
@@ -718,12 +758,15 @@ CSS = """
 *{box-sizing:border-box}
 body{margin:0;background:var(--bg);color:var(--ink);
 font:14px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
-a{color:#1d4ed8;text-decoration:none}a:hover{text-decoration:underline}
-code{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#eef2f7;padding:1px 5px;
-border-radius:4px;color:#334e68}
+a{color:#1d4ed8;text-decoration:none}
+a:hover{text-decoration:underline}
+code{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#eef2f7;
+padding:1px 5px;border-radius:4px;color:#334e68}
 .wrap{max-width:1320px;margin:0 auto;padding:0 32px}
-header.top{background:linear-gradient(120deg,#0b1f33 0%,#15395e 55%,#1e4f86 100%);color:#fff;padding:30px 0 26px}
-header.top .brand{font-size:12px;letter-spacing:.16em;text-transform:uppercase;color:#9fc2ec;font-weight:600}
+header.top{background:linear-gradient(120deg,#0b1f33 0%,#15395e 55%,#1e4f86 100%);color:#fff;
+padding:30px 0 26px}
+header.top .brand{font-size:12px;letter-spacing:.16em;text-transform:uppercase;color:#9fc2ec;
+font-weight:600}
 header.top h1{margin:6px 0 10px;font-size:30px;font-weight:700;letter-spacing:-.01em}
 header.top .meta{display:flex;flex-wrap:wrap;gap:4px 24px;font-size:13px;color:#d9e6f5}
 header.top .meta b{font-weight:600;color:#9fc2ec;margin-right:4px}
@@ -734,54 +777,77 @@ border-bottom:2px solid transparent}
 nav.toc a:hover{color:var(--accent);border-bottom-color:var(--accent);text-decoration:none}
 main{max-width:1320px;margin:0 auto;padding:24px 32px 32px}
 section{margin:0 0 34px;scroll-margin-top:54px}
-h2{font-size:21px;margin:0 0 14px;padding-bottom:8px;border-bottom:2px solid var(--line);color:var(--navy)}
+h2{font-size:21px;margin:0 0 14px;padding-bottom:8px;border-bottom:2px solid var(--line);
+color:var(--navy)}
 h3{font-size:15px;margin:0 0 12px;color:var(--navy)}
 h4{font-size:13px;margin:16px 0 6px;text-transform:uppercase;letter-spacing:.05em;color:var(--muted)}
 .card{background:#fff;border-radius:12px;padding:18px 20px;margin-bottom:16px;border:1px solid #e4e9f0;
 box-shadow:0 1px 2px rgba(16,42,67,.05)}
 .grid2{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:16px;align-items:start}
 .grid2.wide-left{grid-template-columns:minmax(0,1.6fr) minmax(0,1fr)}
-.grid2>.card{margin-bottom:0}.grid2{margin-bottom:16px}
+.grid2>.card{margin-bottom:0}
+.grid2{margin-bottom:16px}
 .kpis{display:grid;grid-template-columns:repeat(5,minmax(0,1fr));gap:14px;margin:0 0 26px}
-.kpi{background:#fff;border-radius:12px;padding:15px 18px;border:1px solid #e4e9f0;border-top:4px solid var(--accent);
-box-shadow:0 1px 2px rgba(16,42,67,.05)}
+.kpi{background:#fff;border-radius:12px;padding:15px 18px;border:1px solid #e4e9f0;
+border-top:4px solid var(--accent);box-shadow:0 1px 2px rgba(16,42,67,.05)}
 .kpi .l{font-size:11.5px;text-transform:uppercase;letter-spacing:.07em;color:var(--muted);font-weight:700}
-.kpi .v{font-size:32px;font-weight:750;line-height:1.15;margin:4px 0 2px;font-variant-numeric:tabular-nums}
+.kpi .v{font-size:32px;font-weight:750;line-height:1.15;margin:4px 0 2px;
+font-variant-numeric:tabular-nums}
 .kpi .s{font-size:12px;color:var(--muted)}
-.k-crit{border-top-color:#c92a2a}.k-crit .v{color:#c92a2a}.k-high{border-top-color:#e8590c}.k-high .v{color:#d9480f}
-.k-ok{border-top-color:#2f9e44}.k-purple{border-top-color:#7048e8}.k-purple .v{color:#6741d9}
+.k-crit{border-top-color:#c92a2a}
+.k-crit .v{color:#c92a2a}
+.k-high{border-top-color:#e8590c}
+.k-high .v{color:#d9480f}
+.k-ok{border-top-color:#2f9e44}
+.k-purple{border-top-color:#7048e8}
+.k-purple .v{color:#6741d9}
 ul.findings{margin:0;padding:0;list-style:none}
 ul.findings li{padding:7px 0 7px 22px;position:relative;border-bottom:1px solid #f0f3f7}
 ul.findings li:last-child{border-bottom:0}
-ul.findings li::before{content:"";position:absolute;left:4px;top:15px;width:8px;height:8px;border-radius:50%;
-background:var(--accent)}
-.top5 ol{margin:0;padding:0;list-style:none}.top5 li{padding:6px 0;border-bottom:1px solid #f0f3f7}
+ul.findings li::before{content:"";position:absolute;left:4px;top:15px;width:8px;height:8px;
+border-radius:50%;background:var(--accent)}
+.top5 ol{margin:0;padding:0;list-style:none}
+.top5 li{padding:6px 0;border-bottom:1px solid #f0f3f7}
 .rank{display:inline-block;width:22px;height:22px;border-radius:50%;background:#e8eef6;text-align:center;
 font-weight:700;font-size:12px;line-height:22px;margin-right:4px}
-ul.plain{margin:0;padding-left:16px}ul.plain li{margin:1px 0}ol.plain{margin:0}
-.muted{color:var(--muted)}.small{font-size:12px;color:#486581;margin-top:3px}
-.note{background:#f0f6ff;border-left:3px solid var(--accent);padding:8px 12px;border-radius:4px;color:#334e68;
-margin:0 0 12px}
+ul.plain{margin:0;padding-left:16px}
+ul.plain li{margin:1px 0}
+ol.plain{margin:0}
+.muted{color:var(--muted)}
+.small{font-size:12px;color:#486581;margin-top:3px}
+.note{background:#f0f6ff;border-left:3px solid var(--accent);padding:8px 12px;border-radius:4px;
+color:#334e68;margin:0 0 12px}
 table{border-collapse:collapse;width:100%;font-size:13px}
-th{text-align:left;font-size:11px;text-transform:uppercase;letter-spacing:.05em;color:var(--muted);font-weight:700;
-border-bottom:2px solid var(--line);padding:8px;background:#f8fafc;white-space:nowrap}
+th{text-align:left;font-size:11px;text-transform:uppercase;letter-spacing:.05em;color:var(--muted);
+font-weight:700;border-bottom:2px solid var(--line);padding:8px;background:#f8fafc;white-space:nowrap}
 td{border-bottom:1px solid #edf1f5;padding:7px 8px;vertical-align:top}
 tbody tr:hover td{background:#f8fbff}
 .num{text-align:right;font-variant-numeric:tabular-nums}
-tr.key td{background:#fff8e1}tr.key td:first-child{color:#b7791f;font-weight:700}
-.b{display:inline-block;padding:1px 9px;border-radius:999px;font-size:11.5px;font-weight:700;white-space:nowrap;
-line-height:1.6;border:1px solid transparent;vertical-align:1px}
-.sev-critical{background:#c92a2a;color:#fff}.sev-high{background:#e8590c;color:#fff}
-.sev-medium{background:#ffe08a;color:#5c4300}.sev-low{background:#d3f0da;color:#1b5e2b}
-.t-prohibited{background:#3b0a0a;color:#fff}.t-high-risk{background:#fde2e1;color:#9b1c1c;border-color:#f5b5b3}
-.t-limited{background:#fff3c4;color:#7a5a00;border-color:#f5dc8a}.t-minimal{background:#e3f4e8;color:#1b5e2b;
-border-color:#b7e0c2}.t-out-of-scope{background:#eef2f6;color:#486581;border-color:#d9e2ec}
-.st-implemented{background:#d3f0da;color:#1b5e2b}.st-partial{background:#fff0c2;color:#7a5a00}
-.st-missing{background:#fde2e1;color:#9b1c1c}.st-not-applicable{background:#eef2f6;color:#627d98}
+tr.key td{background:#fff8e1}
+tr.key td:first-child{color:#b7791f;font-weight:700}
+.b{display:inline-block;padding:1px 9px;border-radius:999px;font-size:11.5px;font-weight:700;
+white-space:nowrap;line-height:1.6;border:1px solid transparent;vertical-align:1px}
+.sev-critical{background:#c92a2a;color:#fff}
+.sev-high{background:#e8590c;color:#fff}
+.sev-medium{background:#ffe08a;color:#5c4300}
+.sev-low{background:#d3f0da;color:#1b5e2b}
+.t-prohibited{background:#3b0a0a;color:#fff}
+.t-high-risk{background:#fde2e1;color:#9b1c1c;border-color:#f5b5b3}
+.t-limited{background:#fff3c4;color:#7a5a00;border-color:#f5dc8a}
+.t-minimal{background:#e3f4e8;color:#1b5e2b;border-color:#b7e0c2}
+.t-out-of-scope{background:#eef2f6;color:#486581;border-color:#d9e2ec}
+.st-implemented{background:#d3f0da;color:#1b5e2b}
+.st-partial{background:#fff0c2;color:#7a5a00}
+.st-missing{background:#fde2e1;color:#9b1c1c}
+.st-not-applicable{background:#eef2f6;color:#627d98}
+.due-now{background:#243b53;color:#fff}
+.due-soon{background:#fff0c2;color:#7a5a00}
 .shadow{background:#ede7ff;color:#5b21b6;border-color:#d4c5fd}
-.dist{display:grid;grid-template-columns:110px 1fr 48px;align-items:center;gap:10px;margin:6px 0;font-size:13px}
+.dist{display:grid;grid-template-columns:110px 1fr 48px;align-items:center;gap:10px;margin:6px 0;
+font-size:13px}
 .dbar{height:12px;background:#eef2f6;border-radius:6px;overflow:hidden;display:block}
-.dbar span{display:block;height:100%;border-radius:6px;border:0}.dn{text-align:right;font-weight:700}
+.dbar span{display:block;height:100%;border-radius:6px;border:0}
+.dn{text-align:right;font-weight:700}
 .dist+h3{margin-top:20px}
 details.sys{background:#fff;border:1px solid #e4e9f0;border-radius:10px;margin-bottom:10px}
 details.sys>summary{cursor:pointer;padding:11px 16px;list-style:none;display:flex;flex-wrap:wrap;
@@ -795,49 +861,71 @@ details.sys[open]>summary{border-bottom:1px solid #edf1f5}
 details.sys .body{padding:6px 18px 16px}
 details.more>summary{cursor:pointer;color:var(--accent);font-weight:600;padding:10px 0}
 dl.facts{display:grid;grid-template-columns:190px 1fr;gap:6px 16px;margin:8px 0}
-dl.facts dt{font-weight:600;color:#486581}dl.facts dd{margin:0}
+dl.facts dt{font-weight:600;color:#486581}
+dl.facts dd{margin:0}
 .scn{border:1px solid #e4e9f0;border-radius:10px;padding:12px 14px;margin:12px 0;background:#fbfcfe}
-.scn-h{display:flex;flex-wrap:wrap;align-items:center;gap:8px}.scn p{margin:6px 0}
+.scn-h{display:flex;flex-wrap:wrap;align-items:center;gap:8px}
+.scn p{margin:6px 0}
 ol.chain{display:flex;flex-wrap:wrap;gap:8px 26px;list-style:none;padding:0;margin:10px 0}
-ol.chain li{position:relative;display:flex;flex-direction:column;background:#eaf1ff;border:1px solid #c5d6fb;
-border-radius:8px;padding:5px 11px;min-width:120px;max-width:230px}
+ol.chain li{position:relative;display:flex;flex-direction:column;background:#eaf1ff;
+border:1px solid #c5d6fb;border-radius:8px;padding:5px 11px;min-width:120px;max-width:230px}
 ol.chain li:not(:last-child)::after{content:"\\2192";position:absolute;right:-20px;top:50%;
 transform:translateY(-50%);color:#829ab1;font-weight:700}
 ol.chain li.goal{background:#fde8e7;border-color:#f2b8b5}
-ol.chain .tac{font-size:10px;text-transform:uppercase;letter-spacing:.06em;color:var(--muted);font-weight:700}
-ol.chain a{font-weight:600;font-size:13px;color:#102a43}ol.chain .tid{font-size:10.5px;color:#829ab1}
+ol.chain .tac{font-size:10px;text-transform:uppercase;letter-spacing:.06em;color:var(--muted);
+font-weight:700}
+ol.chain a{font-weight:600;font-size:13px;color:#102a43}
+ol.chain .tid{font-size:10.5px;color:#829ab1}
 .cs,.goalline{font-size:13px}
-.scroll{overflow-x:auto}.chartbox svg{max-width:100%;height:auto;display:block}
+table.gaps th:nth-child(1){width:26%}
+table.gaps th:nth-child(4){width:26%}
+table.gaps th:nth-child(5){width:30%}
+.scroll{overflow-x:auto}
+.chartbox svg{max-width:100%;height:auto;display:block}
 .scroll svg{display:block}
 .chips{display:flex;flex-wrap:wrap;gap:8px}
 .chip{background:#fff8e1;border:1px solid #f3d37a;color:#7a5a00;padding:4px 11px;border-radius:999px;
 font-size:12.5px;font-weight:600}
 .capacity{display:flex;align-items:center;gap:14px;margin:0 0 12px;font-size:13px;color:#486581}
 .meter{flex:0 0 260px;height:10px;background:#e6ebf1;border-radius:5px;overflow:hidden}
-.meter span{display:block;height:100%;background:#2f9e44}.meter.over span{background:#c92a2a}
-.phase.p1{border-left:4px solid #c92a2a}.phase.p2{border-left:4px solid #e8590c}
+.meter span{display:block;height:100%;background:#2f9e44}
+.meter.over span{background:#c92a2a}
+.phase.p1{border-left:4px solid #c92a2a}
+.phase.p2{border-left:4px solid #e8590c}
 .phase.p3{border-left:4px solid #e6a700}
 footer{background:#102a43;color:#d9e2ec;padding:28px 0 34px;margin-top:20px}
 footer h2{color:#fff;border-bottom-color:#243b53}
-footer table{color:#d9e2ec}footer th{background:#18344f;color:#9fb3c8;border-bottom-color:#243b53}
-footer td{border-bottom-color:#1f3a56}footer tbody tr:hover td{background:#15304a}
-footer code{background:#1f3a56;color:#d9e2ec}footer dl.facts dt{color:#9fb3c8}
+footer table{color:#d9e2ec}
+footer th{background:#18344f;color:#9fb3c8;border-bottom-color:#243b53}
+footer td{border-bottom-color:#1f3a56}
+footer tbody tr:hover td{background:#15304a}
+footer code{background:#1f3a56;color:#d9e2ec}
+footer dl.facts dt{color:#9fb3c8}
 footer .src{word-break:break-all;font-size:12px}
 .fine{font-size:12px;color:#9fb3c8;margin-top:18px}
 @media (max-width:1000px){.kpis{grid-template-columns:repeat(2,minmax(0,1fr))}
-.grid2,.grid2.wide-left{grid-template-columns:minmax(0,1fr)}main{padding:16px}}
-@media print{
-*{-webkit-print-color-adjust:exact;print-color-adjust:exact}
-body{background:#fff;font-size:11.5px}nav.toc{display:none}
-header.top{padding:16px 0}main{padding:12px 0;max-width:none}
+.grid2,.grid2.wide-left{grid-template-columns:minmax(0,1fr)}
+main{padding:16px}
+}
+@media print{*{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+body{background:#fff;font-size:11.5px}
+nav.toc{display:none}
+header.top{padding:16px 0}
+main{padding:12px 0;max-width:none}
 .card,details.sys,.kpi{box-shadow:none;break-inside:avoid}
-details.sys{break-inside:auto}tr,.scn{break-inside:avoid}
-h2{break-after:avoid}section{break-before:auto}
-.scroll{overflow:visible}.scroll svg{max-width:100%;height:auto}
+details.sys{break-inside:auto}
+tr,.scn{break-inside:avoid}
+h2{break-after:avoid}
+section{break-before:auto}
+.scroll{overflow:visible}
+.scroll svg{max-width:100%;height:auto}
 details::details-content{content-visibility:visible;display:block}
 details.sys>summary::before{content:""}
 a{color:inherit}
-footer{background:#fff;color:var(--ink)}footer h2{color:var(--navy)}footer table{color:var(--ink)}
-footer th{background:#f8fafc;color:var(--muted)}footer code{background:#eef2f7;color:#334e68}
+footer{background:#fff;color:var(--ink)}
+footer h2{color:var(--navy)}
+footer table{color:var(--ink)}
+footer th{background:#f8fafc;color:var(--muted)}
+footer code{background:#eef2f7;color:#334e68}
 }
 """

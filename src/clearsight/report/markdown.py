@@ -25,7 +25,8 @@ def render(assessment: Assessment) -> str:
     for sentence in _headlines(assessment):
         add(f"- {sentence}")
     add("")
-    add("| Systems | Shadow AI | High-risk (EU AI Act) | Critical / High tier | Open critical / high gaps | Plan effort |")
+    add("| Systems | Shadow AI | High-risk (EU AI Act) | Critical / High tier | Open critical / high gaps "
+        "| Plan effort |")
     add("|---:|---:|---:|---:|---:|---:|")
     add(f"| {s.systems} | {s.shadow_systems} | {s.high_risk_legal} | "
         f"{s.internal_tiers.get('critical', 0)} / {s.internal_tiers.get('high', 0)} | "
@@ -80,7 +81,7 @@ def render(assessment: Assessment) -> str:
             add(f"- {gap.severity.title}: {gap.control} {_md(gap.title)} ({gap.status}) - "
                 f"{_md(gap.required_by[0])}")
         if in_place:
-            add(f"- In place: " + ", ".join(f"{g.control} {_md(g.title)}" for g in in_place[:6]))
+            add("- In place: " + ", ".join(f"{g.control} {_md(g.title)}" for g in in_place[:6]))
         add("")
 
     add("## 4. Action plan")

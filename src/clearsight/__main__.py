@@ -1,0 +1,3 @@
+from clearsight.cli.app import run
+
+run()
