@@ -136,3 +136,17 @@ def test_binary_file(tmp_path: Path) -> None:
     path.write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(InputError, match=r"not UTF-8"):
         load(path)
+
+
+def test_alias_bomb_is_cheap_and_rejected_by_the_schema(tmp_path: Path) -> None:
+    lines = ['a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
+    text = "\n".join(lines) + "\nversion: 1\norganisation: {name: x}\nsystems: []\n"
+    err = problem(tmp_path, text)
+    assert "unknown key 'a0'" in err.message
+
+
+def test_non_scalar_mapping_key(tmp_path: Path) -> None:
+    err = problem(tmp_path, "? [a, b]\n: 1\n")
+    assert "mapping key must be a plain value" in err.message
+    assert err.line == 1

@@ -300,5 +300,29 @@ def _likelihood_factors(t: SystemTraits) -> list[RiskFactor]:
 
 def classify_system(system: AISystem, traits: SystemTraits, eu: EuAiAct, calendar: str) -> RiskProfile:
     """Both ratings for one system (``traits`` already resolved)."""
-    legal = classify_eu_ai_act(traits, eu, calendar)
-    return RiskProfile(system=system.id, legal=legal, internal=rate_internal_risk(traits, legal))
+    return Classifier(eu, calendar).classify(system, traits)
+
+
+_LEGAL_TRAITS = (
+    "purposes", "eu_market", "annex_i_product", "third_party_conformity", "derogation", "profiling",
+    "interacts_with_people", "generates_content", "role", "gpai",
+)
+
+
+class Classifier:
+    """Step 1 for a whole portfolio: the legal answer depends on a handful of traits, so systems that
+    share them share one (immutable) classification instead of recomputing it."""
+
+    def __init__(self, eu: EuAiAct, calendar: str) -> None:
+        self._eu = eu
+        self._calendar = calendar
+        self._legal: dict[tuple[object, ...], LegalClassification] = {}
+
+    def classify(self, system: AISystem, traits: SystemTraits) -> RiskProfile:
+        key = tuple(
+            tuple(v) if isinstance(v, list) else v for v in (getattr(traits, name) for name in _LEGAL_TRAITS)
+        )
+        legal = self._legal.get(key)
+        if legal is None:
+            legal = self._legal[key] = classify_eu_ai_act(traits, self._eu, self._calendar)
+        return RiskProfile(system=system.id, legal=legal, internal=rate_internal_risk(traits, legal))

@@ -11,14 +11,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from clearsight.core.conditions import Predicate, compile_condition
 from clearsight.core.control import Control, EvidenceRule
 from clearsight.core.evidence import Evidence, FactValue
 from clearsight.core.gap import ControlStatus, Gap
 from clearsight.core.ids import gap_id
-from clearsight.core.risk import RiskProfile
-from clearsight.core.severity import Severity, severity_from_matrix
+from clearsight.core.risk import LegalClassification, RiskProfile
+from clearsight.core.severity import Severity
 from clearsight.core.system import AISystem, SystemTraits
 from clearsight.core.threat import ThreatMatch
 from clearsight.frameworks.atlas import AtlasCatalogue
@@ -85,6 +86,7 @@ class GapAnalyser:
             for c in controls.controls
         ]
         self._countering: dict[str, tuple[int, ...]] = {}
+        self._legal_cache: dict[int, tuple[LegalClassification, list[_LegalPart]]] = {}
 
     def _controls_countering(self, technique: str) -> tuple[int, ...]:
         found = self._countering.get(technique)
@@ -97,12 +99,14 @@ class GapAnalyser:
         self, system: AISystem, traits: SystemTraits, risk: RiskProfile, threats: Sequence[ThreatMatch],
         evidence: Sequence[Evidence], as_of: dt.date,
     ) -> list[Gap]:
-        obligations = {o.id: o for o in risk.legal.obligations}
-        prohibited = risk.legal.tier == "prohibited"
+        legal_parts = self._legal_parts(risk.legal, as_of)
         countered_by: dict[int, list[ThreatMatch]] = {}
         for threat in threats:
             for index in self._controls_countering(threat.technique):
                 countered_by.setdefault(index, []).append(threat)
+        tier = risk.internal.tier
+        baseline_reason = f"baseline for {tier.value}-tier systems"
+        claims = [e for e in evidence if e.claims]
         out: list[Gap] = []
         for index, compiled in enumerate(self._controls):
             control = compiled.control
@@ -113,25 +117,17 @@ class GapAnalyser:
             countered = countered_by.get(index, [])
             if countered:
                 worst = max(countered, key=lambda t: t.likelihood * t.impact)
-                severities.append(severity_from_matrix(worst.likelihood, worst.impact))
-                names = ", ".join(f"{t.technique} {t.name}" for t in countered[:3])
-                more = f" and {len(countered) - 3} more" if len(countered) > 3 else ""
-                reasons.append(f"counters {names}{more}")
-            legal = sorted(compiled.obligations & obligations.keys())
-            for ob_id in legal:
-                ob = obligations[ob_id]
-                severities.append(_legal_severity(ob.applies_from, as_of))
-                when = f", applies from {ob.applies_from.isoformat()}" if ob.applies_from else ""
-                reasons.append(f"required by {ob.article} ({ob.title}{when})")
-            if prohibited and control.domain == "governance":
-                severities.append(Severity.CRITICAL)
-                reasons.append("the system falls under an Art. 5 prohibited practice")
-            if control.baseline is not None and risk.internal.tier >= control.baseline:
-                severities.append(min(risk.internal.tier, Severity.HIGH))
-                reasons.append(f"baseline for {risk.internal.tier.value}-tier systems")
+                severities.append(worst.severity)
+                reasons.append(_counter_text(tuple((t.technique, t.name) for t in countered)))
+            legal_ids, legal_reasons, legal_severities = legal_parts[index]
+            reasons.extend(legal_reasons)
+            severities.extend(legal_severities)
+            if control.baseline is not None and tier >= control.baseline:
+                severities.append(min(tier, Severity.HIGH))
+                reasons.append(baseline_reason)
             if not reasons:
                 continue
-            status, evidence_ids, status_reason = _status(control, system.id, evidence)
+            status, evidence_ids, status_reason = _status(control, claims, evidence)
             severity = max(severities)
             if status == "partial":
                 severity = _LOWER[severity]
@@ -140,11 +136,49 @@ class GapAnalyser:
             out.append(Gap(
                 id=gap_id(system.id, control.id), system=system.id, control=control.id, title=control.title,
                 status=status, severity=severity, required_by=reasons,
-                threats=[t.technique for t in countered], obligations=legal, evidence=evidence_ids,
+                threats=[t.technique for t in countered], obligations=legal_ids, evidence=evidence_ids,
                 status_reason=status_reason,
             ))
         out.sort(key=lambda g: (g.status not in ("missing", "partial"), -g.severity.rank, g.control))
         return out
+
+    def _legal_parts(self, legal: LegalClassification, as_of: dt.date) -> list[_LegalPart]:
+        """Per control: the obligations that require it, in words, with their severities.
+
+        Legal classifications are shared between systems with the same legal traits, so this is computed
+        once per distinct classification.
+        """
+        cached = self._legal_cache.get(id(legal))
+        if cached is not None and cached[0] is legal:
+            return cached[1]
+        obligations = {o.id: o for o in legal.obligations}
+        prohibited = legal.tier == "prohibited"
+        parts: list[_LegalPart] = []
+        for compiled in self._controls:
+            ids = sorted(compiled.obligations & obligations.keys())
+            reasons: list[str] = []
+            severities: list[Severity] = []
+            for ob_id in ids:
+                ob = obligations[ob_id]
+                severities.append(_legal_severity(ob.applies_from, as_of))
+                when = f", applies from {ob.applies_from.isoformat()}" if ob.applies_from else ""
+                reasons.append(f"required by {ob.article} ({ob.title}{when})")
+            if prohibited and compiled.control.domain == "governance":
+                severities.append(Severity.CRITICAL)
+                reasons.append("the system falls under an Art. 5 prohibited practice")
+            parts.append((ids, tuple(reasons), tuple(severities)))
+        self._legal_cache[id(legal)] = (legal, parts)
+        return parts
+
+
+_LegalPart = tuple[list[str], tuple[str, ...], tuple[Severity, ...]]
+
+
+@lru_cache(maxsize=4096)
+def _counter_text(countered: tuple[tuple[str, str], ...]) -> str:
+    names = ", ".join(f"{technique} {name}" for technique, name in countered[:3])
+    more = f" and {len(countered) - 3} more" if len(countered) > 3 else ""
+    return f"counters {names}{more}"
 
 
 def _counters(addressed: frozenset[str], technique: str) -> bool:
@@ -164,19 +198,23 @@ def _legal_severity(applies_from: dt.date | None, as_of: dt.date) -> Severity:
 _STATUS_ORDER: dict[ControlStatus, int] = {"missing": 0, "partial": 1, "implemented": 2, "not-applicable": 3}
 
 
-def _status(control: Control, system_id: str, evidence: Sequence[Evidence]) -> tuple[ControlStatus, list[str], str]:
+def _status(
+    control: Control, claims: Sequence[Evidence], evidence: Sequence[Evidence]
+) -> tuple[ControlStatus, list[str], str]:
     """Attestations (explicit claims) win over detected evidence; the best detected status counts."""
-    claims = [e for e in evidence if control.id in e.claims]
-    if claims:
+    claiming = [e for e in claims if control.id in e.claims]
+    if claiming:
         # A system-specific claim beats an organisation-wide one.
-        claims.sort(key=lambda e: e.system is None)
-        chosen = claims[0]
+        claiming.sort(key=lambda e: e.system is None)
+        chosen = claiming[0]
         status = chosen.claims[control.id]
-        who = chosen.source
-        return status, [chosen.id], f"{status} according to {who}" + (f": {chosen.summary}" if chosen.summary else "")
+        detail = f": {chosen.summary}" if chosen.summary else ""
+        return status, [chosen.id], f"{status} according to {chosen.source}{detail}"
     best: ControlStatus = "missing"
     used: list[str] = []
     why = "no attestation or evidence found"
+    if not control.evidence:
+        return best, used, why
     for item in evidence:
         for rule in control.evidence:
             if _matches(rule, item) and _STATUS_ORDER[rule.status] >= _STATUS_ORDER[best]:

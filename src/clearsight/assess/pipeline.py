@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from clearsight import __version__
-from clearsight.assess.classify import classify_system, resolve_traits
+from clearsight.assess.classify import Classifier, resolve_traits
 from clearsight.assess.gaps import EvidenceIndex, GapAnalyser
 from clearsight.assess.plan import build_plan
 from clearsight.assess.threats import ThreatModeller
@@ -41,13 +41,14 @@ def assess(
     generated_at: dt.datetime,
 ) -> Assessment:
     """Run the four steps over a portfolio and return the complete Assessment."""
+    classifier = Classifier(catalogues.eu_ai_act, settings.eu_ai_act_calendar)
     modeller = ThreatModeller(catalogues.threat_model, catalogues.atlas)
     analyser = GapAnalyser(catalogues.controls, catalogues.atlas)
     index = EvidenceIndex.build(evidence)
     results: list[SystemAssessment] = []
     for system in systems:
         traits = resolve_traits(system.traits, catalogues.eu_ai_act)
-        risk = classify_system(system, traits, catalogues.eu_ai_act, settings.eu_ai_act_calendar)
+        risk = classifier.classify(system, traits)
         threats = modeller.threats_for(system, traits)
         scenarios = modeller.scenarios_for(system, threats)
         gaps = analyser.gaps_for(system, traits, risk, threats, index.for_system(system.id), settings.as_of)

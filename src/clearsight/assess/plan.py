@@ -14,6 +14,7 @@ import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from clearsight.core.control import Control
 from clearsight.core.gap import Gap
@@ -53,18 +54,14 @@ class _Draft:
     def id(self) -> str:
         return action_id(self.control.id)
 
-    @property
+    @cached_property
     def systems(self) -> list[str]:
         return sorted({g.system for g in self.gaps})
 
-    @property
+    @cached_property
     def effort(self) -> float:
         effort = self.control.effort
         return round(effort.base_days + effort.per_system_days * (len(self.systems) - 1), 1)
-
-    def primary_threats(self) -> list[ThreatKey]:
-        primary = self.control.primary()
-        return [(g.system, t) for g in self.gaps for t in g.threats if _within(t, primary)]
 
 
 def _within(technique: str, techniques: frozenset[str]) -> bool:
@@ -169,6 +166,7 @@ def _schedule(
     drafts: dict[str, _Draft], capacity: Sequence[float], covered: Counter[ThreatKey],
     severity: Mapping[ThreatKey, Severity],
 ) -> None:
+    values = _Values(drafts, covered, severity)
     used = [0.0, 0.0, 0.0]
     unplaced = {c for c, d in drafts.items() if d.target is not None}
     picks = 0
@@ -178,7 +176,7 @@ def _schedule(
             eligible = [drafts[c] for c in unplaced if (drafts[c].target or 9) <= phase and c not in too_big]
             if not eligible:
                 break
-            best = max(eligible, key=lambda d: (_value(d, covered, severity), -d.effort, d.control.id))
+            best = max(eligible, key=lambda d: (values.of(d.control.id), -d.effort, d.control.id))
             bundle = _with_prerequisites(best, drafts, unplaced)
             cost = sum(d.effort for d in bundle)
             if used[phase - 1] + cost > capacity[phase - 1] + 1e-9:
@@ -188,7 +186,7 @@ def _schedule(
                 picks += 1
                 _place(draft, phase, used, capacity, picks)
                 unplaced.discard(draft.control.id)
-                covered.update(draft.primary_threats())
+                values.placed(draft.control.id)
                 if draft is not best:
                     draft.notes.append(f"prerequisite of {best.control.id}")
             best.chosen = True
@@ -205,23 +203,50 @@ def _schedule(
             draft.notes.append("low severity: kept in the backlog")
 
 
-def _value(draft: _Draft, covered: Counter[ThreatKey], severity: Mapping[ThreatKey, Severity]) -> float:
-    """Risk the action removes now.
+class _Values:
+    """Marginal risk reduction of every action, updated incrementally as actions are placed.
 
     Every open gap is worth half its severity weight; each threat the control is a first line of defence
-    against adds its full weight while no placed control covers it, and a quarter (shared) after that.
+    against adds its full weight while nothing placed covers it, and a quarter (shared) after that. Placing
+    an action only changes the values of actions that share one of its threats, so only those are touched.
     """
-    value = 0.0
-    primary = draft.control.primary()
-    for gap in draft.gaps:
-        value += 0.5 * _WEIGHT[gap.severity]
-        for technique in gap.threats:
-            key = (gap.system, technique)
-            weight = _WEIGHT[severity.get(key, gap.severity)]
-            if not _within(technique, primary):
-                continue
-            value += weight if covered[key] == 0 else weight * DEPTH_CREDIT / covered[key]
-    return value
+
+    def __init__(self, drafts: dict[str, _Draft], covered: Counter[ThreatKey],
+                 severity: Mapping[ThreatKey, Severity]) -> None:
+        self._covered = covered
+        self._value: dict[str, float] = {}
+        self._sharing: dict[ThreatKey, list[tuple[str, float]]] = {}
+        self._keys: dict[str, list[ThreatKey]] = {}
+        for control_id, draft in drafts.items():
+            primary = draft.control.primary()
+            value = 0.0
+            keys: list[ThreatKey] = []
+            for gap in draft.gaps:
+                value += 0.5 * _WEIGHT[gap.severity]
+                for technique in gap.threats:
+                    if not _within(technique, primary):
+                        continue
+                    key = (gap.system, technique)
+                    weight = _WEIGHT[severity.get(key, gap.severity)]
+                    value += _credit(weight, covered[key])
+                    self._sharing.setdefault(key, []).append((control_id, weight))
+                    keys.append(key)
+            self._value[control_id] = value
+            self._keys[control_id] = keys
+
+    def of(self, control_id: str) -> float:
+        return self._value[control_id]
+
+    def placed(self, control_id: str) -> None:
+        for key in self._keys[control_id]:
+            before = self._covered[key]
+            self._covered[key] = before + 1
+            for other, weight in self._sharing[key]:
+                self._value[other] += _credit(weight, before + 1) - _credit(weight, before)
+
+
+def _credit(weight: float, covered: int) -> float:
+    return weight if covered == 0 else weight * DEPTH_CREDIT / covered
 
 
 def _with_prerequisites(draft: _Draft, drafts: dict[str, _Draft], unplaced: set[str]) -> list[_Draft]:
