@@ -28,11 +28,13 @@ def test_every_format_into_a_folder(capsys: pytest.CaptureFixture[str], example_
     args = ["assess", str(example_dir), "--output-dir", str(tmp_path / "out")]
     for f in formats:
         args += ["--format", f]
-    code, _, err = run(capsys, *args)
+    code, out, err = run(capsys, *args)
     assert code == 0, err
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert names == sorted(["assessment.json", "assessment.md", "assessment.html", "assessment.sarif",
-                            "assessment.layer.json", "assessment.csv", "assessment.txt"])
+                            "assessment.layer.json", "assessment.csv"])
+    assert "Portfolio" in out  # the table still goes to the screen
+    assert err.count("wrote ") == 6
     document = json.loads((tmp_path / "out" / "assessment.json").read_text())
     assert document["schema_version"] == "1.0"
 

@@ -48,7 +48,11 @@ def assess(
         raise InputError("--output takes one format; use --output-dir for several")
     date = _parse_date(as_of) if as_of else None
     assessment = assess_path(path, as_of=date, calendar=calendar)
-    write_outputs(_render(assessment, formats, output, output_dir))
+    rendered = _render(assessment, formats, output, output_dir)
+    write_outputs(rendered)
+    for target in rendered:
+        if target is not None:
+            typer.echo(f"wrote {target}", err=True)
     if fail_on is not None and _fails(assessment, Severity(fail_on.value)):
         raise typer.Exit(1)
 
@@ -60,9 +64,9 @@ def _render(
     if output_dir is not None:
         output_dir.mkdir(parents=True, exist_ok=True)
     for name in dict.fromkeys(formats):
-        if name == "table":
+        if name == "table":  # a terminal view: always to the screen when writing a folder of reports
             text = assessment_table(assessment)
-            target = (output_dir / "assessment.txt") if output_dir else output
+            target = None if output_dir else output
         else:
             fmt = get_format(name)
             text = fmt.render(assessment)
