@@ -51,3 +51,11 @@ def example_assessment():  # type: ignore[no-untyped-def]
     from clearsight.runner import assess_path
 
     return assess_path(EXAMPLE, now=dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.UTC), home=Path("/nonexistent"))
+
+
+@pytest.fixture(scope="session")
+def sarif_schema() -> dict[str, object]:
+    """The official OASIS SARIF 2.1.0 JSON Schema (see tests/schemas.py)."""
+    from schemas import sarif_schema as load
+
+    return load()

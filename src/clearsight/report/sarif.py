@@ -36,8 +36,9 @@ def render(assessment: Assessment) -> str:
                 rules.append(_rule(gap.control, gap.title, control.objective if control else gap.title,
                                    control.domain if control else "unknown"))
             location = system.location
-            uri = PurePath(location.path).as_posix() if location else PurePath(assessment.inventory).as_posix()
-            physical: dict[str, Any] = {"artifactLocation": {"uri": uri}}
+            physical: dict[str, Any] = {
+                "artifactLocation": {"uri": _uri(location.path if location else assessment.inventory)}
+            }
             if location and location.line:
                 physical["region"] = {"startLine": location.line}
             results.append({
@@ -68,6 +69,12 @@ def render(assessment: Assessment) -> str:
         }],
     }
     return json.dumps(sarif, indent=2) + "\n"
+
+
+def _uri(path: str) -> str:
+    """Relative paths stay relative (code-scanning UIs resolve them against the repository)."""
+    pure = PurePath(path)
+    return pure.as_uri() if pure.is_absolute() else pure.as_posix()
 
 
 def _rule(control_id: str, title: str, objective: str, domain: str) -> dict[str, Any]:
