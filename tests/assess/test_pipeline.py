@@ -21,7 +21,7 @@ def test_ids_are_stable_and_unique(example_assessment: Assessment) -> None:
     ids += [a.id for a in example_assessment.plan.actions]
     assert len(ids) == len(set(ids))
     assert "GAP:card-fraud-detection:CS-API-02" in ids
-    assert "ACT:CS-API-02" in ids
+    assert "ACT:CS-API-02:critical" in ids
 
 
 def test_summary_and_portfolio_agree_with_the_details(example_assessment: Assessment) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from clearsight.core.atlas_ids import covers
 from clearsight.core.conditions import Predicate, compile_condition
 from clearsight.core.control import Control, EvidenceRule
 from clearsight.core.evidence import Evidence, FactValue
@@ -91,7 +92,7 @@ class GapAnalyser:
     def _controls_countering(self, technique: str) -> tuple[int, ...]:
         found = self._countering.get(technique)
         if found is None:
-            found = tuple(i for i, c in enumerate(self._controls) if _counters(c.techniques, technique))
+            found = tuple(i for i, c in enumerate(self._controls) if covers(c.techniques, technique))
             self._countering[technique] = found
         return found
 
@@ -179,13 +180,6 @@ def _counter_text(countered: tuple[tuple[str, str], ...]) -> str:
     names = ", ".join(f"{technique} {name}" for technique, name in countered[:3])
     more = f" and {len(countered) - 3} more" if len(countered) > 3 else ""
     return f"counters {names}{more}"
-
-
-def _counters(addressed: frozenset[str], technique: str) -> bool:
-    if technique in addressed:
-        return True
-    parent = technique.rsplit(".", 1)[0] if technique.count(".") == 2 else None
-    return parent is not None and parent in addressed
 
 
 def _legal_severity(applies_from: dt.date | None, as_of: dt.date) -> Severity:

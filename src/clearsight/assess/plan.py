@@ -1,11 +1,15 @@
 """Step 4: turn open gaps into a phased action plan the team can actually carry out.
 
-One action per control, covering every system that lacks it. A gap's severity sets the earliest phase it is
-due in — critical in months 1-2, high in 3-4, medium in 5-6, low to the backlog — and prerequisites inherit
-the phase of what needs them. Each phase is then filled greedily by *marginal risk reduction*: the first
-control against an open threat earns that threat's full weight, further controls against the same threat
-(defence in depth) earn a quarter, so phase 1 spreads over the biggest risks instead of stacking five
-controls on one of them. Work that does not fit the team's capacity moves to the next phase, with a note.
+An action puts one control in place for a group of systems: the systems whose gap has the same severity
+(so critical systems are not held back by the long tail), split further when the group would not fit one
+phase's capacity. A gap's severity sets the earliest phase it is due in — critical in months 1-2, high in
+3-4, medium in 5-6, low to the backlog.
+
+Each phase is then filled greedily by *marginal risk reduction*: the first control against an open threat
+earns the threat's full weight, further controls against the same threat (defence in depth) a quarter, so
+phase 1 spreads over the biggest risks instead of stacking five controls on one of them. Prerequisites are
+placed together with the action that needs them, never merely because something might need them later.
+Work that does not fit moves to the next phase, with a note saying so.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from clearsight.core.atlas_ids import covers
 from clearsight.core.control import Control
 from clearsight.core.gap import Gap
 from clearsight.core.ids import action_id
@@ -38,10 +43,10 @@ ThreatKey = tuple[str, str]
 
 @dataclass
 class _Draft:
+    id: str
     control: Control
     gaps: list[Gap]
     severity: Severity
-    target: int | None
     deps: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     phase: int | None = None
@@ -51,8 +56,8 @@ class _Draft:
     chosen: bool = False
 
     @property
-    def id(self) -> str:
-        return action_id(self.control.id)
+    def target(self) -> int | None:
+        return _TARGET.get(self.severity)
 
     @cached_property
     def systems(self) -> list[str]:
@@ -60,12 +65,11 @@ class _Draft:
 
     @cached_property
     def effort(self) -> float:
-        effort = self.control.effort
-        return round(effort.base_days + effort.per_system_days * (len(self.systems) - 1), 1)
+        return _effort(self.control, len(self.systems))
 
 
-def _within(technique: str, techniques: frozenset[str]) -> bool:
-    return technique in techniques or (technique.count(".") == 2 and technique.rsplit(".", 1)[0] in techniques)
+def _effort(control: Control, systems: int) -> float:
+    return round(control.effort.base_days + control.effort.per_system_days * (systems - 1), 1)
 
 
 def build_plan(
@@ -75,12 +79,10 @@ def build_plan(
     threat_severity: Mapping[ThreatKey, Severity] | None = None,
 ) -> Plan:
     """Plan every open gap. ``threat_severity`` rates (system, technique) pairs; gaps rate them otherwise."""
-    drafts = _drafts(gaps, controls)
-    order = _topological(drafts)
-    _pull_prerequisites_forward(drafts, order)
+    drafts = _drafts(gaps, controls, max(capacity_days))
     covered: Counter[ThreatKey] = Counter(
         (g.system, t) for g in gaps if g.status == "implemented" and g.control in controls
-        for t in g.threats if _within(t, controls[g.control].primary())
+        for t in g.threats if covers(controls[g.control].primary(), t)
     )
     _schedule(drafts, capacity_days, covered, threat_severity or {})
     first = sorted((d for d in drafts.values() if d.phase == 1 and d.chosen), key=lambda d: d.picked or 0)
@@ -110,56 +112,40 @@ def build_plan(
     )
 
 
-def _drafts(gaps: Sequence[Gap], controls: Mapping[str, Control]) -> dict[str, _Draft]:
-    drafts: dict[str, _Draft] = {}
+def _drafts(gaps: Sequence[Gap], controls: Mapping[str, Control], phase_capacity: float) -> dict[str, _Draft]:
+    """One action per control and severity band, in batches that fit a phase."""
+    bands: dict[tuple[str, Severity], list[Gap]] = {}
     for gap in gaps:
-        if not gap.is_open:
-            continue
-        draft = drafts.get(gap.control)
-        if draft is None:
-            draft = drafts[gap.control] = _Draft(
-                control=controls[gap.control], gaps=[], severity=gap.severity, target=None,
-            )
-        draft.gaps.append(gap)
-        draft.severity = max(draft.severity, gap.severity)
+        if gap.is_open:
+            bands.setdefault((gap.control, gap.severity), []).append(gap)
+    drafts: dict[str, _Draft] = {}
+    for (control_id, severity), band in sorted(bands.items(), key=lambda kv: (kv[0][0], -kv[0][1].rank)):
+        control = controls[control_id]
+        for number, batch in enumerate(_batches(band, control, phase_capacity), start=1):
+            suffix = f":{number}" if number > 1 else ""
+            draft_id = action_id(f"{control_id}:{severity.value}") + suffix
+            drafts[draft_id] = _Draft(id=draft_id, control=control, gaps=batch, severity=severity)
+    by_system_control: dict[tuple[str, str], str] = {
+        (g.system, d.control.id): d.id for d in drafts.values() for g in d.gaps
+    }
     for draft in drafts.values():
-        draft.target = _TARGET.get(draft.severity)
-        draft.deps = [action_id(d) for d in draft.control.depends_on if d in drafts]
+        deps = {
+            by_system_control[(system, dep)]
+            for dep in draft.control.depends_on for system in draft.systems
+            if (system, dep) in by_system_control
+        }
+        draft.deps = sorted(deps)
     return drafts
 
 
-def _topological(drafts: dict[str, _Draft]) -> list[str]:
-    """Controls ordered so that prerequisites come first (the catalogue is acyclic; tests prove it)."""
-    order: list[str] = []
-    state: dict[str, int] = {}
-
-    def visit(control_id: str) -> None:
-        if state.get(control_id) == 2:
-            return
-        if state.get(control_id) == 1:
-            raise ValueError(f"dependency cycle through {control_id}")
-        state[control_id] = 1
-        for dep in sorted(drafts[control_id].control.depends_on):
-            if dep in drafts:
-                visit(dep)
-        state[control_id] = 2
-        order.append(control_id)
-
-    for control_id in sorted(drafts, key=lambda c: _priority(drafts[c])):
-        visit(control_id)
-    return order
-
-
-def _pull_prerequisites_forward(drafts: dict[str, _Draft], order: list[str]) -> None:
-    for control_id in reversed(order):
-        draft = drafts[control_id]
-        for dep in draft.control.depends_on:
-            prereq = drafts.get(dep)
-            if prereq is None or draft.target is None:
-                continue
-            if prereq.target is None or prereq.target > draft.target:
-                prereq.target = draft.target
-                prereq.notes.append(f"brought forward: {draft.control.id} depends on it")
+def _batches(band: list[Gap], control: Control, phase_capacity: float) -> list[list[Gap]]:
+    """Split a band's systems so that each batch's effort fits one phase (at least one system each)."""
+    systems = sorted({g.system for g in band})
+    if _effort(control, len(systems)) <= phase_capacity or len(systems) == 1:
+        return [band]
+    per = max(1, int((phase_capacity - control.effort.base_days) // max(control.effort.per_system_days, 1e-9)) + 1)
+    chunks = [set(systems[i:i + per]) for i in range(0, len(systems), per)]
+    return [[g for g in band if g.system in chunk] for chunk in chunks]
 
 
 def _schedule(
@@ -168,30 +154,29 @@ def _schedule(
 ) -> None:
     values = _Values(drafts, covered, severity)
     used = [0.0, 0.0, 0.0]
-    unplaced = {c for c, d in drafts.items() if d.target is not None}
+    unplaced = {d.id for d in drafts.values() if d.target is not None}
     picks = 0
     for phase in (1, 2, 3):
         too_big: set[str] = set()
         while True:
-            eligible = [drafts[c] for c in unplaced if (drafts[c].target or 9) <= phase and c not in too_big]
+            eligible = [drafts[i] for i in unplaced if (drafts[i].target or 9) <= phase and i not in too_big]
             if not eligible:
                 break
-            best = max(eligible, key=lambda d: (values.of(d.control.id), -d.effort, d.control.id))
+            best = max(eligible, key=lambda d: (values.of(d.id), -d.effort, d.id))
             bundle = _with_prerequisites(best, drafts, unplaced)
-            cost = sum(d.effort for d in bundle)
-            if used[phase - 1] + cost > capacity[phase - 1] + 1e-9:
-                too_big.add(best.control.id)
+            if used[phase - 1] + sum(d.effort for d in bundle) > capacity[phase - 1] + 1e-9:
+                too_big.add(best.id)
                 continue
             for draft in bundle:
                 picks += 1
                 _place(draft, phase, used, capacity, picks)
-                unplaced.discard(draft.control.id)
-                values.placed(draft.control.id)
+                unplaced.discard(draft.id)
+                values.placed(draft.id)
                 if draft is not best:
-                    draft.notes.append(f"prerequisite of {best.control.id}")
+                    draft.notes.append(f"prerequisite of {best.id}")
             best.chosen = True
-    for control_id in sorted(unplaced):
-        draft = drafts[control_id]
+    for draft_id in sorted(unplaced):
+        draft = drafts[draft_id]
         if draft.effort > max(capacity):
             draft.notes.append(
                 f"needs {draft.effort:g} person-days, more than a phase's capacity: split it or add people"
@@ -199,7 +184,7 @@ def _schedule(
         else:
             draft.notes.append("no capacity left in phases 1-3")
     for draft in drafts.values():
-        if draft.target is None:
+        if draft.target is None and draft.phase is None:
             draft.notes.append("low severity: kept in the backlog")
 
 
@@ -217,28 +202,28 @@ class _Values:
         self._value: dict[str, float] = {}
         self._sharing: dict[ThreatKey, list[tuple[str, float]]] = {}
         self._keys: dict[str, list[ThreatKey]] = {}
-        for control_id, draft in drafts.items():
+        for draft_id, draft in drafts.items():
             primary = draft.control.primary()
             value = 0.0
             keys: list[ThreatKey] = []
             for gap in draft.gaps:
                 value += 0.5 * _WEIGHT[gap.severity]
                 for technique in gap.threats:
-                    if not _within(technique, primary):
+                    if not covers(primary, technique):
                         continue
                     key = (gap.system, technique)
                     weight = _WEIGHT[severity.get(key, gap.severity)]
                     value += _credit(weight, covered[key])
-                    self._sharing.setdefault(key, []).append((control_id, weight))
+                    self._sharing.setdefault(key, []).append((draft_id, weight))
                     keys.append(key)
-            self._value[control_id] = value
-            self._keys[control_id] = keys
+            self._value[draft_id] = value
+            self._keys[draft_id] = keys
 
-    def of(self, control_id: str) -> float:
-        return self._value[control_id]
+    def of(self, draft_id: str) -> float:
+        return self._value[draft_id]
 
-    def placed(self, control_id: str) -> None:
-        for key in self._keys[control_id]:
+    def placed(self, draft_id: str) -> None:
+        for key in self._keys[draft_id]:
             before = self._covered[key]
             self._covered[key] = before + 1
             for other, weight in self._sharing[key]:
@@ -250,18 +235,21 @@ def _credit(weight: float, covered: int) -> float:
 
 
 def _with_prerequisites(draft: _Draft, drafts: dict[str, _Draft], unplaced: set[str]) -> list[_Draft]:
-    """The action plus every unplaced prerequisite, prerequisites first."""
+    """The action plus every unplaced prerequisite (for the same systems), prerequisites first."""
     out: list[_Draft] = []
     seen: set[str] = set()
 
-    def visit(d: _Draft) -> None:
-        for dep in sorted(d.control.depends_on):
-            if dep in unplaced and dep not in seen:
+    def visit(d: _Draft, path: tuple[str, ...]) -> None:
+        for dep in d.deps:
+            if dep in path:
+                raise ValueError(f"dependency cycle through {dep}")
+            if dep not in seen and (dep in unplaced or drafts[dep].phase is None):
                 seen.add(dep)
-                visit(drafts[dep])
-        out.append(d)
+                visit(drafts[dep], (*path, dep))
+                out.append(drafts[dep])
 
-    visit(draft)
+    visit(draft, (draft.id,))
+    out.append(draft)
     return out
 
 
@@ -278,10 +266,8 @@ def _place(draft: _Draft, phase: int, used: list[float], capacity: Sequence[floa
     used[phase - 1] += effort
     if draft.target is not None and phase > draft.target:
         draft.notes.append(f"moved from phase {draft.target} to {phase}: team capacity was used up")
-
-
-def _priority(draft: _Draft) -> tuple[int, str]:
-    return (-draft.severity.rank, draft.control.id)
+    elif draft.target is None or phase < draft.target:
+        draft.notes.append(f"brought into phase {phase} as a prerequisite")
 
 
 def _phase_number(phase: int | None) -> PhaseNumber | None:
@@ -295,4 +281,4 @@ def _phase_number(phase: int | None) -> PhaseNumber | None:
 
 
 def _display_order(draft: _Draft) -> tuple[int, int, str]:
-    return (draft.phase or 9, draft.picked or 0, draft.control.id)
+    return (draft.phase or 9, draft.picked or 0, draft.id)

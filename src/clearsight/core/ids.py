@@ -26,5 +26,6 @@ def gap_id(system_id: str, control_id: str) -> str:
     return f"GAP:{system_id}:{control_id}"
 
 
-def action_id(control_id: str) -> str:
-    return f"ACT:{control_id}"
+def action_id(key: str) -> str:
+    """``ACT:<control>:<severity band>`` (plus ``:<n>`` for later batches of a large band)."""
+    return f"ACT:{key}"

@@ -23,7 +23,8 @@ class ReportFormat:
 
 def _formats() -> dict[str, ReportFormat]:
     # Imported here so that ``clearsight --help`` does not pay for every renderer.
-    from clearsight.report import csv_plan, html, json_report, markdown, navigator, sarif
+    import clearsight.report.html as html
+    from clearsight.report import csv_plan, json_report, markdown, navigator, sarif
 
     table = [
         ReportFormat("json", "json", "the Assessment document (versioned schema)", json_report.render),
