@@ -49,12 +49,50 @@ def test_deployer_of_credit_scoring_gets_deployer_duties_and_fria(eu: EuAiAct) -
 
 
 def test_derogation_applies_only_without_profiling(eu: EuAiAct) -> None:
-    derogated = classify_eu_ai_act(traits(purposes=["recruitment"], derogation="D-a"), eu, CAL)
+    derogated = classify_eu_ai_act(traits(purposes=["learning-outcome-evaluation"], derogation="D-a"), eu, CAL)
     assert derogated.tier == "minimal"
     assert any("derogation" in e for e in derogated.exceptions)
-    profiled = classify_eu_ai_act(traits(purposes=["recruitment"], derogation="D-a", profiling=True), eu, CAL)
+    assert {"ART6-4", "ART49-2"} <= {o.id for o in derogated.obligations}
+    profiled = classify_eu_ai_act(
+        traits(purposes=["learning-outcome-evaluation"], derogation="D-a", profiling=True), eu, CAL
+    )
     assert profiled.tier == "high-risk"
     assert any("profiles natural persons" in r for r in profiled.rationale)
+
+
+def test_credit_scoring_profiles_by_nature_so_no_derogation(eu: EuAiAct) -> None:
+    legal = classify_eu_ai_act(traits(purposes=["credit-scoring"], derogation="D-d", profiling=False), eu, CAL)
+    assert legal.tier == "high-risk"
+    assert any("by its nature" in r for r in legal.rationale)
+
+
+def test_provider_that_also_deploys_gets_both_sets_of_duties(eu: EuAiAct) -> None:
+    legal = classify_eu_ai_act(traits(purposes=["credit-scoring"], role="both"), eu, CAL)
+    ids = {o.id for o in legal.obligations}
+    assert {"ART16", "ART26", "ART27"} <= ids
+    literacy = next(o for o in legal.obligations if o.id == "ART4")
+    assert literacy.actor == "provider and deployer"
+
+
+def test_deployers_of_gpai_models_get_no_provider_duties(eu: EuAiAct) -> None:
+    legal = classify_eu_ai_act(traits(model_kind="llm", gpai="gpai-systemic", role="deployer"), eu, CAL)
+    assert not {o.id for o in legal.obligations} & {"ART53-1a", "ART55-1a"}
+    assert next(o for o in legal.obligations if o.id == "ART4").actor == "deployer"
+
+
+def test_right_to_explanation_is_for_annex_iii_only(eu: EuAiAct) -> None:
+    annex_i = classify_eu_ai_act(traits(annex_i_product=True, third_party_conformity=True, role="both"), eu, CAL)
+    annex_iii = classify_eu_ai_act(traits(purposes=["credit-scoring"], role="both"), eu, CAL)
+    assert "ART86" not in {o.id for o in annex_i.obligations}
+    assert "ART86" in {o.id for o in annex_iii.obligations}
+
+
+def test_prohibited_systems_are_critical_internally(eu: EuAiAct) -> None:
+    quiet = resolve_traits(traits(purposes=["social-scoring"], business_criticality="low", scale="small"), eu)
+    legal = classify_eu_ai_act(quiet, eu, CAL)
+    risk = rate_internal_risk(quiet, legal)
+    assert risk.tier is Severity.CRITICAL
+    assert "prohibited practice" in risk.rationale
 
 
 def test_prohibited_practice(eu: EuAiAct) -> None:

@@ -239,6 +239,8 @@ def test_gpai(eu: EuAiAct, ref: dict[str, Any]) -> None:
 # -------------------------------------------------------------------------------- obligations
 
 EXPECTED_OBLIGATIONS: dict[str, tuple[str, str]] = {
+    "ART6-4": ("annex-iii-derogated", "annex_iii_high_risk"),
+    "ART49-2": ("annex-iii-derogated", "annex_iii_high_risk"),
     "ART4": ("all", "ai_literacy"),
     **{
         f"ART{n}": ("high-risk-provider", "annex_iii_high_risk")
@@ -276,6 +278,13 @@ def test_obligations_match_reference(eu: EuAiAct, ref: dict[str, Any]) -> None:
             assert ob.article == "Art. " + ob.id.removeprefix("ART")
             texts = [item.get("summary", ""), *item.get("engine_checks", [])]
             _assert_own_words(ob.id, ob.summary, *[t for t in texts if t])
+        elif ob.applies_to == "annex-iii-derogated":
+            # The reference lists these as the duties that remain after an Art. 6(3) derogation.
+            derogation = ref["high_risk_classification"]["derogation"]
+            assert derogation["article"] == "Art. 6(3)-(4)"
+            assert ob.article in ("Art. 6(4)", "Art. 49(2)")
+            assert ob.article != "Art. 49(2)" or "Art. 49(2)" in derogation["duties_if_used"]
+            _assert_own_words(ob.id, ob.summary, derogation["duties_if_used"])
         else:
             assert ob.id in gpai_items, f"{ob.id} is in neither the reference obligations nor GPAI duties"
             number, letter = ob.id.removeprefix("ART").split("-1")

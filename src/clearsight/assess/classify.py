@@ -19,7 +19,7 @@ from clearsight.core.risk import (
     RiskFactor,
     RiskProfile,
 )
-from clearsight.core.severity import clamp_level, severity_from_matrix
+from clearsight.core.severity import Severity, clamp_level, severity_from_matrix
 from clearsight.core.system import AISystem, Incentive, SystemTraits
 from clearsight.frameworks.eu_ai_act import EuAiAct, ObligationDef
 
@@ -88,11 +88,14 @@ def classify_eu_ai_act(traits: SystemTraits, eu: EuAiAct, calendar: str) -> Lega
         )
 
     annex_uses = [u for u in use_cases if u.annex_iii]
+    profiling = traits.profiling or any(u.profiling for u in annex_uses)
+    derogated = False
     if tier != "prohibited" and annex_uses:
         points = [eu.annex_iii_point(u.annex_iii or "") for u in annex_uses]
         annex_points = [p.id for p in points]
         refs = ", ".join(p.ref for p in points)
-        if traits.derogation and not traits.profiling:
+        if traits.derogation and not profiling:
+            derogated = True
             condition = next(c for c in eu.derogation.conditions if c.id == traits.derogation)
             exceptions.append(f"{eu.derogation.article} derogation ({condition.id}): {condition.summary}")
             rationale.append(
@@ -101,10 +104,11 @@ def classify_eu_ai_act(traits: SystemTraits, eu: EuAiAct, calendar: str) -> Lega
                 "assessment must be documented and the system registered (Art. 49(2))."
             )
         else:
-            if traits.derogation and traits.profiling:
+            if traits.derogation and profiling:
+                why = "the system profiles" if traits.profiling else "this use profiles, by its nature,"
                 rationale.append(
-                    f"A {eu.derogation.article} derogation was declared, but the system profiles natural "
-                    f"persons: {eu.derogation.profiling_override}"
+                    f"A {eu.derogation.article} derogation was declared, but {why} natural persons: "
+                    f"{eu.derogation.profiling_override}"
                 )
             if tier != "high-risk":
                 tier, route = "high-risk", "annex-iii"
@@ -133,7 +137,7 @@ def classify_eu_ai_act(traits: SystemTraits, eu: EuAiAct, calendar: str) -> Lega
             "(AI literacy under Art. 4 and voluntary codes still apply)."
         )
 
-    obligations = _obligations(traits, tier, route, duties, annex_points, eu, dates)
+    obligations = _obligations(traits, tier, route, duties, annex_points, derogated, eu, dates)
     return LegalClassification(
         tier=tier, route=route, basis=basis, annex_points=annex_points, exceptions=exceptions,
         transparency_duties=duties, gpai=traits.gpai, obligations=obligations, rationale=rationale,
@@ -148,32 +152,41 @@ def _transparency_duties(traits: SystemTraits, from_purposes: list[str], eu: EuA
     if traits.generates_content:
         duties.add("ART50-2")
     known = {d.id: d for d in eu.transparency_duties}
-    mine = [d for d in sorted(duties) if d in known]
-    return [d for d in mine if known[d].actor in (traits.role, "both")]
+    roles = {"provider", "deployer"} if traits.role == "both" else {traits.role}
+    return [d for d in sorted(duties) if d in known and (known[d].actor in roles or known[d].actor == "both")]
 
 
 _APPLIES: dict[str, tuple[str, ...]] = {
     "provider": ("all", "high-risk-provider"),
     "deployer": ("all", "high-risk-deployer"),
+    "both": ("all", "high-risk-provider", "high-risk-deployer"),
 }
 _FRIA_POINTS = frozenset({"III-5b", "III-5c"})
+_DEPLOYER_DUTIES = frozenset({"high-risk-deployer", "annex-iii-fria"})
 
 
 def _obligations(
     traits: SystemTraits, tier: LegalTier, route: LegalRoute, duties: list[str], annex_points: list[str],
-    eu: EuAiAct, dates: dict[str, dt.date | None],
+    derogated: bool, eu: EuAiAct, dates: dict[str, dt.date | None],
 ) -> list[Obligation]:
+    deploys = traits.role in ("deployer", "both")
+    provides = traits.role in ("provider", "both")
+
     def wanted(ob: ObligationDef) -> bool:
+        if ob.routes is not None and route not in ob.routes:
+            return False
         if ob.applies_to == "all":
             return True
         if ob.applies_to in ("high-risk-provider", "high-risk-deployer"):
             return tier == "high-risk" and ob.applies_to in _APPLIES[traits.role]
         if ob.applies_to == "annex-iii-fria":
-            return tier == "high-risk" and traits.role == "deployer" and bool(_FRIA_POINTS & set(annex_points))
+            return tier == "high-risk" and deploys and bool(_FRIA_POINTS & set(annex_points))
+        if ob.applies_to == "annex-iii-derogated":
+            return derogated and provides
         if ob.applies_to == "gpai":
-            return traits.gpai != "none"
+            return traits.gpai != "none" and provides
         if ob.applies_to == "gpai-systemic":
-            return traits.gpai == "gpai-systemic"
+            return traits.gpai == "gpai-systemic" and provides
         return False
 
     out: list[Obligation] = []
@@ -185,7 +198,12 @@ def _obligations(
         key = ob.date_key
         if route == "annex-i" and key == "annex_iii_high_risk":
             key = "annex_i_high_risk"
-        actor = "deployer" if ob.applies_to in ("high-risk-deployer", "annex-iii-fria") else "provider"
+        if ob.applies_to in _DEPLOYER_DUTIES:
+            actor = "deployer"
+        elif ob.applies_to == "all":
+            actor = "provider and deployer" if traits.role == "both" else traits.role
+        else:
+            actor = "provider"
         out.append(Obligation(id=ob.id, article=ob.article, title=ob.title,
                               applies_from=dates.get(key), actor=actor))
     known = {d.id: d for d in eu.transparency_duties}
@@ -225,6 +243,9 @@ def rate_internal_risk(traits: SystemTraits, legal: LegalClassification) -> Inte
         f"Impact {impact}/5 and likelihood {likelihood}/5 give {tier.title}; main drivers: "
         + "; ".join(f"{f.name} ({f.reason})" for f in top) + "."
     )
+    if legal.tier == "prohibited":
+        tier = Severity.CRITICAL
+        rationale += " Raised to Critical: the system falls under an EU AI Act prohibited practice."
     return InternalRisk(tier=tier, impact=impact, likelihood=likelihood, factors=factors, rationale=rationale)
 
 

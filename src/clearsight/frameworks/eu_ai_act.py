@@ -12,15 +12,15 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from clearsight.core.system import Frozen
+from clearsight.core.risk import LegalRoute
+from clearsight.core.system import Frozen, Incentive
 from clearsight.frameworks.catalogue import CatalogueMeta, read_package_data
 
 Actor = Literal["provider", "deployer", "both"]
 AppliesTo = Literal[
-    "all", "high-risk-provider", "high-risk-deployer", "transparency", "gpai", "gpai-systemic",
-    "annex-iii-fria",
+    "all", "high-risk-provider", "high-risk-deployer", "gpai", "gpai-systemic", "annex-iii-fria",
+    "annex-iii-derogated",
 ]
-Incentive = Literal["low", "medium", "high"]
 
 
 class Calendar(Frozen):
@@ -91,6 +91,7 @@ class ObligationDef(Frozen):
     title: str
     summary: str
     applies_to: AppliesTo
+    routes: list[LegalRoute] | None = Field(None, description="Only for systems classified by these routes.")
     date_key: str
 
 
@@ -108,6 +109,7 @@ class UseCase(Frozen):
     carve_out: str | None = None
     prohibited: str | None = None
     transparency: list[str] = Field(default_factory=list)
+    profiling: bool = Field(False, description="The use profiles natural persons by its nature (Art. 6(3) last subpara.).")
     adversarial_incentive: Incentive = "low"
     note: str | None = None
 
