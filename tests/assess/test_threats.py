@@ -50,7 +50,7 @@ def test_scenarios_follow_their_goal_threat_and_cite_case_studies() -> None:
     s, t = system(inference_api=True, exposure="public", outputs="score", adversarial_incentive="high",
                   business_criticality="critical")
     threats = MODELLER.threats_for(s, t)
-    scenarios = {sc.template: sc for sc in MODELLER.scenarios_for(s, threats)}
+    scenarios = {sc.template: sc for sc in MODELLER.scenarios_for(s, t, threats)}
     theft = scenarios["model-theft"]
     goal = next(x for x in threats if x.technique == "AML.T0024.002")
     assert (theft.likelihood, theft.impact, theft.severity) == (goal.likelihood, goal.impact, goal.severity)
@@ -65,3 +65,24 @@ def test_threats_are_sorted_by_risk() -> None:
                   personal_data=["financial"], exposure="public", inference_api=True)
     scores = [m.likelihood * m.impact for m in MODELLER.threats_for(s, t)]
     assert scores == sorted(scores, reverse=True)
+
+
+def test_scenario_steps_fit_the_system() -> None:
+    s, t = system(model_kind="llm", interacts_with_people=True, rag=True, personal_data=["employee"],
+                  exposure="internal", adversarial_incentive="medium")
+    threats = MODELLER.threats_for(s, t)
+    scenarios = {sc.template: sc for sc in MODELLER.scenarios_for(s, t, threats)}
+    indirect = [st.technique for st in scenarios["indirect-injection"].steps]
+    assert "AML.T0053" not in indirect and "AML.T0086" not in indirect  # not an agent
+    assert indirect[-1] == "AML.T0057"
+    theft = [st.technique for st in scenarios["prompt-injection-data-theft"].steps]
+    assert "AML.T0049" not in theft  # internal: no public-facing application to exploit
+    evasion = [st.technique for st in scenarios["evasion"].steps]
+    assert "AML.T0040" not in evasion and "AML.T0043.002" in evasion  # no inference API: transfer attack
+    assert "AML.T0048.000" not in evasion
+
+
+def test_sub_techniques_carry_their_parent_name() -> None:
+    s, t = system(model_kind="llm", interacts_with_people=True)
+    names = {m.technique: m.name for m in MODELLER.threats_for(s, t)}
+    assert names["AML.T0051.000"] == "LLM Prompt Injection: Direct"

@@ -50,7 +50,7 @@ def assess(
         traits = resolve_traits(system.traits, catalogues.eu_ai_act)
         risk = classifier.classify(system, traits)
         threats = modeller.threats_for(system, traits)
-        scenarios = modeller.scenarios_for(system, threats)
+        scenarios = modeller.scenarios_for(system, traits, threats)
         gaps = analyser.gaps_for(system, traits, risk, threats, index.for_system(system.id), settings.as_of)
         results.append(SystemAssessment(system=system, risk=risk, threats=threats, scenarios=scenarios, gaps=gaps))
 

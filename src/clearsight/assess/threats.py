@@ -49,7 +49,8 @@ class _CompiledRule:
 @dataclass(frozen=True)
 class _CompiledScenario:
     template: ScenarioTemplate
-    steps: tuple[ScenarioStep, ...]
+    when: Predicate
+    steps: tuple[tuple[ScenarioStep, Predicate], ...]
     case_studies: tuple[CaseStudyRef, ...]
 
 
@@ -61,7 +62,7 @@ class ThreatModeller:
         self._rules = [
             _CompiledRule(
                 technique=r.technique,
-                name=techniques[r.technique].name,
+                name=display_name(atlas, r.technique),
                 tactics=tuple(techniques[r.technique].tactics),
                 when=compile_condition(r.when),
                 why=r.why,
@@ -74,14 +75,16 @@ class ThreatModeller:
         self._scenarios = [
             _CompiledScenario(
                 template=s,
+                when=compile_condition(s.when),
                 steps=tuple(
-                    ScenarioStep(tactic=st.tactic, technique=st.technique, name=techniques[st.technique].name)
+                    (ScenarioStep(tactic=st.tactic, technique=st.technique, name=display_name(atlas, st.technique)),
+                     compile_condition(st.when))
                     for st in s.steps
                 ),
                 case_studies=_case_studies_for(s, atlas),
             )
             for s in model.scenarios
-            if all(st.technique in techniques for st in s.steps)
+            if all(st.technique in techniques for st in s.steps) and s.goal in techniques
         ]
 
     def threats_for(self, system: AISystem, traits: SystemTraits) -> list[ThreatMatch]:
@@ -99,22 +102,31 @@ class ThreatModeller:
         out.sort(key=lambda t: (-t.likelihood * t.impact, t.technique))
         return out
 
-    def scenarios_for(self, system: AISystem, threats: list[ThreatMatch]) -> list[Scenario]:
+    def scenarios_for(self, system: AISystem, traits: SystemTraits, threats: list[ThreatMatch]) -> list[Scenario]:
         by_technique = {t.technique: t for t in threats}
         out: list[Scenario] = []
         for compiled in self._scenarios:
             template = compiled.template
             goal = by_technique.get(template.goal)
-            if goal is None:
+            if goal is None or not compiled.when(traits):
                 continue
+            steps = [step for step, applies in compiled.steps if applies(traits)]
             out.append(Scenario(
                 id=scenario_id(system.id, template.id), system=system.id, template=template.id,
                 title=template.title, narrative=template.narrative.replace("{system}", system.name),
-                goal=template.goal, steps=list(compiled.steps), likelihood=goal.likelihood,
+                goal=template.goal, steps=steps, likelihood=goal.likelihood,
                 impact=goal.impact, severity=goal.severity, case_studies=list(compiled.case_studies),
             ))
         out.sort(key=lambda s: (-s.likelihood * s.impact, s.template))
         return out
+
+
+def display_name(atlas: AtlasCatalogue, technique: str) -> str:
+    """Sub-techniques read poorly alone ("Direct"), so they carry their parent's name."""
+    found = atlas.technique_index[technique]
+    if found.parent and found.parent in atlas.technique_index:
+        return f"{atlas.technique_index[found.parent].name}: {found.name}"
+    return found.name
 
 
 def _compile_rating(rating: Rating) -> _CompiledRating:

@@ -42,6 +42,7 @@ class ThreatRule(Frozen):
 class TemplateStep(Frozen):
     tactic: str
     technique: str
+    when: Condition | None = Field(None, description="Include the step only for systems where this holds.")
 
 
 class ScenarioTemplate(Frozen):
@@ -51,6 +52,7 @@ class ScenarioTemplate(Frozen):
     title: str
     narrative: str = Field(description="May use {system} for the system's name.")
     goal: str
+    when: Condition | None = Field(None, description="Extra condition beyond the goal technique applying.")
     steps: list[TemplateStep] = Field(min_length=2)
 
 
