@@ -111,3 +111,51 @@ def test_real_entry_point_has_no_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert "invalid YAML" in proc.stderr
+
+
+def inventory(tmp_path: Path, extra: str = "") -> Path:
+    (tmp_path / "clearsight.yaml").write_text(
+        "version: 1\norganisation:\n  name: x\n" + extra + "systems:\n  - {id: a, name: A}\n"
+    )
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("extra", "message", "line"),
+    [
+        ("  as_of: 2026-02-30\n", "'2026-02-30' is not a valid value", 4),
+        ("planning:\n  capacity_days: [10, -5, 10]\n", "greater than or equal to 0", 5),
+        ("planning:\n  capacity_days: [10, .nan, 10]\n", "finite number", 5),
+    ],
+)
+def test_bad_values_in_the_inventory(capsys: pytest.CaptureFixture[str], tmp_path: Path, extra: str,
+                                     message: str, line: int) -> None:
+    code, _, err = run(capsys, "assess", str(inventory(tmp_path, extra)))
+    assert code == 2, err
+    assert message in err
+    assert f"clearsight.yaml:{line}:" in err
+
+
+def test_output_dir_that_is_a_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    blocker = tmp_path / "out"
+    blocker.write_text("not a folder")
+    code, _, err = run(capsys, "assess", str(inventory(tmp_path)), "-f", "json", "--output-dir", str(blocker))
+    assert code == 2 and "output folder is a file" in err
+
+
+def test_several_outputs_are_all_or_nothing(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / "assessment.md").mkdir(parents=True)  # the second report cannot be written
+    code, _, err = run(capsys, "assess", str(inventory(tmp_path)), "-f", "html", "-f", "md", "-f", "json",
+                       "--output-dir", str(out))
+    assert code == 2 and "is a folder" in err
+    assert sorted(p.name for p in out.iterdir()) == ["assessment.md"]  # no html, no json, no temp files
+
+
+def test_a_fifo_is_not_an_inventory(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "clearsight.yaml"
+    os.mkfifo(fifo)
+    code, _, err = run(capsys, "assess", str(fifo))
+    assert code == 2 and "not a regular file" in err

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -76,3 +77,31 @@ def test_unreachable_url_fails_cleanly(capsys: pytest.CaptureFixture[str], tmp_p
     code, _, err = run(capsys, "atlas", "update", "--from", "http://127.0.0.1:9/ATLAS.yaml", "--home", str(tmp_path))
     assert code == 2
     assert "cannot download ATLAS file" in err
+
+
+def test_unwritable_home_is_an_input_error(capsys: pytest.CaptureFixture[str], newer_atlas: Path,
+                                           tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, _, err = run(capsys, "atlas", "update", "--from", str(newer_atlas), "--home", str(blocker))
+    assert code == 2 and "cannot install the catalogue" in err
+
+
+def test_a_corrupt_installed_edition_can_be_repaired(capsys: pytest.CaptureFixture[str], newer_atlas: Path,
+                                                     tmp_path: Path) -> None:
+    broken = tmp_path / "catalogues" / "atlas.json"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("{broken")
+    code, out, err = run(capsys, "atlas", "update", "--from", str(newer_atlas), "--home", str(tmp_path))
+    assert code == 0, err
+    assert "comparing with the built-in edition" in err
+    assert run(capsys, "atlas", "show", "--home", str(tmp_path))[1].startswith("MITRE ATLAS 5.7.0")
+
+
+def test_assess_uses_the_edition_in_its_home(capsys: pytest.CaptureFixture[str], newer_atlas: Path,
+                                             tmp_path: Path, example_dir: Path) -> None:
+    assert run(capsys, "atlas", "update", "--from", str(newer_atlas), "--home", str(tmp_path))[0] == 0
+    code, out, _ = run(capsys, "assess", str(example_dir), "-f", "json", "--home", str(tmp_path))
+    assert code == 0
+    catalogues = json.loads(out)["catalogues"]
+    assert any(c["id"] == "mitre-atlas" and c["version"] == "5.7.0" for c in catalogues)

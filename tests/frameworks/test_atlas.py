@@ -107,3 +107,11 @@ def test_diff_and_installed_edition(official: dict[str, Any], tmp_path: Path) ->
     save_installed_atlas(catalogue, tmp_path)
     assert load_atlas(tmp_path).meta.version == "9.9.9"
     assert "AML.T0999" in load_atlas(tmp_path).technique_index
+
+
+def test_duplicate_ids_are_rejected(official: dict[str, Any]) -> None:
+    broken = yaml.load(yaml.dump(official), Loader=yaml.CSafeLoader)
+    techniques = broken["matrices"][0]["techniques"]
+    techniques.append(dict(techniques[0]))
+    with pytest.raises(CatalogueError, match="appears more than once"):
+        parse_official_atlas(broken, source="test")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from clearsight.cli.output import write_outputs
+from clearsight.cli.output import prepare_folder, write_outputs
 from clearsight.cli.tables import assessment_table
 from clearsight.core.assessment import Assessment
 from clearsight.core.errors import InputError
@@ -37,6 +37,7 @@ def assess(
     fail_on: FailOn | None = typer.Option(None, "--fail-on", help="Exit 1 if an open gap is at least this."),
     as_of: str | None = typer.Option(None, "--as-of", help="Assess as of this date (YYYY-MM-DD)."),
     calendar: str | None = typer.Option(None, "--calendar", help="EU AI Act calendar ID (see 'catalogue versions')."),
+    home: Path | None = typer.Option(None, "--home", help="Clearsight data folder (an installed ATLAS edition)."),
 ) -> None:
     """Assess the AI systems declared under PATH and write the reports."""
     unknown = [f for f in formats if f != "table" and f not in FORMAT_NAMES]
@@ -47,7 +48,7 @@ def assess(
     if output and len(formats) > 1:
         raise InputError("--output takes one format; use --output-dir for several")
     date = _parse_date(as_of) if as_of else None
-    assessment = assess_path(path, as_of=date, calendar=calendar)
+    assessment = assess_path(path, as_of=date, calendar=calendar, home=home)
     rendered = _render(assessment, formats, output, output_dir)
     write_outputs(rendered)
     for target in rendered:
@@ -62,7 +63,7 @@ def _render(
 ) -> dict[Path | None, str]:
     rendered: dict[Path | None, str] = {}
     if output_dir is not None:
-        output_dir.mkdir(parents=True, exist_ok=True)
+        prepare_folder(output_dir)
     for name in dict.fromkeys(formats):
         if name == "table":  # a terminal view: always to the screen when writing a folder of reports
             text = assessment_table(assessment)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from clearsight.core.errors import CatalogueError, InputError
 from clearsight.frameworks.atlas_store import data_home, load_atlas, load_builtin_atlas, save_installed_atlas
 from clearsight.frameworks.atlas_update import convert, dangling_references, diff_atlas, read_source
 from clearsight.frameworks.controls import load_controls
@@ -37,7 +38,11 @@ def update(
     """Validate an official ATLAS.yaml, print what changed, and use it for later assessments."""
     data, name = read_source(source)
     new, repairs = convert(data, name)
-    current = load_atlas(home)
+    try:
+        current = load_atlas(home)
+    except CatalogueError as exc:  # a broken installed edition must not block its own repair
+        typer.echo(f"warning: {exc.diagnostic()}; comparing with the built-in edition", err=True)
+        current = load_builtin_atlas()
     diff = diff_atlas(current, new)
     typer.echo(f"ATLAS {diff.old_version} -> {diff.new_version}")
     for repair in repairs:
@@ -63,5 +68,9 @@ def update(
     if dry_run:
         typer.echo("dry run: nothing installed")
         return
-    path = save_installed_atlas(new, home if home is not None else data_home())
+    target = home if home is not None else data_home()
+    try:
+        path = save_installed_atlas(new, target)
+    except OSError as exc:
+        raise InputError(f"cannot install the catalogue ({exc.strerror or exc})", path=str(target)) from exc
     typer.echo(f"installed to {path}; later assessments use ATLAS {new.meta.version}")

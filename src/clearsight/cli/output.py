@@ -1,25 +1,64 @@
-"""Writing results: all rendering happens before the first byte is written, and files appear whole."""
+"""Writing results: everything is rendered before the first byte is written, and files appear whole.
+
+Several reports are written in two passes — every file to a temporary sibling first, then all renamed into
+place — so an error on the third file does not leave the first two behind.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 from clearsight.core.errors import InputError
-from clearsight.frameworks.atlas_store import write_atomically
+
+
+def prepare_folder(folder: Path) -> None:
+    """Create an output folder, with a one-line error when it cannot be one."""
+    if folder.exists() and not folder.is_dir():
+        raise InputError("output folder is a file", path=str(folder))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create output folder ({exc.strerror or exc})", path=str(folder)) from exc
 
 
 def write_outputs(outputs: dict[Path | None, str]) -> None:
     """Write every rendered text; ``None`` means standard output."""
-    for path in outputs:
-        if path is not None and path.parent and not path.parent.exists():
-            raise InputError("output folder does not exist", path=str(path.parent))
+    staged: list[tuple[str, Path]] = []
+    try:
+        for path, text in outputs.items():
+            if path is None:
+                continue
+            if path.is_dir():
+                raise InputError("output path is a folder", path=str(path))
+            if not path.parent.is_dir():
+                raise InputError("output folder does not exist", path=str(path.parent))
+            staged.append((_stage(path, text), path))
+        for tmp, path in staged:
+            os.replace(tmp, path)
+    except OSError as exc:
+        raise InputError(f"cannot write output ({exc.strerror or exc})",
+                         path=str(getattr(exc, "filename", None) or "")) from exc
+    finally:
+        for tmp, _path in staged:
+            Path(tmp).unlink(missing_ok=True)
     for path, text in outputs.items():
         if path is None:
             sys.stdout.write(text)
             sys.stdout.flush()
-        else:
-            try:
-                write_atomically(path, text)
-            except OSError as exc:
-                raise InputError(f"cannot write output ({exc.strerror or exc})", path=str(path)) from exc
+
+
+def _stage(path: Path, text: str) -> str:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return tmp

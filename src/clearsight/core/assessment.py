@@ -6,7 +6,7 @@ Nothing downstream re-derives a rating; if a report shows it, it is in here.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -67,7 +67,9 @@ class AssessmentSettings(Frozen):
 
     as_of: dt.date
     eu_ai_act_calendar: str
-    capacity_days: list[float] = Field(description="Team capacity in person-days for phases 1, 2 and 3.")
+    capacity_days: list[Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
+        description="Team capacity in person-days for phases 1, 2 and 3."
+    )
 
 
 class Assessment(Frozen):

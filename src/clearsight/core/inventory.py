@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -13,7 +13,7 @@ from clearsight.core.system import Frozen, SystemDeclaration
 class PlanningSettings(Frozen):
     """How much the team can do; the plan never books more than this into a phase."""
 
-    capacity_days: list[float] = Field(
+    capacity_days: list[Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
         default_factory=lambda: [60.0, 60.0, 60.0],
         min_length=3,
         max_length=3,

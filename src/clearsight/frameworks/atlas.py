@@ -206,6 +206,12 @@ def parse_official_atlas(data: Any, *, source: str) -> tuple[AtlasCatalogue, lis
             steps=steps,
         ))
 
+    seen: set[str] = set()
+    for item_id in [*(t.id for t in tactics), *(t.id for t in techniques), *(m.id for m in mitigations),
+                    *(c.id for c in case_studies)]:
+        if item_id in seen:
+            raise CatalogueError(f"ID {item_id} appears more than once")
+        seen.add(item_id)
     modified = _latest_date(matrix)
     meta = CatalogueMeta(
         id="mitre-atlas", title="MITRE ATLAS", version=str(version), effective_date=modified,

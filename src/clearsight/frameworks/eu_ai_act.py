@@ -109,7 +109,9 @@ class UseCase(Frozen):
     carve_out: str | None = None
     prohibited: str | None = None
     transparency: list[str] = Field(default_factory=list)
-    profiling: bool = Field(False, description="The use profiles natural persons by its nature (Art. 6(3) last subpara.).")
+    profiling: bool = Field(
+        False, description="The use profiles natural persons by its nature (Art. 6(3), last subparagraph)."
+    )
     adversarial_incentive: Incentive = "low"
     note: str | None = None
 

@@ -44,6 +44,8 @@ def find_inventory(path: Path) -> Path:
             "no clearsight.yaml in this folder", path=str(path),
             hint="create one (see docs/inventory.md) or pass the file's path",
         )
+    if not path.is_file():
+        raise InputError("not a regular file", path=str(path))
     return path
 
 
@@ -154,7 +156,14 @@ def _parse(text: str) -> tuple[yaml.Node | None, Any]:
 
     def build(n: yaml.Node) -> Any:
         if isinstance(n, yaml.ScalarNode):
-            return n.value if n.tag == _STR_TAG else constructor.construct_object(n, deep=True)
+            if n.tag == _STR_TAG:
+                return n.value
+            try:
+                return constructor.construct_object(n, deep=True)
+            except (ValueError, TypeError, OverflowError) as exc:  # e.g. a date such as 2026-02-30
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"'{n.value}' is not a valid value ({exc})", n.start_mark
+                ) from exc
         if id(n) in built:
             return built[id(n)]
         value: Any
