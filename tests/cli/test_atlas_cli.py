@@ -92,7 +92,7 @@ def test_a_corrupt_installed_edition_can_be_repaired(capsys: pytest.CaptureFixtu
     broken = tmp_path / "catalogues" / "atlas.json"
     broken.parent.mkdir(parents=True)
     broken.write_text("{broken")
-    code, out, err = run(capsys, "atlas", "update", "--from", str(newer_atlas), "--home", str(tmp_path))
+    code, _, err = run(capsys, "atlas", "update", "--from", str(newer_atlas), "--home", str(tmp_path))
     assert code == 0, err
     assert "comparing with the built-in edition" in err
     assert run(capsys, "atlas", "show", "--home", str(tmp_path))[1].startswith("MITRE ATLAS 5.7.0")
