@@ -38,3 +38,14 @@ def test_closing_a_gap_and_adding_a_system_show_up(example_assessment: Assessmen
     assert closed.better and closed.before == "missing" and closed.after == "implemented"
     assert diff.improved >= 1 and diff.worsened >= 1
     assert diff.changes[0].better is False  # worse news first
+
+
+def test_a_threat_getting_worse_is_reported(example_assessment: Assessment, tmp_path: Path,
+                                            example_dir: Path) -> None:
+    text = (example_dir / "clearsight.yaml").read_text().replace("      exposure: partner", "      exposure: public", 1)
+    (tmp_path / "clearsight.yaml").write_text(text)
+    newer = assess_path(tmp_path, now=dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
+    diff = diff_assessments(example_assessment, newer)
+    worse = [c for c in diff.changes if c.kind == "threat-changed" and not c.better]
+    assert any(c.subject.startswith("AML.T0029 ") for c in worse)
+    assert diff.worsened >= len(worse) > 0

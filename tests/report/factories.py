@@ -398,6 +398,7 @@ def make_assessment(
     all_gaps = [g for sa in items for g in sa.gaps]
     summary = Summary(
         systems=len(items),
+        discovery_run=True,  # the factory's portfolios include discovered (shadow) systems
         shadow_systems=sum(1 for sa in items if not sa.system.declared),
         high_risk_legal=sum(1 for sa in items if sa.risk.legal.tier == "high-risk"),
         internal_tiers=dict(Counter(sa.risk.internal.tier.value for sa in items)),

@@ -144,7 +144,7 @@ def test_executive_summary_sentences_are_computed(assessment: Assessment, atlas:
                for s in sentences)
     assert any(s.startswith(f"The highest-ranked system is {EVIL}") for s in sentences)
     s = assessment.summary
-    assert any(f"{s.controls_in_place} of {s.controls_required} required controls are in place" in x
+    assert any(f"{s.controls_in_place} of {s.controls_required} control requirements are met" in x
                for x in sentences)
 
 
@@ -233,7 +233,7 @@ def test_empty_assessment(atlas: AtlasCatalogue) -> None:
     document = html.render_html(assessment, atlas=atlas, controls=make_controls())
     check(document)
     assert kpi(document, "systems") == "0"
-    assert "No AI systems were found" in document
+    assert "No AI systems were assessed" in document
     assert "No systems to rank." in document
 
 
@@ -253,3 +253,10 @@ def test_render_entry_point_works_with_or_without_the_control_catalogue(assessme
     document = html.render(assessment)
     check(document)
     assert ("chart-coverage" in document) or ("control catalogue could not be read" in document)
+
+
+def test_shadow_ai_is_not_claimed_without_discovery(example_assessment: Assessment) -> None:
+    assert not example_assessment.summary.discovery_run
+    document = html.render(example_assessment)
+    assert "not measured" in document
+    assert "Every AI system discovery found is declared" not in document

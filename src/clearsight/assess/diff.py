@@ -14,7 +14,7 @@ from clearsight.core.system import Frozen
 
 ChangeKind = Literal[
     "system-added", "system-removed", "tier-changed", "legal-changed", "gap-opened", "gap-closed",
-    "gap-changed", "threat-added", "threat-removed",
+    "gap-changed", "threat-added", "threat-removed", "threat-changed",
 ]
 _LEGAL_RANK = {"out-of-scope": 0, "minimal": 1, "limited": 2, "high-risk": 3, "prohibited": 4}
 _STATUS_RANK = {"missing": 0, "partial": 1, "implemented": 2, "not-applicable": 2}
@@ -75,6 +75,16 @@ def diff_assessments(old: Assessment, new: Assessment) -> AssessmentDiff:
         for tid in sorted(set(old_t) - set(new_t)):
             changes.append(Change(kind="threat-removed", system=sid, subject=f"{tid} {old_t[tid].name}",
                                   before=old_t[tid].severity.value, better=True, severity=old_t[tid].severity))
+        for tid in sorted(set(old_t) & set(new_t)):
+            ta_, tb_ = old_t[tid], new_t[tid]
+            before_score, after_score = ta_.likelihood * ta_.impact, tb_.likelihood * tb_.impact
+            if before_score != after_score:
+                changes.append(Change(
+                    kind="threat-changed", system=sid, subject=f"{tid} {tb_.name}",
+                    before=f"{ta_.severity.value} ({ta_.likelihood}x{ta_.impact})",
+                    after=f"{tb_.severity.value} ({tb_.likelihood}x{tb_.impact})",
+                    better=after_score < before_score, severity=max(ta_.severity, tb_.severity),
+                ))
     changes.sort(key=lambda c: (c.better, -c.severity.rank, c.system, c.kind, c.subject))
     return AssessmentDiff(old=old.generated_at.isoformat(), new=new.generated_at.isoformat(), changes=changes)
 

@@ -60,7 +60,8 @@ def assess(
     return Assessment(
         tool_version=__version__, generated_at=generated_at, organisation=organisation,
         inventory=inventory_path, settings=settings, catalogues=catalogues.versions(), systems=results,
-        portfolio=rank_portfolio(results), plan=plan, evidence=list(evidence), summary=summarise(results),
+        portfolio=rank_portfolio(results), plan=plan, evidence=list(evidence),
+        summary=summarise(results, discovery_run=any(e.kind.startswith("discovery.") for e in evidence)),
     )
 
 
@@ -87,12 +88,13 @@ def rank_portfolio(results: Sequence[SystemAssessment]) -> list[PortfolioEntry]:
     ]
 
 
-def summarise(results: Sequence[SystemAssessment]) -> Summary:
+def summarise(results: Sequence[SystemAssessment], *, discovery_run: bool = False) -> Summary:
     tiers = Counter(r.risk.internal.tier.value for r in results)
     open_gaps = Counter(g.severity.value for r in results for g in r.gaps if g.is_open)
     gaps = [g for r in results for g in r.gaps]
     return Summary(
         systems=len(results),
+        discovery_run=discovery_run,
         shadow_systems=sum(1 for r in results if not r.system.declared),
         high_risk_legal=sum(1 for r in results if r.risk.legal.tier == "high-risk"),
         internal_tiers={s.value: tiers.get(s.value, 0) for s in reversed(Severity)},

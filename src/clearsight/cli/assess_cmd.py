@@ -13,6 +13,8 @@ from clearsight.cli.tables import assessment_table
 from clearsight.core.assessment import Assessment
 from clearsight.core.errors import InputError
 from clearsight.core.severity import Severity
+from clearsight.frameworks.atlas import AtlasCatalogue
+from clearsight.frameworks.bundle import load_catalogues
 from clearsight.report.registry import FORMAT_NAMES, get_format
 from clearsight.runner import assess_path
 
@@ -48,8 +50,9 @@ def assess(
     if output and len(formats) > 1:
         raise InputError("--output takes one format; use --output-dir for several")
     date = _parse_date(as_of) if as_of else None
-    assessment = assess_path(path, as_of=date, calendar=calendar, home=home)
-    rendered = _render(assessment, formats, output, output_dir)
+    catalogues = load_catalogues(home)
+    assessment = assess_path(path, as_of=date, calendar=calendar, catalogues=catalogues)
+    rendered = _render(assessment, catalogues.atlas, formats, output, output_dir)
     write_outputs(rendered)
     for target in rendered:
         if target is not None:
@@ -59,7 +62,8 @@ def assess(
 
 
 def _render(
-    assessment: Assessment, formats: list[str], output: Path | None, output_dir: Path | None
+    assessment: Assessment, atlas: AtlasCatalogue, formats: list[str], output: Path | None,
+    output_dir: Path | None,
 ) -> dict[Path | None, str]:
     rendered: dict[Path | None, str] = {}
     if output_dir is not None:
@@ -70,7 +74,7 @@ def _render(
             target = None if output_dir else output
         else:
             fmt = get_format(name)
-            text = fmt.render(assessment)
+            text = fmt.render(assessment, atlas)
             target = (output_dir / f"assessment.{fmt.extension}") if output_dir else output
         rendered[target] = text
     return rendered

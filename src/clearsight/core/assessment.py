@@ -54,6 +54,9 @@ class PortfolioEntry(Frozen):
 
 class Summary(Frozen):
     systems: int
+    discovery_run: bool = Field(
+        False, description="Discovery looked at the code, so shadow_systems is a measurement, not a blank."
+    )
     shadow_systems: int
     high_risk_legal: int
     internal_tiers: dict[str, int]

@@ -37,6 +37,18 @@ def load_builtin_atlas() -> AtlasCatalogue:
     return AtlasCatalogue.model_validate(read_package_data(INSTALLED_NAME))
 
 
+def atlas_edition(version: str | None, home: Path | None = None) -> AtlasCatalogue:
+    """The edition an assessment was made with, when it is still at hand; otherwise the one in use.
+
+    Reports rendered later from a JSON file should name techniques as the assessment saw them.
+    """
+    current = load_atlas(home)
+    if version is None or current.meta.version == version:
+        return current
+    builtin = load_builtin_atlas()
+    return builtin if builtin.meta.version == version else current
+
+
 def installed_atlas_path(home: Path) -> Path:
     return home / "catalogues" / INSTALLED_NAME
 

@@ -6,6 +6,7 @@ import csv
 import io
 
 from clearsight.core.assessment import Assessment
+from clearsight.frameworks.atlas import AtlasCatalogue
 from clearsight.report.text import phase_label
 
 COLUMNS = (
@@ -14,7 +15,7 @@ COLUMNS = (
 )
 
 
-def render(assessment: Assessment) -> str:
+def render(assessment: Assessment, atlas: AtlasCatalogue | None = None) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)

@@ -29,7 +29,7 @@ from clearsight.core.risk import LegalClassification
 from clearsight.core.severity import Severity
 from clearsight.core.threat import Scenario
 from clearsight.frameworks.atlas import AtlasCatalogue, atlas_url
-from clearsight.frameworks.atlas_store import load_builtin_atlas
+from clearsight.frameworks.atlas_store import atlas_edition
 from clearsight.report import charts
 
 DETAIL_LIMIT = 50
@@ -62,10 +62,12 @@ _NIST_REF = re.compile(r"^\s*([A-Za-z]+)")
 ControlIndex = Mapping[str, Control]
 
 
-def render(assessment: Assessment) -> str:
-    """The registry's entry point: the report with the built-in ATLAS and control catalogues."""
+def render(assessment: Assessment, atlas: AtlasCatalogue | None = None) -> str:
+    """The registry's entry point: the ATLAS edition the assessment used, and the control catalogue."""
     controls, problem = load_control_index()
-    return render_html(assessment, atlas=load_builtin_atlas(), controls=controls, controls_problem=problem)
+    version = next((c.version for c in assessment.catalogues if c.id == "mitre-atlas"), None)
+    return render_html(assessment, atlas=atlas or atlas_edition(version), controls=controls,
+                       controls_problem=problem)
 
 
 def load_control_index() -> tuple[ControlIndex | None, str | None]:
@@ -270,8 +272,9 @@ def _kpis(ctx: _Context) -> str:
     planned = [x for x in a.plan.actions if x.phase is not None]
     cards = [
         ("systems", "AI systems", f"{s.systems:,}", f"{s.systems - s.shadow_systems:,} declared", "accent"),
-        ("shadow", "Shadow AI", f"{s.shadow_systems:,}", "found in code, not in the inventory",
-         "purple" if s.shadow_systems else "ok"),
+        ("shadow", "Shadow AI", f"{s.shadow_systems:,}" if s.discovery_run else "not measured",
+         "found in code, not in the inventory" if s.discovery_run else "discovery has not run",
+         "purple" if s.shadow_systems else ("ok" if s.discovery_run else "accent")),
         ("high-risk", "High-risk (EU AI Act)", f"{s.high_risk_legal:,}",
          f"{prohibited:,} prohibited" if prohibited else "none prohibited",
          "crit" if prohibited else ("high" if s.high_risk_legal else "ok")),
@@ -293,7 +296,8 @@ def executive_summary(assessment: Assessment, atlas: AtlasCatalogue) -> list[str
     a = assessment
     s = a.summary
     if s.systems == 0:
-        return ["No AI systems were found: the inventory declares none and discovery found none. "
+        return ["No AI systems were assessed: the inventory declares none"
+                + (" and discovery found none. " if s.discovery_run else ". ") +
                 "There is nothing to classify, no threat applies and no control is required yet."]
     out: list[str] = []
     tiers = s.internal_tiers
@@ -316,8 +320,10 @@ def executive_summary(assessment: Assessment, atlas: AtlasCatalogue) -> list[str
         out.append(f"{_plural(s.shadow_systems, 'system')} {'was' if one else 'were'} found in code but "
                    f"{'is' if one else 'are'} not in the inventory (shadow AI)"
                    + (f": {_names(shadow)}." if shadow else "."))
-    else:
+    elif s.discovery_run:
         out.append("Every AI system discovery found is declared in the inventory.")
+    else:
+        out.append("Shadow AI was not measured: only the declared inventory was assessed (discovery did not run).")
     if a.portfolio:
         top = a.portfolio[0]
         out.append(f"The highest-ranked system is {top.name}: internal tier {top.internal_tier.title} "
@@ -336,8 +342,9 @@ def executive_summary(assessment: Assessment, atlas: AtlasCatalogue) -> list[str
         f"{s.open_gaps[v.value]:,} {v.value}" for v in SEVERITIES if s.open_gaps.get(v.value)
     )
     share = _pct(s.controls_in_place, s.controls_required)
-    out.append(f"{s.controls_in_place:,} of {s.controls_required:,} required controls are in place "
-               f"({share}%), leaving {_plural(open_total, 'open gap')}"
+    out.append(f"{s.controls_in_place:,} of {s.controls_required:,} control requirements are met "
+               f"({share}%; each control counts once per system that needs it), leaving "
+               f"{_plural(open_total, 'open gap')}"
                + (f" ({breakdown})." if breakdown else "."))
     plan = a.plan
     if plan.actions:

@@ -8,9 +8,10 @@ from pydantic import ValidationError
 
 from clearsight.core.assessment import Assessment
 from clearsight.core.errors import InputError
+from clearsight.frameworks.atlas import AtlasCatalogue
 
 
-def render(assessment: Assessment) -> str:
+def render(assessment: Assessment, atlas: AtlasCatalogue | None = None) -> str:
     return assessment.model_dump_json(indent=2) + "\n"
 
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 
 from clearsight.core.assessment import Assessment, SystemAssessment
 from clearsight.core.severity import Severity
-from clearsight.report.text import LEGAL_NAMES, phase_label, plural
+from clearsight.frameworks.atlas import AtlasCatalogue
+from clearsight.report.text import LEGAL_NAMES, catalogue_label, phase_label, plural
 
 MAX_ROWS = 25
+MAX_GAPS = 6
 
 
-def render(assessment: Assessment) -> str:
+def render(assessment: Assessment, atlas: AtlasCatalogue | None = None) -> str:
     lines: list[str] = []
     add = lines.append
     s = assessment.summary
@@ -28,7 +31,7 @@ def render(assessment: Assessment) -> str:
     add("| Systems | Shadow AI | High-risk (EU AI Act) | Critical / High tier | Open critical / high gaps "
         "| Plan effort |")
     add("|---:|---:|---:|---:|---:|---:|")
-    add(f"| {s.systems} | {s.shadow_systems} | {s.high_risk_legal} | "
+    add(f"| {s.systems} | {s.shadow_systems if s.discovery_run else 'not measured'} | {s.high_risk_legal} | "
         f"{s.internal_tiers.get('critical', 0)} / {s.internal_tiers.get('high', 0)} | "
         f"{s.open_gaps.get('critical', 0)} / {s.open_gaps.get('high', 0)} | "
         f"{assessment.plan.total_effort_days:g} person-days |")
@@ -53,10 +56,11 @@ def render(assessment: Assessment) -> str:
         add(f"- **Internal risk:** {result.risk.internal.tier.title}. {_md(result.risk.internal.rationale)}")
         dated = [o for o in legal.obligations if o.applies_from]
         if dated:
+            as_of = assessment.settings.as_of
             add("- **Obligations:** " + "; ".join(
-                f"{o.article} {_md(o.title)} (from {o.applies_from.isoformat() if o.applies_from else '?'})"
-                for o in dated[:8]
-            ) + ("; ..." if len(dated) > 8 else ""))
+                f"{o.article} {_md(o.title)} ({_when(o.applies_from, as_of)} {o.applies_from.isoformat()})"
+                for o in dated[:8] if o.applies_from
+            ) + (f"; and {len(dated) - 8} more" if len(dated) > 8 else ""))
         add("")
 
     add("## 2. How attackers would proceed")
@@ -77,9 +81,11 @@ def render(assessment: Assessment) -> str:
         add(f"**{_md(result.system.name)}:** {plural(len(in_place), 'control')} in place, "
             f"{plural(len(open_gaps), 'gap')} open.")
         add("")
-        for gap in open_gaps[:6]:
+        for gap in open_gaps[:MAX_GAPS]:
             add(f"- {gap.severity.title}: {gap.control} {_md(gap.title)} ({gap.status}) - "
                 f"{_md(gap.required_by[0])}")
+        if len(open_gaps) > MAX_GAPS:
+            add(f"- ... {len(open_gaps) - MAX_GAPS} more open gaps, listed in the HTML and JSON reports")
         if in_place:
             add("- In place: " + ", ".join(f"{g.control} {_md(g.title)}" for g in in_place[:6]))
         add("")
@@ -109,7 +115,7 @@ def render(assessment: Assessment) -> str:
     add("")
     for cat in assessment.catalogues:
         date = f", {cat.effective_date.isoformat()}" if cat.effective_date else ""
-        add(f"- {_md(cat.title)} {_md(cat.version)}{date}")
+        add(f"- {_md(catalogue_label(cat))}{date}")
     add(f"- EU AI Act calendar: {assessment.settings.eu_ai_act_calendar}")
     add("")
     return "\n".join(lines)
@@ -117,8 +123,11 @@ def render(assessment: Assessment) -> str:
 
 def _headlines(assessment: Assessment) -> list[str]:
     s = assessment.summary
-    out = [f"{plural(s.systems, 'AI system')} assessed"
-           + (f", {s.shadow_systems} of them shadow AI nobody declared." if s.shadow_systems else ".")]
+    if not s.discovery_run:
+        shadow = " (declared ones only: discovery did not run, so shadow AI was not measured)."
+    else:
+        shadow = f", {s.shadow_systems} of them shadow AI nobody declared." if s.shadow_systems else "."
+    out = [f"{plural(s.systems, 'AI system')} assessed{shadow}"]
     serious = s.internal_tiers.get("critical", 0) + s.internal_tiers.get("high", 0)
     if s.systems:
         out.append(f"{serious} of {s.systems} rated High or Critical internally; "
@@ -135,9 +144,13 @@ def _headlines(assessment: Assessment) -> list[str]:
     if goals:
         title, count = goals.most_common(1)[0]
         out.append(f"Most common serious attack scenario: {_md(title).lower()} ({plural(count, 'system')}).")
-    out.append(f"{s.controls_in_place} of {s.controls_required} required controls are in place; "
-               f"{sum(s.open_gaps.values())} gaps are open.")
+    out.append(f"Of {s.controls_required} control requirements (each control counted once per system that "
+               f"needs it), {s.controls_in_place} are met and {sum(s.open_gaps.values())} are open gaps.")
     return out
+
+
+def _when(day: dt.date, as_of: dt.date) -> str:
+    return "in force since" if day <= as_of else "applies from"
 
 
 def _top(assessment: Assessment, limit: int = 5) -> list[SystemAssessment]:

@@ -8,7 +8,8 @@ from typing import Any
 from clearsight.core.assessment import Assessment
 from clearsight.core.ids import slugify
 from clearsight.core.severity import Severity
-from clearsight.frameworks.atlas_store import load_builtin_atlas
+from clearsight.frameworks.atlas import AtlasCatalogue
+from clearsight.frameworks.atlas_store import atlas_edition
 
 LAYER_VERSION = "4.5"
 NAVIGATOR_VERSION = "4.9.1"
@@ -16,9 +17,10 @@ COLOURS = {Severity.CRITICAL: "#b71c1c", Severity.HIGH: "#e65100", Severity.MEDI
            Severity.LOW: "#9e9e9e"}
 
 
-def render(assessment: Assessment) -> str:
-    atlas = load_builtin_atlas()
-    atlas_version = next((c.version for c in assessment.catalogues if c.id == "mitre-atlas"), atlas.meta.version)
+def render(assessment: Assessment, atlas: AtlasCatalogue | None = None) -> str:
+    atlas_version = next((c.version for c in assessment.catalogues if c.id == "mitre-atlas"), None)
+    atlas = atlas or atlas_edition(atlas_version)
+    atlas_version = atlas_version or atlas.meta.version
     exposed: dict[str, list[str]] = {}
     worst: dict[str, Severity] = {}
     for result in assessment.systems:

@@ -9,8 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from clearsight.core.assessment import Assessment
+from clearsight.frameworks.atlas import AtlasCatalogue
 
-Render = Callable[[Assessment], str]
+Render = Callable[[Assessment, AtlasCatalogue | None], str]
+"""Render a finished assessment; the ATLAS edition it was made with is passed when the caller has it."""
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from typing import Any
 
 from clearsight.core.assessment import Assessment
 from clearsight.core.severity import Severity
+from clearsight.frameworks.atlas import AtlasCatalogue
 from clearsight.frameworks.controls import load_controls
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -20,7 +21,7 @@ LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "w
 SECURITY_SEVERITY = {Severity.CRITICAL: "9.5", Severity.HIGH: "8.0", Severity.MEDIUM: "5.5", Severity.LOW: "2.0"}
 
 
-def render(assessment: Assessment) -> str:
+def render(assessment: Assessment, atlas: AtlasCatalogue | None = None) -> str:
     controls = load_controls().by_id()
     used: dict[str, int] = {}
     rules: list[dict[str, Any]] = []

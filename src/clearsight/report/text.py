@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from clearsight.core.assessment import CatalogueVersion
 from clearsight.core.plan import PhaseNumber
 
 PHASE_NAMES: dict[int, str] = {1: "Phase 1 - Critical (months 1-2)", 2: "Phase 2 - High (months 3-4)",
@@ -18,3 +19,10 @@ def phase_label(phase: PhaseNumber | None) -> str:
 
 def plural(count: int, word: str, many: str | None = None) -> str:
     return f"{count} {word if count == 1 else (many or word + 's')}"
+
+
+def catalogue_label(catalogue: CatalogueVersion) -> str:
+    """"Title version", without repeating a version the title already carries."""
+    if catalogue.version in catalogue.title:
+        return catalogue.title
+    return f"{catalogue.title} {catalogue.version}"
