@@ -77,6 +77,9 @@ def test_scenario_steps_fit_the_system() -> None:
     assert indirect[-1] == "AML.T0057"
     theft = [st.technique for st in scenarios["prompt-injection-data-theft"].steps]
     assert "AML.T0049" not in theft  # internal: no public-facing application to exploit
+    assert "evasion" not in scenarios  # an advisory assistant decides nothing an attacker needs to slip past
+    s, t = system(model_kind="classical-ml", adversarial_incentive="medium", decision_role="automated")
+    scenarios = {sc.template: sc for sc in MODELLER.scenarios_for(s, t, MODELLER.threats_for(s, t))}
     evasion = [st.technique for st in scenarios["evasion"].steps]
     assert "AML.T0040" not in evasion and "AML.T0043.002" in evasion  # no inference API: transfer attack
     assert "AML.T0048.000" not in evasion

@@ -144,8 +144,10 @@ def _headlines(assessment: Assessment) -> list[str]:
     if goals:
         title, count = goals.most_common(1)[0]
         out.append(f"Most common serious attack scenario: {_md(title).lower()} ({plural(count, 'system')}).")
+    met = "is" if s.controls_in_place == 1 else "are"
     out.append(f"Of {s.controls_required} control requirements (each control counted once per system that "
-               f"needs it), {s.controls_in_place} are met and {sum(s.open_gaps.values())} are open gaps.")
+               f"needs it), {s.controls_in_place} {met} met and {plural(sum(s.open_gaps.values()), 'gap')} "
+               "remain open.")
     return out
 
 
