@@ -13,6 +13,7 @@ from clearsight.core.assessment import Assessment
 from clearsight.frameworks.atlas import AtlasCatalogue
 from clearsight.frameworks.atlas_store import load_builtin_atlas
 from clearsight.report import html
+from clearsight.report.html.format import esc
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 EVIL = "<script>alert(1)</script>"
@@ -154,8 +155,8 @@ def test_every_catalogue_version_is_shown(report: str) -> None:
     assert [r["data-catalogue"] for r in rows] == [c.id for c in CATALOGUES]
     footer = report[report.index("<footer"):]
     for catalogue in CATALOGUES:
-        assert html._e(catalogue.version) in footer
-        assert html._e(catalogue.title) in footer
+        assert esc(catalogue.version) in footer
+        assert esc(catalogue.title) in footer
     assert "EU AI Act calendar" in footer and "original" in footer
 
 
@@ -184,7 +185,7 @@ def test_legal_threat_and_gap_details_per_system(report: str, assessment: Assess
     for status in ("missing", "partial", "implemented"):
         assert f'class="b st-{status}"' in report
     implemented = next(g for sa in assessment.systems for g in sa.gaps if g.evidence)
-    assert f"<code>{html._e(implemented.evidence[0])}</code> Owner attests the control is in place" in report
+    assert f"<code>{esc(implemented.evidence[0])}</code> Owner attests the control is in place" in report
 
 
 def test_coverage_counts_per_nist_function_and_crisp_phase(assessment: Assessment) -> None:
