@@ -15,6 +15,9 @@ from clearsight.core.evidence import Evidence
 from clearsight.core.system import AISystem
 from clearsight.evidence.attestations import COLLECTOR_ID as ATTESTATIONS
 from clearsight.evidence.attestations import collect_attestations
+from clearsight.evidence.model_scan import COLLECTOR_ID as MODEL_SCAN
+from clearsight.evidence.model_scan import collect_model_scans
+from clearsight.evidence.recorded import collect_recorded
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,16 @@ COLLECTORS: tuple[Collector, ...] = (
         id=ATTESTATIONS,
         description="controls the inventory attests as implemented, partial, missing or not applicable",
         collect=lambda _root, systems: collect_attestations(systems),
+    ),
+    Collector(
+        id="recorded",
+        description="evidence Clearsight's own commands recorded in .clearsight/evidence (e.g. model verify)",
+        collect=collect_recorded,
+    ),
+    Collector(
+        id=MODEL_SCAN,
+        description="model files under each system's root, scanned without loading them",
+        collect=collect_model_scans,
     ),
 )
 

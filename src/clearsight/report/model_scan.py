@@ -54,7 +54,10 @@ def render_table(report: ModelScanReport, *, show_clean: bool = False) -> str:
         if len(f.findings) > 3:
             lines += f"\n... and {len(f.findings) - 3} more"
         table.add_row(f.verdict, f.path, f.format, lines, style=VERDICT_STYLE.get(f.verdict, ""))
-    console.print(table)
+    if hidden < len(report.files):
+        console.print(table)
+    else:
+        console.print("No malicious, suspicious or unreadable model files.")
     counts = ", ".join(f"{n} {v}" for v, n in sorted(report.summary.verdicts.items()))
     console.print(f"{report.summary.files} files scanned in {report.summary.seconds:.2f} s: {counts}"
                   + (f" ({hidden} clean or non-model files not listed; --show-clean lists them)" if hidden else ""))

@@ -1,0 +1,82 @@
+"""PyTorch checkpoints: the zip format (``torch.save`` since 1.6) and the legacy stream of pickles.
+
+Zip: only the pickle members (``*/data.pkl``, TorchScript's ``constants.pkl``, any other ``*.pkl``) are read; the
+tensor storages under ``*/data/`` are raw bytes that ``torch.load`` never unpickles, so they are not touched and a
+multi-gigabyte checkpoint costs one central-directory read plus its small pickles.
+
+Legacy: five pickles (magic number, protocol version, system info, the object, the storage keys) followed by raw
+storage bytes. The five pickles are cut out and scanned together; the raw bytes are not a pickle.
+"""
+
+from __future__ import annotations
+
+import zipfile
+
+from clearsight.controls.artifacts.containers import current_context, finding, open_pieces, open_zip, zip_members
+from clearsight.controls.artifacts.interface import Member, Policy
+from clearsight.controls.artifacts.scanners.pickles import PickleFormatError, pickle_end, scan_pickle
+from clearsight.core.evidence import Finding
+from clearsight.core.severity import Severity
+
+_LEGACY_PICKLES = 5
+
+
+def _is_pickle_member(info: zipfile.ZipInfo) -> bool:
+    name = info.filename
+    return name.endswith(".pkl") or name.endswith("/data.pkl")
+
+
+def scan_zip(member: Member, policy: Policy) -> list[Finding]:
+    """Scan the pickles of a PyTorch zip checkpoint."""
+    findings: list[Finding] = []
+    ctx = current_context()
+    with member.open() as stream:
+        listing = open_zip(member, stream, findings)
+        if listing is None:
+            return findings
+        with listing.archive:
+            if not any(n == "data.pkl" or n.endswith("/data.pkl") for n in listing.names):
+                findings.append(
+                    finding(
+                        "torch.malformed",
+                        Severity.HIGH,
+                        "A PyTorch zip checkpoint without a data.pkl: torch.load would reject it.",
+                        member.where,
+                    )
+                )
+            for inner in zip_members(member, listing, findings, ctx, select=_is_pickle_member):
+                with inner.open() as pickled:
+                    findings.extend(scan_pickle(pickled, policy, inner.where))
+    return findings
+
+
+def scan_legacy(member: Member, policy: Policy) -> list[Finding]:
+    """Scan the pickles at the start of a legacy (pre-1.6, non-zip) PyTorch file."""
+    findings: list[Finding] = []
+    with member.open() as stream:
+        stream.seek(0)
+        end = 0
+        problem: str | None = None
+        for _ in range(_LEGACY_PICKLES):
+            try:
+                end = pickle_end(stream)
+            except PickleFormatError as exc:
+                problem = str(exc)
+                break
+        if problem is not None:
+            # Let the pickle reader see everything: it reports where and why the stream breaks.
+            stream.seek(0)
+            findings.extend(scan_pickle(stream, policy, member.where))
+            findings.append(
+                finding(
+                    "torch.malformed",
+                    Severity.HIGH,
+                    "The legacy PyTorch file does not hold the five pickles torch.load expects.",
+                    member.where,
+                    problem,
+                )
+            )
+            return findings
+        with open_pieces(stream, [(0, end)]) as pickles:
+            findings.extend(scan_pickle(pickles, policy, member.where))
+    return findings
