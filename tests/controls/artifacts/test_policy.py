@@ -210,7 +210,7 @@ def test_user_wildcards_do_not_unlock_default_denies(tmp_path: Path) -> None:
     assert policy.classify("builtins", "print") == "safe"
     assert policy.classify("builtins", "eval") == "dangerous"
     assert policy.classify("os", "system") == "dangerous"
-    assert policy.classify("os", "getcwd") == "safe"  # module-level user allow beats the default's `os.*` prefix
+    assert policy.classify("os", "getcwd") == "safe"  # same `os.*` rule in both: the user wins, for safe names
 
 
 def test_an_exact_user_allow_overrides_an_exact_default_deny(tmp_path: Path) -> None:
