@@ -36,6 +36,7 @@ from typing import BinaryIO, Final
 
 __all__ = [
     "INSTANTIATORS",
+    "OPCODE_NAMES",
     "Call",
     "Event",
     "GlobalRef",
