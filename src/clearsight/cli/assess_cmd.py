@@ -5,18 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from clearsight.cli.output import prepare_folder, write_outputs
-from clearsight.cli.tables import assessment_table
-from clearsight.core.assessment import Assessment
 from clearsight.core.errors import InputError
-from clearsight.core.severity import Severity
-from clearsight.frameworks.atlas import AtlasCatalogue
-from clearsight.frameworks.bundle import load_catalogues
-from clearsight.report.registry import FORMAT_NAMES, get_format
-from clearsight.runner import assess_path
+from clearsight.report.names import FORMAT_NAMES
+
+if TYPE_CHECKING:  # the CLI starts fast because heavy modules load only when a command runs
+    from clearsight.core.assessment import Assessment
+    from clearsight.core.severity import Severity
+    from clearsight.frameworks.atlas import AtlasCatalogue
 
 FORMAT_HELP = f"table, {', '.join(FORMAT_NAMES)}. Repeat for several; with --output-dir each gets a file."
 
@@ -42,6 +41,11 @@ def assess(
     home: Path | None = typer.Option(None, "--home", help="Clearsight data folder (an installed ATLAS edition)."),
 ) -> None:
     """Assess the AI systems declared under PATH and write the reports."""
+    from clearsight.cli.output import write_outputs
+    from clearsight.core.severity import Severity
+    from clearsight.frameworks.bundle import load_catalogues
+    from clearsight.runner import assess_path
+
     unknown = [f for f in formats if f != "table" and f not in FORMAT_NAMES]
     if unknown:
         raise InputError(f"unknown format '{unknown[0]}'", hint="choose from table, " + ", ".join(FORMAT_NAMES))
@@ -65,6 +69,10 @@ def _render(
     assessment: Assessment, atlas: AtlasCatalogue, formats: list[str], output: Path | None,
     output_dir: Path | None,
 ) -> dict[Path | None, str]:
+    from clearsight.cli.output import prepare_folder
+    from clearsight.cli.tables import assessment_table
+    from clearsight.report.registry import get_format
+
     rendered: dict[Path | None, str] = {}
     if output_dir is not None:
         prepare_folder(output_dir)

@@ -7,10 +7,6 @@ from pathlib import Path
 import typer
 
 from clearsight.core.errors import CatalogueError, InputError
-from clearsight.frameworks.atlas_store import data_home, load_atlas, load_builtin_atlas, save_installed_atlas
-from clearsight.frameworks.atlas_update import convert, dangling_references, diff_atlas, read_source
-from clearsight.frameworks.controls import load_controls
-from clearsight.frameworks.threat_model import load_threat_model
 
 app = typer.Typer(help="MITRE ATLAS catalogue: show the edition in use or install a newer one.", no_args_is_help=True)
 
@@ -20,6 +16,8 @@ HOME_HELP = "Clearsight data folder (default: $CLEARSIGHT_HOME or ~/.local/share
 @app.command("show")
 def show(home: Path | None = typer.Option(None, "--home", help=HOME_HELP)) -> None:
     """Print the ATLAS edition that assessments use."""
+    from clearsight.frameworks.atlas_store import load_atlas, load_builtin_atlas
+
     atlas = load_atlas(home)
     builtin = load_builtin_atlas()
     where = "built-in" if atlas.meta == builtin.meta else "installed"
@@ -36,6 +34,11 @@ def update(
     dry_run: bool = typer.Option(False, "--dry-run", help="Show the differences without installing."),
 ) -> None:
     """Validate an official ATLAS.yaml, print what changed, and use it for later assessments."""
+    from clearsight.frameworks.atlas_store import data_home, load_atlas, load_builtin_atlas, save_installed_atlas
+    from clearsight.frameworks.atlas_update import convert, dangling_references, diff_atlas, read_source
+    from clearsight.frameworks.controls import load_controls
+    from clearsight.frameworks.threat_model import load_threat_model
+
     data, name = read_source(source)
     new, repairs = convert(data, name)
     try:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import typer
 
-from clearsight.frameworks.bundle import load_catalogues
-
 app = typer.Typer(help="List catalogue contents: use cases, controls, versions.", no_args_is_help=True)
 
 
 @app.command("use-cases")
 def use_cases() -> None:
     """Purposes a system can declare (traits.purposes) and where the EU AI Act puts them."""
+    from clearsight.frameworks.bundle import load_catalogues
+
     eu = load_catalogues().eu_ai_act
     for use in eu.use_cases:
         where = use.prohibited or use.annex_iii or (f"carve-out of {use.related_point}" if use.carve_out else "")
@@ -22,6 +22,8 @@ def use_cases() -> None:
 @app.command("controls")
 def controls() -> None:
     """Controls that attestations can name."""
+    from clearsight.frameworks.bundle import load_catalogues
+
     for control in load_catalogues().controls.controls:
         typer.echo(f"{control.id:12} {control.domain:18} {control.title}")
 
@@ -29,6 +31,8 @@ def controls() -> None:
 @app.command("versions")
 def versions() -> None:
     """Catalogue editions in use and the EU AI Act calendars."""
+    from clearsight.frameworks.bundle import load_catalogues
+
     cats = load_catalogues()
     for v in cats.versions():
         date = v.effective_date.isoformat() if v.effective_date else "-"

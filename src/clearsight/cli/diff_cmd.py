@@ -8,11 +8,6 @@ from pathlib import Path
 
 import typer
 
-from clearsight.assess.diff import diff_assessments
-from clearsight.cli.output import write_outputs
-from clearsight.cli.tables import diff_table
-from clearsight.report.json_report import read_assessment
-
 
 class DiffFormat(StrEnum):
     table = "table"
@@ -27,6 +22,11 @@ def diff(
     fail_on_worse: bool = typer.Option(False, "--fail-on-worse", help="Exit 1 when anything got worse."),
 ) -> None:
     """Compare two assessments by their stable IDs."""
+    from clearsight.assess.diff import diff_assessments
+    from clearsight.cli.output import write_outputs
+    from clearsight.cli.tables import diff_table
+    from clearsight.report.json_report import read_assessment
+
     result = diff_assessments(read_assessment(old), read_assessment(new))
     if fmt is DiffFormat.json:
         payload = result.model_dump(mode="json")

@@ -7,12 +7,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from clearsight.cli.output import write_outputs
-from clearsight.core.artifact import VERDICT_ORDER, ModelScanReport
 from clearsight.core.errors import InputError
+
+if TYPE_CHECKING:
+    from clearsight.core.artifact import ModelScanReport
 
 app = typer.Typer(help="Model artifacts: scan, sign, verify, check downloaded pre-trained models.",
                   no_args_is_help=True)
@@ -40,6 +42,7 @@ def scan(
     show_clean: bool = typer.Option(False, "--show-clean", help="List clean files in the table too."),
 ) -> None:
     """Scan model files for code that would run when they are loaded. Nothing is unpickled or imported."""
+    from clearsight.cli.output import write_outputs
     from clearsight.controls.artifacts.policy import load_policy
     from clearsight.controls.artifacts.scan import scan_paths
     from clearsight.report.model_scan import render_json, render_sarif, render_table
@@ -60,6 +63,8 @@ def scan(
 
 def reaches(report: ModelScanReport, threshold: str) -> bool:
     """Whether any verdict reaches ``threshold``; a file that could not be read counts as suspicious."""
+    from clearsight.core.artifact import VERDICT_ORDER
+
     wanted = VERDICT_ORDER[threshold]
     return any(VERDICT_ORDER["suspicious" if f.verdict == "error" else f.verdict] >= wanted for f in report.files)
 
@@ -153,6 +158,7 @@ def check_source(
     from clearsight.controls.artifacts import source_check
     from clearsight.controls.artifacts.policy import default_policy
     from clearsight.controls.artifacts.scan import scan_paths
+    from clearsight.core.artifact import VERDICT_ORDER
 
     def verdict_of_folder(folder: Path) -> str:
         report = scan_paths([folder], policy=default_policy())

@@ -7,9 +7,6 @@ from enum import StrEnum
 
 import typer
 
-from clearsight.core.assessment import Assessment
-from clearsight.core.inventory import Inventory
-
 
 class Document(StrEnum):
     inventory = "inventory"
@@ -24,6 +21,9 @@ def schema(
 
 
 def json_schema(document: Document) -> dict[str, object]:
+    from clearsight.core.assessment import Assessment
+    from clearsight.core.inventory import Inventory
+
     model = Inventory if document is Document.inventory else Assessment
     out = model.model_json_schema(by_alias=True)
     out["$schema"] = "https://json-schema.org/draft/2020-12/schema"

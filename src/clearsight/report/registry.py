@@ -7,11 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from clearsight.core.assessment import Assessment
-from clearsight.frameworks.atlas import AtlasCatalogue
+from clearsight.report.names import FORMAT_NAMES
 
-Render = Callable[[Assessment, AtlasCatalogue | None], str]
+if TYPE_CHECKING:
+    from clearsight.core.assessment import Assessment
+    from clearsight.frameworks.atlas import AtlasCatalogue
+
+Render = Callable[["Assessment", "AtlasCatalogue | None"], str]
 """Render a finished assessment; the ATLAS edition it was made with is passed when the caller has it."""
 
 
@@ -36,10 +40,11 @@ def _formats() -> dict[str, ReportFormat]:
         ReportFormat("navigator", "layer.json", "MITRE ATLAS Navigator layer", navigator.render),
         ReportFormat("csv", "csv", "the action plan as CSV", csv_plan.render),
     ]
-    return {f.name: f for f in table}
+    formats = {f.name: f for f in table}
+    assert tuple(formats) == FORMAT_NAMES, "report/names.py lists the formats in registry order"
+    return formats
 
 
-FORMAT_NAMES = ("json", "md", "html", "sarif", "navigator", "csv")
 
 
 def get_format(name: str) -> ReportFormat:
