@@ -42,8 +42,10 @@ def render_table(report: ModelScanReport, *, show_clean: bool = False) -> str:
     buffer = io.StringIO()
     console = Console(file=buffer, width=140, force_terminal=False, color_system=None, highlight=False)
     table = Table(title=f"Model scan ({report.summary.files} files, policy: {report.policy})", title_justify="left")
-    for column in ("Verdict", "File", "Format", "Findings"):
-        table.add_column(column)
+    table.add_column("Verdict")
+    table.add_column("File", overflow="fold")  # paths wrap; an ellipsis would hide which file it is
+    table.add_column("Format")
+    table.add_column("Findings", overflow="fold")
     hidden = 0
     for f in report.files:
         if not show_clean and (f.verdict == "clean" or (f.verdict == "unsupported" and not f.findings)):
