@@ -139,11 +139,17 @@ def refine_zip(names: Iterable[str], *, partial: bool = False) -> str:
 # ---------------------------------------------------------------------------------------------------- pickle
 
 
+_BINARY_BUDGET = 24
+
+
 def _pickle_kind(head: bytes) -> str | None:
     """``pickle``, ``joblib`` or ``torch-legacy`` when ``head`` is the start of a pickle stream, else None."""
     stream = io.BytesIO(head)
     ops: list[tuple[str, object]] = []
     depth = 0
+    # A binary-protocol header is already strong evidence; a few opcodes confirm it (and are enough to see the
+    # legacy-torch magic number, which is the first pickle). Text protocols need the longer look.
+    budget = _BINARY_BUDGET if len(head) > 1 and head[0] == 0x80 and 2 <= head[1] <= 5 else 256
     try:
         for op_name, arg, _pos in iter_ops(stream, max_arg=1 << 16):
             ops.append((op_name, arg))
@@ -154,7 +160,7 @@ def _pickle_kind(head: bytes) -> str | None:
             depth = _stack_step(op_name, depth)
             if depth < 0:
                 return None
-            if len(ops) >= 256:
+            if len(ops) >= budget:
                 break
         complete = True
         truncated = False
@@ -167,7 +173,7 @@ def _pickle_kind(head: bytes) -> str | None:
         # Binary protocols: PROTO and a few valid opcodes are enough (joblib writes raw array bytes inside the
         # opcode stream, and a broken pickle is still a pickle to report). Text protocols: a valid prefix cut by
         # the end of the head is fine; a few opcodes that then fail is text.
-        truncated_by_head = stream.tell() >= len(head) - 1 or len(ops) >= 256
+        truncated_by_head = stream.tell() >= len(head) - 1 or len(ops) >= budget
         if head[0] == 0x80:
             if len(ops) < 3 and not truncated:
                 return None
