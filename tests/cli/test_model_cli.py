@@ -166,3 +166,11 @@ def test_check_source_flags_a_pickle_only_download(capsys: pytest.CaptureFixture
     code, out, _ = run(capsys, "model", "check-source", str(folder))
     assert code == 1
     assert "FAIL" in out and "source.licence" in out and "source.format" in out
+
+
+def test_no_hash_leaves_the_digest_out(capsys: pytest.CaptureFixture[str], models: Path) -> None:
+    code, out, _ = run(capsys, "model", "scan", str(models), "--format", "json", "--no-hash")
+    files = json.loads(out)["files"]
+    assert code == 1
+    assert all(f["sha256"] is None for f in files)
+    assert {Path(f["path"]).name: f["verdict"] for f in files}["evil.bin"] == "malicious"

@@ -40,16 +40,18 @@ def scan(
                                    help="Exit 1 when a file's verdict reaches this (errors count as suspicious)."),
     policy_file: Path | None = typer.Option(None, "--policy", help="YAML file extending the pickle allowlist."),
     show_clean: bool = typer.Option(False, "--show-clean", help="List clean files in the table too."),
+    no_hash: bool = typer.Option(False, "--no-hash", help="Skip the SHA-256 of each file (faster on big files)."),
 ) -> None:
     """Scan model files for code that would run when they are loaded. Nothing is unpickled or imported."""
     from clearsight.cli.output import write_outputs
+    from clearsight.controls.artifacts.containers import Limits
     from clearsight.controls.artifacts.policy import load_policy
     from clearsight.controls.artifacts.scan import scan_paths
     from clearsight.report.model_scan import render_json, render_sarif, render_table
 
     policy = load_policy(policy_file)
     with _progress("Scanning") as progress:
-        report = scan_paths(paths, policy=policy, progress=progress)
+        report = scan_paths(paths, policy=policy, progress=progress, limits=Limits(hash_files=not no_hash))
     if fmt is ScanFormat.json:
         text = render_json(report)
     elif fmt is ScanFormat.sarif:
