@@ -14,6 +14,7 @@ Work that does not fit moves to the next phase, with a note saying so.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -80,9 +81,10 @@ def build_plan(
 ) -> Plan:
     """Plan every open gap. ``threat_severity`` rates (system, technique) pairs; gaps rate them otherwise."""
     drafts = _drafts(gaps, controls, max(capacity_days))
+    primary = {cid: control.primary() for cid, control in controls.items()}
     covered: Counter[ThreatKey] = Counter(
-        (g.system, t) for g in gaps if g.status == "implemented" and g.control in controls
-        for t in g.threats if covers(controls[g.control].primary(), t)
+        (g.system, t) for g in gaps if g.status == "implemented" and g.threats and g.control in primary
+        for t in g.threats if covers(primary[g.control], t)
     )
     _schedule(drafts, capacity_days, covered, threat_severity or {})
     first = sorted((d for d in drafts.values() if d.phase == 1 and d.chosen), key=lambda d: d.picked or 0)
@@ -125,8 +127,9 @@ def _drafts(gaps: Sequence[Gap], controls: Mapping[str, Control], phase_capacity
             suffix = f":{number}" if number > 1 else ""
             draft_id = action_id(f"{control_id}:{severity.value}") + suffix
             drafts[draft_id] = _Draft(id=draft_id, control=control, gaps=batch, severity=severity)
+    prerequisites = {dep for d in drafts.values() for dep in d.control.depends_on}
     by_system_control: dict[tuple[str, str], str] = {
-        (g.system, d.control.id): d.id for d in drafts.values() for g in d.gaps
+        (system, d.control.id): d.id for d in drafts.values() if d.control.id in prerequisites for system in d.systems
     }
     for draft in drafts.values():
         deps = {
@@ -144,8 +147,11 @@ def _batches(band: list[Gap], control: Control, phase_capacity: float) -> list[l
     if _effort(control, len(systems)) <= phase_capacity or len(systems) == 1:
         return [band]
     per = max(1, int((phase_capacity - control.effort.base_days) // max(control.effort.per_system_days, 1e-9)) + 1)
-    chunks = [set(systems[i:i + per]) for i in range(0, len(systems), per)]
-    return [[g for g in band if g.system in chunk] for chunk in chunks]
+    chunk_of = {system: i // per for i, system in enumerate(systems)}
+    batches: list[list[Gap]] = [[] for _ in range((len(systems) + per - 1) // per)]
+    for gap in band:
+        batches[chunk_of[gap.system]].append(gap)
+    return batches
 
 
 def _schedule(
@@ -157,24 +163,30 @@ def _schedule(
     unplaced = {d.id for d in drafts.values() if d.target is not None}
     picks = 0
     for phase in (1, 2, 3):
-        too_big: set[str] = set()
-        while True:
-            eligible = [drafts[i] for i in unplaced if (drafts[i].target or 9) <= phase and i not in too_big]
-            if not eligible:
-                break
-            best = max(eligible, key=lambda d: (values.of(d.id), -d.effort, d.id))
+        # A lazy max-heap of (value, cheaper first, id): entries go stale when a placement changes an
+        # action's value, and a fresh entry is pushed for it; stale ones are skipped when popped.
+        heap = [values.entry(drafts[i]) for i in unplaced if (drafts[i].target or 9) <= phase]
+        heapq.heapify(heap)
+        while heap:
+            _neg_value, _effort, draft_id, version = heapq.heappop(heap)
+            if draft_id not in unplaced or version != values.version(draft_id):
+                continue
+            best = drafts[draft_id]
             bundle = _with_prerequisites(best, drafts, unplaced)
             if used[phase - 1] + sum(d.effort for d in bundle) > capacity[phase - 1] + 1e-9:
-                too_big.add(best.id)
-                continue
+                continue  # does not fit this phase; the next phase tries it again
+            changed: set[str] = set()
             for draft in bundle:
                 picks += 1
                 _place(draft, phase, used, capacity, picks)
                 unplaced.discard(draft.id)
-                values.placed(draft.id)
+                changed |= values.placed(draft.id)
                 if draft is not best:
                     draft.notes.append(f"prerequisite of {best.id}")
             best.chosen = True
+            for other in changed & unplaced:
+                if (drafts[other].target or 9) <= phase:
+                    heapq.heappush(heap, values.entry(drafts[other]))
     for draft_id in sorted(unplaced):
         draft = drafts[draft_id]
         if draft.effort > max(capacity):
@@ -202,14 +214,23 @@ class _Values:
         self._value: dict[str, float] = {}
         self._sharing: dict[ThreatKey, list[tuple[str, float]]] = {}
         self._keys: dict[str, list[ThreatKey]] = {}
+        self._version: dict[str, int] = {}
+        primaries: dict[str, frozenset[str]] = {}
         for draft_id, draft in drafts.items():
-            primary = draft.control.primary()
+            control_id = draft.control.id
+            if control_id not in primaries:
+                primaries[control_id] = draft.control.primary()
+            primary = primaries[control_id]
+            counts: dict[str, bool] = {}
             value = 0.0
             keys: list[ThreatKey] = []
             for gap in draft.gaps:
                 value += 0.5 * _WEIGHT[gap.severity]
                 for technique in gap.threats:
-                    if not covers(primary, technique):
+                    ok = counts.get(technique)
+                    if ok is None:
+                        ok = counts[technique] = covers(primary, technique)
+                    if not ok:
                         continue
                     key = (gap.system, technique)
                     weight = _WEIGHT[severity.get(key, gap.severity)]
@@ -219,15 +240,24 @@ class _Values:
             self._value[draft_id] = value
             self._keys[draft_id] = keys
 
-    def of(self, draft_id: str) -> float:
-        return self._value[draft_id]
+    def entry(self, draft: _Draft) -> tuple[float, float, str, int]:
+        return (-self._value[draft.id], draft.effort, draft.id, self._version.get(draft.id, 0))
 
-    def placed(self, draft_id: str) -> None:
+    def version(self, draft_id: str) -> int:
+        return self._version.get(draft_id, 0)
+
+    def placed(self, draft_id: str) -> set[str]:
+        """Record a placement; returns the actions whose value changed."""
+        changed: set[str] = set()
         for key in self._keys[draft_id]:
             before = self._covered[key]
             self._covered[key] = before + 1
             for other, weight in self._sharing[key]:
                 self._value[other] += _credit(weight, before + 1) - _credit(weight, before)
+                changed.add(other)
+        for other in changed:
+            self._version[other] = self._version.get(other, 0) + 1
+        return changed
 
 
 def _credit(weight: float, covered: int) -> float:
