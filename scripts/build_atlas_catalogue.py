@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 from clearsight.frameworks.atlas import parse_official_atlas
-from clearsight.frameworks.atlas_store import catalogue_json, write_atomically
+from clearsight.atomic_files import write_atomically
+from clearsight.frameworks.atlas_store import catalogue_json
 from clearsight.frameworks.catalogue import parse_yaml
 
 SOURCE = "https://github.com/mitre-atlas/atlas-data (dist/ATLAS.yaml)"

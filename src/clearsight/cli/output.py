@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 
+from clearsight.atomic_files import stage
 from clearsight.core.errors import InputError
 
 
@@ -35,7 +35,7 @@ def write_outputs(outputs: dict[Path | None, str]) -> None:
                 raise InputError("output path is a folder", path=str(path))
             if not path.parent.is_dir():
                 raise InputError("output folder does not exist", path=str(path.parent))
-            staged.append((_stage(path, text), path))
+            staged.append((stage(path, text), path))
         for tmp, path in staged:
             os.replace(tmp, path)
     except OSError as exc:
@@ -48,17 +48,3 @@ def write_outputs(outputs: dict[Path | None, str]) -> None:
         if path is None:
             sys.stdout.write(text)
             sys.stdout.flush()
-
-
-def _stage(path: Path, text: str) -> str:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return tmp

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from clearsight.atomic_files import write_atomically
 from clearsight.core.errors import CatalogueError
 from clearsight.frameworks.atlas import AtlasCatalogue
 from clearsight.frameworks.catalogue import read_package_data
@@ -81,18 +81,3 @@ def save_installed_atlas(catalogue: AtlasCatalogue, home: Path) -> Path:
 
 def catalogue_json(catalogue: AtlasCatalogue) -> str:
     return json.dumps(catalogue.model_dump(mode="json", exclude_defaults=True), indent=1, ensure_ascii=False)
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write through a temporary file in the same folder so readers never see half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
