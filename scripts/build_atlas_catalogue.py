@@ -10,8 +10,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from clearsight.frameworks.atlas import parse_official_atlas
 from clearsight.atomic_files import write_atomically
+from clearsight.frameworks.atlas import parse_official_atlas
 from clearsight.frameworks.atlas_store import catalogue_json
 from clearsight.frameworks.catalogue import parse_yaml
 
