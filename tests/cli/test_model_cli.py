@@ -95,10 +95,8 @@ def test_bad_policy_and_missing_paths_are_input_errors(capsys: pytest.CaptureFix
     bad.write_text("allow: [not, a, mapping]\n")
     code, _, err = run(capsys, "model", "scan", str(tmp_path), "--policy", str(bad))
     assert code == 2 and err.startswith("error: ") and err.count("\n") == 1
-    code, out, _ = run(capsys, "model", "scan", str(tmp_path / "nope.pkl"), "--format", "json")
-    assert json.loads(out)["files"][0]["verdict"] == "error"
-    assert code == 0
-    assert run(capsys, "model", "scan", str(tmp_path / "nope.pkl"), "--fail-on", "suspicious")[0] == 1
+    code, _, err = run(capsys, "model", "scan", str(tmp_path / "nope.pkl"), "--format", "json")
+    assert code == 2 and "no such file or folder" in err
 
 
 def _keys(folder: Path) -> tuple[Path, Path]:
@@ -174,3 +172,14 @@ def test_no_hash_leaves_the_digest_out(capsys: pytest.CaptureFixture[str], model
     assert code == 1
     assert all(f["sha256"] is None for f in files)
     assert {Path(f["path"]).name: f["verdict"] for f in files}["evil.bin"] == "malicious"
+
+
+def test_the_table_names_the_member_inside_a_container(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    import zipfile
+
+    bundle = tmp_path / "bundle.zip"
+    with zipfile.ZipFile(bundle, "w") as archive:
+        archive.writestr("inner/evil.pkl", pickle.dumps(Payload(), protocol=2))
+    code, out, _ = run(capsys, "model", "scan", str(bundle))
+    assert code == 1
+    assert "inner/evil.pkl" in out

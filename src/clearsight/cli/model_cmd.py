@@ -49,6 +49,9 @@ def scan(
     from clearsight.controls.artifacts.scan import scan_paths
     from clearsight.report.model_scan import render_json, render_sarif, render_table
 
+    missing = [p for p in paths if not p.exists() and not p.is_symlink()]
+    if missing:
+        raise InputError("no such file or folder", path=str(missing[0]))
     policy = load_policy(policy_file)
     with _progress("Scanning") as progress:
         report = scan_paths(paths, policy=policy, progress=progress, limits=Limits(hash_files=not no_hash))

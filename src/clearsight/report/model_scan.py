@@ -52,7 +52,8 @@ def render_table(report: ModelScanReport, *, show_clean: bool = False) -> str:
             hidden += 1
             continue
         worst = sorted(f.findings, key=lambda x: -x.severity.rank)[:3]
-        lines = "\n".join(f"{x.severity.value}: {x.message}" for x in worst)
+        lines = "\n".join(f"{x.severity.value}: {x.message}{_member(x.location.path if x.location else None, f.path)}"
+                          for x in worst)
         if len(f.findings) > 3:
             lines += f"\n... and {len(f.findings) - 3} more"
         table.add_row(f.verdict, f.path, f.format, lines, style=VERDICT_STYLE.get(f.verdict, ""))
@@ -64,6 +65,13 @@ def render_table(report: ModelScanReport, *, show_clean: bool = False) -> str:
     console.print(f"{report.summary.files} files scanned in {report.summary.seconds:.2f} s: {counts}"
                   + (f" ({hidden} clean or non-model files not listed; --show-clean lists them)" if hidden else ""))
     return buffer.getvalue()
+
+
+def _member(where: str | None, path: str) -> str:
+    """`` (in inner/data.pkl)`` when a finding sits inside a container member."""
+    if not where or where == path or "!" not in where:
+        return ""
+    return f" (in {where.split('!', 1)[1]})"
 
 
 def render_sarif(report: ModelScanReport) -> str:
