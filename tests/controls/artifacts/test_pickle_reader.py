@@ -465,3 +465,36 @@ def test_joblib_layout_is_followed() -> None:
     assert result.failure is None and result.complete == 1 and not result.events
     assert SYSTEM in names(result)
     assert "joblib.numpy_pickle.NumpyArrayWrapper" in names(result)
+
+
+# ---- regression: a GLOBAL name longer than max_string no longer loses its module
+
+LONG_WALK = "path." + "os.path." * 40 + "os.system"  # > 256 bytes
+
+
+def test_long_global_name_keeps_module_and_name() -> None:
+    data = b"\x80\x04c" + b"posixpath\n" + LONG_WALK.encode() + b"\n(S'echo x'\ntR."
+    result = read(data)
+    assert result.failure is None
+    [g] = result.globals
+    assert (g.module, g.name) == ("posixpath", LONG_WALK)
+    assert g.calls == 1
+
+
+def test_global_name_beyond_the_line_limit_keeps_the_module() -> None:
+    data = b"\x80\x04cposixpath\n" + b"a." * 40_000 + b"b\n(S'echo x'\ntR."
+    [g] = read(data, limits=Limits(max_global_line=1 << 12)).globals
+    assert g.module == "posixpath" and g.name is None and not g.resolved
+    assert "name" in (g.reason or "") and g.calls == 1
+
+
+def test_rot13_stack_global_is_unresolved_and_called() -> None:
+    data = (
+        b"\x80\x04" + s("codecs") + s("encode") + b"\x93q\x00" + s("bf") + s("rot13") + b"\x86R"
+        + b"h\x00" + s("flfgrz") + s("rot13") + b"\x86R\x93" + s("echo x") + b"\x85R."
+    )
+    result = read(data)
+    assert result.failure is None
+    computed = result.globals[-1]
+    assert not computed.resolved and computed.module is None
+    assert computed.calls == 1 and computed.call_opcode == "REDUCE"

@@ -344,3 +344,70 @@ def test_messages_are_single_line() -> None:
         for finding in scan(data):
             assert "\n" not in finding.message
             assert re.search(r"byte \d+", finding.message), finding.message
+
+
+# ---- regression: long dotted GLOBAL names, unresolved globals that are called, wildcard-allowed writers
+
+LONG_WALK = "path." + "os.path." * 40 + "os.system"
+
+
+def test_long_global_name_walking_to_os_system_is_critical() -> None:
+    data = b"\x80\x04c" + b"posixpath\n" + LONG_WALK.encode() + b"\n(S'echo x'\ntR."
+    findings = scan(data)
+    assert verdict_of(findings) == "malicious"
+    assert "pickle.dangerous-call" in rules(findings)
+    assert all(len(f.message) < 1000 for f in findings)  # the walk is shortened in messages
+
+
+def test_over_long_global_name_with_a_denied_module_is_critical() -> None:
+    data = b"\x80\x04cposix\n" + b"a." * 40_000 + b"system\n(S'echo x'\ntR."
+    findings = scan(data, limits=Limits(max_global_line=1 << 12))
+    assert verdict_of(findings) == "malicious"
+
+
+def test_over_long_global_name_that_is_called_is_critical() -> None:
+    data = b"\x80\x04ccollections\n" + b"a." * 40_000 + b"b\n(S'echo x'\ntR."
+    findings = scan(data, limits=Limits(max_global_line=1 << 12))
+    assert "pickle.unresolved-call" in rules(findings)
+    assert verdict_of(findings) == "malicious"
+
+
+def test_computed_stack_global_that_is_called_is_critical() -> None:
+    rot13 = (
+        b"\x80\x04" + s("codecs") + s("encode") + b"\x93q\x00" + s("bf") + s("rot13") + b"\x86R"
+        + b"h\x00" + s("flfgrz") + s("rot13") + b"\x86R\x93" + s("echo x") + b"\x85R."
+    )
+    newobj = b"\x80\x04" + s("builtins") + s("str") + b"\x93" + s("x") + b"\x85R" + s("y") + b"\x93)\x81."
+    for data in (rot13, newobj):
+        findings = scan(data)
+        [f] = [f for f in findings if f.rule == "pickle.unresolved-call"]
+        assert f.severity is Severity.CRITICAL
+        assert verdict_of(findings) == "malicious"
+
+
+def test_computed_stack_global_that_is_not_called_stays_high() -> None:
+    data = b"\x80\x04" + s("builtins") + s("str") + b"\x93" + s("os") + b"\x85R" + s("system") + b"\x93."
+    findings = scan(data)
+    assert rules(findings) == {"pickle.unresolved-global"}
+    assert verdict_of(findings) == "suspicious"
+
+
+def test_export_graphviz_gadget_is_critical() -> None:
+    # (sklearn.tree.export_graphviz, (tree, "/home/victim/.ssh/authorized_keys")): a wildcard allow used to pass it
+    data = (
+        b"\x80\x04" + s("sklearn.tree._export") + s("export_graphviz") + b"\x93"
+        + s("sklearn.tree._classes") + s("DecisionTreeClassifier") + b"\x93)\x81"
+        + s("/tmp/clearsight-never-written") + b"\x86R."
+    )
+    findings = scan(data)
+    assert "pickle.dangerous-call" in rules(findings)
+    assert verdict_of(findings) == "malicious"
+
+
+@pytest.mark.parametrize(
+    ("module", "name"),
+    [("scipy.sparse", "save_npz"), ("numpy", "savetxt"), ("joblib", "dump"), ("torch", "save")],
+)
+def test_file_writers_are_critical(module: str, name: str) -> None:
+    data = b"\x80\x04" + s(module) + s(name) + b"\x93" + s("/tmp/x") + s("y") + b"\x86R."
+    assert verdict_of(scan(data)) == "malicious"

@@ -255,3 +255,84 @@ def test_bad_policy_files_raise_input_error_with_line(tmp_path: Path, text: str,
 def test_missing_policy_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not found"):
         load_policy(tmp_path / "nope.yaml")
+
+
+# ---- regression: wildcard allows cover classes only; file writers are denied
+
+
+@pytest.mark.parametrize(
+    ("module", "name", "verdict"),
+    [
+        # (sklearn.tree.export_graphviz, (fitted_tree, "/home/victim/.ssh/authorized_keys")) truncates the file
+        ("sklearn.tree", "export_graphviz", "dangerous"),
+        ("sklearn.tree._export", "export_graphviz", "dangerous"),
+        ("sklearn", "tree.export_graphviz", "dangerous"),  # attribute walk from the package
+        ("sklearn.datasets._svmlight_format_io", "dump_svmlight_file", "dangerous"),
+        ("scipy.sparse", "save_npz", "dangerous"),
+        ("scipy.sparse._matrix_io", "save_npz", "dangerous"),
+        ("scipy.io", "savemat", "dangerous"),
+        ("numpy", "save", "dangerous"),
+        ("numpy", "savez", "dangerous"),
+        ("numpy", "savetxt", "dangerous"),
+        ("numpy", "memmap", "dangerous"),
+        ("numpy", "ndarray.tofile", "dangerous"),
+        ("numpy.core.multiarray", "tofile", "dangerous"),
+        ("pandas.core.frame", "DataFrame.to_csv", "dangerous"),
+        ("pandas.core.generic", "NDFrame.to_pickle", "dangerous"),
+        ("joblib", "dump", "dangerous"),
+        ("joblib.numpy_pickle", "dump", "dangerous"),
+        ("torch", "save", "dangerous"),
+        ("torch.serialization", "save", "dangerous"),
+        # functions under a wildcard are no longer covered: unknown (suspicious), not safe
+        ("sklearn.tree._export", "export_text", "unknown"),  # returns text, writes nothing: not denied
+        ("sklearn.tree", "plot_tree", "unknown"),
+        ("sklearn.preprocessing._data", "scale", "unknown"),
+        ("torch.nn.modules.module", "_addindent", "unknown"),
+        ("scipy.sparse", "random", "unknown"),
+        # classes under a wildcard, and functions listed by exact name, stay allowed
+        ("sklearn.tree._classes", "DecisionTreeClassifier", "safe"),
+        ("sklearn.ensemble._hist_gradient_boosting.binning", "_BinMapper", "safe"),
+        ("sklearn._loss._loss", "__pyx_unpickle_CyHalfSquaredError", "safe"),
+        ("sklearn.neighbors._kd_tree", "newObj", "safe"),
+        ("sklearn.metrics._dist_metrics", "newObj", "safe"),
+        ("sklearn.metrics._classification", "accuracy_score", "safe"),
+        ("scipy.sparse._csr", "csr_matrix", "safe"),
+        ("scipy.sparse._coo", "coo_array", "safe"),
+        ("numpy.random._pickle", "__generator_ctor", "safe"),
+        ("torch.nn.modules.linear", "Linear", "safe"),
+        ("torch.optim.adam", "Adam", "safe"),
+    ],
+)
+def test_wildcard_allows_cover_classes_only(module: str, name: str, verdict: str) -> None:
+    assert default_policy().classify(module, name) == verdict, default_policy().explain(module, name)
+
+
+def test_wildcard_plus_exact_names_in_one_entry(tmp_path: Path) -> None:
+    policy = load_policy(write(tmp_path, 'allow:\n  mycorp.*: ["*", build_model]\n'))
+    assert policy.classify("mycorp.nets", "Net") == "safe"
+    assert policy.classify("mycorp.nets", "build_model") == "safe"
+    assert policy.classify("mycorp.nets", "system") == "unknown"  # risky names still need an exact entry
+    with pytest.raises(InputError):
+        load_policy(write(tmp_path, "allow:\n  mycorp: []\n"))
+
+
+def test_builtin_wildcards_are_documented_as_class_only() -> None:
+    from importlib import resources
+
+    text = resources.files("clearsight.controls.artifacts").joinpath("data", "pickle_policy.yaml").read_text()
+    assert "WILDCARD ALLOWS COVER CLASSES ONLY" in text
+
+
+def test_long_attribute_walk_is_judged_in_linear_time() -> None:
+    import time
+
+    policy = default_policy()
+    started = time.perf_counter()
+    assert policy.classify("posixpath", "path." + "os.path." * 5000 + "os.system") == "dangerous"
+    assert policy.classify("collections", "a." * 30000 + "b") == "unknown"
+    assert time.perf_counter() - started < 2.0
+
+
+@pytest.mark.parametrize("name", ["ZipFile", "TemporaryDirectory", "Thread", "Process", "Parallel", "Memory"])
+def test_wildcards_do_not_cover_reexported_file_or_process_classes(name: str) -> None:
+    assert default_policy().classify("sklearn.ensemble._forest", name) == "unknown"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from pathlib import Path
 
 import pytest
 
@@ -94,3 +95,138 @@ def test_version_1_layout() -> None:
 def test_template_risks_ignore_string_literals() -> None:
     assert template_risks("{{ 'import os; os.system(1)' }} plain text __class__") == []
     assert "__class__" in template_risks("{{ ''.__class__ }}")
+
+
+# ---- regression: evasive template injection (names built at render time), benign real-world templates
+
+SSTI_COMPUTED = "{{ ()['_'*2~'class'~'_'*2]['_'*2~'base'~'_'*2]['_'*2~'subclasses'~'_'*2]() }}"
+SSTI_EVASIVE = [
+    SSTI_COMPUTED,
+    "{% set u = '__' %}{{ ()[u ~ 'class' ~ u] }}",
+    "{{ ()|attr('_' ~ '_class_' ~ '_') }}",
+    "{% set n = 'class' %}{{ ()['_' + '_' + n + '_' + '_'] }}",
+    "{{ ()[('%c%c' | format(95, 95)) ~ 'class' ~ ('%c%c' | format(95, 95))] }}",
+    "{{ x[y ~ z] }}",
+]
+MISTRAL = (
+    "{{ bos_token }}{% for message in messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}"
+    "{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}"
+    "{% if message['role'] == 'user' %}{{ '[INST] ' + message['content'] + ' [/INST]' }}"
+    "{% elif message['role'] == 'assistant' %}{{ message['content'] + eos_token}}"
+    "{% else %}{{ raise_exception('Only user and assistant roles are supported!') }}{% endif %}{% endfor %}"
+)
+CHATML_SYS = (
+    "{% if messages[0]['role'] == 'system' %}{% set loop_messages = messages[1:] %}"
+    "{% set system_message = messages[0]['content'] %}{% else %}{% set loop_messages = messages %}{% endif %}"
+    "{% for message in loop_messages %}{% if loop.index == 1 and system_message is defined %}"
+    "{{ '<|im_start|>system\\n' + system_message + '<|im_end|>\\n' }}{% endif %}"
+    "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+GEMMA = (
+    "{{ bos_token }}{% if messages[0]['role'] == 'system' %}"
+    "{{ raise_exception('System role not supported') }}{% endif %}{% for message in messages %}"
+    "{% if (message['role'] == 'assistant') %}{% set role = 'model' %}{% else %}{% set role = message['role'] %}"
+    "{% endif %}{{ '<start_of_turn>' + role + '\\n' + message['content'] | trim + '<end_of_turn>\\n' }}"
+    "{% endfor %}{% if add_generation_prompt %}{{'<start_of_turn>model\\n'}}{% endif %}"
+)
+LLAMA31_TOOLS = (
+    "{%- if custom_tools is defined %}{%- set tools = custom_tools %}{%- endif %}"
+    "{%- if not tools_in_user_message is defined %}{%- set tools_in_user_message = true %}{%- endif %}"
+    "{%- if messages[0]['role'] == 'system' %}{%- set system_message = messages[0]['content']|trim %}"
+    "{%- set messages = messages[1:] %}{%- else %}{%- set system_message = '' %}{%- endif %}"
+    "{%- for message in messages %}{%- if 'tool_calls' in message %}"
+    "{%- set tool_call = message.tool_calls[0].function %}"
+    "{{- '{\"name\": \"' + tool_call.name + '\", ' }}{{- '\"parameters\": ' }}{{- tool_call.arguments | tojson }}"
+    "{%- elif message.role == 'ipython' or message.role == 'tool' %}"
+    "{{- '<|start_header_id|>ipython<|end_header_id|>' }}"
+    "{%- else %}{{- '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n'+ message['content'] | trim"
+    " + '<|eot_id|>' }}{%- endif %}{%- endfor %}"
+    "{%- set last = messages[messages|length - 1] %}{%- set prev = messages[loop_index - 1] if loop_index else none %}"
+    "{%- for t in ['a', 'b'] %}{{ t | replace('-', '_') }}{%- endfor %}"
+)
+PHI3 = (
+    "{% for message in messages %}{% if message['role'] == 'system' %}"
+    "{{'<|system|>\\n' + message['content'] + '<|end|>\\n'}}{% elif message['role'] == 'user' %}"
+    "{{'<|user|>\\n' + message['content'] + '<|end|>\\n'}}{% elif message['role'] == 'assistant' %}"
+    "{{'<|assistant|>\\n' + message['content'] + '<|end|>\\n'}}{% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|assistant|>\\n' }}{% else %}{{ eos_token }}{% endif %}"
+)
+BENIGN_REAL_WORLD = [LLAMA3, QWEN_TOOLS, MISTRAL, CHATML_SYS, GEMMA, LLAMA31_TOOLS, PHI3]
+
+
+@pytest.mark.parametrize("template", SSTI_EVASIVE)
+def test_computed_names_in_templates_are_critical(template: str) -> None:
+    assert template_risks(template), template
+    scan = _scan(_gguf({"general.architecture": "llama", "tokenizer.chat_template": template}))
+    assert scan.verdict == "malicious"
+    assert [f.rule for f in scan.findings] == ["gguf.template-injection"]
+
+
+def test_subclasses_walk_with_computed_keys_is_flagged_for_its_constructs() -> None:
+    risks = template_risks(SSTI_COMPUTED)
+    assert "computed subscript key" in risks
+    assert "~'_' concatenation" in risks
+
+
+@pytest.mark.parametrize("template", BENIGN_REAL_WORLD)
+def test_real_world_templates_stay_clean(template: str) -> None:
+    assert template_risks(template) == []
+    scan = _scan(_gguf({"general.architecture": "llama", "tokenizer.chat_template": template}))
+    assert (scan.format, scan.verdict) == ("gguf", "clean"), scan
+
+
+# ---- regression: work budget (an array of 2^28 empty strings in a sparse file took minutes and was clean)
+
+
+def _array_header(n: int, item_type: int) -> bytes:
+    return b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + _string("k") + struct.pack("<IIQ", 9, item_type, n)
+
+
+def test_huge_string_array_stops_at_the_budget_and_is_not_clean(tmp_path: Path) -> None:
+    import time
+
+    from clearsight.controls.artifacts.containers import Limits
+    from clearsight.controls.artifacts.scan import scan_paths
+
+    path = tmp_path / "strings.gguf"
+    n = 1 << 28
+    with path.open("wb") as out:  # sparse: 2^28 empty strings (8 zero bytes each), 2 GiB on disk as a hole
+        out.write(_array_header(n, 8))
+        out.truncate(len(_array_header(n, 8)) + 8 * n + 64)
+    started = time.perf_counter()
+    report = scan_paths([path], policy=default_policy(), limits=Limits(hash_files=False))  # time the parse only
+    elapsed = time.perf_counter() - started
+    [result] = report.files
+    assert result.verdict == "suspicious"
+    assert [f.rule for f in result.findings] == ["gguf.limit"]
+    assert elapsed < 2.0
+
+
+def test_budget_counts_items_across_arrays() -> None:
+    from clearsight.controls.artifacts.scanners import gguf
+
+    n = gguf.MAX_ITEMS // 2 + 1
+    head = b"GGUF" + struct.pack("<IQQ", 3, 0, 2)
+    data = head + _string("a") + struct.pack("<IIQ", 9, 0, n) + b"\x00" * n
+    data += _string("b") + struct.pack("<IIQ", 9, 0, n) + b"\x00" * n + b"\x00" * 64
+    scan = _scan(data)
+    assert scan.verdict == "suspicious"
+    assert [f.rule for f in scan.findings] == ["gguf.limit"]
+
+
+def test_nested_arrays_cost_more_than_plain_items() -> None:
+    from clearsight.controls.artifacts.scanners import gguf
+
+    n = gguf.MAX_ITEMS // gguf._NESTED_COST + 1
+    data = _array_header(n, 9) + b"\x00" * (n + 64)  # the declared count alone exceeds the budget
+    scan = _scan(data)
+    assert [f.rule for f in scan.findings] == ["gguf.limit"]
+
+
+def test_string_arrays_are_still_walked_exactly() -> None:
+    tokens = ["", "a", "b" * 300, "<|im_start|>", "x" * (1 << 21)]  # one longer than the read chunk
+    data = _gguf({"tokenizer.ggml.tokens": tokens, "tokenizer.chat_template": SSTI})
+    assert _scan(data).verdict == "malicious"  # the template after the array is still reached
+    cut = _gguf({"tokenizer.ggml.tokens": tokens})
+    assert _scan(cut[: len(cut) - 64 - 200]).verdict == "suspicious"

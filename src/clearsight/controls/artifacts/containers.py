@@ -29,7 +29,14 @@ from clearsight.core.system import SourceLocation
 
 GiB = 1 << 30
 MiB = 1 << 20
-COMPRESSED_STREAMS = ("gzip", "bz2", "xz", "lzma", "zlib")
+COMPRESSED_STREAMS = ("gzip", "bz2", "xz", "lzma", "zlib", "joblib-zf", "lz4")
+
+try:  # optional: joblib's lz4 compression
+    import lz4.frame as _lz4_frame  # type: ignore[import-not-found, unused-ignore]
+except ImportError:  # pragma: no cover - depends on the environment
+    _lz4_frame = None
+
+LZ4_AVAILABLE = _lz4_frame is not None
 ARCHIVES = ("zip", "tar")
 CONTAINER_FORMATS = ARCHIVES + COMPRESSED_STREAMS
 
@@ -56,6 +63,10 @@ class Limits:
     """Largest header, JSON configuration or template read into memory."""
     hash_files: bool = True
     """Compute the sha256 of each top-level file (it reads the whole file)."""
+    max_scanned_members: int = 50_000
+    """Container members scanned for one top-level file, all archives and nesting levels together."""
+    max_findings: int = 10_000
+    """Distinct findings kept for one top-level file; identical ones are merged, the rest are counted."""
 
 
 @dataclass
@@ -65,7 +76,29 @@ class ScanContext:
     limits: Limits = field(default_factory=Limits)
     decompressed: int = 0
     findings: list[Finding] = field(default_factory=list)
+    members: int = 0
+    """Container members scanned so far (against ``Limits.max_scanned_members``)."""
+    kept: int = 0
+    duplicates: int = 0
+    dropped: int = 0
     _seen: set[tuple[str, str]] = field(default_factory=set)
+    _admitted: set[tuple[object, ...]] = field(default_factory=set)
+
+    def admit(self, items: list[Finding]) -> list[Finding]:
+        """``items`` without findings already kept for this file, and none beyond ``Limits.max_findings``."""
+        out: list[Finding] = []
+        for item in items:
+            key = (item.rule, item.severity, item.message, item.location.path if item.location else "", item.detail)
+            if key in self._admitted:
+                self.duplicates += 1
+                continue
+            if self.kept >= self.limits.max_findings:
+                self.dropped += 1
+                continue
+            self._admitted.add(key)
+            self.kept += 1
+            out.append(item)
+        return out
 
     def report(self, item: Finding) -> None:
         key = (item.rule, item.location.path if item.location else "")
@@ -270,8 +303,11 @@ class _ZlibDecoder:
 def _new_decoder(kind: str) -> _Decoder:
     if kind == "gzip":
         return _ZlibDecoder(16 + zlib.MAX_WBITS)
-    if kind == "zlib":
+    if kind in ("zlib", "joblib-zf"):
         return _ZlibDecoder(zlib.MAX_WBITS)
+    if kind == "lz4" and _lz4_frame is not None:
+        decoder: _Decoder = _lz4_frame.LZ4FrameDecompressor()
+        return decoder
     if kind == "bz2":
         return bz2.BZ2Decompressor()
     if kind == "xz":
@@ -355,7 +391,7 @@ class _DecompressRaw(io.RawIOBase):
     def _next_stream(self) -> bool:
         """After one stream ends: start the next concatenated one, or decide the data is over."""
         rest = self._decoder.unused_data + self._pending
-        if self._kind == "zlib":
+        if self._kind in ("zlib", "joblib-zf"):
             if rest.strip(b"\x00") or self._source.read(1):
                 self._ctx.report(
                     finding(
@@ -528,6 +564,46 @@ def open_zip(member: Member, stream: BinaryIO, findings: list[Finding]) -> ZipLi
     return ZipListing(archive, archive.infolist())
 
 
+def _overlapping_entries(member: Member, infos: list[zipfile.ZipInfo], findings: list[Finding]) -> set[int]:
+    """Indexes of entries whose local header another entry already uses (their bytes are scanned once).
+
+    Entries that share or overlap byte ranges of the archive are never produced by a zip writer: they are how
+    "overlap" zip bombs multiply a small member into many (and, nested, into exponentially many). The range of
+    an entry is its local header, name and compressed data (local extra fields can only make it longer).
+    """
+    spans = sorted(
+        (info.header_offset, info.header_offset + 30 + len(info.orig_filename.encode("utf-8", "replace"))
+         + info.compress_size, index)
+        for index, info in enumerate(infos)
+        if not info.is_dir()
+    )  # fmt: skip
+    repeated: set[int] = set()
+    overlapping: list[str] = []
+    first_at: dict[int, int] = {}
+    reach = -1
+    for start, end, index in spans:
+        if start in first_at:
+            repeated.add(index)
+            overlapping.append(infos[index].filename)
+        elif start < reach:
+            overlapping.append(infos[index].filename)
+        first_at.setdefault(start, index)
+        reach = max(reach, end)
+    if overlapping:
+        shown = ", ".join(repr(n) for n in overlapping[:5])
+        findings.append(
+            finding(
+                "container.overlap",
+                Severity.HIGH,
+                "Zip entries share or overlap the same bytes of the archive (an overlapping-entry zip bomb or a "
+                "crafted archive); each distinct byte range was scanned once.",
+                member.where,
+                f"{len(overlapping)} overlapping entries, e.g. {shown}",
+            )
+        )
+    return repeated
+
+
 def zip_members(
     member: Member,
     listing: ZipListing,
@@ -539,7 +615,10 @@ def zip_members(
     """The members of a zip as streams, with traversal, encryption, bomb and size checks."""
     ctx = ctx or current_context()
     limits = ctx.limits
+    repeated = _overlapping_entries(member, listing.infos[: limits.max_members], findings)
     for count, info in enumerate(listing.infos):
+        if count in repeated:
+            continue
         if count >= limits.max_members:
             findings.append(
                 finding(
@@ -716,7 +795,12 @@ def decompressed_member(member: Member, kind: str) -> Member:
     where = f"{member.where}!{inner}"
 
     def opener() -> BinaryIO:
-        return open_decompressed(member.open(), kind, where)
+        source = member.open()
+        if kind == "joblib-zf":
+            # ``ZF`` and a hex length (19 characters, or 20 in files from old joblib versions) precede the data.
+            header = source.read(22)
+            source.seek(21 + (header[21:22] == b" "))
+        return open_decompressed(source, kind, where)
 
     return Member(where=where, size=None, open=opener)
 

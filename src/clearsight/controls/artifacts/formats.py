@@ -18,6 +18,9 @@ from clearsight.controls.artifacts.scanners.pickles import PickleFormatError, it
 from clearsight.controls.artifacts.scanners.protobuf_wire import LEN, VARINT, WireSource, iter_fields, probe_message
 
 UNKNOWN = "unknown"
+LZ4_FRAME_MAGIC = b'\x04"M\x18'
+JOBLIB_ZF_HEADER = 21  # b"ZF" + the hex length of the data, left-justified to 19 characters (one more in old files)
+_HEX_LENGTH = re.compile(rb"^\s*(0[xX])?[0-9a-fA-F]+\s*$")
 TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 
 # Formats, and the extensions that claim one. ``None``: the extension is generic (many formats are normal).
@@ -84,7 +87,12 @@ def sniff(head: bytes, *, name: str = "") -> str:
         return "xz"
     if len(head) > 262 and head[257:262] == b"ustar":
         return "tar"
-    if head[0] == 0x80 and len(head) > 1 and 2 <= head[1] <= 5:
+    if head.startswith(b"ZF") and _is_joblib_zf(head):
+        return "joblib-zf"
+    if head.startswith(LZ4_FRAME_MAGIC):
+        return "lz4"
+    if head[0] == 0x80 and len(head) > 1 and head[1] <= 5:
+        # PROTO 0 and 1 are accepted by pickle.load like any other protocol number up to the highest one.
         return _pickle_kind(head) or UNKNOWN
     if _is_safetensors(head):
         return "safetensors"
@@ -124,8 +132,9 @@ def _local_names(head: bytes) -> list[str]:
 def refine_zip(names: Iterable[str], *, partial: bool = False) -> str:
     """Which kind of zip: ``torch-zip``, ``keras``, ``npz`` or a plain ``zip``, from its member names."""
     listed = [n for n in names if not n.endswith("/")]
-    if any(n == "data.pkl" or n.endswith("/data.pkl") for n in listed) and (
-        partial or any(n.endswith("/version") or n == "version" for n in listed)
+    lowered = [n.lower() for n in listed]  # torch.load matches member names case-insensitively
+    if any(n == "data.pkl" or n.endswith("/data.pkl") for n in lowered) and (
+        partial or any(n.endswith("/version") or n == "version" for n in lowered)
     ):
         return "torch-zip"
     roots = {n for n in listed if "/" not in n}
@@ -149,7 +158,7 @@ def _pickle_kind(head: bytes) -> str | None:
     depth = 0
     # A binary-protocol header is already strong evidence; a few opcodes confirm it (and are enough to see the
     # legacy-torch magic number, which is the first pickle). Text protocols need the longer look.
-    budget = _BINARY_BUDGET if len(head) > 1 and head[0] == 0x80 and 2 <= head[1] <= 5 else 256
+    budget = _BINARY_BUDGET if len(head) > 1 and head[0] == 0x80 and head[1] <= 5 else 256
     try:
         for op_name, arg, _pos in iter_ops(stream, max_arg=1 << 16):
             ops.append((op_name, arg))
@@ -231,6 +240,16 @@ def _is_torch_legacy(ops: list[tuple[str, object]]) -> bool:
 
 
 # --------------------------------------------------------------------------------------------- other magics
+
+
+def joblib_zf_offset(head: bytes) -> int:
+    """Where the zlib data of a joblib ``ZF`` file starts (``read_zfile`` skips one more space if there is one)."""
+    return JOBLIB_ZF_HEADER + 1 if head[JOBLIB_ZF_HEADER : JOBLIB_ZF_HEADER + 1] == b" " else JOBLIB_ZF_HEADER
+
+
+def _is_joblib_zf(head: bytes) -> bool:
+    """joblib's old compressed format (``load_compatibility``): ``ZF``, hex length, then a zlib stream."""
+    return bool(_HEX_LENGTH.match(head[2:JOBLIB_ZF_HEADER])) and _is_zlib(head[joblib_zf_offset(head) :])
 
 
 def _is_safetensors(head: bytes) -> bool:

@@ -199,6 +199,7 @@ class Limits:
     max_bytes: int | None = None  # stream bytes (None: no limit)
     max_pickles: int = 10_000  # pickles one after another in one stream
     max_string: int = 256  # strings longer than this are skipped (never a plausible module or name)
+    max_global_line: int = 1 << 16  # GLOBAL/INST text lines kept up to this size (dotted attribute walks)
     max_resync_bytes: int = 8 << 20  # trailing data searched for embedded pickles after a failure
     max_resync_candidates: int = 2_000
     max_resync_opcodes: int = 2_000_000
@@ -525,6 +526,7 @@ class _Reader:
 
     def _global(self, module: bytes | None, name: bytes | None, opcode: str, offset: int) -> GlobalRef:
         if module is None or name is None:
+            what = "module" if module is None else "name"
             g = GlobalRef(
                 None,
                 None,
@@ -532,8 +534,10 @@ class _Reader:
                 offset,
                 self.pickle,
                 embedded=self.embedded,
-                reason=f"its module or name is a line longer than {self.limits.max_string} bytes",
+                reason=f"its {what} is a line longer than {self.limits.max_global_line} bytes",
             )
+            if module is not None:
+                g.module = _text(module)  # the module alone is judged (e.g. posixpath + a very long walk)
         else:
             g = GlobalRef(_text(module), _text(name), opcode, offset, self.pickle, embedded=self.embedded)
         self.result.globals.append(g)
@@ -722,6 +726,7 @@ class _Reader:
         res = self.result
         max_memo = limits.max_memo
         max_string = limits.max_string
+        max_global_line = limits.max_global_line
         stack: list[object] = []
         metastack: list[list[object]] = []
         memo: dict[int, object] = {}
@@ -910,8 +915,8 @@ class _Reader:
                 elif op == 0x63 or op == 0x69:  # GLOBAL, INST
                     offset = base + start
                     self.pos = pos
-                    raw_module = self._line(offset, max_string)
-                    raw_name = self._line(offset, max_string)
+                    raw_module = self._line(offset, max_global_line)
+                    raw_name = self._line(offset, max_global_line)
                     buf = self.buf
                     pos = self.pos
                     base = self.base

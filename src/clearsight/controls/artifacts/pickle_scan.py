@@ -5,6 +5,8 @@ Rules (severity decides the file's verdict: critical -> malicious, high/medium -
 ========================== ======== =====================================================================
 ``pickle.dangerous-call``  critical a denylisted callable is called (REDUCE, NEWOBJ, OBJ, INST, BUILD, ...)
 ``pickle.dangerous-global`` critical a denylisted callable is imported, even if not called directly
+``pickle.unresolved-call`` critical an import whose module/name is computed at load time (or too long to
+                                    read) is then called: only a payload hides what it runs
 ``pickle.unresolved-global`` high   STACK_GLOBAL takes a module/name computed at load time
 ``pickle.extension-code``  high     an EXT1/2/4 code only the loading process's copyreg registry resolves
 ``pickle.global-mutation`` high     BUILD/SETITEM/APPEND on an imported object itself (monkey-patching)
@@ -98,6 +100,13 @@ def scan_pickle_bytes(
     )
 
 
+def _short(text: str, keep: int = 200) -> str:
+    """``text`` cut in the middle when longer than ``keep`` (a dotted walk can be 64 KiB long)."""
+    if len(text) <= keep:
+        return text
+    return f"{text[: keep * 2 // 3]}...({len(text)} characters)...{text[-(keep // 3) :]}"
+
+
 def _finding(rule: str, severity: Severity, message: str, where: str, detail: str | None = None) -> Finding:
     return Finding(rule=rule, severity=severity, message=message, location=SourceLocation(path=where), detail=detail)
 
@@ -143,10 +152,15 @@ def findings_from(result: ReadResult, policy: Policy, where: str) -> list[Findin
             groups.setdefault(("dangerous", f"{g.module}.<computed name>"), []).append(g)
         elif g.ext_code is not None and g.module is None:
             loose.append(("pickle.extension-code", g))
+        elif g.calls:
+            loose.append(("pickle.unresolved-call", g))
+            if not g.embedded:
+                dangerous_at[g.pickle] = min(dangerous_at.get(g.pickle, g.offset), g.offset)
         else:
             loose.append(("pickle.unresolved-global", g))
 
-    for (kind, qualname), refs in groups.items():
+    for (kind, full_name), refs in groups.items():
+        qualname = _short(full_name)
         first = min(refs, key=lambda r: r.offset)
         called = [r for r in refs if r.calls]
         label = labels.of(first.pickle, first.offset, first.embedded)
@@ -161,7 +175,7 @@ def findings_from(result: ReadResult, policy: Policy, where: str) -> list[Findin
             severity = Severity.MEDIUM
         why = None
         if first.module is not None and first.name is not None and callable(explain):
-            why = str(explain(first.module, first.name))
+            why = _short(str(explain(first.module, first.name)), 400)
         if rule == "pickle.dangerous-call":
             c = min(called, key=lambda r: r.call_offset or 0)
             message = f"calls {qualname} at byte {c.call_offset} ({labels.of(c.pickle, c.offset, c.embedded)})"
@@ -197,21 +211,27 @@ def findings_from(result: ReadResult, policy: Policy, where: str) -> list[Findin
                 f"{g.opcode} at byte {g.offset} ({label}) imports extension code {g.ext_code}, which only "
                 "the loading process's copyreg extension registry can resolve"
             )
+        elif rule == "pickle.unresolved-call":
+            known = f" from module {g.module}" if g.module is not None else ""
+            message = (
+                f"{g.opcode} at byte {g.offset} ({label}) imports a name{known} that is only known when the pickle "
+                f"runs, and {g.call_opcode} at byte {g.call_offset} calls it: benign pickles name what they call"
+            )
         else:
             message = f"{g.opcode} at byte {g.offset} ({label}) imports a name that is only known when the pickle runs"
         detail = g.reason or ""
         if g.calls:
-            detail += f"; it is called by {g.call_opcode} at byte {g.call_offset}"
-        out.append((Severity.HIGH, g.offset, _finding(rule, Severity.HIGH, message, where, detail or None)))
+            detail += f"; it is called by {g.call_opcode} at byte {g.call_offset} with arguments {g.call_args}"
+        severity = Severity.CRITICAL if rule == "pickle.unresolved-call" else Severity.HIGH
+        out.append((severity, g.offset, _finding(rule, severity, message, where, detail or None)))
     for rule, count in per_rule.items():
         if count > _MAX_PER_RULE:
+            severity = Severity.CRITICAL if rule == "pickle.unresolved-call" else Severity.HIGH
             out.append(
                 (
-                    Severity.HIGH,
+                    severity,
                     1 << 62,
-                    _finding(
-                        rule, Severity.HIGH, f"{count - _MAX_PER_RULE} more {rule} findings in this stream", where
-                    ),
+                    _finding(rule, severity, f"{count - _MAX_PER_RULE} more {rule} findings in this stream", where),
                 )
             )
 

@@ -13,7 +13,10 @@ malicious) or ``"unknown"`` (reported as suspicious). The built-in rules live in
 Rule precedence: the most specific rule wins (exact name > whole module > ``pkg.*`` prefix, longer first); at
 equal specificity the user's rule beats the built-in one and deny beats allow. A wildcard *allow* never covers
 dotted names (attribute walks), dunder names or names that are dangerous anywhere (``system``, ``eval``,
-``load``...). A dotted name that walks into a denied module (``sklearn.base`` + ``os.system``) or through a
+``load``, ``ZipFile``...); a *built-in* wildcard allow covers class names only (``StandardScaler``,
+``_BinMapper``, Cython's ``__pyx_unpickle_<Class>``): functions such as ``sklearn.tree.export_graphviz`` (a
+file writer) need an exact entry, and ``["*", func]`` gives both in one entry. A dotted name that walks into
+a denied module (``sklearn.base`` + ``os.system``) or through a
 dunder attribute is dangerous whatever the allowlist says. Python 2 module names are judged under their
 Python 3 names as well, and the worse answer counts.
 """
@@ -108,6 +111,30 @@ _RISKY_NAMES: Final = frozenset(
         "start_new_thread",
         "create_connection",
         "socket",
+        # classes that open, create or truncate files, or run code, when constructed or called (a module
+        # under a wildcard may re-export them: `from zipfile import ZipFile`)
+        "ZipFile",
+        "PyZipFile",
+        "TarFile",
+        "FileIO",
+        "BufferedWriter",
+        "BufferedRandom",
+        "TextIOWrapper",
+        "NamedTemporaryFile",
+        "TemporaryFile",
+        "SpooledTemporaryFile",
+        "TemporaryDirectory",
+        "Thread",
+        "Timer",
+        "Process",
+        "Pool",
+        "ThreadPool",
+        "ThreadPoolExecutor",
+        "ProcessPoolExecutor",
+        "HDFStore",
+        "ExcelWriter",
+        "Memory",
+        "Parallel",
     }
 )
 
@@ -145,6 +172,8 @@ class RulePolicy:
                 for n in rule.names:
                     self._exact.setdefault((rule.module, n), []).append(rule)
         self._cache: dict[tuple[str, str], Verdict] = {}
+        self._exact_modules = frozenset(m for m, _ in self._exact)
+        self._depth = max((r.module.count(".") + 1 for r in rules), default=1)
 
     def __repr__(self) -> str:
         return f"RulePolicy({self.name!r}, {len(self.rules)} rules)"
@@ -203,13 +232,29 @@ class RulePolicy:
         parts = name.split(".")
         if any(p.startswith("__") and p.endswith("__") for p in parts):
             return True
-        # `somemodule` + `os.system`: a module that imported os exposes it as an attribute.
+        # `somemodule` + `os.system`: a module that imported os exposes it as an attribute; `sklearn` +
+        # `tree.export_graphviz` or `numpy` + `ndarray.tofile`: the walk reaches a denied name of the module's
+        # own package. Module spans are bounded by the deepest rule, so a long walk costs linear time.
+        depth = self._depth + 1
+        for cut in range(1, min(len(parts), depth + 1)):
+            if self._denies(f"{module}.{'.'.join(parts[:cut])}", parts, cut):
+                return True
         for start in range(len(parts) - 1):
-            for cut in range(start + 1, len(parts)):
-                rule = self._decide(".".join(parts[start:cut]), ".".join(parts[cut:]))
-                if rule is not None and rule.action == "deny":
+            for cut in range(start + 1, min(len(parts), start + depth + 1)):
+                if self._denies(".".join(parts[start:cut]), parts, cut):
                     return True
         return False
+
+    def _denies(self, module: str, parts: list[str], cut: int) -> bool:
+        """Whether ``module`` + ``parts[cut:]`` (an attribute walk) hits a deny rule."""
+        if cut == len(parts) - 1:
+            name = parts[-1]
+        elif module in self._exact_modules:
+            name = ".".join(parts[cut:])
+        else:
+            name = "<walk>.<walk>"  # any dotted name: only module-wide and prefix rules can apply
+        rule = self._decide(module, name)
+        return rule is not None and rule.action == "deny"
 
     def _decide(self, module: str, name: str) -> Rule | None:
         """The rule that decides (module, name), or None when no rule applies."""
@@ -219,9 +264,16 @@ class RulePolicy:
         wildcard_ok = (
             "." not in name and not (name.startswith("__") and name.endswith("__")) and name not in _RISKY_NAMES
         )
+        # A built-in wildcard allow covers classes only: functions (writers such as export_graphviz) need an
+        # exact entry. A user's own wildcard covers every (non-risky) name of the user's modules.
+        class_ok = wildcard_ok and _class_like(name)
+
+        def covers(r: Rule) -> bool:
+            return r.action == "deny" or (class_ok if not r.user else wildcard_ok)
+
         rules = self._module.get(module)
         if rules:
-            usable = [r for r in rules if r.action == "deny" or wildcard_ok]
+            usable = [r for r in rules if covers(r)]
             if usable:
                 return _pick(usable)
         if self._prefix:
@@ -230,10 +282,7 @@ class RulePolicy:
                 rules = self._prefix.get(current)
                 if rules:
                     usable = [
-                        r
-                        for r in rules
-                        if (r.names is None or name in r.names)
-                        and (r.action == "deny" or wildcard_ok or r.names is not None)
+                        r for r in rules if (r.names is None or name in r.names) and (r.names is not None or covers(r))
                     ]
                     if usable:
                         return _pick(usable)
@@ -242,6 +291,17 @@ class RulePolicy:
                     break
                 current = current[:cut]
         return None
+
+
+_PYX_UNPICKLE: Final = "__pyx_unpickle_"
+
+
+def _class_like(name: str) -> bool:
+    """A class name (``StandardScaler``, ``_BinMapper``) or Cython's per-class ``__pyx_unpickle_<Class>``."""
+    if name.startswith(_PYX_UNPICKLE):
+        name = name[len(_PYX_UNPICKLE) :]
+    bare = name.lstrip("_")
+    return bool(bare) and bare[0].isupper()
 
 
 def _pick(rules: list[Rule]) -> Rule:
@@ -319,44 +379,48 @@ def _parse_rules(text: str, shown: str, *, user: bool) -> list[Rule]:
             if module in seen_modules:
                 raise InputError(f"module '{module}' appears twice", path=shown, line=mline, field=section)
             seen_modules.add(module)
-            names = _names(names_node, shown, f"{section}.{module}")
+            wildcard, names = _names(names_node, shown, f"{section}.{module}")
             prefix = module.endswith(".*")
-            rules.append(
-                Rule(
-                    "allow" if section == "allow" else "deny",
-                    module[:-2] if prefix else module,
-                    prefix,
-                    names,
-                    user,
-                    f"{shown}:{mline}",
+            for chosen in ([None] if wildcard else []) + ([names] if names else []):
+                rules.append(
+                    Rule(
+                        "allow" if section == "allow" else "deny",
+                        module[:-2] if prefix else module,
+                        prefix,
+                        chosen,
+                        user,
+                        f"{shown}:{mline}",
+                    )
                 )
-            )
     return rules
 
 
-def _names(node: Any, shown: str, field: str) -> frozenset[str] | None:
+def _names(node: Any, shown: str, field: str) -> tuple[bool, frozenset[str] | None]:
+    """(whether "*" is given, the exact names given); `["*", f, g]` is the wildcard plus exact names."""
     import yaml
 
     line = node.start_mark.line + 1
     if isinstance(node, yaml.ScalarNode):
         if node.value == "*":
-            return None
+            return True, None
         raise InputError(f"expected a list of names or \"*\", found '{node.value}'", path=shown, line=line, field=field)
     if not isinstance(node, yaml.SequenceNode):
         raise InputError('expected a list of names or "*"', path=shown, line=line, field=field)
     names: set[str] = set()
+    wildcard = False
     for item in node.value:
         if not isinstance(item, yaml.ScalarNode):
             raise InputError("each name must be a plain string", path=shown, line=item.start_mark.line + 1, field=field)
         value = str(item.value)
         if value == "*":
-            return None
+            wildcard = True
+            continue
         if not _NAME.match(value):
             raise InputError(f"'{value}' is not a Python name", path=shown, line=item.start_mark.line + 1, field=field)
         names.add(value)
-    if not names:
+    if not names and not wildcard:
         raise InputError("the list of names is empty", path=shown, line=line, field=field)
-    return frozenset(names)
+    return wildcard, frozenset(names) if names else None
 
 
 @lru_cache(maxsize=1)

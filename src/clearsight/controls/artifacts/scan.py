@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -26,6 +27,7 @@ from clearsight import __version__
 from clearsight.controls.artifacts.containers import (
     COMPRESSED_STREAMS,
     CONTAINER_FORMATS,
+    LZ4_AVAILABLE,
     Limits,
     ScanContext,
     finding,
@@ -36,6 +38,7 @@ from clearsight.controls.artifacts.containers import (
 from clearsight.controls.artifacts.formats import MODEL_EXTENSIONS, UNKNOWN, refine_zip, sniff
 from clearsight.controls.artifacts.interface import Member, Policy
 from clearsight.controls.artifacts.scanners import SCANNERS
+from clearsight.controls.artifacts.scanners.pickles import PICKLE_OPCODES, scan_pickle
 from clearsight.controls.artifacts.scanners.savedmodel import scan_keras_metadata, scan_saved_model
 from clearsight.core.artifact import FileScan, ModelScanReport, ScanSummary, verdict_of
 from clearsight.core.evidence import Finding
@@ -54,6 +57,7 @@ class _Result:
     findings: list[Finding] = field(default_factory=list)
     supported: bool = True
     failed: bool = False
+    rejected_pickle: bool = False  # read as a pickle (it starts with an opcode) and rejected by the reader
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,36 @@ def _refine(member: Member, fmt: str) -> str:
         return "zip"
 
 
-def _scan_member(member: Member, policy: Policy, ctx: ScanContext, depth: int, *, check_name: bool = True) -> _Result:
+_ZIP_FORMATS = ("torch-zip", "keras", "npz")
+"""Zips a format scanner knows; every member is also scanned like any zip member (a loader may read any)."""
+_WEAK_FORMATS = frozenset({UNKNOWN, "onnx", "savedmodel", "tf-graphdef", "safetensors", "zlib", "lzma"})
+"""Formats recognised without strong magic bytes: the content is also read as ``pickle.load`` would read it."""
+_NOT_A_PICKLE = frozenset({"pickle.malformed", "pickle.truncated"})
+_TORCH_STORAGE = re.compile(r"^[^/]+/data/\d+$")
+
+
+def _pickle_fallback(member: Member, policy: Policy) -> list[Finding] | None:
+    """The pickle findings for content no other format claims, or None when it is no pickle at all.
+
+    ``pickle.load`` reads any byte stream; the sniffer's guess must not decide whether a pickle is scanned. Only
+    a stream the reader rejects outright (nothing but a structural complaint, nothing dangerous) is not a pickle.
+    """
+    with member.open() as stream:
+        findings = scan_pickle(stream, policy, member.where)
+    if all(f.rule in _NOT_A_PICKLE and f.severity is not Severity.CRITICAL for f in findings) and findings:
+        return None
+    return findings
+
+
+def _scan_member(
+    member: Member,
+    policy: Policy,
+    ctx: ScanContext,
+    depth: int,
+    *,
+    check_name: bool = True,
+    raw_data: bool = False,
+) -> _Result:
     limits = ctx.limits
     try:
         with member.open() as stream:
@@ -112,55 +145,135 @@ def _scan_member(member: Member, policy: Policy, ctx: ScanContext, depth: int, *
     except OSError as exc:
         return _Result(
             UNKNOWN,
-            [finding("file.unreadable", Severity.LOW, "The file could not be read.", member.where, str(exc))],
+            ctx.admit(
+                [finding("file.unreadable", Severity.LOW, "The file could not be read.", member.where, str(exc))]
+            ),
             supported=False,
             failed=True,
         )
     result = _Result(UNKNOWN)
     try:
         fmt = result.format = _refine(member, sniff(head, name=_leaf(member.where)))
-        if fmt in CONTAINER_FORMATS:
+        if raw_data and fmt in _WEAK_FORMATS:
+            # A tensor storage that torch.load maps as raw numbers: only strong magic bytes are worth a look.
+            result.format = "raw"
+            return result
+        if fmt == "lz4" and not LZ4_AVAILABLE:
+            result.supported = False
+            result.findings.extend(
+                ctx.admit(
+                    [
+                        finding(
+                            "format.unscannable",
+                            Severity.MEDIUM,
+                            "An lz4-compressed stream (joblib's lz4 compression) cannot be decompressed here (the "
+                            "lz4 package is not installed), so its content was not scanned.",
+                            member.where,
+                        )
+                    ]
+                )
+            )
+        elif fmt in CONTAINER_FORMATS:
             _scan_container(member, fmt, policy, ctx, depth, result)
         elif fmt in SCANNERS:
-            result.findings.extend(SCANNERS[fmt](member, policy))
+            result.findings.extend(ctx.admit(SCANNERS[fmt](member, policy)))
+            if fmt in _ZIP_FORMATS:
+                _scan_container(member, "zip", policy, ctx, depth, result, inside=fmt)
         else:
             result.supported = False
+        if fmt in _WEAK_FORMATS and head and head[0] in PICKLE_OPCODES:
+            extra = _pickle_fallback(member, policy)
+            if extra is not None:
+                result.findings.extend(ctx.admit(extra))
+                if not result.supported:
+                    result.format = "pickle"
+                    result.supported = True
+            else:
+                result.rejected_pickle = not result.supported
     except Exception as exc:
         result.failed = True
-        result.findings.append(
-            finding(
-                "scan.error",
-                Severity.LOW,
-                "The scanner failed on this file; it was not fully scanned.",
-                member.where,
-                f"{type(exc).__name__}: {exc}",
+        result.findings.extend(
+            ctx.admit(
+                [
+                    finding(
+                        "scan.error",
+                        Severity.LOW,
+                        "The scanner failed on this file; it was not fully scanned.",
+                        member.where,
+                        f"{type(exc).__name__}: {exc}",
+                    )
+                ]
             )
         )
     if check_name:
         mismatch = _extension_check(member.where, result.format)
         if mismatch is not None:
-            result.findings.append(mismatch)
+            result.findings.extend(ctx.admit([mismatch]))
     return result
 
 
-def _scan_container(member: Member, fmt: str, policy: Policy, ctx: ScanContext, depth: int, result: _Result) -> None:
+def _scan_container(
+    member: Member,
+    fmt: str,
+    policy: Policy,
+    ctx: ScanContext,
+    depth: int,
+    result: _Result,
+    *,
+    inside: str | None = None,
+) -> None:
     if depth >= ctx.limits.max_depth:
-        result.findings.append(
-            finding(
-                "container.limit",
-                Severity.HIGH,
-                f"Containers are nested more than {ctx.limits.max_depth} deep; this one was not opened.",
-                member.where,
+        result.findings.extend(
+            ctx.admit(
+                [
+                    finding(
+                        "container.limit",
+                        Severity.HIGH,
+                        f"Containers are nested more than {ctx.limits.max_depth} deep; this one was not opened.",
+                        member.where,
+                    )
+                ]
             )
         )
         return
-    for child in iter_members(member, fmt, result.findings):
-        inner = _scan_member(child, policy, ctx, depth + 1)
+    notes: list[Finding] = []
+    unrecognised: list[str] = []
+    for child in iter_members(member, fmt, notes):
+        if ctx.members >= ctx.limits.max_scanned_members:
+            notes.append(
+                finding(
+                    "container.limit",
+                    Severity.HIGH,
+                    f"More than {ctx.limits.max_scanned_members} container members in this file; the rest were not "
+                    "scanned.",
+                    member.where,
+                )
+            )
+            break
+        ctx.members += 1
+        storage = inside == "torch-zip" and bool(_TORCH_STORAGE.match(child.where.rsplit("!", 1)[-1]))
+        # In a zip a format scanner already read, member names are that format's business (no extension check).
+        inner = _scan_member(child, policy, ctx, depth + 1, check_name=inside is None, raw_data=storage)
         result.findings.extend(inner.findings)
         result.failed = result.failed or inner.failed
         if fmt in COMPRESSED_STREAMS:
             result.format = f"{fmt}/{inner.format}"
             result.supported = inner.supported
+        elif inner.rejected_pickle:
+            unrecognised.append(child.where.rsplit("!", 1)[-1])
+    if unrecognised and fmt not in COMPRESSED_STREAMS:
+        shown = ", ".join(repr(n) for n in unrecognised[:5])
+        notes.append(
+            finding(
+                "container.unrecognised-member",
+                Severity.LOW,
+                "Archive members in no format Clearsight recognises; they start like a pickle, but the pickle "
+                "reader rejects them (pickle.load would fail), so they were not scanned further.",
+                member.where,
+                f"{len(unrecognised)} member(s): {shown}{', ...' if len(unrecognised) > 5 else ''}",
+            )
+        )
+    result.findings.extend(ctx.admit(notes))
 
 
 def _file_member(path: Path, display: str, size: int | None) -> Member:
@@ -176,6 +289,21 @@ def _sha256(path: Path) -> str:
         while chunk := handle.read(_HASH_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _budget_note(ctx: ScanContext, where: str) -> list[Finding]:
+    """One finding that counts the findings dropped under ``Limits.max_findings`` (identical ones are merged)."""
+    if not ctx.dropped:
+        return []
+    return [
+        finding(
+            "scan.findings-limit",
+            Severity.MEDIUM,
+            f"More than {ctx.limits.max_findings} distinct findings; the rest were counted, not kept.",
+            where,
+            f"{ctx.dropped} finding(s) dropped, {ctx.duplicates} identical finding(s) merged",
+        )
+    ]
 
 
 def _file_scan(display: str, result: _Result, extra: list[Finding], sha: str | None, size: int | None) -> FileScan:
@@ -212,14 +340,16 @@ def scan_file(path: Path, *, policy: Policy, limits: Limits | None = None, displ
         return _unreadable(display, exc)
     with scan_context(limits) as ctx:
         result = _scan_member(_file_member(path, display, size), policy, ctx, 0)
-        return _file_scan(display, result, ctx.take_findings(), sha, size)
+        return _file_scan(display, result, ctx.take_findings() + _budget_note(ctx, display), sha, size)
 
 
 def scan_member(member: Member, *, policy: Policy, limits: Limits | None = None) -> FileScan:
     """Scan anything that can be opened as a stream (no hash is computed)."""
     with scan_context(limits) as ctx:
         result = _scan_member(member, policy, ctx, 0)
-        return _file_scan(member.where, result, ctx.take_findings(), None, member.size)
+        return _file_scan(
+            member.where, result, ctx.take_findings() + _budget_note(ctx, member.where), None, member.size
+        )
 
 
 def scan_bytes(data: bytes, *, name: str, policy: Policy, limits: Limits | None = None) -> FileScan:
@@ -285,7 +415,7 @@ def scan_saved_model_dir(
                 result.findings.append(
                     finding("scan.error", Severity.LOW, "The scanner failed on this file.", where, repr(exc))
                 )
-        extra = ctx.take_findings()
+        extra = ctx.take_findings() + _budget_note(ctx, display)
     return _file_scan(display, result, extra, sha, total or graph_size)
 
 

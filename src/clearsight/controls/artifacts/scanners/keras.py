@@ -35,16 +35,19 @@ _KERAS_MODULES = (
 _MAX_DEPTH = 200
 
 
-def _walk(node: object, depth: int = 0) -> Iterator[dict[str, Any]]:
+def _walk(node: object, depth: int = 0, cut: list[int] | None = None) -> Iterator[dict[str, Any]]:
+    """Every dict in ``node``; when nesting goes past ``_MAX_DEPTH`` the depth is appended to ``cut``."""
     if depth > _MAX_DEPTH:
+        if cut is not None and isinstance(node, (dict, list)):
+            cut.append(depth)
         return
     if isinstance(node, dict):
         yield node
         for value in node.values():
-            yield from _walk(value, depth + 1)
+            yield from _walk(value, depth + 1, cut)
     elif isinstance(node, list):
         for value in node:
-            yield from _walk(value, depth + 1)
+            yield from _walk(value, depth + 1, cut)
 
 
 def _looks_like_code(value: object) -> bool:
@@ -79,7 +82,8 @@ def analyse_config(config: object, policy: Policy, where: str) -> list[Finding]:
             seen.add((rule, detail))
             findings.append(finding(rule, severity, message, where, detail))
 
-    for node in _walk(config):
+    cut: list[int] = []
+    for node in _walk(config, cut=cut):
         class_name = node.get("class_name")
         layer_config = node.get("config") if isinstance(node.get("config"), dict) else {}
         assert isinstance(layer_config, dict)
@@ -134,6 +138,14 @@ def analyse_config(config: object, policy: Policy, where: str) -> list[Finding]:
                 "is loaded.",
                 registered,
             )
+    if cut:
+        add(
+            "keras.depth-limit",
+            Severity.MEDIUM,
+            f"The configuration is nested more than {_MAX_DEPTH} levels deep; the deeper part (where a Lambda "
+            "layer or custom object could be) was not checked.",
+            f"{len(cut)} subtree(s) beyond depth {_MAX_DEPTH}",
+        )
     return findings
 
 

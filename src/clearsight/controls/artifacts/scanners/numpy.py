@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import math
 import re
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from clearsight.controls.artifacts.containers import current_context, finding, open_range, open_zip, zip_members
 from clearsight.controls.artifacts.interface import Member, Policy
@@ -18,9 +18,14 @@ from clearsight.controls.artifacts.scanners.pickles import scan_pickle
 from clearsight.core.evidence import Finding
 from clearsight.core.severity import Severity
 
+try:  # optional: NumPy decides what a descr means exactly as np.load does (building a dtype unpickles nothing)
+    import numpy as _np
+except ImportError:  # pragma: no cover - depends on the environment
+    _np = None  # type: ignore[assignment]
+
 MAGIC = b"\x93NUMPY"
 _MAX_HEADER = 1 << 20
-_SIMPLE = re.compile(r"^[<>|=]?([a-zA-Z])(\d*)")
+_SIMPLE = re.compile(r"^[<>|=]?([biufcmMSaUVO?])(\d*)(\[\w+\])?$")
 _UNIT_SIZES = {"U": 4}
 
 
@@ -30,14 +35,40 @@ def _malformed(where: str, why: str) -> Finding:
     )
 
 
-def _descr_info(descr: object, depth: int = 0) -> tuple[int | None, bool]:
-    """(itemsize or None when unknown, holds Python objects) of an ``.npy`` ``descr``."""
+def _descr_info(descr: object) -> tuple[int | None, bool]:
+    """(itemsize or None when unknown, holds Python objects) of an ``.npy`` ``descr`` (already a literal).
+
+    With NumPy, ``numpy.dtype`` answers (as ``np.load`` would build it). Without it, a descr this parser cannot
+    read completely is taken to hold objects, so the data is read as the pickle it may be.
+    """
+    if _np is not None:
+        try:
+            dtype = _to_dtype(descr)
+        except Exception:
+            # np.load would reject the header; read the data as a pickle anyway rather than trust the guess.
+            return None, True
+        return (None if dtype.hasobject else dtype.itemsize), bool(dtype.hasobject)
+    return _parse_descr(descr)
+
+
+def _to_dtype(descr: object) -> Any:
+    """The dtype ``np.load`` builds from ``descr`` (``numpy.lib.format.descr_to_dtype``, else ``numpy.dtype``)."""
+    assert _np is not None
+    fmt = getattr(getattr(_np, "lib", None), "format", None)
+    convert = getattr(fmt, "descr_to_dtype", None)
+    if convert is not None:
+        return convert(descr)
+    return _np.dtype(descr)  # type: ignore[call-overload]
+
+
+def _parse_descr(descr: object, depth: int = 0) -> tuple[int | None, bool]:
+    """:func:`_descr_info` without NumPy: anything not fully understood may hold objects."""
     if depth > 32:
         return None, True
     if isinstance(descr, str):
         match = _SIMPLE.match(descr)
         if not match:
-            return None, False
+            return None, True
         kind, digits = match.group(1), match.group(2)
         if kind == "O":
             return None, True
@@ -49,8 +80,8 @@ def _descr_info(descr: object, depth: int = 0) -> tuple[int | None, bool]:
         hasobject = False
         for item in descr:
             if not isinstance(item, tuple) or len(item) < 2:
-                return None, hasobject
-            size, obj = _descr_info(item[1], depth + 1)
+                return None, True
+            size, obj = _parse_descr(item[1], depth + 1)
             hasobject = hasobject or obj
             if len(item) > 2 and isinstance(item[2], tuple) and size is not None:
                 dims = item[2]
@@ -58,11 +89,11 @@ def _descr_info(descr: object, depth: int = 0) -> tuple[int | None, bool]:
             total = None if total is None or size is None else total + size
         return total, hasobject
     if isinstance(descr, tuple) and len(descr) == 2:
-        size, obj = _descr_info(descr[0], depth + 1)
+        size, obj = _parse_descr(descr[0], depth + 1)
         if isinstance(descr[1], tuple) and size is not None:
             size *= math.prod(d for d in descr[1] if isinstance(d, int))
         return size, obj
-    return None, False
+    return None, True
 
 
 def scan_npy_stream(stream: BinaryIO, size: int | None, policy: Policy, where: str) -> list[Finding]:

@@ -22,8 +22,16 @@ _LEGACY_PICKLES = 5
 
 
 def _is_pickle_member(info: zipfile.ZipInfo) -> bool:
-    name = info.filename
-    return name.endswith(".pkl") or name.endswith("/data.pkl")
+    # torch.load finds members case-insensitively: ``archive/DATA.PKL`` is as much a pickle as ``data.pkl``.
+    return info.filename.lower().endswith(".pkl")
+
+
+def _case_groups(names: list[str]) -> list[list[str]]:
+    """Groups of distinct member names that differ only in case."""
+    groups: dict[str, list[str]] = {}
+    for name in dict.fromkeys(names):
+        groups.setdefault(name.lower(), []).append(name)
+    return [group for group in groups.values() if len(group) > 1]
 
 
 def scan_zip(member: Member, policy: Policy) -> list[Finding]:
@@ -35,7 +43,8 @@ def scan_zip(member: Member, policy: Policy) -> list[Finding]:
         if listing is None:
             return findings
         with listing.archive:
-            if not any(n == "data.pkl" or n.endswith("/data.pkl") for n in listing.names):
+            lowered = [n.lower() for n in listing.names]
+            if not any(n == "data.pkl" or n.endswith("/data.pkl") for n in lowered):
                 findings.append(
                     finding(
                         "torch.malformed",
@@ -44,9 +53,26 @@ def scan_zip(member: Member, policy: Policy) -> list[Finding]:
                         member.where,
                     )
                 )
+            critical: set[str] = set()
             for inner in zip_members(member, listing, findings, ctx, select=_is_pickle_member):
                 with inner.open() as pickled:
-                    findings.extend(scan_pickle(pickled, policy, inner.where))
+                    found = scan_pickle(pickled, policy, inner.where)
+                if any(f.severity is Severity.CRITICAL for f in found):
+                    critical.add(inner.where.rsplit("!", 1)[-1].lower())
+                findings.extend(found)
+            for group in _case_groups(listing.names):
+                dangerous = group[0].lower() in critical
+                findings.append(
+                    finding(
+                        "container.case-collision",
+                        Severity.CRITICAL if dangerous else Severity.HIGH,
+                        "Archive members whose names differ only in case: torch.load matches names "
+                        "case-insensitively, so which one it loads is not the one a case-sensitive reader sees"
+                        + (" (one of them imports a dangerous callable)." if dangerous else "."),
+                        member.where,
+                        ", ".join(repr(n) for n in group[:5]),
+                    )
+                )
     return findings
 
 

@@ -1,0 +1,301 @@
+"""Regressions for files a security review found passing as clean (every payload is built here, never loaded).
+
+P is a protocol-0 ``os.system('echo x')`` call; nothing here unpickles, loads or executes anything.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import pickle
+import struct
+import tarfile
+import time
+import zipfile
+import zlib
+
+import pytest
+
+from clearsight.controls.artifacts import containers
+from clearsight.controls.artifacts.containers import Limits
+from clearsight.controls.artifacts.formats import sniff
+from clearsight.controls.artifacts.policy import default_policy
+from clearsight.controls.artifacts.scan import scan_bytes
+from clearsight.controls.artifacts.scanners import keras as keras_scanner
+from clearsight.controls.artifacts.scanners import numpy as numpy_scanner
+from clearsight.core.artifact import FileScan
+
+P = b"cos\nsystem\n(S'echo x'\ntR."
+POLICY = default_policy()
+
+HIDDEN_PICKLES = {
+    "proto1": b"\x80\x01" + P,
+    "proto0": b"\x80\x00" + P,
+    "hexint": b"\x80\x02I0x1\n0" + P,
+    "hexint-noproto": b"I0x1\n0" + P,
+    "emptyset": b"\x8f0" + P,
+    "shortbinbytes": b"C\x000" + P,
+    "long1": b"\x8a\x000" + P,
+    "binunicode8": b"\x8d" + bytes(8) + b"0" + P,
+}
+
+
+def _scan(data: bytes, name: str, limits: Limits | None = None) -> FileScan:
+    return scan_bytes(data, name=name, policy=POLICY, limits=limits)
+
+
+def _rules(scan: FileScan) -> set[str]:
+    return {f.rule for f in scan.findings}
+
+
+def _zip(members: list[tuple[str, bytes]]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        for name, data in members:
+            archive.writestr(name, data)
+    return buf.getvalue()
+
+
+def _tar(members: list[tuple[str, bytes]]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as archive:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def _npy(descr: object, payload: bytes) -> bytes:
+    header = repr({"descr": descr, "fortran_order": False, "shape": (1,)}).encode("latin1")
+    header += b" " * (63 - (10 + len(header)) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header + payload
+
+
+def _assert_malicious(scan: FileScan) -> None:
+    assert scan.verdict == "malicious", scan.findings
+    assert any(f.rule == "pickle.dangerous-call" and "system" in f.message for f in scan.findings)
+
+
+# ------------------------------------------------------------------------------ 1. pickles the sniffer missed
+
+
+@pytest.mark.parametrize("data", list(HIDDEN_PICKLES.values()), ids=list(HIDDEN_PICKLES))
+def test_unsniffed_pickle_top_level_is_malicious(data: bytes) -> None:
+    _assert_malicious(_scan(data, "model.sav"))
+
+
+@pytest.mark.parametrize("data", list(HIDDEN_PICKLES.values()), ids=list(HIDDEN_PICKLES))
+def test_unsniffed_pickle_in_zip_and_tar_is_malicious(data: bytes) -> None:
+    _assert_malicious(_scan(_zip([("model.sav", data)]), "bundle.zip"))
+    _assert_malicious(_scan(_tar([("model.sav", data)]), "bundle.tar"))
+
+
+def test_unsniffed_pickle_in_legacy_torch_tar_is_malicious() -> None:
+    hidden = HIDDEN_PICKLES["proto1"]
+    _assert_malicious(_scan(_tar([("storages", hidden), ("tensors", hidden), ("pickle", hidden)]), "legacy.pt"))
+
+
+def test_proto_0_and_1_are_sniffed_as_pickles() -> None:
+    assert sniff(pickle.dumps({"a": 1}, protocol=0).replace(b"(", b"\x80\x00(", 1)) == "pickle"
+    assert sniff(b"\x80\x01" + pickle.dumps([1, 2], protocol=1)) == "pickle"
+
+
+def test_text_member_that_is_no_pickle_stays_clean_with_a_note() -> None:
+    scanned = _scan(_zip([("a.pkl", pickle.dumps([1, 2])), ("notes", b"hello, this is text\n")]), "bundle.zip")
+    assert scanned.verdict == "clean"
+    assert "container.unrecognised-member" in _rules(scanned)
+    assert _scan(b"hello, this is text\n", "notes.txt").verdict == "unsupported"
+
+
+# ------------------------------------------------------------------------------ 2. case-variant torch members
+
+
+def test_torch_case_variant_data_pkl_is_malicious() -> None:
+    data = _zip(
+        [
+            ("archive/DATA.PKL", b"\x80\x02" + P),
+            ("archive/data.pkl", pickle.dumps({"w": 1}, protocol=2)),
+            ("archive/version", b"3\n"),
+        ]
+    )
+    scanned = _scan(data, "case.pt")
+    _assert_malicious(scanned)
+    collision = [f for f in scanned.findings if f.rule == "container.case-collision"]
+    assert collision and collision[0].severity.name == "CRITICAL"
+
+
+def test_torch_case_collision_without_payload_is_high() -> None:
+    benign = pickle.dumps({"w": 1}, protocol=2)
+    scanned = _scan(
+        _zip([("archive/Data.pkl", benign), ("archive/data.pkl", benign), ("archive/version", b"3\n")]), "c.pt"
+    )
+    assert scanned.verdict == "suspicious"
+    assert [f.severity.name for f in scanned.findings if f.rule == "container.case-collision"] == ["HIGH"]
+
+
+# ------------------------------------------------------------------------------------- 3. npy object dtypes
+
+DESCRS = ["object", "i4,O", "(2,)O", "object_", "|O", [("a", "<i4"), ("b", "|O")]]
+
+
+@pytest.mark.parametrize("descr", DESCRS, ids=[str(d) for d in DESCRS])
+def test_npy_object_descr_spellings_are_malicious(descr: object) -> None:
+    _assert_malicious(_scan(_npy(descr, b"\x80\x02" + P), "obj.npy"))
+
+
+@pytest.mark.parametrize("descr", DESCRS, ids=[str(d) for d in DESCRS])
+def test_npy_object_descr_without_numpy_is_malicious(descr: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(numpy_scanner, "_np", None)
+    _assert_malicious(_scan(_npy(descr, b"\x80\x02" + P), "obj.npy"))
+
+
+def test_npy_plain_descr_without_numpy_stays_clean(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(numpy_scanner, "_np", None)
+    assert _scan(_npy("<f4", bytes(4)), "x.npy").verdict == "clean"
+
+
+# ------------------------------------------------------------------- 4. torch/keras look-alikes hide members
+
+
+def test_torch_lookalike_zip_scans_every_member() -> None:
+    data = _zip(
+        [
+            ("archive/data.pkl", pickle.dumps({"w": 1}, protocol=2)),
+            ("archive/version", b"3\n"),
+            ("payload.joblib", b"\x80\x02" + P),
+        ]
+    )
+    _assert_malicious(_scan(data, "masq.zip"))
+    data = _zip(
+        [
+            ("archive/data.pkl", pickle.dumps({"w": 1}, protocol=2)),
+            ("archive/version", b"3\n"),
+            ("x.npy", _npy("|O", b"\x80\x02" + P)),
+        ]
+    )
+    _assert_malicious(_scan(data, "masq.zip"))
+
+
+def test_keras_lookalike_zip_scans_every_member() -> None:
+    data = _zip(
+        [
+            ("config.json", json.dumps({"class_name": "Sequential", "config": {"layers": []}}).encode()),
+            ("metadata.json", b"{}"),
+            ("payload.joblib", b"\x80\x02" + P),
+        ]
+    )
+    scanned = _scan(data, "masq.keras")
+    assert scanned.format == "keras"
+    _assert_malicious(scanned)
+
+
+# ---------------------------------------------------------------------------------------- 5. joblib formats
+
+
+@pytest.mark.parametrize("width", [19, 20])
+def test_joblib_zf_compat_file_is_malicious(width: int) -> None:
+    inner = b"\x80\x02" + P
+    data = b"ZF" + hex(len(inner)).ljust(width).encode("ascii") + zlib.compress(inner)
+    scanned = _scan(data, "model.joblib")
+    assert scanned.format.startswith("joblib-zf")
+    _assert_malicious(scanned)
+
+
+def test_joblib_lz4_is_never_clean() -> None:
+    data = b'\x04"M\x18' + bytes(40)
+    scanned = _scan(data, "model.joblib")
+    assert scanned.verdict != "clean"
+    if not containers.LZ4_AVAILABLE:
+        assert scanned.verdict == "suspicious"
+        assert "format.unscannable" in _rules(scanned)
+
+
+# ----------------------------------------------------------------------------------- 6. overlapping entries
+
+
+def _overlap_zip(payload: bytes, n: int, inner_name: bytes = b"m.zip") -> bytes:
+    """``n`` central-directory entries that all point at one stored local member (the reviewer's bomb)."""
+    crc = zlib.crc32(payload)
+    size = len(payload)
+    local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 0, 0, 0, crc, size, size, len(inner_name), 0)
+    body = local + inner_name + payload
+    entry = struct.pack(
+        "<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 0, 0, 0, crc, size, size, len(inner_name), 0, 0, 0, 0, 0, 0
+    )
+    directory = (entry + inner_name) * n
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, n, n, len(directory), len(body), 0)
+    return body + directory + end
+
+
+def test_overlapping_zip_entries_are_reported_and_scanned_once() -> None:
+    data = _zip([("w.pkl", pickle.dumps(list(range(100)), protocol=2))])
+    for _ in range(4):
+        data = _overlap_zip(data, 30)
+    started = time.perf_counter()
+    scanned = _scan(data, "ov.zip")
+    elapsed = time.perf_counter() - started
+    assert elapsed < 2.0
+    assert scanned.verdict == "suspicious"
+    overlap = [f for f in scanned.findings if f.rule == "container.overlap"]
+    assert overlap and all(f.severity.name == "HIGH" for f in overlap)
+    assert len(scanned.findings) < 20
+
+
+def test_overlapping_entries_with_payload_stay_malicious() -> None:
+    data = _overlap_zip(_zip([("w.pkl", b"\x80\x02" + P)]), 50)
+    scanned = _scan(data, "ov.zip")
+    _assert_malicious(scanned)
+    assert "container.overlap" in _rules(scanned)
+    assert sum(f.rule == "pickle.dangerous-call" for f in scanned.findings) == 1
+
+
+def test_findings_budget_dedupes_and_summarises() -> None:
+    data = _tar([(f"m{i}.pkl", b"\x80\x02" + P) for i in range(40)])
+    scanned = _scan(data, "many.tar", Limits(max_findings=10))
+    assert scanned.verdict == "malicious"
+    assert len(scanned.findings) <= 11
+    summary = [f for f in scanned.findings if f.rule == "scan.findings-limit"]
+    assert summary and "dropped" in (summary[0].detail or "")
+
+
+def test_member_budget_stops_scanning() -> None:
+    data = _tar([(f"m{i}.pkl", pickle.dumps(i)) for i in range(30)])
+    scanned = _scan(data, "many.tar", Limits(max_scanned_members=10))
+    assert scanned.verdict == "suspicious"
+    assert "container.limit" in _rules(scanned)
+
+
+# ------------------------------------------------------------------------------------ 7. keras nesting depth
+
+_CODE = base64.b64encode(b"\xe3" + bytes(40)).decode()
+
+
+def _nested_keras(levels: int) -> bytes:
+    node: dict[str, object] = {
+        "module": "keras.layers",
+        "class_name": "Lambda",
+        "config": {"name": "lam", "function": {"class_name": "__lambda__", "config": {"code": _CODE}}},
+    }
+    for i in range(levels):
+        node = {"module": "keras", "class_name": "Sequential", "config": {"name": f"s{i}", "layers": [node]}}
+    config = {
+        "module": "keras.src.models.functional",
+        "class_name": "Functional",
+        "config": {"name": "f", "layers": [node]},
+    }
+    return _zip([("config.json", json.dumps(config).encode()), ("metadata.json", b"{}")])
+
+
+def test_keras_shallow_lambda_is_malicious() -> None:
+    scanned = _scan(_nested_keras(1), "m.keras")
+    assert scanned.verdict == "malicious"
+    assert "keras.lambda-code" in _rules(scanned)
+
+
+def test_keras_nested_beyond_walk_depth_is_reported() -> None:
+    scanned = _scan(_nested_keras(67), "m.keras")
+    assert scanned.verdict in ("suspicious", "malicious")
+    assert "keras.lambda-code" in _rules(scanned) or "keras.depth-limit" in _rules(scanned)
+    assert "keras.depth-limit" in _rules(scanned) or keras_scanner._MAX_DEPTH > 4 * 67
