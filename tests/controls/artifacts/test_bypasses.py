@@ -147,12 +147,12 @@ def test_npy_object_descr_spellings_are_malicious(descr: object) -> None:
 
 @pytest.mark.parametrize("descr", DESCRS, ids=[str(d) for d in DESCRS])
 def test_npy_object_descr_without_numpy_is_malicious(descr: object, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(numpy_scanner, "_np", None)
+    monkeypatch.setattr(numpy_scanner, "_numpy", lambda: None)
     _assert_malicious(_scan(_npy(descr, b"\x80\x02" + P), "obj.npy"))
 
 
 def test_npy_plain_descr_without_numpy_stays_clean(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(numpy_scanner, "_np", None)
+    monkeypatch.setattr(numpy_scanner, "_numpy", lambda: None)
     assert _scan(_npy("<f4", bytes(4)), "x.npy").verdict == "clean"
 
 

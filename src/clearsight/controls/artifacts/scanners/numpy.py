@@ -18,10 +18,15 @@ from clearsight.controls.artifacts.scanners.pickles import scan_pickle
 from clearsight.core.evidence import Finding
 from clearsight.core.severity import Severity
 
-try:  # optional: NumPy decides what a descr means exactly as np.load does (building a dtype unpickles nothing)
-    import numpy as _np
-except ImportError:  # pragma: no cover - depends on the environment
-    _np = None  # type: ignore[assignment]
+
+def _numpy() -> Any:
+    """NumPy when installed, imported on first use: it decides what a descr means exactly as np.load does
+    (building a dtype unpickles nothing), and importing it up front would cost every scan 40 ms of start-up."""
+    try:
+        import numpy
+    except ImportError:  # pragma: no cover - depends on the environment
+        return None
+    return numpy
 
 MAGIC = b"\x93NUMPY"
 _MAX_HEADER = 1 << 20
@@ -41,9 +46,10 @@ def _descr_info(descr: object) -> tuple[int | None, bool]:
     With NumPy, ``numpy.dtype`` answers (as ``np.load`` would build it). Without it, a descr this parser cannot
     read completely is taken to hold objects, so the data is read as the pickle it may be.
     """
-    if _np is not None:
+    np = _numpy()
+    if np is not None:
         try:
-            dtype = _to_dtype(descr)
+            dtype = _to_dtype(np, descr)
         except Exception:
             # np.load would reject the header; read the data as a pickle anyway rather than trust the guess.
             return None, True
@@ -51,14 +57,13 @@ def _descr_info(descr: object) -> tuple[int | None, bool]:
     return _parse_descr(descr)
 
 
-def _to_dtype(descr: object) -> Any:
+def _to_dtype(np: Any, descr: object) -> Any:
     """The dtype ``np.load`` builds from ``descr`` (``numpy.lib.format.descr_to_dtype``, else ``numpy.dtype``)."""
-    assert _np is not None
-    fmt = getattr(getattr(_np, "lib", None), "format", None)
+    fmt = getattr(getattr(np, "lib", None), "format", None)
     convert = getattr(fmt, "descr_to_dtype", None)
     if convert is not None:
         return convert(descr)
-    return _np.dtype(descr)  # type: ignore[call-overload]
+    return np.dtype(descr)
 
 
 def _parse_descr(descr: object, depth: int = 0) -> tuple[int | None, bool]:
