@@ -16,6 +16,7 @@ from collections import OrderedDict
 
 import numpy as np
 import pytest
+from protobuf_bytes import field
 
 from clearsight.controls.artifacts.formats import TORCH_LEGACY_MAGIC, refine_zip, sniff
 
@@ -120,32 +121,16 @@ def test_npy_hdf5_gguf_safetensors() -> None:
     assert sniff((struct.pack("<Q", len(big)) + big.encode())[:65536], name="") == "safetensors"
 
 
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def _field(number: int, payload: bytes | int) -> bytes:
-    if isinstance(payload, int):
-        return _varint(number << 3) + _varint(payload)
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
-
-
 def test_onnx_savedmodel_graphdef_protobufs() -> None:
-    node = _field(1, b"x") + _field(2, b"Const")
-    graph = _field(1, node)
+    node = field(1, b"x") + field(2, b"Const")
+    graph = field(1, node)
     onnx_model = (
-        _field(1, 8) + _field(2, b"pytorch") + _field(7, _field(1, _field(4, b"Relu"))) + _field(8, _field(2, 17))
+        field(1, 8) + field(2, b"pytorch") + field(7, field(1, field(4, b"Relu"))) + field(8, field(2, 17))
     )
     assert sniff(onnx_model, name="") == "onnx"
-    saved = _field(1, 1) + _field(2, _field(1, _field(4, b"serve")) + _field(2, graph))
+    saved = field(1, 1) + field(2, field(1, field(4, b"serve")) + field(2, graph))
     assert sniff(saved, name="") == "savedmodel"
-    assert sniff(graph + _field(4, _field(1, 27)), name="") == "tf-graphdef"
+    assert sniff(graph + field(4, field(1, 27)), name="") == "tf-graphdef"
 
 
 def test_real_onnx_file() -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from protobuf_bytes import field
 
 from clearsight.controls.artifacts import scan as scan_module
 from clearsight.controls.artifacts.containers import Limits
@@ -63,22 +64,6 @@ def _npy(array: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def _f(number: int, payload: bytes | int) -> bytes:
-    if isinstance(payload, int):
-        return _varint(number << 3) + _varint(payload)
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
-
-
 def _legacy() -> tuple[bytes, int]:
     pickles = (
         pickle.dumps(TORCH_LEGACY_MAGIC, protocol=2)
@@ -100,9 +85,11 @@ def _fixtures() -> list[tuple[str, bytes, tuple[int, int] | None]]:
     gguf = b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + struct.pack("<Q", 23) + b"tokenizer.chat_template"
     template = b"{% for m in messages %}{{ m['content'] }}{% endfor %}"
     gguf += struct.pack("<IQ", 8, len(template)) + template
-    node = _f(1, b"x") + _f(2, b"Placeholder")
-    saved = _f(1, 1) + _f(2, _f(1, _f(4, b"serve")) + _f(2, _f(1, node) + _f(1, _f(1, b"y") + _f(2, b"MatMul"))))
-    onnx_like = _f(1, 8) + _f(2, b"test") + _f(7, _f(1, _f(1, b"x") + _f(2, b"y") + _f(4, b"Relu"))) + _f(8, _f(2, 17))
+    node = field(1, b"x") + field(2, b"Placeholder")
+    graph = field(1, node) + field(1, field(1, b"y") + field(2, b"MatMul"))
+    saved = field(1, 1) + field(2, field(1, field(4, b"serve")) + field(2, graph))
+    relu = field(1, field(1, b"x") + field(2, b"y") + field(4, b"Relu"))
+    onnx_like = field(1, 8) + field(2, b"test") + field(7, relu) + field(8, field(2, 17))
     config = json.dumps({"class_name": "Sequential", "config": {}}).encode()
     keras = _zip({"metadata.json": b"{}", "config.json": config, "model.weights.h5": b"\x89HDF\r\n\x1a\n"})
     fixtures: list[tuple[str, bytes, tuple[int, int] | None]] = [

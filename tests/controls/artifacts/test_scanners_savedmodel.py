@@ -6,46 +6,31 @@ import json
 from pathlib import Path
 
 import pytest
+from protobuf_bytes import field
 
 from clearsight.controls.artifacts.policy import default_policy
 from clearsight.controls.artifacts.scan import scan_bytes, scan_paths
 from clearsight.controls.artifacts.scanners.protobuf_wire import WireError, WireSource, iter_fields
 
 
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def _f(number: int, payload: bytes | int) -> bytes:
-    if isinstance(payload, int):
-        return _varint(number << 3) + _varint(payload)
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
-
-
 def _node(name: str, op: str, attrs: dict[str, bytes] | None = None) -> bytes:
-    body = _f(1, name.encode()) + _f(2, op.encode())
+    body = field(1, name.encode()) + field(2, op.encode())
     for key, value in (attrs or {}).items():
-        body += _f(5, _f(1, key.encode()) + _f(2, _f(2, value)))  # attr map entry: AttrValue.s
+        body += field(5, field(1, key.encode()) + field(2, field(2, value)))  # attr map entry: AttrValue.s
     return body
 
 
 def _graph(nodes: list[bytes], functions: list[list[bytes]] | None = None) -> bytes:
-    body = b"".join(_f(1, n) for n in nodes)
+    body = b"".join(field(1, n) for n in nodes)
     if functions:
-        library = b"".join(_f(1, _f(1, _f(1, b"fn")) + b"".join(_f(3, n) for n in fn)) for fn in functions)
-        body += _f(2, library)
-    return body + _f(4, _f(1, 1087))
+        library = b"".join(field(1, field(1, field(1, b"fn")) + b"".join(field(3, n) for n in fn)) for fn in functions)
+        body += field(2, library)
+    return body + field(4, field(1, 1087))
 
 
 def _saved_model(graph: bytes) -> bytes:
-    meta_info = _f(1, _f(4, b"serve"))
-    return _f(1, 1) + _f(2, meta_info + _f(2, graph))
+    meta_info = field(1, field(4, b"serve"))
+    return field(1, 1) + field(2, meta_info + field(2, graph))
 
 
 BENIGN = [_node("x", "Placeholder"), _node("w", "Const"), _node("y", "MatMul"), _node("save/SaveV2", "SaveV2")]
@@ -91,9 +76,9 @@ def test_saved_model_folder_is_one_unit(tmp_path: Path) -> None:
     (folder / "variables").mkdir(parents=True)
     (folder / "saved_model.pb").write_bytes(_saved_model(_graph([*BENIGN, _node("r", "ReadFile")])))
     (folder / "variables" / "variables.index").write_bytes(b"\x00\x01binary index")
-    (folder / "fingerprint.pb").write_bytes(_f(1, 12345))
+    (folder / "fingerprint.pb").write_bytes(field(1, 12345))
     lambda_layer = {"class_name": "Lambda", "config": {"name": "l", "function": ["4wEAAAAAAAAAAAAAAAEAAAAB", 0, 0]}}
-    (folder / "keras_metadata.pb").write_bytes(_f(1, _f(4, json.dumps(lambda_layer).encode())))
+    (folder / "keras_metadata.pb").write_bytes(field(1, field(4, json.dumps(lambda_layer).encode())))
     report = scan_paths([tmp_path], policy=default_policy())
     assert [f.path for f in report.files] == [str(folder)]
     (unit,) = report.files
@@ -110,7 +95,7 @@ def test_truncated_and_malformed_graphs_are_not_clean() -> None:
 
 
 def test_wire_reader_bounds() -> None:
-    src = WireSource(_f(1, b"abc") + _f(2, 7))
+    src = WireSource(field(1, b"abc") + field(2, 7))
     assert [(f.number, f.wire_type) for f in iter_fields(src)] == [(1, 2), (2, 0)]
     with pytest.raises(WireError):
         list(iter_fields(WireSource(b"\x0a\xff\x7f" + b"x" * 10)))  # length past the end
