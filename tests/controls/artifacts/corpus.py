@@ -930,8 +930,10 @@ def _ext_variants() -> list[tuple[str, str, bytes, tuple[str, ...], str | None]]
         ("ext4_registered", "copyreg.add_extension('builtins','exec',0x12345678), then EXT4",
          asm(Raw(register("builtins", "exec", 0x12345678, 2) + b"\x84\x78\x56\x34\x12" + call("x = 1", 2)),
              proto=2), ("malicious",), None),
-        ("ext1_unregistered", "EXT1 0xF0 with no registration in the file: the callee cannot be known",
-         asm(Raw(b"\x82\xf0" + call(ECHO, 2)), proto=2), ("suspicious",), r"(?i)ext|extension"),
+        # Called with no registration in the file: the callee is hidden, and calling a hidden callable is
+        # critical (pickle.unresolved-call), like any other unresolved import that is called.
+        ("ext1_unregistered", "EXT1 0xF0 with no registration in the file, then called: the callee is hidden",
+         asm(Raw(b"\x82\xf0" + call(ECHO, 2)), proto=2), ("malicious",), r"(?i)ext|extension"),
     ]
 
 

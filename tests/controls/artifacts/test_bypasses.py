@@ -294,8 +294,95 @@ def test_keras_shallow_lambda_is_malicious() -> None:
     assert "keras.lambda-code" in _rules(scanned)
 
 
-def test_keras_nested_beyond_walk_depth_is_reported() -> None:
-    scanned = _scan(_nested_keras(67), "m.keras")
+@pytest.mark.parametrize("levels", [67, 300])
+def test_keras_deeply_nested_lambda_is_malicious(levels: int) -> None:
+    # The walk is iterative (explicit stack), so nesting depth no longer hides the Lambda at the bottom.
+    scanned = _scan(_nested_keras(levels), "m.keras")
+    assert scanned.verdict == "malicious", scanned.findings
+    assert "keras.lambda-code" in _rules(scanned)
+    assert "keras.depth-limit" not in _rules(scanned)
+
+
+def test_keras_node_budget_is_reported() -> None:
+    config = json.loads(_zip_member(_nested_keras(67), "config.json"))
+    findings = keras_scanner.analyse_config(config, POLICY, "m.keras", max_nodes=50)
+    assert "keras.depth-limit" in {f.rule for f in findings}
+    assert "keras.lambda-code" not in {f.rule for f in findings}
+    full = keras_scanner.analyse_config(config, POLICY, "m.keras")
+    assert "keras.lambda-code" in {f.rule for f in full}
+
+
+def _zip_member(data: bytes, name: str) -> bytes:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return archive.read(name)
+
+
+# ------------------------------------------------------------------- 8. called EXT codes and long STACK_GLOBAL
+
+
+def _u(text: str) -> bytes:
+    raw = text.encode()
+    return b"\x8c" + bytes([len(raw)]) + raw if len(raw) < 256 else b"X" + struct.pack("<I", len(raw)) + raw
+
+
+def test_called_unregistered_ext_code_is_malicious() -> None:
+    # EXT1 7 + REDUCE, no copyreg.add_extension in the file: a hidden callable that is called.
+    scanned = _scan(b"\x80\x02\x82\x07)R.", "model.pkl")
+    assert scanned.verdict == "malicious", scanned.findings
+    assert "pickle.unresolved-call" in _rules(scanned)
+
+
+@pytest.mark.parametrize("encoding", ["binunicode", "unicode-text"])
+def test_long_stack_global_name_through_known_module_is_malicious(encoding: str) -> None:
+    walk = "core." * 60 + "os.system"  # > max_string (256): was skipped and reported as unresolved only
+    if encoding == "binunicode":
+        data = b"\x80\x04" + _u("numpy") + _u(walk) + b"\x93" + _u("echo x") + b"\x85R."
+    else:
+        data = b"\x80\x02Vnumpy\nV" + walk.encode() + b"\n\x93Vecho x\n\x85R."
+    scanned = _scan(data, "model.pkl")
+    assert scanned.verdict == "malicious", scanned.findings
+    assert "pickle.dangerous-call" in _rules(scanned)
+    assert "pickle.unresolved-global" not in _rules(scanned)
+
+
+def test_long_stack_global_module_is_judged() -> None:
+    data = b"\x80\x04" + _u("os." * 100 + "path") + _u("system") + b"\x93."
+    assert _scan(data, "model.pkl").verdict == "malicious"
+
+
+def test_long_string_budget_keeps_the_reader_bounded() -> None:
+    from clearsight.controls.artifacts.pickle_reader import Limits as ReaderLimits
+    from clearsight.controls.artifacts.pickle_reader import read_pickles
+
+    junk = b"".join(_u("x" * 1000) + b"0" for _ in range(5))  # 5 kept long strings, each popped again
+    data = b"\x80\x04" + junk + _u("numpy") + _u("core." * 60 + "os.system") + b"\x93."
+    result = read_pickles(io.BytesIO(data), limits=ReaderLimits(max_long_string_bytes=3000))
+    [g] = result.globals
+    assert g.name is None and g.module == "numpy"  # budget spent: the name is not kept, the module still is
+
+
+# ---------------------------------------------------------------------------- 9. case collisions in any zip
+
+
+@pytest.mark.parametrize(
+    ("names", "archive"),
+    [
+        (["Model.pkl", "model.pkl"], "bundle.zip"),
+        (["weights/A.npy", "weights/a.npy"], "arrays.npz"),
+        (["config.json", "CONFIG.JSON", "metadata.json"], "m.keras"),
+        (["deep/dir/Readme.txt", "deep/DIR/readme.txt"], "docs.zip"),
+    ],
+)
+def test_case_collision_in_any_zip_is_high(names: list[str], archive: str) -> None:
+    benign = {"pkl": pickle.dumps([1, 2]), "npy": _npy("<i4", bytes(4)), "json": b"{}", "txt": b"hello\n"}
+    data = _zip([(n, benign[n.rsplit(".", 1)[-1].lower()]) for n in names])
+    scanned = _scan(data, archive)
+    collision = [f for f in scanned.findings if f.rule == "container.case-collision"]
+    assert len(collision) == 1 and collision[0].severity.name == "HIGH", scanned.findings
     assert scanned.verdict in ("suspicious", "malicious")
-    assert "keras.lambda-code" in _rules(scanned) or "keras.depth-limit" in _rules(scanned)
-    assert "keras.depth-limit" in _rules(scanned) or keras_scanner._MAX_DEPTH > 4 * 67
+
+
+def test_zip_without_case_collision_has_none() -> None:
+    scanned = _scan(_zip([("a.pkl", pickle.dumps([1])), ("b.pkl", pickle.dumps([2]))]), "bundle.zip")
+    assert "container.case-collision" not in _rules(scanned)
+    assert scanned.verdict == "clean"

@@ -188,10 +188,18 @@ def test_stack_global_on_non_strings_is_malformed() -> None:
 
 
 def test_strings_too_long_to_be_names_are_not_kept() -> None:
-    data = b"\x80\x04X" + struct.pack("<I", 5000) + b"p" * 5000 + s("system") + b"\x93."
+    # Beyond max_global_line (64 KiB, the GLOBAL line limit) a string is skipped, never kept.
+    data = b"\x80\x04X" + struct.pack("<I", 70000) + b"p" * 70000 + s("system") + b"\x93."
     result = read(data)
     [g] = result.globals
     assert not g.resolved and "too long" in (g.reason or "")
+
+
+def test_long_strings_up_to_the_global_line_limit_are_kept_for_stack_global() -> None:
+    # Longer than max_string (256) but within max_global_line: kept, so a long dotted walk is judged.
+    data = b"\x80\x04X" + struct.pack("<I", 5000) + b"p" * 5000 + s("system") + b"\x93."
+    [g] = read(data).globals
+    assert g.resolved and g.module == "p" * 5000 and g.name == "system"
 
 
 def test_extension_codes() -> None:

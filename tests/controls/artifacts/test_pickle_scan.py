@@ -155,7 +155,9 @@ def test_suspicious_constructs() -> None:
     cases = {
         "pickle.unresolved-global": b"\x80\x04" + s("builtins") + s("str") + b"\x93" + s("os") + b"\x85R"
         + s("system") + b"\x93.",
-        "pickle.extension-code": b"\x80\x02\x82\x07)R.",
+        # An EXT code that is only imported (not called) stays suspicious; a *called* one is critical,
+        # see test_called_unregistered_extension_code_is_critical.
+        "pickle.extension-code": b"\x80\x02\x82\x07.",
         "pickle.unknown-global": pickle.dumps(Model(), protocol=4),
         "pickle.global-mutation": b"\x80\x04" + s("collections") + s("OrderedDict") + b"\x93N}" + s("x")
         + b"K\x01s\x86b.",
@@ -168,6 +170,18 @@ def test_suspicious_constructs() -> None:
         findings = scan(data)
         assert rule in rules(findings), (rule, [f.message for f in findings])
         assert verdict_of(findings) == "suspicious", (rule, [f.message for f in findings])
+
+
+def test_called_unregistered_extension_code_is_critical() -> None:
+    # EXT1 7 then REDUCE: the callable comes from the loading process's copyreg registry, which the file does
+    # not show and never fills (no copyreg.add_extension in it). Benign pickles name what they call, so calling
+    # a hidden callable is treated like calling any other unresolved import: critical, not merely suspicious.
+    findings = scan(b"\x80\x02\x82\x07)R.")
+    assert "pickle.unresolved-call" in rules(findings), [f.message for f in findings]
+    assert "pickle.extension-code" not in rules(findings)
+    assert verdict_of(findings) == "malicious"
+    [call] = [f for f in findings if f.rule == "pickle.unresolved-call"]
+    assert call.severity is Severity.CRITICAL and "extension code 7" in call.message
 
 
 def test_unknown_global_names_the_policy() -> None:

@@ -206,11 +206,45 @@ def test_user_policy_extends_the_default(tmp_path: Path) -> None:
 
 
 def test_user_wildcards_do_not_unlock_default_denies(tmp_path: Path) -> None:
-    policy = load_policy(write(tmp_path, 'allow:\n  builtins: "*"\n  os.*: "*"\n'))
+    # Functions under a user wildcard need the explicit opt-in (`functions: true`); see
+    # test_user_wildcards_are_class_only_without_opt_in for the plain "*".
+    policy = load_policy(
+        write(tmp_path, 'allow:\n  builtins: {names: "*", functions: true}\n  os.*: {names: "*", functions: true}\n')
+    )
     assert policy.classify("builtins", "print") == "safe"
     assert policy.classify("builtins", "eval") == "dangerous"
     assert policy.classify("os", "system") == "dangerous"
     assert policy.classify("os", "getcwd") == "safe"  # same `os.*` rule in both: the user wins, for safe names
+
+
+def test_user_wildcards_are_class_only_without_opt_in(tmp_path: Path) -> None:
+    policy = load_policy(write(tmp_path, 'allow:\n  builtins: "*"\n  mycorp.*: "*"\n'))
+    assert policy.classify("builtins", "print") == "unknown"  # a function: not covered by a plain wildcard
+    assert policy.classify("builtins", "eval") == "dangerous"
+    assert policy.classify("mycorp.nets", "Net") == "safe"
+    assert policy.classify("mycorp.nets", "build_model") == "unknown"
+    listed = load_policy(write(tmp_path, 'allow:\n  builtins: ["*", print]\n'))
+    assert listed.classify("builtins", "print") == "safe"
+    assert listed.classify("builtins", "len") == "unknown"
+    opted = load_policy(write(tmp_path, 'allow:\n  mycorp.*: {names: "*", functions: true}\n'))
+    assert opted.classify("mycorp.nets", "build_model") == "safe"
+    assert opted.classify("mycorp.nets", "system") == "unknown"  # risky names still need an exact entry
+    assert "functions: true" in (load_policy.__doc__ or "")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'deny:\n  mod: {names: "*", functions: true}\n',
+        "allow:\n  mod: {names: [f], functions: true}\n",
+        'allow:\n  mod: {names: "*", functions: maybe}\n',
+        'allow:\n  mod: {names: "*", other: 1}\n',
+        "allow:\n  mod: {functions: true}\n",
+    ],
+)
+def test_bad_functions_opt_in_raises_input_error(tmp_path: Path, text: str) -> None:
+    with pytest.raises(InputError):
+        load_policy(write(tmp_path, text))
 
 
 def test_an_exact_user_allow_overrides_an_exact_default_deny(tmp_path: Path) -> None:
@@ -321,6 +355,7 @@ def test_builtin_wildcards_are_documented_as_class_only() -> None:
 
     text = resources.files("clearsight.controls.artifacts").joinpath("data", "pickle_policy.yaml").read_text()
     assert "WILDCARD ALLOWS COVER CLASSES ONLY" in text
+    assert "functions: true" in text
 
 
 def test_long_attribute_walk_is_judged_in_linear_time() -> None:

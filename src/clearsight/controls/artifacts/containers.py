@@ -604,6 +604,55 @@ def _overlapping_entries(member: Member, infos: list[zipfile.ZipInfo], findings:
     return repeated
 
 
+def case_collisions(names: list[str]) -> list[list[str]]:
+    """Groups of distinct member names that differ only in case (``Model.pkl`` / ``model.pkl``)."""
+    groups: dict[str, list[str]] = {}
+    for name in dict.fromkeys(names):
+        groups.setdefault(name.lower(), []).append(name)
+    return [group for group in groups.values() if len(group) > 1]
+
+
+def _report_case_collisions(member: Member, listing: ZipListing, findings: list[Finding]) -> None:
+    """``container.case-collision`` (HIGH) for every group of names that differ only in case.
+
+    Extracted on a case-insensitive file system (Windows, macOS) one member overwrites the other, and loaders
+    that match names case-insensitively pick one a case-sensitive reader does not show. PyTorch zips are left
+    to the torch scanner, which reports the same rule (critical when one of the variants is dangerous).
+    """
+    names = listing.names
+    groups = case_collisions(names)
+    if not groups:
+        return
+    from clearsight.controls.artifacts.formats import refine_zip
+
+    if refine_zip(names) == "torch-zip":
+        return
+    for group in groups[:_MAX_CASE_GROUPS]:
+        findings.append(
+            finding(
+                "container.case-collision",
+                Severity.HIGH,
+                "Archive members whose names differ only in case: extracted on a case-insensitive file system "
+                "one replaces the other, and a case-insensitive loader may read a member other than the one "
+                "a case-sensitive reader (and this scan's report) shows.",
+                member.where,
+                ", ".join(repr(n) for n in group[:5]),
+            )
+        )
+    if len(groups) > _MAX_CASE_GROUPS:
+        findings.append(
+            finding(
+                "container.case-collision",
+                Severity.HIGH,
+                f"{len(groups) - _MAX_CASE_GROUPS} more groups of member names that differ only in case.",
+                member.where,
+            )
+        )
+
+
+_MAX_CASE_GROUPS = 20
+
+
 def zip_members(
     member: Member,
     listing: ZipListing,
@@ -616,6 +665,7 @@ def zip_members(
     ctx = ctx or current_context()
     limits = ctx.limits
     repeated = _overlapping_entries(member, listing.infos[: limits.max_members], findings)
+    _report_case_collisions(member, listing, findings)
     for count, info in enumerate(listing.infos):
         if count in repeated:
             continue

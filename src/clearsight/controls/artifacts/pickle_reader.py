@@ -198,8 +198,11 @@ class Limits:
     max_marks: int = 100_000  # MARK nesting depth
     max_bytes: int | None = None  # stream bytes (None: no limit)
     max_pickles: int = 10_000  # pickles one after another in one stream
-    max_string: int = 256  # strings longer than this are skipped (never a plausible module or name)
+    max_string: int = 256  # longer strings are skipped, except as below (never a plausible plain module or name)
     max_global_line: int = 1 << 16  # GLOBAL/INST text lines kept up to this size (dotted attribute walks)
+    # Pushed strings longer than max_string but within max_global_line are still kept (STACK_GLOBAL may take
+    # them as a long dotted walk through a known module), until this many such bytes were kept per stream.
+    max_long_string_bytes: int = 16 << 20
     max_resync_bytes: int = 8 << 20  # trailing data searched for embedded pickles after a failure
     max_resync_candidates: int = 2_000
     max_resync_opcodes: int = 2_000_000
@@ -395,6 +398,7 @@ class _Reader:
         except Exception:
             self.seekable = False
         self.frame_end = -1
+        self.long_budget = limits.max_long_string_bytes  # bytes left for strings kept beyond max_string
         self.pickle = 0
         self.protocol: int | None = None
         self.joblib = True
@@ -431,7 +435,7 @@ class _Reader:
         self.buf = b"".join(chunks) if len(chunks) > 1 else rest
 
     def _take(self, n: int, offset: int) -> bytes:
-        """The next ``n`` bytes (n is small: at most ``max_string``)."""
+        """The next ``n`` bytes (n is small: at most ``max_global_line``)."""
         if len(self.buf) - self.pos < n:
             self._fill(n)
             if len(self.buf) - self.pos < n:
@@ -797,6 +801,10 @@ class _Reader:
                         self.pos = pos
                         if k <= max_string:
                             append(self._take(k, base + start))
+                        elif k <= max_global_line and k <= self.long_budget:
+                            # Kept: STACK_GLOBAL may use it as a long dotted name, which must be judged.
+                            self.long_budget -= k
+                            append(self._take(k, base + start))
                         else:
                             self._skip(k, base + start)
                             append(_LONGSTR)
@@ -1129,7 +1137,8 @@ class _Reader:
     def _text_opcode(self, op: int, offset: int, stack: list[object], memo: dict[int, object]) -> None:
         """INT, LONG, FLOAT, STRING, UNICODE, GET, PUT: the line-based opcodes of protocol 0."""
         keep = self.limits.max_string
-        line = self._line(offset, max(keep, 64) if op != 0x53 and op != 0x56 else keep * 4 + 2)
+        long_keep = min(self.limits.max_global_line, self.long_budget)  # see max_long_string_bytes
+        line = self._line(offset, max(keep, 64) if op != 0x53 and op != 0x56 else max(keep, long_keep) * 4 + 2)
         name = OPCODE_NAMES[op]
         if op == 0x67 or op == 0x70:  # GET, PUT
             if line is None:
@@ -1176,14 +1185,24 @@ class _Reader:
                 decoded = codecs.escape_decode(line[1:-1])[0]
             except Exception:
                 raise _Fail("malformed", f"STRING at byte {offset} has a bad escape", offset) from None
-            stack.append(decoded if len(decoded) <= keep else _LONGSTR)
+            stack.append(self._kept(decoded))
         elif op == 0x56:  # UNICODE
             try:
                 text_value = str(line, "raw-unicode-escape")
             except UnicodeDecodeError:
                 raise _Fail("malformed", f"UNICODE at byte {offset} has a bad escape", offset) from None
             encoded = text_value.encode("utf-8", "surrogatepass")
-            stack.append(encoded if len(encoded) <= keep else _LONGSTR)
+            stack.append(self._kept(encoded))
+
+    def _kept(self, value: bytes) -> object:
+        """``value`` as a stack string, or _LONGSTR when it is too long (or the long-string budget is spent)."""
+        k = len(value)
+        if k <= self.limits.max_string:
+            return value
+        if k <= self.limits.max_global_line and k <= self.long_budget:
+            self.long_budget -= k
+            return value
+        return _LONGSTR
 
     def _check(self, n: int, stack: list[object], metastack: list[list[object]], offset: int) -> None:
         limits = self.limits

@@ -6,9 +6,11 @@ Rules (severity decides the file's verdict: critical -> malicious, high/medium -
 ``pickle.dangerous-call``  critical a denylisted callable is called (REDUCE, NEWOBJ, OBJ, INST, BUILD, ...)
 ``pickle.dangerous-global`` critical a denylisted callable is imported, even if not called directly
 ``pickle.unresolved-call`` critical an import whose module/name is computed at load time (or too long to
-                                    read) is then called: only a payload hides what it runs
+                                    read), or an EXT code the file does not register, is then called: only a
+                                    payload hides what it runs
 ``pickle.unresolved-global`` high   STACK_GLOBAL takes a module/name computed at load time
 ``pickle.extension-code``  high     an EXT1/2/4 code only the loading process's copyreg registry resolves
+                                    (not called; a called one is ``pickle.unresolved-call``)
 ``pickle.global-mutation`` high     BUILD/SETITEM/APPEND on an imported object itself (monkey-patching)
 ``pickle.truncated``       high     the data ends before STOP (critical if a dangerous import came first)
 ``pickle.malformed``       high     not a valid opcode stream (critical if a dangerous import came first)
@@ -150,9 +152,10 @@ def findings_from(result: ReadResult, policy: Policy, where: str) -> list[Findin
             groups.setdefault(("dangerous" if verdict == "dangerous" else "unknown", g.qualname), []).append(g)
         elif g.module is not None and judge(g.module, "*") == "dangerous":
             groups.setdefault(("dangerous", f"{g.module}.<computed name>"), []).append(g)
-        elif g.ext_code is not None and g.module is None:
+        elif g.ext_code is not None and g.module is None and not g.calls:
             loose.append(("pickle.extension-code", g))
-        elif g.calls:
+        elif g.calls:  # includes a called EXT code the file never registers: it hides what it runs
+
             loose.append(("pickle.unresolved-call", g))
             if not g.embedded:
                 dangerous_at[g.pickle] = min(dangerous_at.get(g.pickle, g.offset), g.offset)
@@ -210,6 +213,12 @@ def findings_from(result: ReadResult, policy: Policy, where: str) -> list[Findin
             message = (
                 f"{g.opcode} at byte {g.offset} ({label}) imports extension code {g.ext_code}, which only "
                 "the loading process's copyreg extension registry can resolve"
+            )
+        elif rule == "pickle.unresolved-call" and g.ext_code is not None:
+            message = (
+                f"{g.opcode} at byte {g.offset} ({label}) imports extension code {g.ext_code}, which the file never "
+                f"registers (only the loading process's copyreg registry resolves it), and {g.call_opcode} at byte "
+                f"{g.call_offset} calls it: benign pickles name what they call"
             )
         elif rule == "pickle.unresolved-call":
             known = f" from module {g.module}" if g.module is not None else ""

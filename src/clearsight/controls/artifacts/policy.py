@@ -5,18 +5,21 @@ malicious) or ``"unknown"`` (reported as suspicious). The built-in rules live in
 (its header explains the choices); a user policy file in the same format extends them::
 
     allow:
-      mycompany.models.*: "*"          # a package and its submodules, every name
+      mycompany.models.*: "*"          # a package and its submodules, every class name
+      mycompany.utils: {names: "*", functions: true}   # every (non-risky) name, functions included
       mycompany.features: [Scaler]     # exact names in one module
+      mycompany.build: ["*", make_model]               # every class name plus one function
     deny:
       numpy: [fromfile]
 
 Rule precedence: the most specific rule wins (exact name > whole module > ``pkg.*`` prefix, longer first); at
 equal specificity the user's rule beats the built-in one and deny beats allow. A wildcard *allow* never covers
 dotted names (attribute walks), dunder names or names that are dangerous anywhere (``system``, ``eval``,
-``load``, ``ZipFile``...); a *built-in* wildcard allow covers class names only (``StandardScaler``,
-``_BinMapper``, Cython's ``__pyx_unpickle_<Class>``): functions such as ``sklearn.tree.export_graphviz`` (a
-file writer) need an exact entry, and ``["*", func]`` gives both in one entry. A dotted name that walks into
-a denied module (``sklearn.base`` + ``os.system``) or through a
+``load``, ``ZipFile``...); a wildcard allow -- built-in or the user's -- covers class names only
+(``StandardScaler``, ``_BinMapper``, Cython's ``__pyx_unpickle_<Class>``): functions such as
+``sklearn.tree.export_graphviz`` (a file writer) need an exact entry, and ``["*", func]`` gives both in one
+entry. A user rule opts its wildcard into functions explicitly with ``{names: "*", functions: true}``.
+A dotted name that walks into a denied module (``sklearn.base`` + ``os.system``) or through a
 dunder attribute is dangerous whatever the allowlist says. Python 2 module names are judged under their
 Python 3 names as well, and the worse answer counts.
 """
@@ -149,6 +152,7 @@ class Rule:
     names: frozenset[str] | None  # None: every name ("*")
     user: bool  # from the user's policy file (beats a built-in rule of equal specificity)
     origin: str  # "file:line", for explanations
+    functions: bool = False  # a wildcard allow also covers function names (explicit `functions: true` only)
 
 
 class RulePolicy:
@@ -166,7 +170,7 @@ class RulePolicy:
             elif rule.prefix:
                 for n in rule.names:  # "pkg.*: [Name]": that name in pkg and every submodule
                     self._prefix.setdefault(rule.module, []).append(
-                        Rule(rule.action, rule.module, True, frozenset({n}), rule.user, rule.origin)
+                        Rule(rule.action, rule.module, True, frozenset({n}), rule.user, rule.origin, rule.functions)
                     )
             else:
                 for n in rule.names:
@@ -264,12 +268,12 @@ class RulePolicy:
         wildcard_ok = (
             "." not in name and not (name.startswith("__") and name.endswith("__")) and name not in _RISKY_NAMES
         )
-        # A built-in wildcard allow covers classes only: functions (writers such as export_graphviz) need an
-        # exact entry. A user's own wildcard covers every (non-risky) name of the user's modules.
+        # A wildcard allow covers classes only: functions (writers such as export_graphviz, print, ...) need an
+        # exact entry, unless a user rule opted in with `functions: true` (then every non-risky name).
         class_ok = wildcard_ok and _class_like(name)
 
         def covers(r: Rule) -> bool:
-            return r.action == "deny" or (class_ok if not r.user else wildcard_ok)
+            return r.action == "deny" or (wildcard_ok if r.functions else class_ok)
 
         rules = self._module.get(module)
         if rules:
@@ -379,7 +383,7 @@ def _parse_rules(text: str, shown: str, *, user: bool) -> list[Rule]:
             if module in seen_modules:
                 raise InputError(f"module '{module}' appears twice", path=shown, line=mline, field=section)
             seen_modules.add(module)
-            wildcard, names = _names(names_node, shown, f"{section}.{module}")
+            wildcard, names, functions = _entry(names_node, shown, f"{section}.{module}", section)
             prefix = module.endswith(".*")
             for chosen in ([None] if wildcard else []) + ([names] if names else []):
                 rules.append(
@@ -390,9 +394,46 @@ def _parse_rules(text: str, shown: str, *, user: bool) -> list[Rule]:
                         chosen,
                         user,
                         f"{shown}:{mline}",
+                        functions and chosen is None,
                     )
                 )
     return rules
+
+
+def _entry(node: Any, shown: str, field: str, section: str) -> tuple[bool, frozenset[str] | None, bool]:
+    """(wildcard, exact names, functions) of one module's entry: a names value, or the mapping form
+    ``{names: <names value>, functions: true}`` that lets the wildcard cover functions too (allow only)."""
+    import yaml
+
+    if not isinstance(node, yaml.MappingNode):
+        return (*_names(node, shown, field), False)
+    line = node.start_mark.line + 1
+    names_node = None
+    functions = False
+    for key, value in node.value:
+        k = str(key.value)
+        kline = key.start_mark.line + 1
+        if k == "names":
+            names_node = value
+        elif k == "functions":
+            if not isinstance(value, yaml.ScalarNode) or value.value not in ("true", "false", "True", "False"):
+                raise InputError("`functions` must be true or false", path=shown, line=kline, field=field)
+            functions = value.value in ("true", "True")
+        else:
+            raise InputError(
+                f"unknown key '{k}' (expected `names` and optionally `functions`)", path=shown, line=kline, field=field
+            )
+    if names_node is None:
+        raise InputError('the mapping form needs `names:` (a list of names or "*")', path=shown, line=line, field=field)
+    wildcard, names = _names(names_node, shown, field)
+    if functions and (section != "allow" or not wildcard):
+        raise InputError(
+            '`functions: true` only applies to an allow entry whose names include "*"',
+            path=shown,
+            line=line,
+            field=field,
+        )
+    return wildcard, names, functions
 
 
 def _names(node: Any, shown: str, field: str) -> tuple[bool, frozenset[str] | None]:
@@ -439,6 +480,13 @@ def load_policy(path: str | os.PathLike[str] | None) -> RulePolicy:
 
     The returned policy's ``name`` is the path as given. Raises :class:`InputError` (with file and line) for a
     missing, unreadable or malformed file.
+
+    Wildcards in the user's file follow the same rule as the built-in ones: ``module: "*"`` allows the names
+    that look like classes only (``Net``, ``_Scaler``), never functions -- a pickle calls what it imports
+    with arguments of its choosing, and ``builtins: "*"`` must not make ``print`` or a file writer safe. To
+    allow functions, opt in explicitly: list them (``module: ["*", build_model]`` -- every class plus
+    ``build_model``) or write ``module: {names: "*", functions: true}`` for every non-risky name. Risky names
+    (``system``, ``eval``, ``load``, ...), dotted and dunder names still need an exact entry either way.
     """
     if path is None:
         return default_policy()

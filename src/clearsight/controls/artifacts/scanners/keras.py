@@ -32,22 +32,35 @@ _KERAS_MODULES = (
     "keras_nlp",
     "keras_cv",
 )
-_MAX_DEPTH = 200
+# Containers (dicts and lists) visited per configuration. The walk uses an explicit stack, so nesting depth
+# costs nothing (a Lambda under hundreds of nested models is still found); only this budget bounds the work.
+_MAX_NODES = 2_000_000
 
 
-def _walk(node: object, depth: int = 0, cut: list[int] | None = None) -> Iterator[dict[str, Any]]:
-    """Every dict in ``node``; when nesting goes past ``_MAX_DEPTH`` the depth is appended to ``cut``."""
-    if depth > _MAX_DEPTH:
-        if cut is not None and isinstance(node, (dict, list)):
-            cut.append(depth)
-        return
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from _walk(value, depth + 1, cut)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _walk(value, depth + 1, cut)
+def _walk(node: object, cut: list[int] | None = None, max_nodes: int | None = None) -> Iterator[dict[str, Any]]:
+    """Every dict in ``node``, depth first in document order, however deep the nesting.
+
+    At most ``max_nodes`` (default ``_MAX_NODES``) dicts and lists are visited; when the budget runs out the
+    number of containers left unvisited is appended to ``cut``.
+    """
+    budget = _MAX_NODES if max_nodes is None else max_nodes
+    stack: list[object] = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            children: list[object] = list(item.values())
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if budget <= 0:
+            if cut is not None:
+                cut.append(1 + sum(isinstance(x, (dict, list)) for x in stack))
+            return
+        budget -= 1
+        if isinstance(item, dict):
+            yield item
+        stack.extend(reversed([c for c in children if isinstance(c, (dict, list))]))
 
 
 def _looks_like_code(value: object) -> bool:
@@ -72,8 +85,8 @@ def _module_outside_keras(module: str) -> bool:
     return not any(module == m or module.startswith(m + ".") for m in _KERAS_MODULES)
 
 
-def analyse_config(config: object, policy: Policy, where: str) -> list[Finding]:
-    """Findings for one Keras model configuration (already parsed JSON)."""
+def analyse_config(config: object, policy: Policy, where: str, *, max_nodes: int | None = None) -> list[Finding]:
+    """Findings for one Keras model configuration (already parsed JSON); ``max_nodes``: see :func:`_walk`."""
     findings: list[Finding] = []
     seen: set[tuple[str, str]] = set()
 
@@ -83,7 +96,7 @@ def analyse_config(config: object, policy: Policy, where: str) -> list[Finding]:
             findings.append(finding(rule, severity, message, where, detail))
 
     cut: list[int] = []
-    for node in _walk(config, cut=cut):
+    for node in _walk(config, cut=cut, max_nodes=max_nodes):
         class_name = node.get("class_name")
         layer_config = node.get("config") if isinstance(node.get("config"), dict) else {}
         assert isinstance(layer_config, dict)
@@ -139,12 +152,13 @@ def analyse_config(config: object, policy: Policy, where: str) -> list[Finding]:
                 registered,
             )
     if cut:
+        budget = _MAX_NODES if max_nodes is None else max_nodes
         add(
             "keras.depth-limit",
             Severity.MEDIUM,
-            f"The configuration is nested more than {_MAX_DEPTH} levels deep; the deeper part (where a Lambda "
-            "layer or custom object could be) was not checked.",
-            f"{len(cut)} subtree(s) beyond depth {_MAX_DEPTH}",
+            f"The configuration has more than {budget} objects and lists; the rest (where a Lambda layer or "
+            "custom object could be) was not checked.",
+            f"stopped after {budget} objects/lists, at least {cut[0]} more not checked",
         )
     return findings
 
