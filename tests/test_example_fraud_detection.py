@@ -70,10 +70,29 @@ def test_portfolio_mixes_legal_classes(example_assessment: Assessment) -> None:
     assert legal["loan-precheck"] == "high-risk"
     assert legal["policy-assistant"] == "limited"
     assert example_assessment.summary.high_risk_legal == 1
-    assert example_assessment.summary.systems == 3
+    assert example_assessment.summary.systems == 4  # three declared, one found by discovery
 
 
-def test_the_undeclared_chatbot_is_not_in_the_inventory_yet(example_assessment: Assessment, example_dir) -> None:  # type: ignore[no-untyped-def]
-    # The shadow chatbot exists in the example for discovery (a later issue) to find.
-    assert (example_dir / "support-chatbot" / "bot.py").is_file()
-    assert all("chat" not in r.system.id for r in example_assessment.systems)
+def test_the_undeclared_chatbot_is_found_as_shadow_ai(example_assessment: Assessment) -> None:
+    summary = example_assessment.summary
+    assert summary.discovery_run and summary.shadow_systems == 1
+    (shadow,) = [r for r in example_assessment.systems if not r.system.declared]
+    assert shadow.system.root == "support-chatbot"
+    found = {(c.kind, c.name) for c in shadow.system.components}
+    assert {("provider", "openai"), ("secret_ref", "OPENAI_API_KEY"), ("data_store", "postgresql")} <= found
+    assert shadow.system.traits.model_kind == "llm"
+    assert shadow.system.traits.production_data == "read"
+    assert "ART50-1" in shadow.risk.legal.transparency_duties  # a chatbot must say it is an AI
+    assert any(t.technique == "AML.T0051.000" for t in shadow.threats)  # prompt injection
+    # what discovery saw in the declared system's folders is evidence for it, not a second system
+    declared_evidence = [e for e in example_assessment.evidence if e.kind == "discovery.system"
+                         and e.system == "card-fraud-detection"]
+    assert declared_evidence and declared_evidence[0].facts["declared"] is True
+
+
+def test_the_shadow_system_can_be_left_out(example_dir) -> None:  # type: ignore[no-untyped-def]
+    from clearsight.runner import assess_path
+
+    declared_only = assess_path(example_dir, discover=False)
+    assert all(r.system.declared for r in declared_only.systems)
+    assert not declared_only.summary.discovery_run

@@ -14,7 +14,9 @@ from pathlib import Path
 from clearsight.assess.pipeline import assess
 from clearsight.core.assessment import Assessment, AssessmentSettings
 from clearsight.core.errors import InputError
+from clearsight.core.evidence import Evidence
 from clearsight.evidence.collectors import collect_evidence
+from clearsight.evidence.discovery import discover_systems
 from clearsight.frameworks.bundle import Catalogues, load_catalogues
 from clearsight.inventory.loader import load_inventory
 
@@ -27,10 +29,13 @@ def assess_path(
     calendar: str | None = None,
     now: dt.datetime | None = None,
     catalogues: Catalogues | None = None,
+    discover: bool = True,
 ) -> Assessment:
-    """Assess the AI systems declared under ``path`` (a folder with ``clearsight.yaml``, or the file)."""
+    """Assess the AI systems declared under ``path`` (a folder with ``clearsight.yaml``, or the file), plus
+    the undeclared ones discovery finds in the code there (unless ``discover`` is False)."""
     with collector_paused():
-        return _assess_path(Path(path), home=home, as_of=as_of, calendar=calendar, now=now, catalogues=catalogues)
+        return _assess_path(Path(path), home=home, as_of=as_of, calendar=calendar, now=now, catalogues=catalogues,
+                            discover=discover)
 
 
 @contextmanager
@@ -52,7 +57,7 @@ def collector_paused() -> Iterator[None]:
 
 def _assess_path(
     path: Path, *, home: Path | None, as_of: dt.date | None, calendar: str | None, now: dt.datetime | None,
-    catalogues: Catalogues | None,
+    catalogues: Catalogues | None, discover: bool,
 ) -> Assessment:
     cats = catalogues or load_catalogues(home)
     loaded = load_inventory(
@@ -73,8 +78,14 @@ def _assess_path(
         eu_ai_act_calendar=chosen,
         capacity_days=list(loaded.inventory.planning.capacity_days),
     )
-    evidence = collect_evidence(loaded.path.parent, loaded.systems)
+    systems = list(loaded.systems)
+    evidence: list[Evidence] = []
+    if discover:
+        shadow, found = discover_systems(loaded.path.parent, systems)
+        systems += shadow
+        evidence += found
+    evidence = collect_evidence(loaded.path.parent, systems) + evidence
     return assess(
-        organisation=org.name, inventory_path=str(loaded.path), systems=loaded.systems, evidence=evidence,
+        organisation=org.name, inventory_path=str(loaded.path), systems=systems, evidence=evidence,
         catalogues=cats, settings=settings, generated_at=moment,
     )

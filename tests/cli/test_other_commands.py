@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import jsonschema
@@ -46,9 +47,11 @@ def test_diff_command(capsys: pytest.CaptureFixture[str], example_dir: Path, tmp
         "      - control: CS-GOV-01\n        status: implemented",
         "      - control: CS-GOV-01\n        status: missing",
     )
-    (tmp_path / "clearsight.yaml").write_text(inventory)
+    project = tmp_path / "project"
+    shutil.copytree(example_dir, project, ignore=shutil.ignore_patterns("*.csv", "__pycache__", ".clearsight"))
+    (project / "clearsight.yaml").write_text(inventory)
     new = tmp_path / "new.json"
-    assert run(capsys, "assess", str(tmp_path), "-f", "json", "-o", str(new))[0] == 0
+    assert run(capsys, "assess", str(project), "-f", "json", "-o", str(new))[0] == 0
     code, out, _ = run(capsys, "diff", str(old), str(new))
     assert code == 0
     assert "gap-opened" in out and "CS-GOV-01" in out

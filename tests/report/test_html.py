@@ -256,8 +256,11 @@ def test_render_entry_point_works_with_or_without_the_control_catalogue(assessme
     assert ("chart-coverage" in document) or ("control catalogue could not be read" in document)
 
 
-def test_shadow_ai_is_not_claimed_without_discovery(example_assessment: Assessment) -> None:
-    assert not example_assessment.summary.discovery_run
-    document = html.render(example_assessment)
+def test_shadow_ai_is_not_claimed_without_discovery(example_dir) -> None:  # type: ignore[no-untyped-def]
+    from clearsight.runner import assess_path
+
+    declared_only = assess_path(example_dir, discover=False)
+    assert not declared_only.summary.discovery_run
+    document = html.render(declared_only)
     assert "not measured" in document
     assert "Every AI system discovery found is declared" not in document

@@ -11,7 +11,7 @@ import sys
 import typer
 
 from clearsight import __version__
-from clearsight.cli import assess_cmd, atlas_cmd, catalogue_cmd, diff_cmd, model_cmd, schema_cmd
+from clearsight.cli import assess_cmd, atlas_cmd, catalogue_cmd, diff_cmd, discover_cmd, model_cmd, schema_cmd
 from clearsight.core.errors import ClearsightError
 
 EXIT_INPUT = 2
@@ -26,6 +26,7 @@ app = typer.Typer(
 )
 app.command("assess")(assess_cmd.assess)
 app.command("diff")(diff_cmd.diff)
+app.command("discover")(discover_cmd.discover)
 app.command("schema")(schema_cmd.schema)
 app.add_typer(atlas_cmd.app, name="atlas")
 app.add_typer(catalogue_cmd.app, name="catalogue")

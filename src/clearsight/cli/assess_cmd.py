@@ -39,6 +39,7 @@ def assess(
     as_of: str | None = typer.Option(None, "--as-of", help="Assess as of this date (YYYY-MM-DD)."),
     calendar: str | None = typer.Option(None, "--calendar", help="EU AI Act calendar ID (see 'catalogue versions')."),
     home: Path | None = typer.Option(None, "--home", help="Clearsight data folder (an installed ATLAS edition)."),
+    no_discover: bool = typer.Option(False, "--no-discover", help="Assess the declared systems only."),
 ) -> None:
     """Assess the AI systems declared under PATH and write the reports."""
     from clearsight.cli.output import write_outputs
@@ -55,7 +56,7 @@ def assess(
         raise InputError("--output takes one format; use --output-dir for several")
     date = _parse_date(as_of) if as_of else None
     catalogues = load_catalogues(home)
-    assessment = assess_path(path, as_of=date, calendar=calendar, catalogues=catalogues)
+    assessment = assess_path(path, as_of=date, calendar=calendar, catalogues=catalogues, discover=not no_discover)
     rendered = _render(assessment, catalogues.atlas, formats, output, output_dir)
     write_outputs(rendered)
     for target in rendered:

@@ -126,6 +126,10 @@ class SystemDeclaration(Frozen):
     description: str = ""
     owner: str | None = None
     root: str | None = Field(None, description="Folder of the system's code, relative to the inventory.")
+    paths: list[str] = Field(
+        default_factory=list,
+        description="Further folders that belong to the system (discovery counts what is found there as declared).",
+    )
     traits: SystemTraits = Field(default_factory=SystemTraits)
     components: list[Component] = Field(default_factory=list)
     attestations: list[Attestation] = Field(default_factory=list)

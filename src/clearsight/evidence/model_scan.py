@@ -33,14 +33,16 @@ def collect_model_scans(root: Path, systems: Sequence[AISystem]) -> list[Evidenc
     cache: dict[Path, list[FileScan]] = {}
     out: list[Evidence] = []
     for system in systems:
-        if system.root is None:
-            continue
-        folder = (root / system.root).resolve()
-        if folder not in cache:
-            candidates = sorted(_candidates(folder))
-            report = scan_paths(candidates, policy=policy) if candidates else None
-            cache[folder] = [f for f in report.files if f.format not in NOT_MODELS or f.findings] if report else []
-        scans = cache[folder]
+        folders = [(root / f).resolve() for f in ([system.root] if system.root else []) + system.paths]
+        scans: list[FileScan] = []
+        for folder in dict.fromkeys(folders):
+            if folder not in cache:
+                candidates = sorted(_candidates(folder))
+                report = scan_paths(candidates, policy=policy) if candidates else None
+                cache[folder] = (
+                    [f for f in report.files if f.format not in NOT_MODELS or f.findings] if report else []
+                )
+            scans.extend(f for f in cache[folder] if f not in scans)
         if not scans:
             continue
         worst = max((f.verdict for f in scans), key=lambda v: VERDICT_ORDER[v])
@@ -54,7 +56,7 @@ def collect_model_scans(root: Path, systems: Sequence[AISystem]) -> list[Evidenc
             facts={"scanner": "clearsight", "verdict_max": verdict_max, "files": len(scans),
                    "malicious": sum(1 for f in scans if f.verdict == "malicious")},
             findings=findings[:MAX_FINDINGS],
-            summary=f"{len(scans)} model files scanned under {system.root}: worst verdict {worst}",
+            summary=f"{len(scans)} model files scanned in the system's folders: worst verdict {worst}",
         ))
     return out
 

@@ -115,6 +115,8 @@ def load_inventory(
             attestations.append(att.model_copy(update={"location": SourceLocation(path=shown, line=att_line)}))
         if decl.root is not None:
             _check_root(root_dir, decl.root, shown, _line_of(node, (*sys_path, "root")), i)
+        for j, extra in enumerate(decl.paths):
+            _check_root(root_dir, extra, shown, _line_of(node, (*sys_path, "paths", j)), i)
         fields = {k: v for k, v in decl.__dict__.items() if k != "attestations"}
         systems.append(AISystem(
             **fields, attestations=attestations, declared=True, location=SourceLocation(path=shown, line=line),

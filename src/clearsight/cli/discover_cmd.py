@@ -1,0 +1,55 @@
+"""``clearsight discover PATH...``: find AI systems in code, shadow AI included."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from clearsight.core.errors import InputError
+
+
+class DiscoverFormat(StrEnum):
+    table = "table"
+    json = "json"
+    sarif = "sarif"
+
+
+def discover(
+    paths: list[Path] = typer.Argument(..., help="Project folders or repositories to search."),
+    fmt: DiscoverFormat = typer.Option(DiscoverFormat.table, "--format", "-f"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write the report to this file."),
+    inventory: Path | None = typer.Option(
+        None, "--inventory", help="clearsight.yaml whose systems count as declared (default: one in PATH)."),
+    fail_on_shadow: bool = typer.Option(False, "--fail-on-shadow", help="Exit 1 when undeclared AI is found."),
+) -> None:
+    """Find AI SDKs, models, model files, datasets, data stores and personal data, grouped into systems."""
+    from clearsight.cli.output import write_outputs
+    from clearsight.discover.run import discover as run_discovery
+    from clearsight.report.discovery import render_json, render_sarif, render_table
+
+    missing = [p for p in paths if not p.is_dir()]
+    if missing:
+        raise InputError("not a folder", path=str(missing[0]))
+    declared = _declared(inventory, paths)
+    report = run_discovery(paths, declared=declared)
+    text = {DiscoverFormat.json: render_json, DiscoverFormat.sarif: render_sarif}.get(fmt, render_table)(report)
+    write_outputs({output: text})
+    if fail_on_shadow and any(not s.declared for s in report.systems):
+        raise typer.Exit(1)
+
+
+def _declared(inventory: Path | None, paths: list[Path]) -> dict[str, list[str]]:
+    """System ID -> folders, from the inventory (only when one root is searched: folders are relative)."""
+    from clearsight.frameworks.bundle import load_catalogues
+    from clearsight.inventory.loader import INVENTORY_NAMES, load_inventory
+
+    if inventory is None:
+        if len(paths) != 1 or not any((paths[0] / n).is_file() for n in INVENTORY_NAMES):
+            return {}
+        inventory = paths[0]
+    cats = load_catalogues()
+    loaded = load_inventory(inventory, known_purposes=cats.eu_ai_act.use_case_ids(),
+                            known_controls=set(cats.controls.by_id()))
+    return {s.id: ([s.root] if s.root else []) + s.paths for s in loaded.systems}

@@ -1,0 +1,46 @@
+"""What discovery found: components with every place they were seen, grouped into systems.
+
+A discovered system nobody declared in the inventory is shadow AI.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from clearsight.core.system import ComponentKind, Frozen, SourceLocation
+
+Confidence = Literal["high", "medium", "low"]
+
+
+class DiscoveredComponent(Frozen):
+    kind: ComponentKind
+    name: str
+    version: str | None = None
+    locations: list[SourceLocation]
+    evidence: str
+    confidence: Confidence
+    detectors: list[str]
+
+
+class DiscoveredSystem(Frozen):
+    id: str
+    name: str
+    root: str = Field(description="The deployable unit's folder, relative to the scanned root.")
+    declared: bool
+    declared_as: str | None = Field(None, description="ID of the inventory system that claims this unit.")
+    components: list[DiscoveredComponent]
+
+
+class SkippedFile(Frozen):
+    path: str
+    reason: str
+
+
+class DiscoveryReport(Frozen):
+    roots: list[str]
+    systems: list[DiscoveredSystem]
+    components: list[DiscoveredComponent]
+    skipped: list[SkippedFile] = Field(default_factory=list)
+    files_read: int

@@ -1,0 +1,5 @@
+"""Discovery: find the AI systems in source trees — declared or not (shadow AI) — and what they are made of.
+
+Detectors look at one file each and report Observations; the runner walks the trees, the grouping step turns
+observations into components and components into systems. Nothing here imports or runs the code it reads.
+"""

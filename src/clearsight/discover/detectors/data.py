@@ -1,0 +1,392 @@
+"""Data-connection and personal-data detectors.
+
+* ``data.database_url`` — database URLs in code and config; the evidence keeps scheme, host, port and path, with the
+  user name, password and query string stripped. (``.env`` files are left to ``config.dotenv``.)
+* ``data.db_client`` — database client calls by text (``psycopg2.connect``, ``create_engine``, ``MongoClient``…).
+* ``data.pii_*`` — personal-data fields in SQL ``CREATE TABLE`` columns, pydantic/dataclass/ORM fields, CSV headers
+  and JSON-schema properties, reported by category (contact, identifiers, financial, health, …).
+
+Field names are split into words (snake_case, kebab-case, camelCase) and matched word by word, never by substring:
+``ip_address`` is an online *identifier*, not a postal address; ``server_address`` is not personal at all; and
+``emailed_at`` is **not** flagged — it is the time a message was sent, not an e-mail address (``email_verified`` or
+``customer_email`` are, because they contain the word ``email``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+import yaml
+
+from clearsight.discover.detectors.config import db_engine
+from clearsight.discover.interface import Confidence, Detector, FunctionDetector, Observation, SourceFile
+
+__all__ = ["DATA_DETECTORS", "classify_field"]
+
+
+def _base(rel: str) -> str:
+    return rel.rsplit("/", 1)[-1]
+
+
+def _ext(rel: str) -> str:
+    base = _base(rel).lower()
+    return base.rsplit(".", 1)[-1] if "." in base else ""
+
+
+def _line_at(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+# --- database URLs -----------------------------------------------------------------------------------------------
+
+_URL = re.compile(
+    r"(?<![A-Za-z0-9+])(?P<scheme>(?:jdbc:)?(?:postgres(?:ql)?|mysql|mariadb|mongodb|rediss?|snowflake|bigquery|mssql|"
+    r"sqlserver|oracle|sqlite|clickhouse|cockroachdb|redshift|neo4j|duckdb|databricks)(?:\+[a-z0-9_]+)?)"
+    r"://(?P<rest>[^\s'\"`<>()\\,]*)", re.IGNORECASE)
+_URL_EXTS = {"py", "pyi", "ipynb", "js", "jsx", "ts", "tsx", "mjs", "cjs", "java", "kt", "scala", "go", "rb", "rs",
+             "cs", "php", "yaml", "yml", "json", "toml", "ini", "cfg", "conf", "properties", "tf", "tfvars", "sh",
+             "xml", "sql", "r"}
+_LOCAL_HOSTS = {"localhost", "127.0.0.1", "0.0.0.0", "host", "hostname", "example.com", "db", ""}
+
+
+def _wants_url(rel: str) -> bool:
+    base = _base(rel).lower()
+    if base.endswith((".lock", "-lock.json")) or base == ".env" or base.startswith(".env.") or base.endswith(".env"):
+        return False
+    return _ext(rel) in _URL_EXTS or base in {"dockerfile", "containerfile"} or base.startswith("dockerfile.")
+
+
+def redact_url(scheme: str, rest: str) -> tuple[str, str]:
+    """``(display URL, host)`` with credentials, query string and fragment removed."""
+    authority, slash, path = rest.partition("/")
+    host_port = authority.rpartition("@")[2]  # drop user:password@
+    path = re.split(r"[?#;]", path, maxsplit=1)[0]
+    host = host_port.split(":", 1)[0] if not host_port.startswith("[") else host_port
+    return f"{scheme.lower()}://{host_port}{slash}{path}", host.lower()
+
+
+def _detect_urls(file: SourceFile) -> list[Observation]:
+    text = file.text
+    if not text or "://" not in text:
+        return []
+    found: list[Observation] = []
+    for match in _URL.finditer(text):
+        scheme = match.group("scheme")
+        engine = db_engine(scheme)
+        if engine is None:
+            continue
+        display, host = redact_url(scheme, match.group("rest"))
+        confidence: Confidence = "medium" if host in _LOCAL_HOSTS or "{" in host or "$" in host else "high"
+        found.append(Observation(kind="data_store", name=engine, rel=file.rel, line=_line_at(text, match.start()),
+                                 detector="data.database_url", evidence=f"database URL {display}",
+                                 confidence=confidence))
+    return found
+
+
+# --- database clients --------------------------------------------------------------------------------------------
+
+_PY_CLIENTS: list[tuple[str, re.Pattern[str]]] = [
+    ("postgresql", re.compile(r"\b(?:psycopg2?|asyncpg|pg8000)\.(?:connect|create_pool|AsyncConnection\.connect)"
+                              r"\s*\(")),
+    ("sqlalchemy", re.compile(r"\b(?:create_engine|create_async_engine)\s*\(")),
+    ("mongodb", re.compile(r"\b(?:MongoClient|AsyncIOMotorClient|AsyncMongoClient)\s*\(")),
+    ("sqlite", re.compile(r"\b(?:sqlite3|aiosqlite)\.connect\s*\(")),
+    ("mysql", re.compile(r"\b(?:mysql\.connector|pymysql|MySQLdb|aiomysql)\.connect\s*\(")),
+    ("redis", re.compile(r"\bredis\.(?:Redis|StrictRedis|from_url)\s*\(|\bRedis\.from_url\s*\(")),
+    ("snowflake", re.compile(r"\bsnowflake\.connector\.connect\s*\(")),
+    ("bigquery", re.compile(r"\bbigquery\.Client\s*\(")),
+    ("oracle", re.compile(r"\b(?:cx_Oracle|oracledb)\.connect\s*\(")),
+    ("mssql", re.compile(r"\b(?:pyodbc|pymssql)\.connect\s*\(")),
+    ("duckdb", re.compile(r"\bduckdb\.connect\s*\(")),
+    ("elasticsearch", re.compile(r"\b(?:Async)?Elasticsearch\s*\(")),
+    ("dynamodb", re.compile(r"\bboto3\.(?:client|resource)\s*\(\s*[\"']dynamodb[\"']")),
+]
+_JS_CLIENTS: list[tuple[str, re.Pattern[str]]] = [
+    ("mongodb", re.compile(r"\bnew\s+MongoClient\s*\(|\bmongoose\.connect\s*\(")),
+    ("postgresql", re.compile(r"\bnew\s+(?:pg\.)?(?:Pool|Client)\s*\(\s*\{[^}]*\b(?:connectionString|database)\b")),
+    ("mysql", re.compile(r"\bmysql2?(?:/promise)?\.create(?:Connection|Pool)\s*\(")),
+    ("redis", re.compile(r"\bcreateClient\s*\(\s*\{\s*url\s*:\s*[\"'`]redis")),
+]
+_CLIENT_EXTS = {"py": _PY_CLIENTS, "js": _JS_CLIENTS, "mjs": _JS_CLIENTS, "cjs": _JS_CLIENTS, "ts": _JS_CLIENTS,
+                "jsx": _JS_CLIENTS, "tsx": _JS_CLIENTS}
+
+
+def _detect_clients(file: SourceFile) -> list[Observation]:
+    text = file.text
+    patterns = _CLIENT_EXTS.get(_ext(file.rel))
+    if not text or patterns is None:
+        return []
+    comment = "#" if patterns is _PY_CLIENTS else "//"
+    found: list[Observation] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        code = line.split(comment, 1)[0] if comment == "#" else line
+        if line.lstrip().startswith(comment):
+            continue
+        for engine, pattern in patterns:
+            match = pattern.search(code)
+            if match is None:
+                continue
+            name = engine
+            if engine == "sqlalchemy":  # the engine is in the URL when it is a literal on the same line
+                url = _URL.search(code, match.end())
+                name = (db_engine(url.group("scheme")) or "sqlalchemy") if url else "sqlalchemy"
+            found.append(Observation(kind="data_store", name=name, rel=file.rel, line=number,
+                                     detector="data.db_client", evidence=f"{match.group(0).strip()[:60]}…",
+                                     confidence="high" if name != "sqlalchemy" else "medium"))
+    return found
+
+
+# --- personal-data field names -----------------------------------------------------------------------------------
+
+# word sequences (after splitting the field name) → category; the longest matching sequence wins.
+_PHRASES: dict[tuple[str, ...], str] = {}
+
+
+def _add(category: str, *phrases: str) -> None:
+    for phrase in phrases:
+        _PHRASES[tuple(phrase.split())] = category
+
+
+_add("contact", "email", "emails", "e mail", "emailaddress", "mail address", "phone", "phones", "phonenumber",
+     "telephone", "mobile number", "mobile phone", "cell phone", "msisdn", "fax", "address", "addresses",
+     "street", "address line", "addressline", "postcode", "post code", "postal code", "postalcode", "zip code",
+     "zipcode", "zip")
+_add("identifiers", "ip", "ip address", "ipaddress", "ip addr", "ipaddr", "mac address", "macaddress", "device id",
+     "deviceid", "imei", "first name", "firstname", "last name", "lastname", "full name", "fullname", "surname",
+     "given name", "family name", "maiden name", "username", "user name", "login name", "cookie id", "advertising id")
+_add("financial", "iban", "bic", "swift code", "account number", "accountnumber", "bank account", "card number",
+     "cardnumber", "credit card", "creditcard", "cc number", "ccnumber", "pan", "cvv", "cvc", "card cvv",
+     "sort code", "routing number", "salary", "income", "wage", "wages")
+_add("health", "diagnosis", "diagnoses", "health", "medical", "medication", "medications", "prescription",
+     "blood type", "blood group", "allergy", "allergies", "disability", "icd", "icd10", "symptoms", "treatment",
+     "patient id")
+_add("biometric", "biometric", "biometrics", "face embedding", "face encoding", "faceprint", "face template",
+     "fingerprint template", "fingerprint image", "iris scan", "retina scan", "voiceprint", "voice print")
+_add("date_of_birth", "date of birth", "dateofbirth", "dob", "birthdate", "birth date", "birthday", "birth day")
+_add("national_id", "ssn", "social security", "social security number", "national id", "nationalid",
+     "national insurance", "national insurance number", "nino", "passport", "passport number", "passport no",
+     "tax id", "taxid", "tin", "drivers license", "driver license", "driving licence", "driving license", "bsn",
+     "aadhaar", "personal id number", "personnummer")
+_add("special_category", "ethnicity", "ethnic origin", "race", "religion", "religious belief", "sexual orientation",
+     "political opinion", "political party", "trade union", "genetic", "genetic data")
+_add("demographic", "gender", "sex", "age", "nationality", "marital status")
+_add("location", "latitude", "longitude", "geolocation", "geo location", "gps", "home location")
+
+# words that make "address" technical rather than postal
+_NOT_POSTAL = {"server", "host", "url", "web", "remote", "local", "bind", "listen", "base", "memory", "return",
+               "contract", "wallet", "proxy", "gateway", "node", "peer", "broadcast", "multicast", "network", "socket",
+               "smtp", "target", "source", "src", "dst", "dest", "destination", "ipv4", "ipv6", "hardware", "bus",
+               "register", "pointer", "mem", "physical", "virtual", "start", "end", "offset"}
+_AMBIGUOUS = {("address",), ("addresses",), ("zip",), ("pan",), ("tin",), ("ip",), ("age",), ("sex",), ("race",),
+              ("health",), ("treatment",), ("income",), ("username",), ("user", "name"), ("bic",)}
+_MAX_PHRASE = max(len(phrase) for phrase in _PHRASES)
+
+
+def _words(name: str) -> list[str]:
+    name = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
+    name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", name)
+    return [word for word in re.split(r"[^A-Za-z0-9]+", name.lower()) if word]
+
+
+def classify_field(name: str) -> tuple[str, Confidence] | None:
+    """The personal-data category of a field or column name, with a confidence, or None."""
+    words = _words(name)
+    best: tuple[int, int, tuple[str, ...]] | None = None  # (length, start, phrase)
+    for start in range(len(words)):
+        for length in range(min(_MAX_PHRASE, len(words) - start), 0, -1):
+            phrase = tuple(words[start:start + length])
+            if phrase in _PHRASES and (best is None or length > best[0]):
+                best = (length, start, phrase)
+                break
+    if best is None:
+        return None
+    _, start, phrase = best
+    if phrase in {("address",), ("addresses",)} and start > 0 and words[start - 1] in _NOT_POSTAL:
+        return None
+    confidence: Confidence = "medium" if phrase in _AMBIGUOUS and len(words) == len(phrase) else "high"
+    if phrase in _AMBIGUOUS and len(words) > len(phrase):
+        confidence = "medium"
+    return _PHRASES[phrase], confidence
+
+
+def _pii(file: SourceFile, field: str, line: int | None, detector: str, where: str) -> Observation | None:
+    result = classify_field(field)
+    if result is None:
+        return None
+    category, confidence = result
+    return Observation(kind="personal_data", name=category, rel=file.rel, line=line, detector=detector,
+                       evidence=f"{where} `{field}`", confidence=confidence)
+
+
+_CREATE = re.compile(r"\bCREATE\s+(?:OR\s+REPLACE\s+)?(?:(?:GLOBAL\s+|LOCAL\s+)?(?:TEMP|TEMPORARY)\s+|UNLOGGED\s+)?"
+                     r"TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(?P<table>[\w.\"`\[\]]+)\s*\(", re.IGNORECASE)
+_ALTER_ADD = re.compile(r"\bALTER\s+TABLE\s+(?P<table>[\w.\"`\[\]]+)\s+ADD\s+(?:COLUMN\s+)?(?:IF\s+NOT\s+EXISTS\s+)?"
+                        r"[\"`\[]?(?P<column>\w+)", re.IGNORECASE)
+_SQL_NON_COLUMNS = {"constraint", "primary", "foreign", "unique", "key", "index", "check", "exclude", "like",
+                    "fulltext", "spatial", "period"}
+
+
+def _strip_sql_comments(text: str) -> str:
+    """Comments blanked out with spaces (so offsets and line numbers stay valid)."""
+    def blank(match: re.Match[str]) -> str:
+        return re.sub(r"[^\n]", " ", match.group(0))
+    return re.sub(r"--[^\n]*|/\*.*?\*/", blank, text, flags=re.DOTALL)
+
+
+def _detect_sql(file: SourceFile) -> list[Observation]:
+    if not file.text:
+        return []
+    text = _strip_sql_comments(file.text)
+    found: list[Observation] = []
+    for create in _CREATE.finditer(text):
+        table = create.group("table").strip("\"`[]")
+        depth, item_start, index = 1, create.end(), create.end()
+        items: list[int] = []
+        while index < len(text) and depth > 0:
+            char = text[index]
+            if char == "(":
+                depth += 1
+            elif char == ")":
+                depth -= 1
+                if depth == 0:
+                    items.append(item_start)
+            elif char == "," and depth == 1:
+                items.append(item_start)
+                item_start = index + 1
+            index += 1
+        for start in items:
+            column = re.match(r"\s*[\"`\[]?(\w+)[\"`\]]?", text[start:start + 200])
+            if column is None or column.group(1).lower() in _SQL_NON_COLUMNS:
+                continue
+            line = _line_at(text, start + column.start(1))
+            observation = _pii(file, column.group(1), line, "data.pii_sql", f"column in CREATE TABLE {table}:")
+            if observation:
+                found.append(observation)
+    for alter in _ALTER_ADD.finditer(text):
+        observation = _pii(file, alter.group("column"), _line_at(text, alter.start("column")), "data.pii_sql",
+                           f"column added to {alter.group('table').strip(chr(34) + '`[]')}:")
+        if observation:
+            found.append(observation)
+    return found
+
+
+_PY_FIELD = re.compile(r"^[ \t]+(?P<name>[A-Za-z_]\w*)\s*:\s*(?P<type>[A-Za-z_][\w.\[\], |\"']*?)\s*(?:=.*)?$")
+_ORM_FIELD = re.compile(r"^[ \t]+(?P<name>[A-Za-z_]\w*)\s*(?::[^=]*)?=\s*(?:models\.\w+Field|(?:db\.|sa\.)?Column|"
+                        r"(?:orm\.)?mapped_column|fields\.\w+|Field)\s*\(")
+_PY_NOT_FIELDS = {"self", "cls", "return", "model_config", "class_config"}
+
+
+def _detect_python_fields(file: SourceFile) -> list[Observation]:
+    text = file.text
+    if not text or ":" not in text:
+        return []
+    found: list[Observation] = []
+    seen: set[str] = set()
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = _PY_FIELD.match(line) or _ORM_FIELD.match(line)
+        if match is None or (line.rstrip().endswith(":") and "=" not in line):
+            continue  # a block opener such as `    else:` is not a field
+        name = match.group("name")
+        if name in _PY_NOT_FIELDS or name in {"else", "try", "finally", "lambda"}:
+            continue
+        observation = _pii(file, name, number, "data.pii_python", "field")
+        if observation:
+            key = f"{name}:{number}"
+            if key not in seen:
+                seen.add(key)
+                found.append(observation)
+    return found
+
+
+def _detect_csv(file: SourceFile) -> list[Observation]:
+    if not file.text:
+        return []
+    header = file.text.split("\n", 1)[0].lstrip("\ufeff").rstrip("\r")
+    delimiter = max((",", "\t", ";", "|"), key=header.count)
+    if header.count(delimiter) == 0 and len(header) > 64:
+        return []
+    found: list[Observation] = []
+    for cell in header.split(delimiter):
+        column = cell.strip().strip("\"'")
+        if not column or len(column) > 64:
+            continue
+        observation = _pii(file, column, 1, "data.pii_csv", "CSV column")
+        if observation:
+            found.append(observation)
+    return found
+
+
+def _schema_properties(node: Any, depth: int = 0) -> list[str]:
+    """Property names anywhere in a JSON-schema-like tree (``properties`` maps)."""
+    if depth > 40:
+        return []
+    names: list[str] = []
+    if isinstance(node, dict):
+        properties = node.get("properties")
+        if isinstance(properties, dict):
+            names += [str(key) for key in properties]
+        for value in node.values():
+            names += _schema_properties(value, depth + 1)
+    elif isinstance(node, list):
+        for value in node:
+            names += _schema_properties(value, depth + 1)
+    return names
+
+
+def _wants_schema(rel: str) -> bool:
+    base = _base(rel).lower()
+    if base.endswith((".lock", "-lock.json")) or base in {"package.json", "tsconfig.json"}:
+        return False
+    return base.endswith((".json", ".yaml", ".yml"))
+
+
+def _detect_schema(file: SourceFile) -> list[Observation]:
+    text = file.text
+    if not text or "properties" not in text:
+        return []
+    base = _base(file.rel).lower()
+    is_json = base.endswith(".json")
+    schema_like = ("$schema" in text or "schema" in base or "openapi" in text[:2000] or "swagger" in text[:2000]
+                   or "components:" in text or '"definitions"' in text or "$defs" in text)
+    if not schema_like:
+        return []
+    try:
+        data = json.loads(text) if is_json else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError, RecursionError):
+        return []
+    found: list[Observation] = []
+    cursor = 0
+    for name in dict.fromkeys(_schema_properties(data)):
+        key = re.compile((r'"' + re.escape(name) + r'"\s*:') if is_json
+                         else (r"^\s*[\"']?" + re.escape(name) + r"[\"']?\s*:"), re.MULTILINE)
+        match = key.search(text, cursor) or key.search(text)
+        line = _line_at(text, match.start()) if match else None
+        observation = _pii(file, name, line, "data.pii_schema", "schema property")
+        if observation:
+            found.append(observation)
+    return found
+
+
+def _detector(id_: str, description: str, wants: Callable[[str], bool],
+              detect: Callable[[SourceFile], list[Observation]]) -> Detector:
+    # FunctionDetector is frozen while the Detector protocol declares plain (settable) attributes
+    return FunctionDetector(id_, description, wants, detect)
+
+
+DATA_DETECTORS: list[Detector] = [
+    _detector("data.database_url", "Database URLs in code and config (credentials stripped).",
+                     _wants_url, _detect_urls),
+    _detector("data.db_client", "Database client calls (psycopg, SQLAlchemy, MongoClient, sqlite3, …).",
+                     lambda rel: _ext(rel) in _CLIENT_EXTS, _detect_clients),
+    _detector("data.pii_sql", "Personal-data columns in SQL CREATE TABLE / ALTER TABLE statements.",
+                     lambda rel: _ext(rel) == "sql", _detect_sql),
+    _detector("data.pii_python", "Personal-data fields in pydantic models, dataclasses and ORM models.",
+                     lambda rel: _ext(rel) in {"py", "pyi"}, _detect_python_fields),
+    _detector("data.pii_csv", "Personal-data columns in CSV/TSV headers (first line only).",
+                     lambda rel: _ext(rel) in {"csv", "tsv"}, _detect_csv),
+    _detector("data.pii_schema", "Personal-data property names in JSON schemas and OpenAPI documents.",
+                     _wants_schema, _detect_schema),
+]

@@ -1,0 +1,530 @@
+"""Dependency-manifest detectors: which AI packages a project declares or locks.
+
+Every manifest is parsed as data (tomllib, json, PyYAML ``safe_load``, ``ast.parse`` for setup.py) — nothing is
+imported or executed. A dependency becomes an Observation only when ``data/ai_packages.yaml`` knows it; the
+observation's kind and name are the catalogue's, ``version`` is set only for an exact pin (``==1.2.3``, a bare
+Poetry/npm version, a lock entry) and the declared constraint goes into the evidence. Lock files report
+``confidence="medium"``: a locked package may be a transitive dependency the project never uses directly.
+"""
+
+from __future__ import annotations
+
+import ast
+import configparser
+import json
+import re
+import tomllib
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import yaml
+
+from clearsight.discover.catalog import AIPackage, lookup_npm, lookup_pypi
+from clearsight.discover.interface import Confidence, Detector, FunctionDetector, Observation, SourceFile
+
+__all__ = ["MANIFEST_DETECTORS", "parse_requirement"]
+
+# A PEP 508 requirement: name, optional [extras], then a version spec, URL or marker.
+_REQ = re.compile(r"^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(\[[^\]]*\])?\s*(.*)$")
+_PIN = re.compile(r"^\(?\s*===?\s*([A-Za-z0-9][A-Za-z0-9.+!_-]*)\s*\)?$")
+_BARE_VERSION = re.compile(r"^v?\d+(?:\.\d+)*(?:[-.+]?[A-Za-z0-9.]+)?$")
+# conda package names that differ from their PyPI distribution
+_CONDA_ALIASES = {"pytorch": "torch", "pytorch-cpu": "torch", "pytorch-gpu": "torch", "tensorflow-gpu": "tensorflow",
+                  "py-xgboost": "xgboost", "faiss": "faiss-cpu", "huggingface_hub": "huggingface-hub"}
+
+
+def _base(rel: str) -> str:
+    return rel.rsplit("/", 1)[-1]
+
+
+def _line_at(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def _find_line(text: str, name: str, start_line: int = 1) -> int | None:
+    """The first line at or after ``start_line`` where ``name`` appears as a whole package token."""
+    pattern = re.compile(r"(?<![A-Za-z0-9_.@/-])" + re.escape(name) + r"(?![A-Za-z0-9_-])", re.IGNORECASE)
+    lines = text.splitlines()
+    for index in range(max(start_line, 1) - 1, len(lines)):
+        if pattern.search(lines[index]):
+            return index + 1
+    if start_line > 1:
+        return _find_line(text, name, 1)
+    return None
+
+
+def _offset_of_line(text: str, line: int) -> int:
+    offset = 0
+    for _ in range(line - 1):
+        offset = text.find("\n", offset) + 1
+        if offset == 0:
+            return len(text)
+    return offset
+
+
+def _header_line(text: str, header: str) -> int:
+    """Line of a TOML/INI ``[header]`` (1 if absent)."""
+    match = re.search(r"^\s*\[\s*" + re.escape(header) + r"\s*\]\s*$", text, re.MULTILINE)
+    return _line_at(text, match.start()) if match else 1
+
+
+def parse_requirement(spec: str) -> tuple[str, str | None, str] | None:
+    """``(name, pinned version or None, constraint text)`` for one PEP 508 requirement string, else None."""
+    spec = spec.split(" #", 1)[0].strip()
+    if not spec or spec.startswith(("-", "#", ".", "/")) or "://" in spec.split("@", 1)[0]:
+        return None
+    match = _REQ.match(spec)
+    if match is None:
+        return None
+    name, rest = match.group(1), match.group(3)
+    constraint = rest.split(";", 1)[0].strip()
+    if constraint.startswith("@"):  # direct reference: name @ https://...
+        return name, None, "@ URL"
+    pin = _PIN.match(constraint)
+    return name, (pin.group(1) if pin else None), constraint
+
+
+def _observe(package: AIPackage, file: SourceFile, line: int | None, detector: str, evidence: str,
+             version: str | None, lock: bool = False) -> Observation:
+    confidence: Confidence = package.confidence
+    if lock and confidence == "high":
+        confidence = "medium"
+    return Observation(kind=package.kind, name=package.name, rel=file.rel, line=line, detector=detector,
+                       evidence=evidence, confidence=confidence, version=version)
+
+
+def _from_specs(file: SourceFile, detector: str, specs: Iterable[tuple[str, int | None]],
+                where: str) -> list[Observation]:
+    """Observations for ``(requirement string, line)`` pairs; a None line is looked up by name in the text."""
+    text = file.text or ""
+    found: list[Observation] = []
+    for spec, line in specs:
+        parsed = parse_requirement(spec)
+        if parsed is None:
+            continue
+        name, version, constraint = parsed
+        package = lookup_pypi(name)
+        if package is None:
+            continue
+        at = line if line is not None else _find_line(text, name)
+        joiner = "" if constraint[:1] in ("<", ">", "=", "!", "~", "(") else " "
+        evidence = f"{name}{(joiner + constraint) if constraint else ''} in {where}"
+        found.append(_observe(package, file, at, detector, evidence, version))
+    return found
+
+
+# --- requirements files ------------------------------------------------------------------------------------------
+
+def _wants_requirements(rel: str) -> bool:
+    base = _base(rel).lower()
+    parent = rel.lower().rsplit("/", 2)[-2] if "/" in rel else ""
+    if base.endswith(".txt"):
+        return "requirements" in base or base.startswith("constraints") or parent == "requirements"
+    if base.endswith(".in"):
+        return base.count(".") == 1 and base not in {"manifest.in", "makefile.in"}
+    return False
+
+
+def _logical_lines(text: str) -> Iterator[tuple[str, int]]:
+    """Requirement lines with ``\\`` continuations joined, each with its first physical line number."""
+    buffer, start = "", 0
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw if raw.lstrip().startswith("#") else re.split(r"(?:^|\s)#", raw, maxsplit=1)[0]
+        if not buffer:
+            start = number
+        if line.rstrip().endswith("\\"):
+            buffer += line.rstrip()[:-1] + " "
+            continue
+        yield buffer + line, start
+        buffer = ""
+    if buffer:
+        yield buffer, start
+
+
+def _detect_requirements(file: SourceFile) -> list[Observation]:
+    if not file.text:
+        return []
+    specs = [(line.strip(), number) for line, number in _logical_lines(file.text)
+             if line.strip() and not line.lstrip().startswith(("-", "#"))]  # -r / -c / -e / --index-url ignored
+    return _from_specs(file, "manifest.requirements", specs, _base(file.rel))
+
+
+# --- pyproject.toml ----------------------------------------------------------------------------------------------
+
+def _poetry_version(value: Any) -> tuple[str | None, str]:
+    """(pinned version, constraint) for a Poetry/Pipfile dependency value (string or table)."""
+    if isinstance(value, dict):
+        value = value.get("version", "")
+    if not isinstance(value, str):
+        return None, ""
+    value = value.strip()
+    if value in ("", "*"):
+        return None, value
+    pin = _PIN.match(value)
+    if pin:
+        return pin.group(1), value
+    if _BARE_VERSION.match(value):
+        return value, value
+    return None, value
+
+
+def _table_observations(file: SourceFile, detector: str, table: Any, header: str, where: str) -> list[Observation]:
+    """Observations for a Poetry/Pipfile ``name = version-or-table`` mapping under ``[header]``."""
+    if not isinstance(table, dict):
+        return []
+    text = file.text or ""
+    start = _header_line(text, header)
+    found: list[Observation] = []
+    for name, value in table.items():
+        if not isinstance(name, str) or name.lower() == "python":
+            continue
+        package = lookup_pypi(name)
+        if package is None:
+            continue
+        version, constraint = _poetry_version(value)
+        evidence = f"{name}{(' ' + constraint) if constraint else ''} in {where}"
+        found.append(_observe(package, file, _find_line(text, name, start), detector, evidence, version))
+    return found
+
+
+def _load_toml(file: SourceFile) -> dict[str, Any] | None:
+    if not file.text:
+        return None
+    try:
+        return tomllib.loads(file.text)
+    except (tomllib.TOMLDecodeError, ValueError):
+        return None
+
+
+def _string_list(value: Any) -> list[str]:
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+
+
+def _detect_pyproject(file: SourceFile) -> list[Observation]:
+    data = _load_toml(file)
+    if data is None:
+        return []
+    text = file.text or ""
+    detector = "manifest.pyproject"
+    found: list[Observation] = []
+    project = data.get("project")
+    if isinstance(project, dict):
+        start = _header_line(text, "project")
+        deps_key = re.compile(r"^\s*dependencies\s*=", re.MULTILINE).search(text, _offset_of_line(text, start))
+        start = _line_at(text, deps_key.start()) if deps_key else start
+        specs: list[tuple[str, int | None]] = []
+        for spec in _string_list(project.get("dependencies")):
+            parsed = parse_requirement(spec)
+            specs.append((spec, _find_line(text, parsed[0], start) if parsed else None))
+        found += _from_specs(file, detector, specs, "pyproject.toml [project].dependencies")
+        optional = project.get("optional-dependencies")
+        if isinstance(optional, dict):
+            opt_start = _header_line(text, "project.optional-dependencies")
+            for extra, deps in optional.items():
+                specs = []
+                for spec in _string_list(deps):
+                    parsed = parse_requirement(spec)
+                    specs.append((spec, _find_line(text, parsed[0], opt_start) if parsed else None))
+                found += _from_specs(file, detector, specs, f"pyproject.toml optional-dependencies.{extra}")
+    poetry = data.get("tool", {}).get("poetry") if isinstance(data.get("tool"), dict) else None
+    if isinstance(poetry, dict):
+        for key in ("dependencies", "dev-dependencies"):
+            found += _table_observations(file, detector, poetry.get(key), f"tool.poetry.{key}",
+                                         f"pyproject.toml [tool.poetry.{key}]")
+        groups = poetry.get("group")
+        if isinstance(groups, dict):
+            for group, body in groups.items():
+                if isinstance(body, dict):
+                    header = f"tool.poetry.group.{group}.dependencies"
+                    found += _table_observations(file, detector, body.get("dependencies"), header,
+                                                 f"pyproject.toml [{header}]")
+    return found
+
+
+# --- Pipfile -----------------------------------------------------------------------------------------------------
+
+def _detect_pipfile(file: SourceFile) -> list[Observation]:
+    data = _load_toml(file)
+    if data is None:
+        return []
+    found: list[Observation] = []
+    for section in ("packages", "dev-packages"):
+        found += _table_observations(file, "manifest.pipfile", data.get(section), section, f"Pipfile [{section}]")
+    return found
+
+
+# --- setup.cfg / setup.py ----------------------------------------------------------------------------------------
+
+def _detect_setup_cfg(file: SourceFile) -> list[Observation]:
+    if not file.text:
+        return []
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    try:
+        parser.read_string(file.text)
+    except configparser.Error:
+        return []
+    text = file.text
+    found: list[Observation] = []
+    sections: list[tuple[str, str, str]] = []
+    if parser.has_option("options", "install_requires"):
+        sections.append(("options", parser.get("options", "install_requires"), "setup.cfg install_requires"))
+    if parser.has_section("options.extras_require"):
+        for extra, value in parser.items("options.extras_require"):
+            sections.append(("options.extras_require", value, f"setup.cfg extras_require.{extra}"))
+    for header, value, where in sections:
+        start = _header_line(text, header)
+        specs: list[tuple[str, int | None]] = []
+        for spec in value.splitlines():
+            parsed = parse_requirement(spec)
+            if parsed is not None:
+                specs.append((spec, _find_line(text, parsed[0], start)))
+        found += _from_specs(file, "manifest.setup_cfg", specs, where)
+    return found
+
+
+def _literal_strings(node: ast.expr) -> list[tuple[str, int]]:
+    if isinstance(node, ast.List | ast.Tuple):
+        return [(item.value, item.lineno) for item in node.elts
+                if isinstance(item, ast.Constant) and isinstance(item.value, str)]
+    return []
+
+
+def _detect_setup_py(file: SourceFile) -> list[Observation]:
+    if not file.text:
+        return []
+    try:
+        tree = ast.parse(file.text)
+    except (SyntaxError, ValueError):
+        return []
+    specs: list[tuple[str, int | None]] = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        for keyword in node.keywords:
+            if keyword.arg == "install_requires":
+                specs += _literal_strings(keyword.value)
+            elif keyword.arg == "extras_require" and isinstance(keyword.value, ast.Dict):
+                for value in keyword.value.values:
+                    specs += _literal_strings(value)
+    return _from_specs(file, "manifest.setup_py", specs, "setup.py install_requires")
+
+
+# --- conda environment.yml ---------------------------------------------------------------------------------------
+
+def _wants_conda(rel: str) -> bool:
+    base = _base(rel).lower()
+    return bool(re.fullmatch(r"(environment|conda)([-_.][\w.-]*)?\.ya?ml", base))
+
+
+def _conda_spec(spec: str) -> tuple[str, str | None] | None:
+    spec = spec.split("#", 1)[0].strip()
+    if "::" in spec:
+        spec = spec.split("::", 1)[1]
+    match = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(.*)$", spec)
+    if match is None:
+        return None
+    name, rest = match.group(1), match.group(2).strip()
+    version = None
+    pinned = re.match(r"^==?\s*([0-9][A-Za-z0-9.+!_-]*)", rest)
+    if pinned and "*" not in rest:
+        version = pinned.group(1)
+    return name, version
+
+
+def _detect_conda(file: SourceFile) -> list[Observation]:
+    if not file.text:
+        return []
+    try:
+        data = yaml.safe_load(file.text)
+    except yaml.YAMLError:
+        return []
+    if not isinstance(data, dict) or not isinstance(data.get("dependencies"), list):
+        return []
+    text = file.text
+    found: list[Observation] = []
+    pip_specs: list[tuple[str, int | None]] = []
+    deps_match = re.search(r"^dependencies\s*:", text, re.MULTILINE)
+    deps_line = _line_at(text, deps_match.start()) if deps_match else 1
+    for entry in data["dependencies"]:
+        if isinstance(entry, dict):
+            for spec in _string_list(entry.get("pip")):
+                parsed = parse_requirement(spec)
+                pip_specs.append((spec, _find_line(text, parsed[0], deps_line) if parsed else None))
+            continue
+        if not isinstance(entry, str):
+            continue
+        conda = _conda_spec(entry)
+        if conda is None:
+            continue
+        name, version = conda
+        package = lookup_pypi(_CONDA_ALIASES.get(name.lower(), name))
+        if package is None:
+            continue
+        line = _find_line(text, entry.strip(), deps_line) or _find_line(text, name, deps_line)
+        found.append(_observe(package, file, line, "manifest.conda", f"{entry.strip()} in "
+                              f"{_base(file.rel)} (conda)", version))
+    found += _from_specs(file, "manifest.conda", pip_specs, f"{_base(file.rel)} (pip)")
+    return found
+
+
+# --- package.json ------------------------------------------------------------------------------------------------
+
+_NPM_SECTIONS = ("dependencies", "devDependencies", "peerDependencies", "optionalDependencies")
+_NPM_PIN = re.compile(r"^=?v?(\d+\.\d+\.\d+(?:[-+][A-Za-z0-9.-]+)?)$")
+
+
+def _json_key_line(text: str, key: str, start_line: int = 1) -> int | None:
+    pattern = re.compile(r'"' + re.escape(key) + r'"\s*:')
+    lines = text.splitlines()
+    for index in range(max(start_line, 1) - 1, len(lines)):
+        if pattern.search(lines[index]):
+            return index + 1
+    return _json_key_line(text, key) if start_line > 1 else None
+
+
+def _load_json(file: SourceFile) -> Any:
+    if not file.text:
+        return None
+    try:
+        return json.loads(file.text)
+    except (json.JSONDecodeError, ValueError, RecursionError):
+        return None
+
+
+def _detect_package_json(file: SourceFile) -> list[Observation]:
+    data = _load_json(file)
+    if not isinstance(data, dict):
+        return []
+    text = file.text or ""
+    found: list[Observation] = []
+    for section in _NPM_SECTIONS:
+        deps = data.get(section)
+        if not isinstance(deps, dict):
+            continue
+        start = _json_key_line(text, section) or 1
+        for name, spec in deps.items():
+            package = lookup_npm(name)
+            if package is None:
+                continue
+            constraint = spec.strip() if isinstance(spec, str) else ""
+            pin = _NPM_PIN.match(constraint)
+            found.append(_observe(package, file, _json_key_line(text, name, start), "manifest.package_json",
+                                  f"{name} {constraint} in package.json {section}".replace("  ", " "),
+                                  pin.group(1) if pin else None))
+    return found
+
+
+# --- lock files --------------------------------------------------------------------------------------------------
+
+def _detect_toml_lock(file: SourceFile) -> list[Observation]:
+    """poetry.lock and uv.lock: ``[[package]]`` tables with name and version."""
+    data = _load_toml(file)
+    if data is None or not isinstance(data.get("package"), list):
+        return []
+    text = file.text or ""
+    found: list[Observation] = []
+    for entry in data["package"]:
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            continue
+        name = entry["name"]
+        package = lookup_pypi(name)
+        if package is None:
+            continue
+        version = entry.get("version") if isinstance(entry.get("version"), str) else None
+        match = re.search(r'^\s*name\s*=\s*"' + re.escape(name) + r'"', text, re.MULTILINE)
+        line = _line_at(text, match.start()) if match else _find_line(text, name)
+        found.append(_observe(package, file, line, "manifest.lockfile", f"{name} {version or ''} locked in "
+                              f"{_base(file.rel)}".replace("  ", " "), version, lock=True))
+    return found
+
+
+def _detect_pipfile_lock(file: SourceFile) -> list[Observation]:
+    data = _load_json(file)
+    if not isinstance(data, dict):
+        return []
+    text = file.text or ""
+    found: list[Observation] = []
+    for section in ("default", "develop"):
+        deps = data.get(section)
+        if not isinstance(deps, dict):
+            continue
+        start = _json_key_line(text, section) or 1
+        for name, body in deps.items():
+            package = lookup_pypi(name)
+            if package is None:
+                continue
+            raw = body.get("version") if isinstance(body, dict) else None
+            version = raw.lstrip("=") if isinstance(raw, str) else None
+            found.append(_observe(package, file, _json_key_line(text, name, start), "manifest.pipfile_lock",
+                                  f"{name} {version or ''} locked in Pipfile.lock".replace("  ", " "), version,
+                                  lock=True))
+    return found
+
+
+def _detect_package_lock(file: SourceFile) -> list[Observation]:
+    data = _load_json(file)
+    if not isinstance(data, dict):
+        return []
+    text = file.text or ""
+    entries: list[tuple[str, str, Any]] = []  # (package name, JSON key, body)
+    packages = data.get("packages")
+    if isinstance(packages, dict):  # lockfileVersion 2 and 3
+        for key, body in packages.items():
+            if isinstance(key, str) and "node_modules/" in key:
+                entries.append((key.rsplit("node_modules/", 1)[1], key, body))
+    elif isinstance(data.get("dependencies"), dict):  # lockfileVersion 1
+        for key, body in data["dependencies"].items():
+            entries.append((key, key, body))
+    found: list[Observation] = []
+    seen: set[tuple[str, str | None]] = set()
+    for name, key, body in entries:
+        package = lookup_npm(name)
+        if package is None:
+            continue
+        raw = body.get("version") if isinstance(body, dict) else None
+        version = raw if isinstance(raw, str) else None
+        if (package.name, version) in seen:
+            continue
+        seen.add((package.name, version))
+        found.append(_observe(package, file, _json_key_line(text, key), "manifest.package_lock",
+                              f"{name} {version or ''} locked in {_base(file.rel)}".replace("  ", " "), version,
+                              lock=True))
+    return found
+
+
+def _named(*names: str) -> Any:
+    wanted = {name.lower() for name in names}
+
+    def wants(rel: str) -> bool:
+        return _base(rel).lower() in wanted
+
+    return wants
+
+
+def _detector(id_: str, description: str, wants: Callable[[str], bool],
+              detect: Callable[[SourceFile], list[Observation]]) -> Detector:
+    # FunctionDetector is frozen while the Detector protocol declares plain (settable) attributes
+    return FunctionDetector(id_, description, wants, detect)
+
+
+MANIFEST_DETECTORS: list[Detector] = [
+    _detector("manifest.requirements", "AI packages in pip requirements files (requirements*.txt, *.in).",
+                     _wants_requirements, _detect_requirements),
+    _detector("manifest.pyproject", "AI packages in pyproject.toml (PEP 621 and Poetry dependencies).",
+                     _named("pyproject.toml"), _detect_pyproject),
+    _detector("manifest.pipfile", "AI packages in a Pipfile.", _named("Pipfile"), _detect_pipfile),
+    _detector("manifest.setup_cfg", "AI packages in setup.cfg install_requires and extras_require.",
+                     _named("setup.cfg"), _detect_setup_cfg),
+    _detector("manifest.setup_py", "AI packages in literal install_requires lists of setup.py (never run).",
+                     _named("setup.py"), _detect_setup_py),
+    _detector("manifest.conda", "AI packages in conda environment files, including their pip section.",
+                     _wants_conda, _detect_conda),
+    _detector("manifest.package_json", "AI packages in package.json dependency sections.",
+                     _named("package.json"), _detect_package_json),
+    _detector("manifest.lockfile", "AI packages pinned in poetry.lock or uv.lock (medium confidence).",
+                     _named("poetry.lock", "uv.lock"), _detect_toml_lock),
+    _detector("manifest.pipfile_lock", "AI packages pinned in Pipfile.lock (medium confidence).",
+                     _named("Pipfile.lock"), _detect_pipfile_lock),
+    _detector("manifest.package_lock", "AI packages pinned in package-lock.json (medium confidence).",
+                     _named("package-lock.json", "npm-shrinkwrap.json"), _detect_package_lock),
+]

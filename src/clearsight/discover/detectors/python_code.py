@@ -1,0 +1,309 @@
+"""Python source by AST: AI imports, model and dataset identifiers, and risky model loading.
+
+Only the syntax tree counts, so commented-out code and strings that merely mention a package never match; a
+file that does not parse yields nothing. Evidence strings are short and never contain a value that looks like a
+credential.
+
+What is reported:
+
+- ``import x`` / ``from x import y`` of a package in the AI catalogue → the package's kind (provider, sdk, …).
+- Model identifiers: ``from_pretrained("org/x")``, ``SentenceTransformer("x")``, ``pipeline(..., model="org/x")``,
+  ``model=``/``model_name=``/``model_id=`` keyword arguments (a literal, or a module-level variable holding one;
+  f-strings are ignored), and module-level ``*MODEL* = "gpt-4o"`` assignments → kind ``model``.
+- ``load_dataset("org/x")`` (and hub downloads with ``repo_type="dataset"``) → kind ``dataset``.
+- Risky loading → kind ``model``, confidence high, evidence starting with ``risky load:``: ``torch.load`` without
+  ``weights_only=True``, ``trust_remote_code=True``, ``from_pretrained`` without ``revision=``, pickle / joblib /
+  dill / cloudpickle loads, ``pandas.read_pickle``, ``np.load(..., allow_pickle=True)``.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import PurePosixPath
+
+from clearsight.core.system import ComponentKind
+from clearsight.discover.catalog import lookup_import
+from clearsight.discover.interface import Confidence, FunctionDetector, Observation, SourceFile
+
+DETECTOR_ID = "python-code"
+RISK_PREFIX = "risky load: "
+
+# Hosted and open model families, so a bare `model="..."` in any call is believed without other context.
+_KNOWN_MODEL = re.compile(
+    r"^(?:gpt-?\d|gpt-4o|chatgpt|o[1345](?:-|$)|text-embedding-|text-davinci|davinci|babbage|whisper|dall-e|tts-1"
+    r"|claude|gemini|gemma|palm|text-bison|chat-bison|textembedding-gecko|llama|meta-llama|codellama|mistral"
+    r"|mixtral|codestral|ministral|pixtral|open-mistral|command(?:-|$)|embed-(?:english|multilingual)|rerank-"
+    r"|qwen|deepseek|phi-?\d|falcon|bert-|roberta|distilbert|t5-|flan-|bge-|e5-|all-minilm|all-mpnet|nomic-"
+    r"|jina|grok|sonar|titan|amazon\.|anthropic\.|meta\.|cohere\.|ai21|jamba|stable-?diffusion|sdxl|starcoder"
+    r"|vicuna|zephyr|yi-|internlm|granite|nemotron|dbrx|olmo|smollm|whisper)",
+    re.IGNORECASE,
+)
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
+_PLAUSIBLE = re.compile(r"^[\w.\-/:@]{1,200}$")
+_SECRET_PREFIX = re.compile(r"^(?:sk-|sk_|rk_|pk_|hf_|ghp_|gho_|ghs_|github_pat_|glpat-|xox[abprs]-|AKIA|ASIA|AIza)")
+_OPAQUE = re.compile(r"^[A-Za-z0-9_\-+=]{32,}$")
+
+_MODEL_KWARGS = frozenset({"model", "model_name", "model_id", "model_name_or_path", "pretrained_model_name_or_path"})
+_MODEL_CONSTRUCTORS = frozenset({"SentenceTransformer", "CrossEncoder"})
+_HUB_DOWNLOADS = frozenset({"hf_hub_download", "snapshot_download"})
+_PICKLE_LOADS = frozenset({
+    "pickle.load", "pickle.loads", "pickle.Unpickler", "_pickle.load", "_pickle.loads", "cPickle.load",
+    "cPickle.loads", "dill.load", "dill.loads", "cloudpickle.load", "cloudpickle.loads", "joblib.load",
+    "sklearn.externals.joblib.load", "pandas.read_pickle",
+})
+# Names so conventional that an unimported use still means the library (notebooks that import in another cell).
+_CONVENTIONAL = {"np": "numpy", "pd": "pandas"}
+
+
+def looks_like_secret(value: str) -> bool:
+    """True for strings shaped like API keys or tokens: such values are never reported or printed."""
+    if _SECRET_PREFIX.match(value):
+        return True
+    return bool(_OPAQUE.match(value)) and any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
+
+
+def is_known_model_name(value: str) -> bool:
+    """A hosted or open model name (``gpt-4o-mini``, ``claude-3-5-sonnet``) or a hub ID (``org/name``)."""
+    return bool(_KNOWN_MODEL.match(value) or _HUB_ID.match(value))
+
+
+def plausible_identifier(value: str) -> bool:
+    return bool(_PLAUSIBLE.match(value)) and not looks_like_secret(value)
+
+
+def short(value: str, limit: int = 80) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+@dataclass
+class PythonContext:
+    """What earlier code established: import aliases and module-level string constants (shared across cells)."""
+
+    aliases: dict[str, str] = field(default_factory=dict)
+    constants: dict[str, str] = field(default_factory=dict)
+    has_ai_import: bool = False
+
+
+def python_observations(source: str, rel: str, *, context: PythonContext | None = None,
+                        detector: str = DETECTOR_ID) -> list[Observation]:
+    """Observations in one Python source text (a file or a notebook cell); ``[]`` if it does not parse."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    ctx = context if context is not None else PythonContext()
+    visitor = _Visitor(rel, detector, ctx)
+    try:
+        visitor.run(tree)
+    except RecursionError:
+        return []
+    seen: set[tuple[str, str, int | None, str]] = set()
+    unique: list[Observation] = []
+    for obs in visitor.found:
+        key = (obs.kind, obs.name, obs.line, obs.evidence)
+        if key not in seen:
+            seen.add(key)
+            unique.append(obs)
+    return unique
+
+
+class _Visitor(ast.NodeVisitor):
+    def __init__(self, rel: str, detector: str, ctx: PythonContext) -> None:
+        self.rel = rel
+        self.detector = detector
+        self.ctx = ctx
+        self.found: list[Observation] = []
+
+    def add(self, kind: ComponentKind, name: str, node: ast.AST, evidence: str,
+            confidence: Confidence = "high") -> None:
+        self.found.append(Observation(kind=kind, name=name, rel=self.rel, line=getattr(node, "lineno", None),
+                                      detector=self.detector, evidence=evidence, confidence=confidence))
+
+    def run(self, tree: ast.Module) -> None:
+        # Imports first (anywhere in the tree), so aliases and "this file uses AI" are known before the calls.
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                self._import(node)
+        for stmt in tree.body:
+            self._module_constant(stmt)
+        self.visit(tree)
+
+    # ------------------------------------------------------------------------------------------- imports
+
+    def _import(self, node: ast.Import | ast.ImportFrom) -> None:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    self.ctx.aliases[alias.asname] = alias.name
+                else:
+                    top = alias.name.split(".")[0]
+                    self.ctx.aliases[top] = top
+                package = lookup_import(alias.name)
+                if package is not None:
+                    text = f"import {alias.name}" + (f" as {alias.asname}" if alias.asname else "")
+                    self.ctx.has_ai_import = True
+                    self.add(package.kind, package.name, node, short(text), package.confidence)
+            return
+        if node.level or not node.module:
+            return  # relative imports are the project's own code
+        reported: set[str] = set()
+        for alias in node.names:
+            if alias.name != "*":
+                self.ctx.aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+            package = lookup_import(f"{node.module}.{alias.name}") or lookup_import(node.module)
+            if package is not None and package.name not in reported:
+                reported.add(package.name)
+                names = ", ".join(a.name for a in node.names)
+                self.ctx.has_ai_import = True
+                self.add(package.kind, package.name, node, short(f"from {node.module} import {names}"),
+                         package.confidence)
+
+    # ----------------------------------------------------------------------------------------- constants
+
+    def _module_constant(self, stmt: ast.stmt) -> None:
+        targets: list[ast.expr]
+        if isinstance(stmt, ast.Assign):
+            targets, value = stmt.targets, stmt.value
+        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+            targets, value = [stmt.target], stmt.value
+        else:
+            return
+        for target in targets:
+            if not isinstance(target, ast.Name):
+                continue
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                self.ctx.constants[target.id] = value.value
+                text = value.value
+                if ("model" in target.id.lower() and is_known_model_name(text) and plausible_identifier(text)):
+                    self.add("model", text, stmt, short(f'{target.id} = "{text}"'))
+            else:
+                self.ctx.constants.pop(target.id, None)
+
+    def _string(self, node: ast.expr | None) -> tuple[str, str] | None:
+        """(value, how it was written) for a literal or a module-level constant; None otherwise (f-strings)."""
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value, f'"{short(node.value)}"'
+        if isinstance(node, ast.Name) and node.id in self.ctx.constants:
+            value = self.ctx.constants[node.id]
+            return value, f'{node.id} -> "{short(value)}"'
+        return None
+
+    # --------------------------------------------------------------------------------------------- calls
+
+    def _resolve(self, node: ast.expr) -> str | None:
+        parts: list[str] = []
+        while isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        if not isinstance(node, ast.Name):
+            return None
+        base = self.ctx.aliases.get(node.id) or _CONVENTIONAL.get(node.id, node.id)
+        return ".".join([base, *reversed(parts)])
+
+    def visit_Call(self, node: ast.Call) -> None:
+        try:
+            self._call(node)
+        finally:
+            self.generic_visit(node)
+
+    def _call(self, node: ast.Call) -> None:
+        func = node.func
+        last = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+        resolved = self._resolve(func) or last
+        kwargs = {kw.arg: kw.value for kw in node.keywords if kw.arg}
+        first = node.args[0] if node.args else None
+        model_name: str | None = None
+
+        if last == "from_pretrained":
+            model_name = self._explicit_model(node, first or kwargs.get("pretrained_model_name_or_path"),
+                                              "from_pretrained")
+            written = self._string(first or kwargs.get("pretrained_model_name_or_path"))
+            local = written is not None and _is_local_path(written[0])
+            if "revision" not in kwargs and not local:
+                self.add("model", model_name or resolved, node,
+                         RISK_PREFIX + "from_pretrained without revision= (unpinned hub revision)")
+        elif last in _MODEL_CONSTRUCTORS:
+            model_name = self._explicit_model(node, first or kwargs.get("model_name_or_path"), last)
+        elif last == "load_dataset":
+            found = self._string(first or kwargs.get("path"))
+            if found and plausible_identifier(found[0]):
+                self.add("dataset", found[0], node, f"load_dataset({found[1]})")
+        elif last in _HUB_DOWNLOADS:
+            found = self._string(kwargs.get("repo_id") or first)
+            repo_type = self._string(kwargs.get("repo_type"))
+            if found and plausible_identifier(found[0]):
+                kind: ComponentKind = "dataset" if repo_type and repo_type[0] == "dataset" else "model"
+                self.add(kind, found[0], node, f"{last}({found[1]})")
+
+        for key in sorted(_MODEL_KWARGS & kwargs.keys()):
+            if last == "from_pretrained" and key == "pretrained_model_name_or_path":
+                continue
+            found = self._string(kwargs[key])
+            if not found or not plausible_identifier(found[0]):
+                continue
+            confidence: Confidence | None
+            if last == "pipeline" or is_known_model_name(found[0]):
+                confidence = "high"
+            elif self.ctx.has_ai_import:
+                confidence = "medium"
+            else:
+                confidence = None  # `Car(model="Civic")`: not AI without other evidence
+            if confidence:
+                model_name = model_name or found[0]
+                self.add("model", found[0], node, f"{key}={found[1]}", confidence)
+
+        self._risks(node, resolved, kwargs, first, model_name)
+
+    def _explicit_model(self, node: ast.Call, arg: ast.expr | None, call: str) -> str | None:
+        found = self._string(arg)
+        if not found or not plausible_identifier(found[0]):
+            return None
+        self.add("model", found[0], node, f"{call}({found[1]})")
+        return found[0]
+
+    def _risks(self, node: ast.Call, resolved: str, kwargs: dict[str, ast.expr], first: ast.expr | None,
+               model_name: str | None) -> None:
+        target = self._string(first)
+        loaded = target[0] if target and plausible_identifier(target[0]) else resolved
+        remote = kwargs.get("trust_remote_code")
+        if isinstance(remote, ast.Constant) and remote.value is True:
+            self.add("model", model_name or loaded, node,
+                     RISK_PREFIX + "trust_remote_code=True (runs code from the model repository)")
+        if resolved == "torch.load":
+            safe = kwargs.get("weights_only")
+            if not (isinstance(safe, ast.Constant) and safe.value is True):
+                self.add("model", loaded, node, RISK_PREFIX + "torch.load without weights_only=True (unpickles)")
+        elif resolved in _PICKLE_LOADS:
+            self.add("model", loaded, node, RISK_PREFIX + f"{resolved} (arbitrary code on unpickling)")
+        elif resolved == "numpy.load":
+            allow = kwargs.get("allow_pickle")
+            if isinstance(allow, ast.Constant) and allow.value is True:
+                self.add("model", loaded, node, RISK_PREFIX + "numpy.load with allow_pickle=True")
+
+
+def _is_local_path(value: str) -> bool:
+    return value.startswith((".", "/", "~")) or "\\" in value or value.count("/") > 1
+
+
+def _wants(rel: str) -> bool:
+    return PurePosixPath(rel).suffix.lower() in (".py", ".pyw")
+
+
+def _detect(file: SourceFile) -> list[Observation]:
+    if file.text is None:
+        return []
+    return python_observations(file.text, file.rel)
+
+
+def with_evidence_prefix(observations: list[Observation], prefix: str) -> list[Observation]:
+    return [replace(obs, evidence=prefix + obs.evidence) for obs in observations]
+
+
+PYTHON_CODE = FunctionDetector(
+    id=DETECTOR_ID,
+    description="Python source (AST): AI SDK imports, model and dataset IDs, risky model loading",
+    wants_fn=_wants,
+    detect_fn=_detect,
+)

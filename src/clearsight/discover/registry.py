@@ -1,0 +1,80 @@
+"""Every detector, in one tuple, and the loop that runs them over walked files.
+
+``run_detectors`` never lets one detector's exception stop the run: the failure is recorded as a
+:class:`DetectorError` (detector ID, file, exception type and a short message) and the run goes on.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from clearsight.discover.detectors import JAVASCRIPT, MODEL_FILES, NOTEBOOKS, PYTHON_CODE
+from clearsight.discover.interface import Detector, Observation, SourceFile
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DetectorError:
+    """A detector that raised on one file: reported with the skipped items, never fatal."""
+
+    rel: str
+    detector: str
+    error: str
+    reason: str = "detector-error"
+
+
+def _optional_detectors(module: str, attribute: str) -> tuple[Detector, ...]:
+    """``module.attribute`` if the module exists, else ``()``.
+
+    TEMPORARY: manifests, config and data detectors are written in parallel with this file; this keeps the
+    registry importable until they land. Once all three exist, replace these calls with plain imports. Only a
+    missing module is tolerated — an ImportError raised *inside* an existing module propagates.
+    """
+    try:
+        loaded = importlib.import_module(module)
+    except ImportError as exc:
+        if exc.name != module:
+            raise
+        log.debug("optional detector module %s not present yet", module)
+        return ()
+    detectors = getattr(loaded, attribute, None)
+    if detectors is None:
+        log.warning("%s has no %s; its detectors are not registered", module, attribute)
+        return ()
+    return tuple(detectors)
+
+
+_OURS: tuple[Detector, ...] = (PYTHON_CODE, NOTEBOOKS, JAVASCRIPT, MODEL_FILES)
+
+DETECTORS: tuple[Detector, ...] = (
+    *_OURS,
+    *_optional_detectors("clearsight.discover.detectors.manifests", "MANIFEST_DETECTORS"),
+    *_optional_detectors("clearsight.discover.detectors.config", "CONFIG_DETECTORS"),
+    *_optional_detectors("clearsight.discover.detectors.data", "DATA_DETECTORS"),
+)
+
+
+def run_detectors(
+    files: Iterable[SourceFile],
+    *,
+    detectors: Sequence[Detector] = DETECTORS,
+    errors: list[DetectorError] | None = None,
+) -> list[Observation]:
+    """Observations from every detector that wants each file; failures go to ``errors`` (never raised)."""
+    sink: list[DetectorError] = errors if errors is not None else []
+    found: list[Observation] = []
+    for file in files:
+        for detector in detectors:
+            try:
+                if detector.wants(file.rel):
+                    found.extend(detector.detect(file))
+            except Exception as exc:  # a detector bug must not stop the scan
+                message = str(exc).splitlines()[0][:200] if str(exc) else ""
+                sink.append(DetectorError(rel=file.rel, detector=detector.id,
+                                          error=f"{type(exc).__name__}: {message}".rstrip(": ")))
+                log.debug("detector %s failed on %s", detector.id, file.rel, exc_info=True)
+    return found

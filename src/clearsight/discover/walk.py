@@ -1,0 +1,174 @@
+"""Walk scan roots and hand every file to the detectors as a :class:`SourceFile`, listing what was skipped.
+
+Rules (the same for every root):
+
+- Vendored and generated trees are not entered (``DEFAULT_EXCLUDED_DIRS``, plus any directory holding a
+  ``pyvenv.cfg`` or ``conda-meta``: a virtual environment whatever its name). Each is listed once as ``excluded``.
+- Symlinks are never followed out of the root (``outside-root``). Symlinks that point inside the root are not
+  followed either — their target is walked at its real place — so a loop cannot hang the walk (``symlink-loop``
+  when the target is an ancestor, ``symlink`` otherwise). Broken links are ``unreadable``.
+- A file with a NUL byte in its first 8 KB is ``binary``; a text file over ``max_text_bytes`` is ``huge``; a file
+  that is not UTF-8 is ``undecodable``. All three are listed *and still yielded* with ``text=None`` and the first
+  4 KB in ``head``, so content sniffers (the model-file detector) can see them; text detectors ignore them.
+- Unreadable files and directories (permissions, FIFOs, devices, races) are listed and skipped, never raised.
+
+``rel`` paths always use forward slashes. Nothing read here is imported or executed.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from clearsight.discover.interface import SourceFile
+
+SkipReason = Literal[
+    "excluded", "binary", "huge", "undecodable", "unreadable", "symlink-loop", "symlink", "outside-root",
+]
+
+DEFAULT_EXCLUDED_DIRS: frozenset[str] = frozenset({
+    ".git", ".hg", ".svn", "node_modules", ".venv", "site-packages", "dist-packages", "__pycache__", "dist",
+    "build", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".clearsight", ".eggs",
+})
+VENV_MARKERS: tuple[str, ...] = ("pyvenv.cfg", "conda-meta")
+DEFAULT_MAX_TEXT_BYTES = 2 * 1024 * 1024
+BINARY_PROBE_BYTES = 8 * 1024
+HEAD_BYTES = 4 * 1024
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file or directory the detectors did not read as text, and why (``detail`` never holds file content)."""
+
+    root: Path
+    rel: str
+    reason: SkipReason
+    detail: str = ""
+
+
+def walk(
+    roots: Sequence[Path],
+    *,
+    skipped: list[Skipped] | None = None,
+    max_text_bytes: int = DEFAULT_MAX_TEXT_BYTES,
+    excluded_dirs: frozenset[str] = DEFAULT_EXCLUDED_DIRS,
+) -> Iterator[SourceFile]:
+    """Every file under ``roots`` in a stable (sorted, depth-first) order; skipped items go to ``skipped``."""
+    sink: list[Skipped] = skipped if skipped is not None else []
+    for root in roots:
+        yield from _walk_root(Path(root), sink, max_text_bytes, excluded_dirs)
+
+
+def _walk_root(root: Path, sink: list[Skipped], max_text_bytes: int,
+               excluded_dirs: frozenset[str]) -> Iterator[SourceFile]:
+    root_abs = Path(os.path.abspath(root))
+    try:
+        root_real = root_abs.resolve(strict=True)
+    except (OSError, RuntimeError) as exc:
+        sink.append(Skipped(root_abs, ".", "unreadable", _why(exc)))
+        return
+    if root_real.is_file():
+        yield from _read_file(root_abs, root_abs.parent, root_abs.name, sink, max_text_bytes)
+        return
+    visited: set[tuple[int, int]] = set()
+    stack: list[tuple[Path, str]] = [(root_abs, "")]
+    while stack:
+        directory, prefix = stack.pop()
+        try:
+            st = os.stat(directory)
+            key = (st.st_dev, st.st_ino)
+            if key in visited:
+                sink.append(Skipped(root_abs, prefix.rstrip("/") or ".", "symlink-loop", "directory already walked"))
+                continue
+            visited.add(key)
+            with os.scandir(directory) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            sink.append(Skipped(root_abs, prefix.rstrip("/") or ".", "unreadable", _why(exc)))
+            continue
+        subdirs: list[tuple[Path, str]] = []
+        for entry in entries:
+            rel = prefix + entry.name
+            path = directory / entry.name
+            try:
+                if entry.is_symlink():
+                    _skip_symlink(path, rel, directory, root_abs, root_real, sink)
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name in excluded_dirs or any((path / m).exists() for m in VENV_MARKERS):
+                        sink.append(Skipped(root_abs, rel, "excluded", "vendored or generated tree"))
+                    else:
+                        subdirs.append((path, rel + "/"))
+                    continue
+            except OSError as exc:
+                sink.append(Skipped(root_abs, rel, "unreadable", _why(exc)))
+                continue
+            yield from _read_file(path, root_abs, rel, sink, max_text_bytes)
+        stack.extend(reversed(subdirs))
+
+
+def _skip_symlink(path: Path, rel: str, directory: Path, root_abs: Path, root_real: Path,
+                  sink: list[Skipped]) -> None:
+    """Symlinks are never followed; say why each one was left alone."""
+    try:
+        target = path.resolve(strict=True)
+    except FileNotFoundError:
+        sink.append(Skipped(root_abs, rel, "unreadable", "broken symlink"))
+        return
+    except (OSError, RuntimeError):  # ELOOP (OSError) or pathlib's own loop detection (RuntimeError)
+        sink.append(Skipped(root_abs, rel, "symlink-loop", "symlink resolves to itself"))
+        return
+    if not target.is_relative_to(root_real):
+        sink.append(Skipped(root_abs, rel, "outside-root", "symlink points outside the scan root"))
+        return
+    try:
+        here = directory.resolve(strict=True)
+    except (OSError, RuntimeError):
+        here = directory
+    if target.is_dir() and (here == target or here.is_relative_to(target)):
+        sink.append(Skipped(root_abs, rel, "symlink-loop", "symlink points at an ancestor directory"))
+    else:
+        sink.append(Skipped(root_abs, rel, "symlink", "target is walked at its real path"))
+
+
+def _read_file(path: Path, root: Path, rel: str, sink: list[Skipped], max_text_bytes: int) -> Iterator[SourceFile]:
+    try:
+        st = os.stat(path, follow_symlinks=False)
+        if not stat.S_ISREG(st.st_mode):
+            sink.append(Skipped(root, rel, "unreadable", "not a regular file"))
+            return
+        with open(path, "rb") as fh:
+            probe = fh.read(BINARY_PROBE_BYTES)
+            if b"\0" in probe:
+                sink.append(Skipped(root, rel, "binary", "NUL byte in the first 8 KB"))
+                yield SourceFile(path=path, rel=rel, root=root, size=st.st_size, text=None, head=probe[:HEAD_BYTES])
+                return
+            data = probe
+            if st.st_size <= max_text_bytes:
+                data += fh.read(max_text_bytes + 1 - len(probe))
+    except OSError as exc:
+        sink.append(Skipped(root, rel, "unreadable", _why(exc)))
+        return
+    head = probe[:HEAD_BYTES]
+    if st.st_size > max_text_bytes or len(data) > max_text_bytes:
+        sink.append(Skipped(root, rel, "huge", f"{max(st.st_size, len(data))} bytes > {max_text_bytes}"))
+        yield SourceFile(path=path, rel=rel, root=root, size=st.st_size, text=None, head=head)
+        return
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        sink.append(Skipped(root, rel, "undecodable", f"not UTF-8 at byte {exc.start}"))
+        yield SourceFile(path=path, rel=rel, root=root, size=st.st_size, text=None, head=head)
+        return
+    yield SourceFile(path=path, rel=rel, root=root, size=st.st_size, text=text, head=head)
+
+
+def _why(exc: BaseException) -> str:
+    """A short reason without the path (the record already has it)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return type(exc).__name__

@@ -1,0 +1,65 @@
+"""Discovery inside ``assess``: undeclared AI systems join the portfolio as shadow AI, and what was found in
+every system's code becomes ``discovery.*`` Evidence.
+
+A shadow system's traits are inferred from its components (``discover.traits``) and say so in its
+description; nobody vouched for them, so the assessment treats them as a first estimate to be declared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from clearsight.core.discovery import DiscoveredSystem
+from clearsight.core.evidence import Evidence
+from clearsight.core.ids import slugify
+from clearsight.core.system import AISystem, Component, SourceLocation
+
+COLLECTOR_ID = "discovery"
+
+
+def discover_systems(root: Path, declared: Sequence[AISystem]) -> tuple[list[AISystem], list[Evidence]]:
+    from clearsight.discover.run import discover
+    from clearsight.discover.traits import infer_traits
+
+    folders = {s.id: ([s.root] if s.root else []) + s.paths for s in declared}
+    report = discover([root], declared=folders)
+    taken = {s.id for s in declared}
+    shadow: list[AISystem] = []
+    evidence: list[Evidence] = []
+    for found in report.systems:
+        if found.declared_as is not None:
+            system_id = found.declared_as
+        else:
+            system_id = _free_id(f"shadow-{slugify(found.id)}", taken)
+            taken.add(system_id)
+            shadow.append(AISystem(
+                id=system_id, name=found.name, declared=False, root=found.root,
+                description=("Found by discovery in code, not in the inventory; its traits are inferred from "
+                             "what the code uses and should be declared."),
+                traits=infer_traits(found.components), components=_components(found),
+                location=SourceLocation(path=str(root / found.root)),
+            ))
+        evidence.append(Evidence(
+            id=f"EV:{COLLECTOR_ID}:{system_id}", kind="discovery.system", source="clearsight discover",
+            system=system_id,
+            facts={"declared": found.declared, "components": [f"{c.kind}:{c.name}" for c in found.components]},
+            summary=f"{len(found.components)} components found in {found.root}",
+        ))
+    return shadow, evidence
+
+
+def _components(found: DiscoveredSystem) -> list[Component]:
+    return [
+        Component(kind=c.kind, name=c.name, version=c.version, location=c.locations[0] if c.locations else None,
+                  detail=c.evidence)
+        for c in found.components
+    ]
+
+
+def _free_id(candidate: str, taken: set[str]) -> str:
+    base = candidate[:60].rstrip("-")
+    system_id, n = base, 2
+    while system_id in taken:
+        system_id, n = f"{base}-{n}", n + 1
+    return system_id

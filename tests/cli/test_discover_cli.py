@@ -1,0 +1,67 @@
+"""``clearsight discover``: the example's undeclared chatbot is shadow AI, in every output format."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from clearsight.cli.app import main
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_table_names_the_shadow_system(capsys: pytest.CaptureFixture[str], example_dir: Path) -> None:
+    code, out, _ = run(capsys, "discover", str(example_dir))
+    assert code == 0
+    assert "support-chatbot" in out and "NO (shadow AI)" in out
+    assert "card-fraud-detection" in out  # the declared system's folders are claimed by it
+
+
+def test_json_follows_the_documented_shape(capsys: pytest.CaptureFixture[str], example_dir: Path) -> None:
+    code, out, _ = run(capsys, "discover", str(example_dir), "--format", "json")
+    report = json.loads(out)
+    assert code == 0
+    shadow = [s for s in report["systems"] if not s["declared"]]
+    assert [s["root"] for s in shadow] == ["support-chatbot"]
+    component = next(c for c in report["components"] if c["name"] == "openai")
+    assert set(component) >= {"kind", "name", "version", "locations", "evidence", "confidence"}
+    assert component["locations"][0]["path"].startswith("support-chatbot/")
+    assert isinstance(component["locations"][0]["line"], int)
+    assert "skipped" in report
+
+
+def test_sarif_reports_shadow_ai(capsys: pytest.CaptureFixture[str], example_dir: Path,
+                                 sarif_schema: dict[str, object]) -> None:
+    code, out, _ = run(capsys, "discover", str(example_dir), "--format", "sarif", "--fail-on-shadow")
+    assert code == 1
+    log = json.loads(out)
+    jsonschema.Draft7Validator(sarif_schema).validate(log)
+    (result,) = log["runs"][0]["results"]
+    assert result["ruleId"] == "shadow-ai"
+    assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].startswith("support-chatbot/")
+
+
+def test_without_an_inventory_every_ai_unit_is_undeclared(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    (tmp_path / "bot").mkdir()
+    (tmp_path / "bot" / "requirements.txt").write_text("anthropic==0.40.0\n")
+    (tmp_path / "bot" / "main.py").write_text("# import openai\nimport anthropic\nclient = anthropic.Anthropic()\n")
+    code, out, _ = run(capsys, "discover", str(tmp_path), "--format", "json")
+    assert code == 0
+    report = json.loads(out)
+    (system,) = report["systems"]
+    assert system["root"] == "bot" and not system["declared"]
+    names = {c["name"]: c for c in system["components"]}
+    assert "openai" not in names  # commented out
+    assert names["anthropic"]["version"] == "0.40.0"
+
+
+def test_not_a_folder_is_an_input_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(capsys, "discover", str(tmp_path / "missing"))
+    assert code == 2 and "not a folder" in err

@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from clearsight.discover.detectors.config import CONFIG_DETECTORS
+from clearsight.discover.interface import Observation, SourceFile
+
+SECRET = "sk-proj-THISISASECRETVALUE1234567890"
+DB_PASSWORD = "hunter2-very-secret"
+
+
+def scan(tmp_path: Path, rel: str, content: str) -> list[Observation]:
+    path = tmp_path / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(content, encoding="utf-8")
+    file = SourceFile(path=path, rel=rel, root=tmp_path, size=len(content), text=content)
+    found: list[Observation] = []
+    for detector in CONFIG_DETECTORS:
+        if detector.wants(rel):
+            observations = detector.detect(file)
+            assert all(o.detector == detector.id and o.line is not None for o in observations)
+            found += observations
+    return found
+
+
+def assert_no_secrets(found: list[Observation], *secrets: str) -> None:
+    for observation in found:
+        for secret in secrets:
+            assert secret not in repr(observation)
+
+
+def test_dotenv_key_names_never_values(tmp_path: Path) -> None:
+    text = (f"# keys\nOPENAI_API_KEY={SECRET}\nexport ANTHROPIC_API_KEY='{SECRET}'\nAZURE_OPENAI_ENDPOINT=https://x\n"
+            f"HF_TOKEN={SECRET}\nPINECONE_API_KEY={SECRET}\nDEBUG=true\n"
+            f"DATABASE_URL=postgresql://app:{DB_PASSWORD}@db.prod.internal:5432/app\n"
+            f"CACHE_URL=rediss://:{DB_PASSWORD}@cache:6379/0\n")
+    found = scan(tmp_path, ".env", text)
+    assert_no_secrets(found, SECRET, DB_PASSWORD, "db.prod.internal")
+    secrets = {(o.name, o.line) for o in found if o.kind == "secret_ref"}
+    assert secrets == {("OPENAI_API_KEY", 2), ("ANTHROPIC_API_KEY", 3), ("AZURE_OPENAI_ENDPOINT", 4), ("HF_TOKEN", 5),
+                       ("PINECONE_API_KEY", 6)}
+    assert all(o.evidence == "key name in .env" for o in found if o.kind == "secret_ref")
+    providers = {(o.kind, o.name, o.line) for o in found if o.kind != "secret_ref" and o.kind != "data_store"}
+    assert providers == {("provider", "openai", 2), ("provider", "anthropic", 3), ("provider", "azure-openai", 4),
+                         ("provider", "huggingface-hub", 5), ("vector_store", "pinecone", 6)}
+    stores = {(o.name, o.line) for o in found if o.kind == "data_store"}
+    assert stores == {("postgresql", 8), ("redis", 9)}
+
+
+def test_env_example_is_medium_confidence(tmp_path: Path) -> None:
+    found = scan(tmp_path, "app/.env.example", "GEMINI_API_KEY=\nMISTRAL_API_KEY=changeme\n")
+    assert {(o.kind, o.name) for o in found} == {("secret_ref", "GEMINI_API_KEY"), ("provider", "google-genai"),
+                                                 ("secret_ref", "MISTRAL_API_KEY"), ("provider", "mistralai")}
+    assert {o.confidence for o in found} == {"medium"}
+    assert not CONFIG_DETECTORS[0].wants(".venv/lib/x.py")
+
+
+def test_model_servers_in_compose_dockerfile_k8s_helm(tmp_path: Path) -> None:
+    compose = ("services:\n  llm:\n    image: vllm/vllm-openai:v0.5.3\n    command: --model meta-llama/Llama-3-8B\n"
+               "  tgi:\n    image: ghcr.io/huggingface/text-generation-inference:2.0\n"
+               "  # image: ollama/ollama\n  local:\n    image: ollama/ollama:latest\n")
+    found = {(o.name, o.line, o.version) for o in scan(tmp_path, "docker-compose.yml", compose)}
+    assert found == {("vllm", 3, "v0.5.3"), ("text-generation-inference", 6, "2.0"), ("ollama", 9, "latest")}
+
+    docker = "FROM nvcr.io/nvidia/tritonserver:24.01-py3\nCMD [\"tritonserver\", \"--model-repository=/models\"]\n"
+    found_d = scan(tmp_path, "serve/Dockerfile", docker)
+    assert {(o.kind, o.name, o.line, o.version) for o in found_d} == {("serving", "triton-inference-server", 1,
+                                                                       "24.01-py3")}
+    docker2 = "FROM pytorch/torchserve:0.10.0-cpu\nCMD torchserve --start --model-store /m\n"
+    assert {(o.name, o.line) for o in scan(tmp_path, "ts/Dockerfile.prod", docker2)} == {("torchserve", 1),
+                                                                                           ("torchserve", 2)}
+
+    kserve = ("apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata:\n  name: fraud\n"
+              "---\napiVersion: ray.io/v1\nkind: RayService\nspec:\n  rayClusterConfig:\n"
+              "    image: rayproject/ray:2.9.0\n")
+    found_k = {(o.name, o.line) for o in scan(tmp_path, "k8s/serving.yaml", kserve)}
+    assert found_k == {("kserve", 2), ("ray-serve", 7), ("ray-serve", 10)}
+
+    helm = "image:\n  repository: vllm/vllm-openai\n  tag: v0.4.2\nreplicas: 2\n"
+    (obs,) = scan(tmp_path, "charts/llm/values.yaml", helm)
+    assert (obs.name, obs.line, obs.version) == ("vllm", 2, "v0.4.2")
+
+    plain_ray = "image: rayproject/ray:2.9.0\ncommand: python train.py\n"
+    assert scan(tmp_path, "ray/job.yaml", plain_ray) == []
+    bento = "FROM python:3.11\nCMD [\"bentoml\", \"serve\", \"service:Svc\"]\nRUN echo\nCMD bentoml serve service:Svc\n"
+    assert {(o.name, o.line) for o in scan(tmp_path, "Containerfile", bento)} == {("bentoml", 4)}
+
+
+def test_mcp_configs_in_common_locations(tmp_path: Path) -> None:
+    claude = {"mcpServers": {
+        "filesystem": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-filesystem", "/tmp"]},
+        "github": {"command": "docker", "args": ["run", "-e", f"GITHUB_TOKEN={SECRET}", "ghcr.io/github/mcp"],
+                   "env": {"GITHUB_PERSONAL_ACCESS_TOKEN": SECRET}},
+        "remote": {"url": f"https://user:{SECRET}@mcp.example.com/sse?token={SECRET}"},
+    }}
+    text = json.dumps(claude, indent=2)
+    found = scan(tmp_path, "claude_desktop_config.json", text)
+    assert_no_secrets(found, SECRET)
+    by_name = {o.name: o for o in found}
+    assert set(by_name) == {"filesystem", "github", "remote"}
+    assert all(o.kind == "mcp_server" for o in found)
+    assert by_name["filesystem"].evidence == "command: npx @modelcontextprotocol/server-filesystem"
+    assert by_name["filesystem"].line == 3
+    assert by_name["github"].evidence == "command: docker run"
+    assert by_name["remote"].evidence == "url host: mcp.example.com"
+
+    vscode = ('{\n  "servers": {\n    "playwright": {"type": "stdio", "command": "npx", "args": ["@playwright/mcp"]}'
+              '\n  }\n}\n')
+    (obs,) = scan(tmp_path, ".vscode/mcp.json", vscode)
+    assert (obs.name, obs.line, obs.evidence) == ("playwright", 3, "command: npx @playwright/mcp")
+
+    cursor = '{"mcpServers": {"db": {"command": "uvx", "args": ["mcp-server-postgres"]}}}'
+    assert [o.name for o in scan(tmp_path, ".cursor/mcp.json", cursor)] == ["db"]
+
+    cont = "name: assistant\nmcpServers:\n  - name: sqlite\n    command: uvx\n    args: [mcp-server-sqlite]\n"
+    (obs,) = scan(tmp_path, ".continue/config.yaml", cont)
+    assert (obs.name, obs.line, obs.evidence) == ("sqlite", 3, "command: uvx mcp-server-sqlite")
+
+    generic = "mcp_servers:\n  search:\n    url: http://search-mcp:8080/mcp\n"
+    (obs,) = scan(tmp_path, "agent/settings.yaml", generic)
+    assert (obs.name, obs.line, obs.evidence) == ("search", 2, "url host: search-mcp")
+
+
+def test_generic_servers_map_needs_mcp_shape(tmp_path: Path) -> None:
+    not_mcp = "servers:\n  prod:\n    url: https://api.example.com\n  staging:\n    host: s\n"
+    assert scan(tmp_path, "deploy/servers.yaml", not_mcp) == []
+    openapi = '{"openapi": "3.0.0", "servers": [{"url": "https://api.example.com"}]}'
+    assert scan(tmp_path, "openapi.json", openapi) == []
+    assert scan(tmp_path, ".mcp.json", "{broken") == []

@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from clearsight.discover.detectors.data import DATA_DETECTORS, classify_field
+from clearsight.discover.interface import Observation, SourceFile
+
+PASSWORD = "s3cr3t-pa55word"
+
+
+def scan(tmp_path: Path, rel: str, content: str) -> list[Observation]:
+    path = tmp_path / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(content, encoding="utf-8")
+    file = SourceFile(path=path, rel=rel, root=tmp_path, size=len(content), text=content)
+    found: list[Observation] = []
+    for detector in DATA_DETECTORS:
+        if detector.wants(rel):
+            observations = detector.detect(file)
+            assert all(o.detector == detector.id and o.line is not None for o in observations)
+            found += observations
+    return found
+
+
+@pytest.mark.parametrize(("field", "category"), [
+    ("email", "contact"), ("e_mail", "contact"), ("customerEmail", "contact"), ("phone_number", "contact"),
+    ("address", "contact"), ("postcode", "contact"), ("ip_address", "identifiers"), ("ipAddress", "identifiers"),
+    ("first_name", "identifiers"), ("iban", "financial"), ("card_number", "financial"), ("pan", "financial"),
+    ("salary", "financial"), ("date_of_birth", "date_of_birth"), ("dob", "date_of_birth"),
+    ("birthDate", "date_of_birth"), ("ssn", "national_id"), ("national_id", "national_id"),
+    ("passport_no", "national_id"), ("diagnosis", "health"), ("face_embedding", "biometric"),
+    ("biometric_template", "biometric"), ("ethnicity", "special_category"),
+])
+def test_classify_field(field: str, category: str) -> None:
+    result = classify_field(field)
+    assert result is not None and result[0] == category
+
+
+@pytest.mark.parametrize("field", ["emailed_at", "server_address", "mac_os", "company", "page", "span", "dobby",
+                                   "shipping_method", "created_at", "id", "name"])
+def test_no_false_positives(field: str) -> None:
+    assert classify_field(field) is None
+
+
+def test_database_urls_strip_credentials(tmp_path: Path) -> None:
+    code = (f'import os\nDB = "postgresql+psycopg2://admin:{PASSWORD}@db.prod.internal:5432/customers'
+            '?sslmode=require"\n'
+            f'MONGO = "mongodb+srv://u:{PASSWORD}@cluster0.abc.mongodb.net/app"\n'
+            'CACHE = "redis://localhost:6379/0"\nWH = "snowflake://acct/db/schema"\nBQ = "bigquery://my-proj/ds"\n')
+    found = scan(tmp_path, "app/db.py", code)
+    urls = [o for o in found if o.detector == "data.database_url"]
+    assert [(o.kind, o.name, o.line) for o in urls] == [("data_store", "postgresql", 2), ("data_store", "mongodb", 3),
+                                                       ("data_store", "redis", 4), ("data_store", "snowflake", 5),
+                                                       ("data_store", "bigquery", 6)]
+    assert urls[0].evidence == "database URL postgresql+psycopg2://db.prod.internal:5432/customers"
+    assert urls[2].confidence == "medium"  # localhost
+    for observation in found:
+        assert PASSWORD not in observation.evidence and "admin" not in observation.evidence
+
+    compose = f"services:\n  api:\n    environment:\n      DATABASE_URL: mysql://root:{PASSWORD}@mysql:3306/shop\n"
+    (obs,) = scan(tmp_path, "docker-compose.yml", compose)
+    assert (obs.name, obs.line, obs.evidence) == ("mysql", 4, "database URL mysql://mysql:3306/shop")
+    assert not any(d.wants(".env") for d in DATA_DETECTORS if d.id == "data.database_url")
+
+
+def test_db_clients(tmp_path: Path) -> None:
+    code = ("import psycopg2, sqlite3\nfrom sqlalchemy import create_engine\nfrom pymongo import MongoClient\n"
+            "conn = psycopg2.connect(dsn)\n"                 # 4
+            "# sqlite3.connect('old.db')\n"                 # 5
+            "lite = sqlite3.connect('local.db')\n"          # 6
+            "engine = create_engine(settings.url)\n"        # 7
+            "client = MongoClient(host)\n")                 # 8
+    found = [(o.name, o.line) for o in scan(tmp_path, "etl/load.py", code) if o.detector == "data.db_client"]
+    assert found == [("postgresql", 4), ("sqlite", 6), ("sqlalchemy", 7), ("mongodb", 8)]
+    js = "const { MongoClient } = require('mongodb');\nconst c = new MongoClient(uri);\n"
+    assert [(o.name, o.line) for o in scan(tmp_path, "web/db.js", js)] == [("mongodb", 2)]
+
+
+def test_sql_create_table(tmp_path: Path) -> None:
+    sql = ("-- customers\nCREATE TABLE IF NOT EXISTS customers (\n"  # 1-2
+           "    id SERIAL PRIMARY KEY,\n"                             # 3
+           "    email VARCHAR(255) NOT NULL,\n"                       # 4
+           "    emailed_at TIMESTAMP,\n"                              # 5
+           "    date_of_birth DATE, iban TEXT,\n"                     # 6
+           "    last_login_ip_address INET,\n"                        # 7
+           "    -- ssn TEXT,\n"                                       # 8
+           "    CONSTRAINT uq UNIQUE (email)\n);\n"                   # 9-10
+           "ALTER TABLE customers ADD COLUMN diagnosis TEXT;\n")      # 11
+    found = [(o.name, o.line) for o in scan(tmp_path, "db/schema.sql", sql)]
+    assert found == [("contact", 4), ("date_of_birth", 6), ("financial", 6), ("identifiers", 7), ("health", 11)]
+    assert all(o.kind == "personal_data" for o in scan(tmp_path, "db/schema.sql", sql))
+
+
+def test_python_models(tmp_path: Path) -> None:
+    code = ("from pydantic import BaseModel\n\n\nclass Customer(BaseModel):\n"  # 1-4
+            "    id: int\n"                                                    # 5
+            "    email: str\n"                                                 # 6
+            "    phone_number: str | None = None\n"                            # 7
+            "    card_number: str\n"                                           # 8
+            "    created_at: datetime\n\n\n"                                   # 9-11
+            "class User(db.Model):\n"                                          # 12
+            "    national_id = db.Column(db.String)\n"                         # 13
+            "    def f(self, email: str) -> None:\n        pass\n")            # 14-15
+    found = [(o.name, o.line) for o in scan(tmp_path, "models.py", code) if o.kind == "personal_data"]
+    assert found == [("contact", 6), ("contact", 7), ("financial", 8), ("national_id", 13)]
+
+
+def test_csv_header_only(tmp_path: Path) -> None:
+    csv = "\ufeffcustomer_id,Email,DOB,amount,ip_address\n1,a@b.c,1990-01-01,12.0,10.0.0.1\nssn,iban,x,y,z\n"
+    found = scan(tmp_path, "data/train.csv", csv)
+    assert sorted((o.name, o.line) for o in found) == [("contact", 1), ("date_of_birth", 1), ("identifiers", 1)]
+    assert all("a@b.c" not in o.evidence for o in found)
+
+
+def test_json_schema_properties(tmp_path: Path) -> None:
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
+              "properties": {"name": {"type": "string"}, "email": {"type": "string"},
+                             "health": {"type": "object", "properties": {"diagnosis": {"type": "string"}}}}}
+    text = json.dumps(schema, indent=2)
+    found = {(o.name, o.line, o.evidence) for o in scan(tmp_path, "schemas/patient.schema.json", text)}
+    email_line = next(i for i, row in enumerate(text.splitlines(), 1) if '"email"' in row)
+    diag_line = next(i for i, row in enumerate(text.splitlines(), 1) if '"diagnosis"' in row)
+    assert ("contact", email_line, "schema property `email`") in found
+    assert ("health", diag_line, "schema property `diagnosis`") in found
+    assert scan(tmp_path, "config/app.json", '{"properties": {"email": 1}}') == []  # not a schema

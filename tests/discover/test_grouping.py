@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from clearsight.discover.grouping import claim, group, merge, unit_of, unit_roots
+from clearsight.discover.interface import Observation
+
+
+def ob(rel: str, kind: str = "provider", name: str = "openai", line: int = 1, confidence: str = "high",
+       version: str | None = None) -> Observation:
+    return Observation(kind=kind, name=name, rel=rel, line=line, detector="test", evidence="e",  # type: ignore[arg-type]
+                       confidence=confidence, version=version)  # type: ignore[arg-type]
+
+
+def test_units_follow_project_markers() -> None:
+    rels = ["service/requirements.txt", "service/app/main.py", "bot/pyproject.toml", "bot/src/bot.py",
+            "notebooks/explore.ipynb", "README.md", "requirements-dev.txt"]
+    units = unit_roots(rels)
+    assert units == {"service", "bot", "."}
+    assert unit_of("service/app/main.py", units) == "service"
+    assert unit_of("bot/src/bot.py", units) == "bot"
+    assert unit_of("notebooks/explore.ipynb", units) == "notebooks"  # no marker: its top-level folder
+    assert unit_of("train.py", units) == "."
+
+
+def test_merge_keeps_every_location_and_the_best_confidence() -> None:
+    (component,) = merge([ob("a.py", line=3, confidence="low"), ob("b.py", line=9, version="1.2"),
+                          ob("a.py", line=3)])
+    assert [(loc.path, loc.line) for loc in component.locations] == [("a.py", 3), ("b.py", 9)]
+    assert component.confidence == "high" and component.version == "1.2"
+
+
+def test_only_units_that_use_ai_become_systems() -> None:
+    observations = [ob("bot/bot.py"), ob("bot/bot.py", kind="personal_data", name="contact", line=7),
+                    ob("etl/load.py", kind="data_store", name="postgresql")]
+    systems = group(observations, ["bot/requirements.txt", "etl/requirements.txt"], root_name="repo")
+    assert [s.root for s in systems] == ["bot"]
+    assert {c.kind for c in systems[0].components} == {"provider", "personal_data"}
+    assert not systems[0].declared
+
+
+def test_declared_folders_claim_units_deepest_first_and_dot_claims_only_itself() -> None:
+    declared = {"fraud": [".", "service", "training"], "platform": ["service/sub"]}
+    assert claim("service", declared) == "fraud"
+    assert claim("service/api", declared) == "fraud"
+    assert claim("service/sub/x", declared) == "platform"
+    assert claim(".", declared) == "fraud"
+    assert claim("support-chatbot", declared) is None  # "." does not swallow undeclared projects

@@ -1,0 +1,145 @@
+"""The walker: vendored trees skipped, odd files listed (and binaries still handed over), loops survived."""
+
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+
+import pytest
+
+from clearsight.discover.registry import DetectorError, run_detectors
+from clearsight.discover.walk import Skipped, walk
+
+
+def _tree(root: Path, files: dict[str, bytes | str]) -> None:
+    for rel, content in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, str):
+            path.write_text(content, encoding="utf-8")
+        else:
+            path.write_bytes(content)
+
+
+def _reasons(skipped: list[Skipped]) -> dict[str, str]:
+    return {s.rel: s.reason for s in skipped}
+
+
+def test_vendored_trees_are_skipped_and_listed(tmp_path: Path) -> None:
+    _tree(tmp_path, {
+        "app/main.py": "import openai\n",
+        "node_modules/openai/index.js": "module.exports = {}\n",
+        ".git/config": "[core]\n",
+        "myenv/pyvenv.cfg": "home = /usr\n",
+        "myenv/lib/x.py": "import torch\n",
+        "lib/site-packages/torch/__init__.py": "",
+        "app/__pycache__/main.cpython-311.pyc": b"\x00\x01",
+        "build/lib/x.py": "",
+    })
+    skipped: list[Skipped] = []
+    rels = [f.rel for f in walk([tmp_path], skipped=skipped)]
+    assert rels == ["app/main.py"]
+    reasons = _reasons(skipped)
+    for rel in ("node_modules", ".git", "myenv", "lib/site-packages", "app/__pycache__", "build"):
+        assert reasons[rel] == "excluded"
+
+
+def test_binary_huge_undecodable_listed_and_binaries_still_yielded(tmp_path: Path) -> None:
+    _tree(tmp_path, {
+        "weights.bin": pickle.dumps({"w": [1.0, 2.0]}, protocol=4),
+        "blob.dat": b"abc\x00def" * 10,
+        "big.txt": "x" * 5000,
+        "latin.txt": "caf\xe9\n".encode("latin-1"),
+        "ok.py": "print('hi')\n",
+    })
+    skipped: list[Skipped] = []
+    files = {f.rel: f for f in walk([tmp_path], skipped=skipped, max_text_bytes=4096)}
+    reasons = _reasons(skipped)
+    assert reasons == {"weights.bin": "binary", "blob.dat": "binary", "big.txt": "huge", "latin.txt": "undecodable"}
+    assert files["ok.py"].text == "print('hi')\n"
+    assert files["weights.bin"].text is None
+    assert files["weights.bin"].head.startswith(b"\x80\x04")
+    assert len(files["big.txt"].head) == 4096 and files["big.txt"].text is None
+    assert files["latin.txt"].text is None
+
+
+def test_symlink_loop_does_not_hang_and_outside_links_are_not_followed(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    outside = tmp_path / "outside"
+    _tree(root, {"pkg/a.py": "import openai\n"})
+    _tree(outside, {"secret.py": "import anthropic\n"})
+    os.symlink(root / "pkg", root / "pkg" / "loop")  # points at its own directory
+    os.symlink(root, root / "pkg" / "up")  # points at the root
+    os.symlink("self", root / "self")  # resolves to itself
+    os.symlink(outside, root / "escape")
+    os.symlink(outside / "secret.py", root / "linked.py")
+    os.symlink(root / "pkg" / "a.py", root / "alias.py")
+    skipped: list[Skipped] = []
+    rels = [f.rel for f in walk([root], skipped=skipped)]
+    assert rels == ["pkg/a.py"]
+    reasons = _reasons(skipped)
+    assert reasons["pkg/loop"] == "symlink-loop"
+    assert reasons["pkg/up"] == "symlink-loop"
+    assert reasons["self"] == "symlink-loop"
+    assert reasons["escape"] == "outside-root"
+    assert reasons["linked.py"] == "outside-root"
+    assert reasons["alias.py"] == "symlink"
+
+
+def test_unreadable_file_is_listed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _tree(tmp_path, {"locked.py": "import openai\n", "open.py": "x = 1\n"})
+    # chmod 0 cannot lock root out (CI runs as root), so the denial is simulated at open().
+    real_open = open
+
+    def guarded(file, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if str(file).endswith("locked.py"):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", guarded)
+    skipped: list[Skipped] = []
+    rels = [f.rel for f in walk([tmp_path], skipped=skipped)]
+    assert rels == ["open.py"]
+    assert _reasons(skipped)["locked.py"] == "unreadable"
+
+
+def test_fifo_and_missing_root_do_not_crash(tmp_path: Path) -> None:
+    _tree(tmp_path, {"a.py": ""})
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "pipe")
+    skipped: list[Skipped] = []
+    rels = [f.rel for f in walk([tmp_path, tmp_path / "missing"], skipped=skipped)]
+    assert rels == ["a.py"]
+    reasons = _reasons(skipped)
+    assert reasons["."] == "unreadable"
+    if hasattr(os, "mkfifo"):
+        assert reasons["pipe"] == "unreadable"
+
+
+def test_rel_paths_use_forward_slashes_and_a_file_root_works(tmp_path: Path) -> None:
+    _tree(tmp_path, {"a/b/c.py": "", "single.py": "import openai\n"})
+    assert [f.rel for f in walk([tmp_path / "a"])] == ["b/c.py"]
+    files = list(walk([tmp_path / "single.py"]))
+    assert [f.rel for f in files] == ["single.py"]
+
+
+def test_run_detectors_records_a_failing_detector_and_goes_on(tmp_path: Path) -> None:
+    _tree(tmp_path, {"app.py": "import openai\n"})
+
+    class Boom:
+        id = "boom"
+        description = "always fails"
+
+        def wants(self, rel: str) -> bool:
+            return True
+
+        def detect(self, file: object) -> list[object]:
+            raise ValueError("kaput")
+
+    from clearsight.discover.registry import DETECTORS
+
+    errors: list[DetectorError] = []
+    found = run_detectors(walk([tmp_path]), detectors=[Boom(), *DETECTORS], errors=errors)  # type: ignore[list-item]
+    assert [(o.kind, o.name) for o in found] == [("provider", "openai")]
+    assert errors == [DetectorError(rel="app.py", detector="boom", error="ValueError: kaput")]
