@@ -14,6 +14,7 @@ class DiscoverFormat(StrEnum):
     table = "table"
     json = "json"
     sarif = "sarif"
+    cyclonedx = "cyclonedx"
 
 
 def discover(
@@ -27,6 +28,7 @@ def discover(
     """Find AI SDKs, models, model files, datasets, data stores and personal data, grouped into systems."""
     from clearsight.cli.output import write_outputs
     from clearsight.discover.run import discover as run_discovery
+    from clearsight.report.cyclonedx import render_cyclonedx
     from clearsight.report.discovery import render_json, render_sarif, render_table
 
     missing = [p for p in paths if not p.is_dir()]
@@ -34,7 +36,9 @@ def discover(
         raise InputError("not a folder", path=str(missing[0]))
     declared = _declared(inventory, paths)
     report = run_discovery(paths, declared=declared)
-    text = {DiscoverFormat.json: render_json, DiscoverFormat.sarif: render_sarif}.get(fmt, render_table)(report)
+    renderers = {DiscoverFormat.json: render_json, DiscoverFormat.sarif: render_sarif,
+                 DiscoverFormat.cyclonedx: render_cyclonedx}
+    text = renderers.get(fmt, render_table)(report)
     write_outputs({output: text})
     if fail_on_shadow and any(not s.declared for s in report.systems):
         raise typer.Exit(1)
