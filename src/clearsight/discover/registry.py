@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from clearsight.discover.detectors import JAVASCRIPT, MODEL_FILES, NOTEBOOKS, PYTHON_CODE
+from clearsight.discover.detectors.controls import CONTROL_DETECTORS
 from clearsight.discover.interface import Detector, Observation, SourceFile
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ DETECTORS: tuple[Detector, ...] = (
     *_optional_detectors("clearsight.discover.detectors.manifests", "MANIFEST_DETECTORS"),
     *_optional_detectors("clearsight.discover.detectors.config", "CONFIG_DETECTORS"),
     *_optional_detectors("clearsight.discover.detectors.data", "DATA_DETECTORS"),
+    *CONTROL_DETECTORS,
 )
 
 
