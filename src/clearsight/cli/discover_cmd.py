@@ -18,24 +18,36 @@ class DiscoverFormat(StrEnum):
 
 
 def discover(
-    paths: list[Path] = typer.Argument(..., help="Project folders or repositories to search."),
+    paths: list[Path] | None = typer.Argument(
+        None, help="Project folders or repositories to search (optional with --repos-file)."),
     fmt: DiscoverFormat = typer.Option(DiscoverFormat.table, "--format", "-f"),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the report to this file."),
     inventory: Path | None = typer.Option(
         None, "--inventory", help="clearsight.yaml whose systems count as declared (default: one in PATH)."),
     fail_on_shadow: bool = typer.Option(False, "--fail-on-shadow", help="Exit 1 when undeclared AI is found."),
+    jobs: int = typer.Option(1, "--jobs", "-j", help="Worker processes for the local executor."),
+    executor: str = typer.Option("local", "--executor", help="local, or dask://HOST:PORT for a Dask cluster."),
+    repos_file: Path | None = typer.Option(
+        None, "--repos-file", help="File with one folder per line (# comments and blank lines ignored)."),
 ) -> None:
     """Find AI SDKs, models, model files, datasets, data stores and personal data, grouped into systems."""
     from clearsight.cli.output import write_outputs
+    from clearsight.discover.executors import executor_from
     from clearsight.discover.run import discover as run_discovery
     from clearsight.report.cyclonedx import render_cyclonedx
     from clearsight.report.discovery import render_json, render_sarif, render_table
 
+    paths = list(paths or [])
     missing = [p for p in paths if not p.is_dir()]
     if missing:
         raise InputError("not a folder", path=str(missing[0]))
+    if repos_file is not None:
+        paths.extend(_read_repos_file(repos_file))
+    if not paths:
+        raise InputError("give at least one PATH or --repos-file")
+    runner = executor_from(executor, jobs)
     declared = _declared(inventory, paths)
-    report = run_discovery(paths, declared=declared)
+    report = run_discovery(paths, declared=declared, executor=runner)
     renderers = {DiscoverFormat.json: render_json, DiscoverFormat.sarif: render_sarif,
                  DiscoverFormat.cyclonedx: render_cyclonedx}
     text = renderers.get(fmt, render_table)(report)
@@ -57,3 +69,23 @@ def _declared(inventory: Path | None, paths: list[Path]) -> dict[str, list[str]]
     loaded = load_inventory(inventory, known_purposes=cats.eu_ai_act.use_case_ids(),
                             known_controls=set(cats.controls.by_id()))
     return {s.id: ([s.root] if s.root else []) + s.paths for s in loaded.systems}
+
+
+def _read_repos_file(repos_file: Path) -> list[Path]:
+    """Folders listed one a line; relative ones are relative to the file's folder."""
+    try:
+        lines = repos_file.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the repositories file: {exc.__class__.__name__}", path=str(repos_file)) from None
+    folders: list[Path] = []
+    for number, raw in enumerate(lines, start=1):
+        entry = raw.strip()
+        if not entry or entry.startswith("#"):
+            continue
+        folder = Path(entry).expanduser()
+        if not folder.is_absolute():
+            folder = repos_file.parent / folder
+        if not folder.is_dir():
+            raise InputError(f"not a folder: {entry}", path=str(repos_file), line=number)
+        folders.append(folder)
+    return folders

@@ -2,12 +2,18 @@
 
 Each path is its own root (a repository or a project folder); component and system locations are relative
 to it. ``declared`` maps inventory system IDs to their folders, so units they cover are not shadow AI.
+
+The work for one root (walk, detectors, grouping) is :func:`discover_root`, a top-level function whose
+argument and result pickle, so an executor (serial, a process pool, a Dask cluster) can run roots anywhere;
+results are merged in root order, so the report is the same whatever the executor.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from clearsight.core.discovery import DiscoveredSystem, DiscoveryReport, SkippedFile
 from clearsight.discover.grouping import group, merge
@@ -15,32 +21,70 @@ from clearsight.discover.interface import Observation
 from clearsight.discover.registry import DetectorError, run_detectors
 from clearsight.discover.walk import Skipped, walk
 
+if TYPE_CHECKING:
+    from clearsight.discover.executors import Executor
 
-def discover(paths: Sequence[Path], *, declared: Mapping[str, Sequence[str]] | None = None) -> DiscoveryReport:
+
+@dataclass(frozen=True)
+class RootTask:
+    """What one worker needs to search one root."""
+
+    root: Path
+    label: str
+    multi: bool
+    declared: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+@dataclass(frozen=True)
+class RootResult:
+    """What one root yields: small, picklable, already labelled with the root's name when several are searched."""
+
+    systems: tuple[DiscoveredSystem, ...]
+    observations: tuple[Observation, ...]
+    skipped: tuple[SkippedFile, ...]
+    files_read: int = field(default=0)
+
+
+def discover_root(task: RootTask) -> RootResult:
+    """Walk one root, run every detector and group its observations into systems."""
+    found: list[Skipped] = []
+    errors: list[DetectorError] = []
+    files = list(walk([task.root], skipped=found))
+    observations = run_detectors(files, errors=errors)
+    declared = {k: list(v) for k, v in task.declared} if not task.multi else None
+    systems = group(observations, [f.rel for f in files], root_name=task.root.resolve().name, declared=declared)
+    if task.multi:
+        systems = [s.model_copy(update={"id": f"{_slug(task.label)}-{s.id}"}) for s in systems]
+    skipped = [SkippedFile(path=_join(task.label, s.rel), reason=s.reason) for s in found
+               if s.reason not in ("excluded", "binary")]  # binaries were sniffed for models
+    skipped.extend(SkippedFile(path=_join(task.label, e.rel), reason=f"detector {e.detector} failed: {e.error}")
+                   for e in errors)
+    return RootResult(
+        systems=tuple(systems), observations=tuple(_relabel(o, task.label) for o in observations),
+        skipped=tuple(skipped), files_read=len(files),
+    )
+
+
+def discover(
+    paths: Sequence[Path], *, declared: Mapping[str, Sequence[str]] | None = None,
+    executor: Executor | None = None,
+) -> DiscoveryReport:
+    from clearsight.discover.executors import SerialExecutor
+
+    multi = len(paths) != 1
+    frozen = tuple((k, tuple(v)) for k, v in (declared or {}).items())
+    tasks = [RootTask(root=Path(p), label=_label(Path(p), len(paths)), multi=multi, declared=frozen) for p in paths]
+    results = (executor or SerialExecutor()).map(discover_root, tasks)
     systems: list[DiscoveredSystem] = []
     everything: list[Observation] = []
     skipped: list[SkippedFile] = []
-    files_read = 0
-    for root in paths:
-        found: list[Skipped] = []
-        errors: list[DetectorError] = []
-        files = list(walk([root], skipped=found))
-        files_read += len(files)
-        observations = run_detectors(files, errors=errors)
-        label = _label(root, len(paths))
-        everything.extend(_relabel(o, label) for o in observations)
-        systems.extend(
-            s if len(paths) == 1 else s.model_copy(update={"id": f"{_slug(label)}-{s.id}"})
-            for s in group(observations, [f.rel for f in files], root_name=root.resolve().name,
-                           declared=declared if len(paths) == 1 else None)
-        )
-        skipped.extend(SkippedFile(path=_join(label, s.rel), reason=s.reason) for s in found
-                       if s.reason not in ("excluded", "binary"))  # binaries were sniffed for models
-        skipped.extend(SkippedFile(path=_join(label, e.rel), reason=f"detector {e.detector} failed: {e.error}")
-                       for e in errors)
+    for result in results:  # root order, whatever order the workers finished in
+        systems.extend(result.systems)
+        everything.extend(result.observations)
+        skipped.extend(result.skipped)
     return DiscoveryReport(
         roots=[str(p) for p in paths], systems=systems, components=merge(everything), skipped=skipped,
-        files_read=files_read,
+        files_read=sum(r.files_read for r in results),
     )
 
 
@@ -61,6 +105,4 @@ def _slug(text: str) -> str:
 def _relabel(observation: Observation, label: str) -> Observation:
     if not label:
         return observation
-    from dataclasses import replace
-
     return replace(observation, rel=f"{label}/{observation.rel}")

@@ -86,6 +86,47 @@ def _detect_urls(file: SourceFile) -> list[Observation]:
     return found
 
 
+# --- database containers -----------------------------------------------------------------------------------------
+
+# Official and common images of databases, in compose files, Kubernetes manifests, Helm values and Dockerfiles.
+_DB_IMAGES = {"postgres": "postgresql", "postgis/postgis": "postgresql", "pgvector/pgvector": "postgresql",
+              "bitnami/postgresql": "postgresql", "timescale/timescaledb": "postgresql", "redis": "redis",
+              "bitnami/redis": "redis", "redis/redis-stack": "redis", "redis/redis-stack-server": "redis",
+              "valkey/valkey": "redis", "mongo": "mongodb", "bitnami/mongodb": "mongodb", "mysql": "mysql",
+              "bitnami/mysql": "mysql", "mariadb": "mariadb", "bitnami/mariadb": "mariadb",
+              "elasticsearch": "elasticsearch", "elasticsearch/elasticsearch": "elasticsearch",
+              "opensearchproject/opensearch": "opensearch", "clickhouse/clickhouse-server": "clickhouse",
+              "neo4j": "neo4j", "cassandra": "cassandra", "mcr.microsoft.com/mssql/server": "mssql"}
+_IMAGE_LINE = re.compile(
+    r"""^\s*(?:-\s*)?(?:image|repository)\s*:\s*["']?(?P<image>[\w.\-/]+?)(?::[\w.\-]+)?(?:@sha256:\w+)?["']?\s*$"""
+    r"""|^\s*FROM\s+(?:--platform=\S+\s+)?(?P<base>[\w.\-/]+?)(?::[\w.\-]+)?(?:@sha256:\w+)?(?:\s+AS\s+\w+)?\s*$""",
+    re.IGNORECASE)
+_REGISTRY_PREFIX = re.compile(r"^(?:docker\.io/|index\.docker\.io/|public\.ecr\.aws/docker/)?(?:library/)?")
+
+
+def _wants_images(rel: str) -> bool:
+    base = _base(rel).lower()
+    return (base in {"dockerfile", "containerfile"} or base.startswith(("dockerfile.", "containerfile."))
+            or base.endswith(".dockerfile") or _ext(rel) in {"yaml", "yml"})
+
+
+def _detect_images(file: SourceFile) -> list[Observation]:
+    text = file.text
+    if not text:
+        return []
+    found: list[Observation] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = _IMAGE_LINE.match(line)
+        if match is None:
+            continue
+        image = (match.group("image") or match.group("base") or "").lower()
+        engine = _DB_IMAGES.get(_REGISTRY_PREFIX.sub("", image, count=1))
+        if engine is not None:
+            found.append(Observation(kind="data_store", name=engine, rel=file.rel, line=number,
+                                     detector="data.db_image", evidence=f"database container image {image}"))
+    return found
+
+
 # --- database clients --------------------------------------------------------------------------------------------
 
 _PY_CLIENTS: list[tuple[str, re.Pattern[str]]] = [
@@ -379,6 +420,8 @@ def _detector(id_: str, description: str, wants: Callable[[str], bool],
 DATA_DETECTORS: list[Detector] = [
     _detector("data.database_url", "Database URLs in code and config (credentials stripped).",
                      _wants_url, _detect_urls),
+    _detector("data.db_image", "Database container images in compose files, Kubernetes manifests and Dockerfiles.",
+              _wants_images, _detect_images),
     _detector("data.db_client", "Database client calls (psycopg, SQLAlchemy, MongoClient, sqlite3, …).",
                      lambda rel: _ext(rel) in _CLIENT_EXTS, _detect_clients),
     _detector("data.pii_sql", "Personal-data columns in SQL CREATE TABLE / ALTER TABLE statements.",

@@ -24,6 +24,9 @@ _STATIC_IMPORT = re.compile(r"""\b(?:import|export)\s+(?:type\s+)?(?:[^'"`;()]*?
 _REQUIRE = re.compile(r"""\brequire\s*\(\s*(["'`])([^"'`\n$]+)\1\s*\)""")
 _DYNAMIC_IMPORT = re.compile(r"""\bimport\s*\(\s*(["'`])([^"'`\n$]+)\1""")
 _MODEL = re.compile(r"""\b(model(?:Name|Id|_name|_id)?)["']?\s*[:=]\s*(["'`])([^"'`\n]+)\2""")
+# Vercel AI SDK style: `model: openai("gpt-4o")`, `model: anthropic.chat("claude-…")` (a provider factory call).
+_MODEL_FACTORY = re.compile(
+    r"""\b(model)["']?\s*:\s*([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)?)\s*\(\s*(["'`])([^"'`\n]+)\3""")
 
 
 def strip_comments(text: str) -> str:
@@ -119,6 +122,12 @@ def javascript_observations(text: str, rel: str) -> list[Observation]:
             continue
         found.append(Observation(kind="model", name=value, rel=rel, line=line_of(match.start(3)), detector=DETECTOR_ID,
                                  evidence=short(f'{key}: "{value}"'), confidence=confidence))
+    for match in _MODEL_FACTORY.finditer(code):
+        factory, value = match.group(2), match.group(4)
+        if "${" in value or not plausible_identifier(value) or not has_ai_import or not is_known_model_name(value):
+            continue
+        found.append(Observation(kind="model", name=value, rel=rel, line=line_of(match.start(4)), detector=DETECTOR_ID,
+                                 evidence=short(f'model: {factory}("{value}")')))
     return found
 
 

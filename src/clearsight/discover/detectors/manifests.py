@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from clearsight.discover.catalog import AIPackage, lookup_npm, lookup_pypi
+from clearsight.discover.detectors.python_code import is_known_model_name, plausible_identifier
 from clearsight.discover.interface import Confidence, Detector, FunctionDetector, Observation, SourceFile
 
 __all__ = ["MANIFEST_DETECTORS", "parse_requirement"]
@@ -501,6 +502,39 @@ def _named(*names: str) -> Any:
     return wants
 
 
+# --- models named in deployment manifests ------------------------------------------------------------------------
+
+# The model a server is started with: `--model org/x`, `--model-id=org/x`, `MODEL_ID: org/x` (compose, k8s args, env).
+_SERVED_MODEL = re.compile(
+    r"""(?:--model(?:-id|-name|_id|_name)?["']?\s*(?:[=\s]|["']?\s*,)\s*|\b(?:MODEL_ID|MODEL_NAME|HF_MODEL_ID)["']?\s*[:=]\s*)"""
+    r"""["']?(?P<model>[A-Za-z0-9][\w.\-/:]*[\w])""")
+_SERVER_WORDS = re.compile(r"vllm|text-generation|text-embeddings|tritonserver|torchserve|ollama|localai|llama\.cpp"
+                           r"|llama-server|sglang|InferenceService|ServingRuntime", re.IGNORECASE)
+
+
+def _wants_deployment(rel: str) -> bool:
+    base = _base(rel).lower()
+    return (base in {"dockerfile", "containerfile"} or base.startswith(("dockerfile.", "containerfile."))
+            or base.endswith((".dockerfile", ".yaml", ".yml")))
+
+
+def _detect_served_models(file: SourceFile) -> list[Observation]:
+    """Models named on a model server's command line or environment, in a file that runs a model server."""
+    if not file.text or not _SERVER_WORDS.search(file.text):
+        return []
+    rel, lines = file.rel, file.text.splitlines()
+    found: list[Observation] = []
+    for index, line in enumerate(lines):
+        if line.lstrip().startswith("#"):
+            continue
+        for match in _SERVED_MODEL.finditer(line):
+            model = match.group("model")
+            if plausible_identifier(model) and is_known_model_name(model) and not model.startswith(("/", ".")):
+                found.append(Observation(kind="model", name=model, rel=rel, line=index + 1,
+                                         detector="manifest.served_model", evidence=f"served model {model}"[:120]))
+    return found
+
+
 def _detector(id_: str, description: str, wants: Callable[[str], bool],
               detect: Callable[[SourceFile], list[Observation]]) -> Detector:
     # FunctionDetector is frozen while the Detector protocol declares plain (settable) attributes
@@ -527,4 +561,7 @@ MANIFEST_DETECTORS: list[Detector] = [
                      _named("Pipfile.lock"), _detect_pipfile_lock),
     _detector("manifest.package_lock", "AI packages pinned in package-lock.json (medium confidence).",
                      _named("package-lock.json", "npm-shrinkwrap.json"), _detect_package_lock),
+    _detector("manifest.served_model", "Models named on model-server command lines and environments (--model, "
+              "--model-id, MODEL_ID) in compose files, Kubernetes manifests and Dockerfiles.",
+              _wants_deployment, _detect_served_models),
 ]

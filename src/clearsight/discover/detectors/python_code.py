@@ -61,7 +61,11 @@ def looks_like_secret(value: str) -> bool:
     """True for strings shaped like API keys or tokens: such values are never reported or printed."""
     if _SECRET_PREFIX.match(value):
         return True
-    return bool(_OPAQUE.match(value)) and any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
+    if not _OPAQUE.match(value):
+        return False
+    # Tokens are one long random run; hyphenated names (``distilbert-base-uncased-finetuned-sst-2-english``) are not.
+    return any(len(part) >= 20 and any(c.isdigit() for c in part) and any(c.isalpha() for c in part)
+               for part in re.split(r"[-_]", value))
 
 
 def is_known_model_name(value: str) -> bool:
@@ -84,6 +88,7 @@ class PythonContext:
     aliases: dict[str, str] = field(default_factory=dict)
     constants: dict[str, str] = field(default_factory=dict)
     has_ai_import: bool = False
+    handles: dict[str, str] = field(default_factory=dict)  # `with open("m.pkl") as fh` / `fh = open(...)`: fh -> path
 
 
 def python_observations(source: str, rel: str, *, context: PythonContext | None = None,
@@ -202,6 +207,31 @@ class _Visitor(ast.NodeVisitor):
         base = self.ctx.aliases.get(node.id) or _CONVENTIONAL.get(node.id, node.id)
         return ".".join([base, *reversed(parts)])
 
+    def visit_With(self, node: ast.With) -> None:
+        for item in node.items:
+            if isinstance(item.optional_vars, ast.Name):
+                self._bind_handle(item.optional_vars.id, item.context_expr)
+        self.generic_visit(node)
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        for target in node.targets:
+            if isinstance(target, ast.Name):
+                self._bind_handle(target.id, node.value)
+        self.generic_visit(node)
+
+    def _bind_handle(self, name: str, value: ast.expr) -> None:
+        """Remember which file a handle was opened on, so ``pickle.load(fh)`` names the file it unpickles."""
+        path: tuple[str, str] | None = None
+        if isinstance(value, ast.Call) and value.args:
+            func = value.func
+            opener = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            if opener == "open":
+                path = self._string(value.args[0])
+        if path is not None and plausible_identifier(path[0]):
+            self.ctx.handles[name] = path[0]
+        else:
+            self.ctx.handles.pop(name, None)
+
     def visit_Call(self, node: ast.Call) -> None:
         try:
             self._call(node)
@@ -266,6 +296,8 @@ class _Visitor(ast.NodeVisitor):
     def _risks(self, node: ast.Call, resolved: str, kwargs: dict[str, ast.expr], first: ast.expr | None,
                model_name: str | None) -> None:
         target = self._string(first)
+        if target is None and isinstance(first, ast.Name) and first.id in self.ctx.handles:
+            target = (self.ctx.handles[first.id], first.id)
         loaded = target[0] if target and plausible_identifier(target[0]) else resolved
         remote = kwargs.get("trust_remote_code")
         if isinstance(remote, ast.Constant) and remote.value is True:

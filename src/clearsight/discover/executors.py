@@ -1,0 +1,92 @@
+"""Where per-root discovery runs: in this process, a local process pool, or a Dask cluster.
+
+Every executor returns results in the order of its inputs, so discovery output does not depend on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
+
+from clearsight.core.errors import InputError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+DASK_CONNECT_TIMEOUT = 5.0
+
+
+class Executor(Protocol):
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        """``[fn(item) for item in items]``, possibly elsewhere, in input order."""
+        ...
+
+
+class SerialExecutor:
+    """Run everything in this process, one item after the other."""
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        return [fn(item) for item in items]
+
+
+class LocalExecutor:
+    """A pool of ``jobs`` worker processes on this machine (``fn`` and items must pickle)."""
+
+    def __init__(self, jobs: int) -> None:
+        if jobs < 1:
+            raise InputError("--jobs must be at least 1", field="jobs")
+        self.jobs = jobs
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        if self.jobs == 1 or len(items) <= 1:
+            return [fn(item) for item in items]
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=min(self.jobs, len(items))) as pool:
+            return list(pool.map(fn, items))
+
+
+class DaskExecutor:
+    """A Dask distributed scheduler at ``address`` (``tcp://host:port``); needs ``clearsight[dask]``."""
+
+    def __init__(self, address: str, *, timeout: float = DASK_CONNECT_TIMEOUT) -> None:
+        self.address = address
+        self.timeout = timeout
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        import importlib
+
+        try:
+            distributed: Any = importlib.import_module("dask.distributed")
+        except ImportError:
+            raise InputError("the Dask executor needs Dask", hint="pip install clearsight[dask]") from None
+        try:
+            client: Any = distributed.Client(self.address, timeout=self.timeout, set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            raise InputError(f"cannot reach the Dask scheduler at {self.address}: {_one_line(exc)}") from None
+        try:
+            futures = client.map(fn, list(items), pure=False)
+            results: list[R] = client.gather(futures)
+            return results
+        finally:
+            client.close()
+
+
+def executor_from(spec: str, jobs: int = 1) -> Executor:
+    """``local`` -> a process pool of ``jobs`` (serial when 1); ``dask://HOST:PORT`` -> that Dask scheduler."""
+    if jobs < 1:
+        raise InputError("--jobs must be at least 1", field="jobs")
+    if spec == "local":
+        return SerialExecutor() if jobs == 1 else LocalExecutor(jobs)
+    if spec.startswith("dask://"):
+        hostport = spec.removeprefix("dask://")
+        host, sep, port = hostport.rpartition(":")
+        if not sep or not host or not port.isdigit():
+            raise InputError(f"bad Dask address {spec!r}", field="executor", hint="dask://HOST:PORT")
+        return DaskExecutor(f"tcp://{hostport}")
+    raise InputError(f"unknown executor {spec!r}", field="executor", hint="local or dask://HOST:PORT")
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:200]

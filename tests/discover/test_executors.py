@@ -1,0 +1,106 @@
+"""Discovery gives the same report whatever runs it: serially, in a process pool or on a Dask cluster."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from clearsight.core.errors import InputError
+from clearsight.discover.executors import DaskExecutor, LocalExecutor, SerialExecutor, executor_from
+from clearsight.discover.run import discover
+
+REPOS = {
+    "chatbot": {"app.py": "import openai\nclient = openai.OpenAI()\nclient.chat.completions.create(model='gpt-4o')\n",
+                "requirements.txt": "openai==1.40.0\n"},
+    "rag": {"rag.py": "from langchain_openai import ChatOpenAI\nimport chromadb\n",
+            "requirements.txt": "langchain-openai\nchromadb\n"},
+    "fraud": {"train.py": "import sklearn\nimport xgboost\nimport joblib\nmodel = joblib.load('model.pkl')\n"},
+    "finetune": {"tune.py": "from transformers import AutoModel\nimport peft\n"
+                            "m = AutoModel.from_pretrained('org/base-model')\n"},
+    "agent": {"agent.py": "import anthropic\nimport langgraph\n", ".env.example": "ANTHROPIC_API_KEY=\n"},
+}
+
+
+@pytest.fixture
+def repos(tmp_path: Path) -> list[Path]:
+    roots = []
+    for name, files in REPOS.items():
+        for rel, text in files.items():
+            path = tmp_path / name / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        roots.append(tmp_path / name)
+    return roots
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def test_serial_and_process_pool_agree(repos: list[Path]) -> None:
+    serial = discover(repos)
+    assert len(serial.systems) == len(repos)
+    assert {c.name for c in serial.components} >= {"openai", "anthropic", "xgboost"}
+    assert discover(repos, executor=SerialExecutor()).model_dump_json() == serial.model_dump_json()
+    assert discover(repos, executor=LocalExecutor(2)).model_dump_json() == serial.model_dump_json()
+
+
+def test_single_root_with_a_pool_is_unchanged(repos: list[Path]) -> None:
+    assert (discover(repos[:1], executor=LocalExecutor(2)).model_dump_json()
+            == discover(repos[:1]).model_dump_json())
+
+
+def test_dask_local_cluster_matches_the_local_run(repos: list[Path]) -> None:
+    distributed = pytest.importorskip("dask.distributed")
+    expected = discover(repos).model_dump_json()
+    started = time.monotonic()
+    cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1",
+                                       scheduler_port=0, dashboard_address=None)
+    try:
+        got = discover(repos, executor=DaskExecutor(cluster.scheduler_address)).model_dump_json()
+    finally:
+        cluster.close()
+    assert got == expected
+    assert time.monotonic() - started < 30
+
+
+def test_unreachable_dask_scheduler_is_an_input_error_quickly(repos: list[Path]) -> None:
+    pytest.importorskip("dask.distributed")
+    started = time.monotonic()
+    with pytest.raises(InputError, match="cannot reach the Dask scheduler"):
+        discover(repos, executor=DaskExecutor(f"tcp://127.0.0.1:{_closed_port()}", timeout=2))
+    assert time.monotonic() - started < 10
+
+
+def test_missing_dask_says_what_to_install(monkeypatch: pytest.MonkeyPatch, repos: list[Path]) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)
+    with pytest.raises(InputError) as raised:
+        discover(repos, executor=DaskExecutor("tcp://127.0.0.1:1"))
+    assert "clearsight[dask]" in raised.value.diagnostic()
+
+
+def test_executor_from_spec() -> None:
+    assert isinstance(executor_from("local", 1), SerialExecutor)
+    pool = executor_from("local", 3)
+    assert isinstance(pool, LocalExecutor) and pool.jobs == 3
+    dask = executor_from("dask://127.0.0.1:8786", 1)
+    assert isinstance(dask, DaskExecutor) and dask.address == "tcp://127.0.0.1:8786"
+
+
+@pytest.mark.parametrize("spec", ["ray://127.0.0.1:1", "dask://", "dask://127.0.0.1", "dask://host:port", ""])
+def test_bad_executor_spec_is_an_input_error(spec: str) -> None:
+    with pytest.raises(InputError):
+        executor_from(spec, 1)
+
+
+def test_jobs_must_be_positive() -> None:
+    with pytest.raises(InputError):
+        executor_from("local", 0)
