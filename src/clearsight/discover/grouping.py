@@ -52,6 +52,7 @@ def unit_of(rel: str, units: set[str]) -> str:
 class _Merged:
     first: Observation
     locations: list[SourceLocation] = field(default_factory=list)
+    seen: set[tuple[str, int | None]] = field(default_factory=set)
     detectors: set[str] = field(default_factory=set)
     confidence: str = "low"
     version: str | None = None
@@ -64,9 +65,9 @@ def merge(observations: Iterable[Observation]) -> list[DiscoveredComponent]:
         entry = merged.get((ob.kind, ob.name))
         if entry is None:
             entry = merged[(ob.kind, ob.name)] = _Merged(first=ob, confidence=ob.confidence)
-        location = SourceLocation(path=ob.rel, line=ob.line)
-        if location not in entry.locations:
-            entry.locations.append(location)
+        if (ob.rel, ob.line) not in entry.seen:  # a set: comparing pydantic models one by one was quadratic
+            entry.seen.add((ob.rel, ob.line))
+            entry.locations.append(SourceLocation(path=ob.rel, line=ob.line))
         entry.detectors.add(ob.detector)
         if _CONFIDENCE[ob.confidence] > _CONFIDENCE[entry.confidence]:
             entry.confidence = ob.confidence

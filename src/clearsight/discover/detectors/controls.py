@@ -36,6 +36,7 @@ import re
 from collections.abc import Callable, Iterator
 
 from clearsight.discover.interface import Detector, FunctionDetector, Observation, SourceFile
+from clearsight.discover.python_source import parse_python
 
 __all__ = ["CONTROL_DETECTORS", "CONTROL_PREFIX", "control_name", "is_ci_file"]
 
@@ -120,12 +121,17 @@ def _python_calls(tree: ast.Module) -> Iterator[tuple[ast.Call, str]]:
                 yield node, dotted
 
 
+_PYTHON_HINTS = re.compile(
+    r"limit|Limiter|ModelGuard|revision|weights_only|safe_open|load_file|load_model|safetensors|hvac|"
+    r"secretsmanager|SecretClient|secretmanager|clearsight"
+)
+
+
 def _detect_python(file: SourceFile) -> list[Observation]:
-    if not file.text:
-        return []
-    try:
-        tree = ast.parse(file.text)
-    except (SyntaxError, ValueError):
+    if not file.text or not _PYTHON_HINTS.search(file.text):
+        return []  # cheap text check first: most files use none of these libraries
+    tree = parse_python(file.text)
+    if tree is None:
         return []
     aliases = _aliases(tree)
     modules = set(aliases.values())

@@ -158,8 +158,8 @@ _CLIENT_EXTS = {"py": _PY_CLIENTS, "js": _JS_CLIENTS, "mjs": _JS_CLIENTS, "cjs":
 def _detect_clients(file: SourceFile) -> list[Observation]:
     text = file.text
     patterns = _CLIENT_EXTS.get(_ext(file.rel))
-    if not text or patterns is None:
-        return []
+    if not text or patterns is None or not any(p.search(text) for _, p in patterns):
+        return []  # one pass over the whole text first; most files open no database
     comment = "#" if patterns is _PY_CLIENTS else "//"
     found: list[Observation] = []
     for number, line in enumerate(text.splitlines(), start=1):

@@ -26,6 +26,7 @@ from pathlib import PurePosixPath
 from clearsight.core.system import ComponentKind
 from clearsight.discover.catalog import lookup_import
 from clearsight.discover.interface import Confidence, FunctionDetector, Observation, SourceFile
+from clearsight.discover.python_source import parse_python
 
 DETECTOR_ID = "python-code"
 RISK_PREFIX = "risky load: "
@@ -94,9 +95,8 @@ class PythonContext:
 def python_observations(source: str, rel: str, *, context: PythonContext | None = None,
                         detector: str = DETECTOR_ID) -> list[Observation]:
     """Observations in one Python source text (a file or a notebook cell); ``[]`` if it does not parse."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    tree = parse_python(source)
+    if tree is None:
         return []
     ctx = context if context is not None else PythonContext()
     visitor = _Visitor(rel, detector, ctx)
