@@ -199,17 +199,17 @@ def main() -> int:
     split = [str(tree / p) for p in parts]
     results = [
         time_tool("Clearsight, 1 root, serial",
-                  cs + ["discover", str(tree), "--format", "json", "-o", str(out / "cs1.json")], args.runs),
+                  [*cs, "discover", str(tree), "--format", "json", "-o", str(out / "cs1.json")], args.runs),
     ]
     if not args.quick:
         results.append(time_tool("Clearsight, 1 root, --jobs 2",
-                  cs + ["discover", str(tree), "--format", "json", "-o", str(out / "cs2.json"), "--jobs", "2"],
+                  [*cs, "discover", str(tree), "--format", "json", "-o", str(out / "cs2.json"), "--jobs", "2"],
                   args.runs))
         results.append(time_tool(f"Clearsight, {len(parts)} roots, serial",
-                  cs + ["discover", *split, "--format", "json", "-o", str(out / "cs3.json")], args.runs))
+                  [*cs, "discover", *split, "--format", "json", "-o", str(out / "cs3.json")], args.runs))
     results += [
         time_tool(f"Clearsight, {len(parts)} roots, --jobs 2",
-                  cs + ["discover", *split, "--format", "json", "-o", str(out / "cs4.json"), "--jobs", "2"],
+                  [*cs, "discover", *split, "--format", "json", "-o", str(out / "cs4.json"), "--jobs", "2"],
                   args.runs),
     ]
     if cdx["available"]:
