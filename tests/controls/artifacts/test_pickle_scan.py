@@ -14,7 +14,6 @@ import os
 import pickle
 import pickletools
 import re
-import time
 import zipfile
 from pathlib import Path
 
@@ -333,24 +332,6 @@ def test_torch_checkpoints_are_clean() -> None:
         legacy = io.BytesIO()
         torch.save(obj, legacy, _use_new_zipfile_serialization=False)
         assert scan(legacy.getvalue(), max_pickles=5) == [], name
-
-
-def test_two_hundred_small_pickles_are_fast() -> None:
-    blobs = [
-        pickle.dumps(
-            {"weights": [i * 0.5 + j for j in range(100)], "names": [f"feature_{j}" for j in range(80)], "m": dict},
-            protocol=2 + i % 4,
-        )
-        for i in range(200)
-    ]
-    assert all(1500 < len(b) < 2500 for b in blobs)
-    best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        for blob in blobs:
-            scan_pickle_stream(io.BytesIO(blob), POLICY, "x")
-        best = min(best, time.perf_counter() - start)
-    assert best < 0.25, best  # about 0.02 s on a 2-core development machine
 
 
 def test_messages_are_single_line() -> None:

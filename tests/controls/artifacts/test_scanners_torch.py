@@ -6,7 +6,6 @@ import io
 import os
 import pickle
 import struct
-import time
 import zipfile
 import zlib
 from pathlib import Path
@@ -152,11 +151,9 @@ def test_one_gib_checkpoint_reads_only_its_pickle(tmp_path: Path) -> None:
     def opener() -> BinaryIO:
         return io.BufferedReader(_Counting(open(path, "rb"), counter))  # type: ignore[arg-type]
 
-    started = time.perf_counter()
     scan = scan_member(Member(where="big.pt", size=path.stat().st_size, open=opener), policy=default_policy())
-    elapsed = time.perf_counter() - started
     assert (scan.format, scan.verdict) == ("torch-zip", "clean"), scan
+    # the work is bounded by what is read, not by a clock (speed lives in benchmarks/)
     assert counter[0] < 2 << 20, f"read {counter[0]} bytes of a 1 GiB checkpoint"
-    assert elapsed < 1.0
     unhashed = scan_file(path, policy=default_policy(), limits=Limits(hash_files=False))
     assert unhashed.verdict == "clean" and unhashed.sha256 is None
