@@ -3,25 +3,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from detector_harness import run_on
+
 from clearsight.discover.detectors.config import CONFIG_DETECTORS
-from clearsight.discover.interface import Observation, SourceFile
+from clearsight.discover.interface import Observation
 
 SECRET = "sk-proj-THISISASECRETVALUE1234567890"
 DB_PASSWORD = "hunter2-very-secret"
 
 
 def scan(tmp_path: Path, rel: str, content: str) -> list[Observation]:
-    path = tmp_path / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(content, encoding="utf-8")
-    file = SourceFile(path=path, rel=rel, root=tmp_path, size=len(content), text=content)
-    found: list[Observation] = []
-    for detector in CONFIG_DETECTORS:
-        if detector.wants(rel):
-            observations = detector.detect(file)
-            assert all(o.detector == detector.id and o.line is not None for o in observations)
-            found += observations
-    return found
+    return run_on(tmp_path, rel, content, CONFIG_DETECTORS)
 
 
 def assert_no_secrets(found: list[Observation], *secrets: str) -> None:

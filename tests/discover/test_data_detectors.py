@@ -4,25 +4,16 @@ import json
 from pathlib import Path
 
 import pytest
+from detector_harness import run_on
 
 from clearsight.discover.detectors.data import DATA_DETECTORS, classify_field
-from clearsight.discover.interface import Observation, SourceFile
+from clearsight.discover.interface import Observation
 
 PASSWORD = "s3cr3t-pa55word"
 
 
 def scan(tmp_path: Path, rel: str, content: str) -> list[Observation]:
-    path = tmp_path / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(content, encoding="utf-8")
-    file = SourceFile(path=path, rel=rel, root=tmp_path, size=len(content), text=content)
-    found: list[Observation] = []
-    for detector in DATA_DETECTORS:
-        if detector.wants(rel):
-            observations = detector.detect(file)
-            assert all(o.detector == detector.id and o.line is not None for o in observations)
-            found += observations
-    return found
+    return run_on(tmp_path, rel, content, DATA_DETECTORS)
 
 
 @pytest.mark.parametrize(("field", "category"), [

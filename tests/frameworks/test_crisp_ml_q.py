@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from own_words import words
 
 from clearsight.frameworks.catalogue import parse_yaml
 from clearsight.frameworks.crisp_ml_q import CrispMlQ, load_crisp_ml_q
-
-
-def _words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+", text.lower())
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +77,7 @@ def test_tasks_repaired_from_reference(crisp: CrispMlQ, ref: dict[str, Any]) -> 
 def test_summaries(crisp: CrispMlQ) -> None:
     for phase in crisp.phases:
         assert phase.summary.strip()
-        assert len(_words(phase.summary)) <= 25
+        assert len(words(phase.summary)) <= 25
 
 
 def test_meta(crisp: CrispMlQ, ref: dict[str, Any]) -> None:

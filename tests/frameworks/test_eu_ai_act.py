@@ -3,38 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from own_words import assert_own_words
 
 from clearsight.frameworks.eu_ai_act import EuAiAct, load_eu_ai_act
 
 D = dt.date
-
-
-def _words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+", text.lower())
-
-
-def _norm(text: str) -> str:
-    return " ".join(_words(text))
-
-
-def _shared_runs(ours: str, theirs: str, n: int = 8) -> set[tuple[str, ...]]:
-    """Runs of ``n`` consecutive words that appear in both texts (a sign of copied wording)."""
-    a, b = _words(ours), _words(theirs)
-    grams_a = {tuple(a[i : i + n]) for i in range(len(a) - n + 1)}
-    grams_b = {tuple(b[i : i + n]) for i in range(len(b) - n + 1)}
-    return grams_a & grams_b
-
-
-def _assert_own_words(label: str, ours: str, *theirs: str) -> None:
-    for text in theirs:
-        assert _norm(ours) != _norm(text), f"{label} copies the reference text"
-        assert not _shared_runs(ours, text), f"{label} reuses reference wording"
 
 
 @pytest.fixture(scope="module")
@@ -153,9 +131,9 @@ def test_prohibited_practices(eu: EuAiAct, ref: dict[str, Any]) -> None:
         assert practice.id == f"ART5-1{letter}"
         assert practice.article == f"Art. 5(1)({letter})"
     for practice, item in zip(original, ref_items, strict=True):
-        _assert_own_words(practice.id, practice.summary, *item["criteria"])
+        assert_own_words(practice.id, practice.summary, *item["criteria"])
         if practice.exception and "exception" in item:
-            _assert_own_words(practice.id + " exception", practice.exception, item["exception"])
+            assert_own_words(practice.id + " exception", practice.exception, item["exception"])
 
 
 def test_omnibus_prohibition(eu: EuAiAct) -> None:
@@ -195,7 +173,7 @@ def test_annex_iii(eu: EuAiAct, ref: dict[str, Any]) -> None:
             letter = point.id[-1]
             assert point.id == f"III-{number}{letter}"
             assert point.ref == f"Annex III {number}({letter})"
-            _assert_own_words(point.id, point.summary, ref_points[point.id])
+            assert_own_words(point.id, point.summary, ref_points[point.id])
             assert eu.annex_iii_point(point.id) == point
     assert eu.annex_iii_point("III-5b").ref == "Annex III 5(b)"
     with pytest.raises(KeyError):
@@ -208,10 +186,10 @@ def test_derogation(eu: EuAiAct, ref: dict[str, Any]) -> None:
     assert [c.id for c in eu.derogation.conditions] == ["D-a", "D-b", "D-c", "D-d"]
     ref_conditions = {c["id"]: c["text"] for c in ref_derogation["conditions"]}
     for condition in eu.derogation.conditions:
-        _assert_own_words(condition.id, condition.summary, ref_conditions[condition.id])
+        assert_own_words(condition.id, condition.summary, ref_conditions[condition.id])
     assert "profil" in eu.derogation.profiling_override.lower()
-    _assert_own_words("profiling override", eu.derogation.profiling_override, ref_derogation["override"])
-    _assert_own_words("derogation", eu.derogation.summary, ref_derogation["rule"])
+    assert_own_words("profiling override", eu.derogation.profiling_override, ref_derogation["override"])
+    assert_own_words("derogation", eu.derogation.summary, ref_derogation["rule"])
 
 
 # ------------------------------------------------------------------------------------ Art. 50
@@ -224,8 +202,8 @@ def test_transparency_duties(eu: EuAiAct, ref: dict[str, Any]) -> None:
     for duty, item in zip(eu.transparency_duties, ref_items, strict=True):
         assert duty.article == f"Art. 50({duty.id[-1]})"
         assert duty.date_key == "transparency"
-        _assert_own_words(duty.id + " duty", duty.duty, item["duty"])
-        _assert_own_words(duty.id + " trigger", duty.trigger, item["trigger"])
+        assert_own_words(duty.id + " duty", duty.duty, item["duty"])
+        assert_own_words(duty.id + " trigger", duty.trigger, item["trigger"])
 
 
 # ---------------------------------------------------------------------------------------- GPAI
@@ -277,19 +255,19 @@ def test_obligations_match_reference(eu: EuAiAct, ref: dict[str, Any]) -> None:
             assert ob.title == item["title"], ob.id
             assert ob.article == "Art. " + ob.id.removeprefix("ART")
             texts = [item.get("summary", ""), *item.get("engine_checks", [])]
-            _assert_own_words(ob.id, ob.summary, *[t for t in texts if t])
+            assert_own_words(ob.id, ob.summary, *[t for t in texts if t])
         elif ob.applies_to == "annex-iii-derogated":
             # The reference lists these as the duties that remain after an Art. 6(3) derogation.
             derogation = ref["high_risk_classification"]["derogation"]
             assert derogation["article"] == "Art. 6(3)-(4)"
             assert ob.article in ("Art. 6(4)", "Art. 49(2)")
             assert ob.article != "Art. 49(2)" or "Art. 49(2)" in derogation["duties_if_used"]
-            _assert_own_words(ob.id, ob.summary, derogation["duties_if_used"])
+            assert_own_words(ob.id, ob.summary, derogation["duties_if_used"])
         else:
             assert ob.id in gpai_items, f"{ob.id} is in neither the reference obligations nor GPAI duties"
             number, letter = ob.id.removeprefix("ART").split("-1")
             assert ob.article == f"Art. {number}(1)({letter})"
-            _assert_own_words(ob.id, ob.summary, gpai_items[ob.id]["duty"])
+            assert_own_words(ob.id, ob.summary, gpai_items[ob.id]["duty"])
     assert set(gpai_items) <= {o.id for o in eu.obligations}
 
 

@@ -3,30 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from own_words import norm, shared_runs, words
 
 from clearsight.frameworks.nist_ai_rmf import NistAiRmf, load_nist_ai_rmf
-
-
-def _words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+", text.lower())
-
-
-def _norm(text: str) -> str:
-    return " ".join(_words(text))
-
-
-def _shared_runs(ours: str, theirs: str, n: int = 8) -> set[tuple[str, ...]]:
-    """Runs of ``n`` consecutive words that appear in both texts (a sign of copied wording)."""
-    a, b = _words(ours), _words(theirs)
-    grams_a = {tuple(a[i : i + n]) for i in range(len(a) - n + 1)}
-    grams_b = {tuple(b[i : i + n]) for i in range(len(b) - n + 1)}
-    return grams_a & grams_b
 
 
 @pytest.fixture(scope="module")
@@ -91,16 +75,16 @@ def test_summaries_are_short_and_own_words(nist: NistAiRmf, ref: dict[str, Any])
     }
     function_summaries = {f["id"]: f["summary"] for f in ref["functions"]}
     for function in nist.functions:
-        assert _norm(function.summary) != _norm(function_summaries[function.id])
+        assert norm(function.summary) != norm(function_summaries[function.id])
         for category in function.categories:
             pairs = [(category.id, category.summary), *((s.id, s.summary) for s in category.subcategories)]
             for item_id, summary in pairs:
                 assert summary.strip(), item_id
-                assert len(_words(summary)) <= 20, f"{item_id} summary too long"
-                assert _norm(summary) != _norm(outcomes[item_id]), f"{item_id} copies the NIST statement"
-                assert not _shared_runs(summary, outcomes[item_id]), f"{item_id} reuses NIST wording"
+                assert len(words(summary)) <= 20, f"{item_id} summary too long"
+                assert norm(summary) != norm(outcomes[item_id]), f"{item_id} copies the NIST statement"
+                assert not shared_runs(summary, outcomes[item_id]), f"{item_id} reuses NIST wording"
 
 
 def test_summaries_are_unique(nist: NistAiRmf) -> None:
     summaries = [s.summary for f in nist.functions for c in f.categories for s in c.subcategories]
-    assert len(set(map(_norm, summaries))) == len(summaries)
+    assert len(set(map(norm, summaries))) == len(summaries)

@@ -9,24 +9,9 @@ from typing import Any
 
 import pytest
 import yaml
+from own_words import norm, shared_runs, words
 
 from clearsight.frameworks.owasp import OwaspCatalogue, load_owasp
-
-
-def _words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+", text.lower())
-
-
-def _norm(text: str) -> str:
-    return " ".join(_words(text))
-
-
-def _shared_runs(ours: str, theirs: str, n: int = 8) -> set[tuple[str, ...]]:
-    """Runs of ``n`` consecutive words that appear in both texts (a sign of copied wording)."""
-    a, b = _words(ours), _words(theirs)
-    grams_a = {tuple(a[i : i + n]) for i in range(len(a) - n + 1)}
-    grams_b = {tuple(b[i : i + n]) for i in range(len(b) - n + 1)}
-    return grams_a & grams_b
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -103,8 +88,8 @@ def test_summaries_are_own_words(
     }
     for item in [*owasp.llm_top10.items, *owasp.ml_top10.items]:
         assert item.summary.strip(), item.id
-        assert len(_words(item.summary)) <= 25, f"{item.id} summary too long"
-        assert _norm(item.summary) != _norm(ref_summaries[item.id]), f"{item.id} copies the reference summary"
-        assert not _shared_runs(item.summary, ref_summaries[item.id]), f"{item.id} reuses reference wording"
+        assert len(words(item.summary)) <= 25, f"{item.id} summary too long"
+        assert norm(item.summary) != norm(ref_summaries[item.id]), f"{item.id} copies the reference summary"
+        assert not shared_runs(item.summary, ref_summaries[item.id]), f"{item.id} reuses reference wording"
         if item.id in entry_text:
-            assert not _shared_runs(item.summary, entry_text[item.id]), f"{item.id} reuses OWASP entry text"
+            assert not shared_runs(item.summary, entry_text[item.id]), f"{item.id} reuses OWASP entry text"

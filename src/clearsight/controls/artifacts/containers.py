@@ -670,14 +670,7 @@ def zip_members(
         if count in repeated:
             continue
         if count >= limits.max_members:
-            findings.append(
-                finding(
-                    "container.limit",
-                    Severity.HIGH,
-                    f"The archive has more than {limits.max_members} members; the rest were not scanned.",
-                    member.where,
-                )
-            )
+            findings.append(_too_many_members(member, limits))
             return
         where = f"{member.where}!{info.filename}"
         reason = unsafe_name(info.filename)
@@ -793,14 +786,7 @@ def _tar_loop(member: Member, archive: tarfile.TarFile, findings: list[Finding],
             return
         count += 1
         if count > limits.max_members:
-            findings.append(
-                finding(
-                    "container.limit",
-                    Severity.HIGH,
-                    f"The archive has more than {limits.max_members} members; the rest were not scanned.",
-                    member.where,
-                )
-            )
+            findings.append(_too_many_members(member, limits))
             return
         where = f"{member.where}!{info.name}"
         reason = unsafe_name(info.name)
@@ -870,3 +856,13 @@ def iter_members(member: Member, fmt: str, findings: list[Finding]) -> Iterator[
             yield from tar_members(member, stream, findings)
         else:
             raise ValueError(f"not a container format: {fmt}")
+
+
+def _too_many_members(member: Member, limits: Limits) -> Finding:
+    """The member limit was reached: what follows is reported as unscanned, never passed as clean."""
+    return finding(
+        "container.limit",
+        Severity.HIGH,
+        f"The archive has more than {limits.max_members} members; the rest were not scanned.",
+        member.where,
+    )
