@@ -1,0 +1,211 @@
+"""Read a YAML document into a pydantic model and explain every problem with file, line, field and a hint.
+
+The document is composed once into a node tree that remembers line numbers and built into plain data from
+that tree, so a pydantic error path such as ``systems.0.traits.exposure`` can be pointed at its line.
+Duplicate keys are errors, never silently last-one-wins. The inventory and the guard policy share this.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from clearsight.core.errors import InputError
+from clearsight.frameworks.catalogue import SAFE_LOADER
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_text_file(file: Path, *, max_bytes: int, what: str) -> str:
+    """The file's UTF-8 text, or an :class:`InputError` saying why not (size checked before reading)."""
+    shown = str(file)
+    try:
+        size = file.stat().st_size
+        if size > max_bytes:
+            raise InputError(f"file is {size} bytes; {what} is at most {max_bytes}", path=shown)
+        return file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError("file is not UTF-8 text", path=shown) from exc
+    except OSError as exc:
+        raise InputError(f"cannot read file ({exc.strerror or exc})", path=shown) from exc
+
+
+def load_model(text: str, model: type[M], shown: str, *, empty_hint: str, top_level: str) -> tuple[yaml.Node, M]:
+    """Parse, reject duplicate keys and validate; every failure is an :class:`InputError` with a line."""
+    try:
+        node, data = _parse(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise InputError(f"invalid YAML: {exc.problem or exc.context}", path=shown, line=line) from exc
+    except yaml.YAMLError as exc:
+        raise InputError(f"invalid YAML: {exc}", path=shown) from exc
+    if node is None or data is None:
+        raise InputError("the file is empty", path=shown, hint=empty_hint)
+    if not isinstance(data, dict):
+        raise InputError(f"the top level must be a mapping with {top_level}", path=shown, line=1)
+    _reject_duplicate_keys(node, shown)
+    try:
+        return node, model.model_validate(data)
+    except ValidationError as exc:
+        raise explain(exc, node, shown, model) from exc
+
+
+def suggest(value: str, known: set[str], command: str) -> str:
+    close = difflib.get_close_matches(value, sorted(known), n=1)
+    return (f"did you mean '{close[0]}'? " if close else "") + f"'{command}' lists them"
+
+
+# --------------------------------------------------------------------------- node tree helpers
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _parse(text: str) -> tuple[yaml.Node | None, Any]:
+    """Parse once: the node tree (with line marks) and the plain data built from it.
+
+    Building plain strings, lists and dicts ourselves is several times faster than PyYAML's constructor
+    on big inventories; every other scalar (numbers, booleans, dates) still goes through the safe one.
+    """
+    node = yaml.compose(text, Loader=SAFE_LOADER)
+    if node is None:
+        return None, None
+    constructor = yaml.constructor.SafeConstructor()
+    built: dict[int, Any] = {}  # aliases share one object, so "billion laughs" files stay small
+
+    def build(n: yaml.Node) -> Any:
+        if isinstance(n, yaml.ScalarNode):
+            if n.tag == _STR_TAG:
+                return n.value
+            try:
+                return constructor.construct_object(n, deep=True)
+            except (ValueError, TypeError, OverflowError) as exc:  # e.g. a date such as 2026-02-30
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"'{n.value}' is not a valid value ({exc})", n.start_mark
+                ) from exc
+        if id(n) in built:
+            return built[id(n)]
+        value: Any
+        if isinstance(n, yaml.SequenceNode):
+            value = [build(item) for item in n.value]
+        elif isinstance(n, yaml.MappingNode) and not any(k.tag == _MERGE_TAG for k, _ in n.value):
+            value = {}
+            for k, v in n.value:
+                key = build(k)
+                if not isinstance(key, str | int | float | bool | None):
+                    raise yaml.constructor.ConstructorError(None, None, "a mapping key must be a plain value",
+                                                            k.start_mark)
+                value[key] = build(v)
+        else:
+            value = constructor.construct_object(n, deep=True)
+        built[id(n)] = value
+        return value
+
+    return node, build(node)
+
+
+
+def _reject_duplicate_keys(root: yaml.Node, shown: str) -> None:
+    seen_nodes: set[int] = set()  # aliases point at shared nodes: visit each once
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen_nodes:
+            continue
+        seen_nodes.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            keys: set[str] = set()
+            for key, value in node.value:
+                name = str(key.value)
+                if name in keys:
+                    raise InputError(f"key '{name}' appears twice in the same mapping", path=shown,
+                                     line=key.start_mark.line + 1)
+                keys.add(name)
+                stack.append(value)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+
+
+def _child(node: yaml.Node, part: str | int) -> tuple[yaml.Node | None, yaml.Node | None]:
+    """(key node, value node) for a mapping key or a sequence index."""
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if str(key.value) == str(part):
+                return key, value
+    if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+        item = node.value[part]
+        return item, item
+    return None, None
+
+
+def line_of(node: yaml.Node, path: tuple[str | int, ...]) -> int | None:
+    """Line of the deepest node on ``path`` that exists (1-based)."""
+    current: yaml.Node = node
+    line = current.start_mark.line + 1
+    for part in path:
+        key, value = _child(current, part)
+        if value is None or key is None:
+            break
+        line = key.start_mark.line + 1
+        current = value
+    return line
+
+
+def explain(exc: ValidationError, node: yaml.Node, shown: str, root: type[BaseModel]) -> InputError:
+    errors = exc.errors()
+    first = errors[0]
+    loc = tuple(first["loc"])
+    field = _dotted(loc)
+    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+    kind = first["type"]
+    hint: str | None = None
+    if kind == "extra_forbidden":
+        parent_loc = loc[:-1]
+        message = f"unknown key '{loc[-1]}'"
+        allowed = _allowed_keys(root, parent_loc)
+        if allowed:
+            close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+            hint = (f"did you mean '{close[0]}'? " if close else "") + "allowed: " + ", ".join(allowed)
+    elif kind == "missing":
+        message = "required field is missing"
+    else:
+        message = first["msg"]
+    return InputError(message + more, path=shown, line=line_of(node, loc), field=field, hint=hint)
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _allowed_keys(root: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The field names of the model at ``loc`` under ``root``."""
+    model: type[BaseModel] = root
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return []
+        inner = _model_of(field.annotation)
+        if inner is None:
+            return []
+        model = inner
+    return sorted(model.model_fields)
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
