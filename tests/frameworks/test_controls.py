@@ -78,6 +78,7 @@ EVIDENCE_FACTS: dict[str, dict[str, set[Any]]] = {
             "prompt_screening", "alerts",
         )
     },
+    "guard.audit": {"audit_log": {True}},
     "data.check": {
         name: {True} for name in ("validation", "poisoning_detection", "provenance", "baseline_diff")
     },

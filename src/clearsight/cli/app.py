@@ -11,7 +11,16 @@ import sys
 import typer
 
 from clearsight import __version__
-from clearsight.cli import assess_cmd, atlas_cmd, catalogue_cmd, diff_cmd, discover_cmd, model_cmd, schema_cmd
+from clearsight.cli import (
+    assess_cmd,
+    atlas_cmd,
+    catalogue_cmd,
+    diff_cmd,
+    discover_cmd,
+    guard_cmd,
+    model_cmd,
+    schema_cmd,
+)
 from clearsight.core.errors import ClearsightError
 
 EXIT_INPUT = 2
@@ -31,6 +40,7 @@ app.command("schema")(schema_cmd.schema)
 app.add_typer(atlas_cmd.app, name="atlas")
 app.add_typer(catalogue_cmd.app, name="catalogue")
 app.add_typer(model_cmd.app, name="model")
+app.add_typer(guard_cmd.app, name="guard")
 
 
 def _version(value: bool) -> None:

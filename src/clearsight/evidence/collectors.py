@@ -15,6 +15,8 @@ from clearsight.core.evidence import Evidence
 from clearsight.core.system import AISystem
 from clearsight.evidence.attestations import COLLECTOR_ID as ATTESTATIONS
 from clearsight.evidence.attestations import collect_attestations
+from clearsight.evidence.guard import COLLECTOR_ID as GUARD_POLICY
+from clearsight.evidence.guard import collect_guard_policies
 from clearsight.evidence.model_scan import COLLECTOR_ID as MODEL_SCAN
 from clearsight.evidence.model_scan import collect_model_scans
 from clearsight.evidence.recorded import collect_recorded
@@ -42,6 +44,11 @@ COLLECTORS: tuple[Collector, ...] = (
         id=MODEL_SCAN,
         description="model files under each system's root, scanned without loading them",
         collect=collect_model_scans,
+    ),
+    Collector(
+        id=GUARD_POLICY,
+        description="guard.yaml policies under each system's folders (rate limits, extraction detection, audit)",
+        collect=collect_guard_policies,
     ),
 )
 

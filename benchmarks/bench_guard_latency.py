@@ -1,0 +1,185 @@
+"""Benchmark: what the guard costs a scoring API, side by side with the bare app and slowapi (issue #5).
+
+    python benchmarks/bench_guard_latency.py [--duration 10] [--json FILE]
+
+Each variant runs as its own ``uvicorn`` process (one worker) on 127.0.0.1 and is loaded with ``wrk`` (Debian
+package) from this machine, one after another in the same run:
+
+  bare            the FastAPI scoring app of ``guard_bench_app.py``
+  noop            the same app behind a do-nothing pure-ASGI middleware (the floor)
+  slowapi         slowapi's in-memory limiter on the route (the anchor; installed only in
+                  ``benchmarks/.venv-guard-anchors``, created with ``python -m venv --system-site-packages`` and
+                  ``pip install slowapi``, never a project dependency)
+  guard           ModelGuard in memory: per-client limits, body checks, input parsing, output rounding, JSONL audit,
+                  Prometheus metrics — no extraction detection
+  guard+extract   the same plus per-client extraction detection
+  guard+redis     guard+extract with the limits in Redis (127.0.0.1:6379/15)
+  proxy           ``clearsight guard serve`` (guard+extract policy) in front of the bare app
+
+Throughput: ``wrk -t1 -c32`` for --duration seconds (requests/s, and p50/p99 under that load). Added latency:
+``wrk -t1 -c1`` (one request at a time), p50 and p99 minus the bare app's. Targets: middleware >= 0.85x the bare
+app's throughput and <= 2 ms added p99.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ANCHOR_PYTHON = HERE / ".venv-guard-anchors" / "bin" / "python"
+BODY = json.dumps({"features": [25.0, 5411, 14, 0, 1, 3.0, 1, 3, 40.0, 0.05]})
+LUA = """wrk.method = "POST"
+wrk.body = 'BODY'
+wrk.headers["Content-Type"] = "application/json"
+counter = 0
+request = function()
+  counter = counter + 1
+  wrk.headers["X-API-Key"] = "bench-client-" .. (counter % 50)
+  return wrk.format()
+end
+""".replace("BODY", BODY)
+
+POLICY = """\
+storage: {storage}
+audit: {{target: '{audit}'}}
+routes:
+  - path: /v1/score
+    input: {{paths: $.features}}
+    output: {{scores: $.fraud_probability, label: $.label, threshold: 0.3}}
+    limits: ["100000/second", "10000000/day"]
+    hardening: {{round: 2}}
+{extraction}"""
+EXTRACTION = "    extraction: {actions: [alert]}\n"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_up(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {process.stderr.read().decode() if process.stderr else ''}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError("server did not start")
+
+
+def uvicorn(app: str, port: int, env: dict[str, str], python: str = sys.executable) -> subprocess.Popen[bytes]:
+    cmd = [python, "-m", "uvicorn", app, "--app-dir", str(HERE), "--host", "127.0.0.1", "--port", str(port),
+           "--workers", "1", "--log-level", "warning", "--no-access-log"]
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def wrk(port: int, connections: int, duration: int, script: Path) -> dict[str, float]:
+    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script),
+                          f"http://127.0.0.1:{port}/v1/score"], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    pct = {m.group(1): _ms(m.group(2)) for m in re.finditer(r"^\s+(50|75|90|99)%\s+([\d.]+\w+)", out, re.M)}
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": rps, "p50_ms": pct["50"], "p99_ms": pct["99"], "non2xx": float(non2xx.group(1)) if non2xx else 0}
+
+
+def _ms(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed (apt-get install wrk)")
+    work = Path(tempfile.mkdtemp(prefix="guard-bench-"))
+    script = work / "post.lua"
+    script.write_text(LUA)
+    policies = {}
+    for name, storage, extraction in (("guard", "memory://", ""), ("extract", "memory://", EXTRACTION),
+                                      ("redis", "redis://127.0.0.1:6379/15", EXTRACTION)):
+        path = work / f"{name}.yaml"
+        path.write_text(POLICY.format(storage=storage, audit=work / f"{name}-audit.jsonl", extraction=extraction))
+        policies[name] = path
+    base_env = {**os.environ, "PYTHONPATH": str(HERE)}
+    variants: list[tuple[str, str, dict[str, str], str]] = [
+        ("bare", "guard_bench_app:bare", base_env, sys.executable),
+        ("noop", "guard_bench_app:noop", base_env, sys.executable),
+    ]
+    if ANCHOR_PYTHON.exists():
+        variants.append(("slowapi", "guard_bench_app:slowapi_app", base_env, str(ANCHOR_PYTHON)))
+    variants += [
+        ("guard", "guard_bench_app:guarded", {**base_env, "GUARD_BENCH_POLICY": str(policies["guard"])},
+         sys.executable),
+        ("guard+extract", "guard_bench_app:guarded", {**base_env, "GUARD_BENCH_POLICY": str(policies["extract"])},
+         sys.executable),
+        ("guard+redis", "guard_bench_app:guarded", {**base_env, "GUARD_BENCH_POLICY": str(policies["redis"])},
+         sys.executable),
+    ]
+    results: dict[str, dict[str, float]] = {}
+    for name, app, env, python in variants:
+        port = free_port()
+        server = uvicorn(app, port, env, python)
+        try:
+            wait_up(port, server)
+            wrk(port, 8, 2, script)  # warm-up
+            loaded = wrk(port, 32, args.duration, script)
+            single = wrk(port, 1, args.duration, script)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        results[name] = {"rps": loaded["rps"], "p50_c32_ms": loaded["p50_ms"], "p99_c32_ms": loaded["p99_ms"],
+                         "p50_c1_ms": single["p50_ms"], "p99_c1_ms": single["p99_ms"],
+                         "non2xx": loaded["non2xx"] + single["non2xx"]}
+        print(f"{name:14} {loaded['rps']:8.0f} req/s   c1 p50 {single['p50_ms']:.3f} ms  p99 {single['p99_ms']:.3f} ms",
+              flush=True)
+    # the proxy: guard serve (guard+extract policy) in front of a bare app process
+    upstream_port, proxy_port = free_port(), free_port()
+    upstream = uvicorn("guard_bench_app:bare", upstream_port, base_env)
+    proxy = subprocess.Popen([sys.executable, "-m", "clearsight", "guard", "serve", "--upstream",
+                              f"http://127.0.0.1:{upstream_port}", "--listen", f"127.0.0.1:{proxy_port}",
+                              "--policy", str(policies["extract"])], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_up(upstream_port, upstream)
+        wait_up(proxy_port, proxy)
+        wrk(proxy_port, 8, 2, script)
+        loaded = wrk(proxy_port, 32, args.duration, script)
+        single = wrk(proxy_port, 1, args.duration, script)
+        results["proxy"] = {"rps": loaded["rps"], "p50_c32_ms": loaded["p50_ms"], "p99_c32_ms": loaded["p99_ms"],
+                            "p50_c1_ms": single["p50_ms"], "p99_c1_ms": single["p99_ms"],
+                            "non2xx": loaded["non2xx"] + single["non2xx"]}
+    finally:
+        for process in (proxy, upstream):
+            process.terminate()
+            process.wait(timeout=30)
+    bare = results["bare"]
+    print("\nvariant         req/s  ratio  added p50 (c1)  added p99 (c1)  p99 at c32  non-2xx")
+    for name, row in results.items():
+        added_p50, added_p99 = row["p50_c1_ms"] - bare["p50_c1_ms"], row["p99_c1_ms"] - bare["p99_c1_ms"]
+        print(f"{name:14} {row['rps']:6.0f}  {row['rps'] / bare['rps']:5.2f}  {added_p50:+10.3f} ms"
+              f"  {added_p99:+10.3f} ms  {row['p99_c32_ms']:7.2f} ms  {row['non2xx']:7.0f}")
+    audits = {name: sum(1 for _ in (work / f"{name}-audit.jsonl").open()) for name in policies
+              if (work / f"{name}-audit.jsonl").exists()}
+    print(f"\naudit records written: {audits}")
+    if args.json:
+        args.json.write_text(json.dumps({"results": results, "audit_records": audits}, indent=2))
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

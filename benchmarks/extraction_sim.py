@@ -1,0 +1,422 @@
+"""Model-extraction simulation against the fraud-detection example, shared by the benchmark and its test.
+
+The target is the example's own model, trained here from the example's own generator and pipeline
+(``examples/fraud-detection``: ``generate_transactions.generate(50_000, seed=7)``, the oldest 80 % as
+training rows, ``train.build_pipeline(config)``), so it is the model ``service/app.py`` serves without ever
+unpickling ``fraud_model.joblib``. Everybody sees what the unguarded API returns: the raw fraud probability.
+
+Benign clients are partner banks sending their own payment stream in time order: each has its own card
+base (its own generator seed), fraud rate and merchant mix, and a size from a long-tailed distribution.
+Attackers (``ATTACKERS``) generate their queries adaptively against the target. Every stream then goes
+through one :class:`ExtractionMonitor`; the first query on which any signal fires is the detection point.
+
+Fidelity is measured the way an attacker would care about it: a surrogate is trained on the queries and
+answers obtained so far and compared with the target on held-out natural payments *balanced between the
+target's two predicted classes*, so a surrogate that always says "legit" scores 50 % rather than 99 %.
+The surrogate is a gradient-boosted regressor on the logit of the returned probability (the strongest
+use of a raw-probability API we tried), cut at the target's threshold.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from clearsight.guard.extraction import ExtractionMonitor, ExtractionSettings
+
+Array = npt.NDArray[np.float64]
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "fraud-detection"
+TRAIN_ROWS, TRAIN_SEED = 50_000, 7  # the example's defaults (generate_transactions.py --rows/--seed)
+REFERENCE_ROWS = 2_000
+CHECKPOINTS = (5, 10, 15, 20, 25, 30, 40, 50, 75, 100, 150, 200, 300, 500, 1000, 2000, 3000, 5000)
+SETTLED = 100  # scores of a client are summarised from this many queries on (earlier shares are noise)
+
+
+def _load(name: str, path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass
+class World:
+    """The example's model and data, and the feature facts attackers and the monitor need."""
+
+    generator: ModuleType
+    features: list[str]
+    threshold: float
+    model: Any  # the fitted scikit-learn pipeline
+    train_x: Array
+    reference: Array  # a sample of training rows: what the model owner knows natural traffic looks like
+    test_x: Array  # balanced between the target's predicted classes
+    test_y: npt.NDArray[np.bool_]
+    mcc_codes: Array
+
+    def answer(self, x: Array) -> Array:
+        proba: Array = self.model.predict_proba(np.atleast_2d(x))[:, 1]
+        return proba
+
+    def matrix(self, records: Sequence[dict[str, object]]) -> Array:
+        return np.array([[float(r[f]) for f in self.features] for r in records])  # type: ignore[arg-type]
+
+    @property
+    def categorical(self) -> tuple[int, ...]:
+        return (self.features.index("merchant_category"),)
+
+    def settings(self, **overrides: Any) -> ExtractionSettings:
+        """The monitor as the guard would configure it for this model: reference from training data."""
+        values: dict[str, Any] = {
+            "reference": tuple(map(tuple, self.reference)),
+            "categorical": self.categorical,
+            "decision_threshold": self.threshold,
+        }
+        values.update(overrides)
+        return ExtractionSettings(**values)
+
+
+def build_world(test_per_class: int = 1000, seed: int = 11) -> World:
+    """Train the target exactly as ``training/train.py`` does and draw the reference and test sets."""
+    generator = _load("fraud_example_generate", EXAMPLE / "data" / "generate_transactions.py")
+    train = _load("fraud_example_train", EXAMPLE / "training" / "train.py")
+    config = train.load_config(EXAMPLE / "training" / "config.yaml")
+    features: list[str] = config["data"]["features"]
+    records = generator.generate(TRAIN_ROWS, TRAIN_SEED)
+    x = np.array([[float(r[f]) for f in features] for r in records])
+    y = np.array([int(r[config["data"]["label"]]) for r in records])
+    split = int(len(y) * (1 - config["data"]["holdout_fraction"]))
+    model = train.build_pipeline(config)
+    model.fit(x[:split], y[:split])
+    rng = np.random.default_rng(seed)
+    reference = x[:split][rng.choice(split, REFERENCE_ROWS, replace=False)]
+    world = World(generator=generator, features=features, threshold=float(config["model"]["decision_threshold"]),
+                  model=model, train_x=x[:split], reference=reference, test_x=np.empty((0, len(features))),
+                  test_y=np.empty(0, dtype=np.bool_), mcc_codes=np.array(sorted(generator.MCC_WEIGHTS), float))
+    # Held-out natural payments with more fraud than usual, so both predicted classes are well populated.
+    pool = world.matrix(generator.generate(40_000, seed + 1000, fraud_rate=0.05))
+    flagged = world.answer(pool) >= world.threshold
+    pos = rng.choice(np.flatnonzero(flagged), test_per_class, replace=False)
+    neg = rng.choice(np.flatnonzero(~flagged), test_per_class, replace=False)
+    world.test_x = pool[np.concatenate([pos, neg])]
+    world.test_y = np.concatenate([np.ones(test_per_class, bool), np.zeros(test_per_class, bool)])
+    return world
+
+
+# ---------------------------------------------------------------------- fidelity
+def _logit(p: Array) -> Array:
+    q = np.clip(p, 1e-6, 1 - 1e-6)
+    out: Array = np.log(q / (1 - q))
+    return out
+
+
+def fidelity(world: World, queries: Array, answers: Array) -> float:
+    """Balanced label agreement of a surrogate trained on (queries, answers) with the target."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    n = len(answers)
+    cut = math.log(world.threshold / (1 - world.threshold))
+    if n < 5 or np.ptp(answers) == 0:
+        predicted = np.full(len(world.test_y), n > 0 and bool(answers[0] >= world.threshold))
+    else:
+        mcc = world.categorical[0]
+        leaf = max(2, min(20, n // 25))
+        surrogate = HistGradientBoostingRegressor(max_iter=100, learning_rate=0.2, min_samples_leaf=leaf,
+                                                  categorical_features=[mcc], random_state=0)
+        surrogate.fit(_coded(world, queries), _logit(answers))
+        predicted = surrogate.predict(_coded(world, world.test_x)) >= cut
+    agree = predicted == world.test_y
+    return float(0.5 * agree[world.test_y].mean() + 0.5 * agree[~world.test_y].mean())
+
+
+def _coded(world: World, x: Array) -> Array:
+    """Merchant codes as category indices 0..17, as scikit-learn's categorical support wants them."""
+    out = x.copy()
+    j = world.categorical[0]
+    out[:, j] = np.clip(np.searchsorted(world.mcc_codes, x[:, j]), 0, len(world.mcc_codes) - 1)
+    return out
+
+
+# ---------------------------------------------------------------------- benign partner banks
+@dataclass(frozen=True)
+class Bank:
+    name: str
+    size: int
+    fraud_rate: float
+    seed: int
+    tilt: float  # how far its merchant mix departs from the average (Dirichlet concentration, smaller = more)
+
+
+def banks(count: int, seed: int, *, big: int = 5, max_size: int = 25_000) -> list[Bank]:
+    """Partner banks of long-tailed sizes (a few very big), fraud rates from 0.3 % to 6 %, own merchant mixes."""
+    rng = np.random.default_rng(seed)
+    sizes = np.clip(rng.lognormal(math.log(800), 0.9, count), 150, max_size).astype(int)
+    if big:
+        chosen = rng.choice(count, min(big, count), replace=False)
+        sizes[chosen] = rng.integers(max_size // 3, max_size + 1, len(chosen))
+    rates = np.exp(rng.uniform(math.log(0.003), math.log(0.06), count))
+    tilts = rng.choice([2.0, 5.0, 20.0, 1000.0], count)
+    return [Bank(f"bank-{seed}-{i:03d}", int(sizes[i]), float(rates[i]), seed * 1000 + i, float(tilts[i]))
+            for i in range(count)]
+
+
+def bank_traffic(world: World, bank: Bank) -> Array:
+    """The bank's payments in time order, resampled so its merchant mix is its own."""
+    records = world.generator.generate(bank.size * 2, bank.seed, fraud_rate=bank.fraud_rate)
+    x = world.matrix(records)
+    rng = np.random.default_rng(bank.seed)
+    weights = rng.dirichlet(np.full(len(world.mcc_codes), bank.tilt)) * len(world.mcc_codes)
+    row_weight = weights[np.searchsorted(world.mcc_codes, x[:, world.categorical[0]])]
+    keep = np.sort(rng.choice(len(x), bank.size, replace=False, p=row_weight / row_weight.sum()))
+    traffic: Array = x[keep]
+    return traffic
+
+
+# ---------------------------------------------------------------------- attackers
+Attack = Callable[[World, int, int], tuple[Array, Array]]
+
+# What the API's documentation (or a little probing) tells anyone about each feature's range.
+SCHEMA_RANGES = {
+    "amount": (0.5, 15_000.0), "hour": (0, 23), "is_foreign": (0, 1), "card_present": (0, 1),
+    "distance_from_home_km": (0.0, 20_000.0), "velocity_1h": (0, 10), "velocity_24h": (0, 30),
+    "avg_amount_30d": (1.0, 1_000.0), "device_risk_score": (0.0, 1.0),
+}  # fmt: skip
+WHOLE = ("merchant_category", "hour", "is_foreign", "card_present", "velocity_1h", "velocity_24h")
+
+
+def _own_data(world: World, rows: int, seed: int, fraud_rate: float = 0.015) -> Array:
+    """Real-looking payments the attacker owns (a different card base from every bank and the training set)."""
+    return world.matrix(world.generator.generate(rows, seed, fraud_rate=fraud_rate))
+
+
+def _valid(world: World, x: Array) -> Array:
+    """Snap synthetic points onto what the API accepts: ranges, whole numbers, known merchant codes."""
+    out = x.copy()
+    for j, name in enumerate(world.features):
+        if name == "merchant_category":
+            idx = np.clip(np.searchsorted(world.mcc_codes, out[:, j]), 0, len(world.mcc_codes) - 1)
+            out[:, j] = world.mcc_codes[idx]
+            continue
+        lo, hi = SCHEMA_RANGES[name]
+        out[:, j] = np.clip(out[:, j], lo, hi)
+        if name in WHOLE:
+            out[:, j] = np.round(out[:, j])
+    out[:, world.features.index("velocity_24h")] = np.maximum(
+        out[:, world.features.index("velocity_24h")], out[:, world.features.index("velocity_1h")])
+    return out
+
+
+def random_schema(world: World, budget: int, seed: int) -> tuple[Array, Array]:
+    """(a) Uniform queries over the documented feature ranges (Tramèr et al.'s data-free baseline)."""
+    rng = np.random.default_rng(seed)
+    x = np.empty((budget, len(world.features)))
+    for j, name in enumerate(world.features):
+        if name == "merchant_category":
+            x[:, j] = rng.choice(world.mcc_codes, budget)
+        else:
+            lo, hi = SCHEMA_RANGES[name]
+            x[:, j] = rng.integers(int(lo), int(hi) + 1, budget) if name in WHOLE else rng.uniform(lo, hi, budget)
+    return x, world.answer(x)
+
+
+def random_marginals(world: World, budget: int, seed: int) -> tuple[Array, Array]:
+    """(a') Each feature drawn independently from real data: every value plausible, the combinations not."""
+    rng = np.random.default_rng(seed)
+    own = _own_data(world, 5_000, seed)
+    x = np.column_stack([own[rng.integers(0, len(own), budget), j] for j in range(own.shape[1])])
+    return x, world.answer(x)
+
+
+def jacobian(world: World, budget: int, seed: int, *, per_class: int = 10, step: float = 0.3, tau: int = 3
+             ) -> tuple[Array, Array]:
+    """(b) Papernot et al.'s Jacobian-based augmentation from 10 real payments per predicted class.
+
+    Each round trains a small MLP surrogate on everything queried so far, then moves every point by
+    ``step`` (in the attacker's standardised log space) along the sign of the surrogate's finite-difference
+    gradient for the label the target gave it, flipping direction every ``tau`` rounds; the new points are
+    snapped to valid values and queried. The set doubles per round until the budget is spent.
+    """
+    from sklearn.neural_network import MLPClassifier
+
+    rng = np.random.default_rng(seed)
+    own = _own_data(world, 4_000, seed, fraud_rate=0.05)
+    labels = world.answer(own) >= world.threshold
+    start = np.concatenate([rng.choice(np.flatnonzero(labels), per_class, replace=False),
+                            rng.choice(np.flatnonzero(~labels), per_class, replace=False)])
+    queries = own[rng.permutation(start)]
+    answers = world.answer(queries)
+    mu, sd = _space(queries)
+    round_ = 0
+    while len(queries) < budget:
+        z = (_fwd(world, queries) - mu) / sd
+        y = answers >= world.threshold
+        surrogate = MLPClassifier(hidden_layer_sizes=(32,), max_iter=500, random_state=seed)
+        if y.all() or not y.any():
+            grad = rng.normal(size=z.shape)
+        else:
+            surrogate.fit(z, y)
+            grad = np.empty_like(z)
+            for j in range(z.shape[1]):
+                bump = np.zeros(z.shape[1])
+                bump[j] = 0.05
+                up = surrogate.predict_proba(z + bump)[:, 1]
+                down = surrogate.predict_proba(z - bump)[:, 1]
+                grad[:, j] = np.where(y, up - down, down - up)  # towards the label the target gave
+        direction = -1.0 if (round_ // tau) % 2 else 1.0
+        new_z = z + direction * step * np.sign(grad)
+        new = _valid(world, _inv(world, new_z * sd + mu, queries))
+        new = new[: budget - len(queries)]
+        queries = np.vstack([queries, new])
+        answers = np.concatenate([answers, world.answer(new)])
+        round_ += 1
+    return queries, answers
+
+
+def _space(x: Array) -> tuple[Array, Array]:
+    f = np.log1p(np.abs(x))
+    return f.mean(axis=0), np.maximum(f.std(axis=0), 0.1)
+
+
+def _fwd(world: World, x: Array) -> Array:
+    out: Array = np.log1p(np.abs(x))
+    return out
+
+
+def _inv(world: World, f: Array, like: Array) -> Array:
+    out = np.expm1(f)
+    j = world.categorical[0]
+    out[:, j] = like[:, j]  # merchant codes are categories: the gradient says nothing about them
+    return out
+
+
+def boundary_probe(world: World, budget: int, seed: int, *, steps: int = 12) -> tuple[Array, Array]:
+    """(c) Bisection between a flagged and a cleared real payment, ``steps`` halvings per pair.
+
+    Every midpoint is snapped to valid values (whole flags and counts, a real merchant code), so each
+    query on its own is a well-formed payment. Result: the decision boundary traced at many places.
+    """
+    rng = np.random.default_rng(seed)
+    own = _own_data(world, 4_000, seed, fraud_rate=0.05)
+    labels = world.answer(own) >= world.threshold
+    fraud, legit = own[labels], own[~labels]
+    queries: list[Array] = []
+    while len(queries) < budget:
+        a, b = legit[rng.integers(len(legit))], fraud[rng.integers(len(fraud))]
+        lo, hi = 0.0, 1.0
+        for _ in range(steps):
+            mid = (lo + hi) / 2
+            point = _valid(world, (a + mid * (b - a)).reshape(1, -1))
+            point[0, world.categorical[0]] = a[world.categorical[0]] if mid < 0.5 else b[world.categorical[0]]
+            queries.append(point[0])
+            if world.answer(point)[0] >= world.threshold:
+                hi = mid
+            else:
+                lo = mid
+            if len(queries) == budget:
+                break
+    x = np.array(queries)
+    return x, world.answer(x)
+
+
+def natural(world: World, budget: int, seed: int) -> tuple[Array, Array]:
+    """(d) Real-looking payments the attacker owns, in natural proportions (Knockoff-style natural data)."""
+    x = _own_data(world, budget, seed)
+    np.random.default_rng(seed).shuffle(x)
+    return x, world.answer(x)
+
+
+def natural_enriched(world: World, budget: int, seed: int) -> tuple[Array, Array]:
+    """(d') Real-looking payments with the attacker's known fraud cases oversampled to about a third."""
+    x = _own_data(world, budget, seed, fraud_rate=0.33)
+    np.random.default_rng(seed).shuffle(x)
+    return x, world.answer(x)
+
+
+ATTACKERS: dict[str, Attack] = {
+    "random-schema": random_schema,
+    "random-marginals": random_marginals,
+    "jacobian": jacobian,
+    "boundary-probe": boundary_probe,
+    "natural": natural,
+    "natural-enriched": natural_enriched,
+}
+
+
+# ---------------------------------------------------------------------- running streams through the monitor
+@dataclass
+class StreamResult:
+    client: str
+    queries: int
+    detected_at: int | None  # 1-based index of the first query on which a signal fired
+    fired: tuple[str, ...]  # the signals that fired then
+    reason: str
+    first: dict[str, int] = field(default_factory=dict)  # signal -> first query on which it fired
+    worst: dict[str, float] = field(default_factory=dict)  # most extreme settled score (min W, max shares)
+
+
+def run_stream(monitor: ExtractionMonitor, client: str, x: Array, answers: Array, *, stop: bool = False
+               ) -> StreamResult:
+    """Observe every query; remember when each signal first fired and the most alarming settled scores."""
+    result = StreamResult(client, len(x), None, (), "")
+    for i, verdict in enumerate(_observe(monitor, client, x, answers), start=1):
+        if i >= SETTLED:
+            for name, value in verdict.scores.items():
+                worst = result.worst.get(name)
+                low = name == "prada_w"
+                if worst is None or (value < worst if low else value > worst):
+                    result.worst[name] = value
+        for name in verdict.fired:
+            result.first.setdefault(name, i)
+        if verdict.fired and result.detected_at is None:
+            result.detected_at, result.fired, result.reason = i, verdict.fired, verdict.reason
+            if stop:
+                break
+    return result
+
+
+def _observe(monitor: ExtractionMonitor, client: str, x: Array, answers: Array) -> Iterator[Any]:
+    for row, p in zip(x, answers, strict=True):
+        yield monitor.observe(client, row, float(p))
+
+
+@dataclass
+class AttackResult:
+    attacker: str
+    seed: int
+    budget: int
+    detected_at: int | None
+    fired: tuple[str, ...]
+    first: dict[str, int]  # signal -> first query on which it fired (the stream runs to the end)
+    fidelity_at_detection: float | None
+    curve: dict[int, float]  # queries -> fidelity
+    queries_to_90: int | None  # first checkpoint at which fidelity reached 0.9 (None: not within the budget)
+
+    @property
+    def in_time(self) -> bool:
+        """Detected before the surrogate reached 90 % fidelity."""
+        if self.detected_at is None:
+            return False
+        return self.fidelity_at_detection is not None and self.fidelity_at_detection < 0.9
+
+
+def run_attack(world: World, settings: ExtractionSettings, name: str, seed: int, budget: int,
+               checkpoints: Sequence[int] = CHECKPOINTS) -> AttackResult:
+    x, answers = ATTACKERS[name](world, budget, seed)
+    monitor = ExtractionMonitor(settings, len(world.features))
+    stream = run_stream(monitor, f"{name}-{seed}", x, answers)
+    points = sorted({c for c in checkpoints if c <= len(x)} | {len(x)})
+    curve = {c: fidelity(world, x[:c], answers[:c]) for c in points}
+    at = stream.detected_at
+    fid_at = None if at is None else (curve[at] if at in curve else fidelity(world, x[:at], answers[:at]))
+    reached = next((c for c in points if curve[c] >= 0.9), None)
+    return AttackResult(name, seed, len(x), at, stream.fired, stream.first, fid_at, curve, reached)

@@ -1,0 +1,129 @@
+"""``clearsight guard``: run the guard as a proxy, check a policy, summarise an audit log as evidence."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from clearsight.core.errors import InputError
+
+app = typer.Typer(help="Runtime guard for model APIs: limits, extraction detection, hardening, audit.",
+                  no_args_is_help=True)
+
+RUNTIME_HINT = "install the guard's runtime with: pip install 'clearsight[guard]'"
+
+
+class SummaryFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def _runtime() -> None:
+    try:
+        import httpx  # noqa: F401
+        import limits  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as exc:
+        raise InputError(f"the guard's runtime is not installed ({exc.name} is missing)", hint=RUNTIME_HINT) from exc
+
+
+def _listen(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise InputError(f"--listen must be HOST:PORT, e.g. 127.0.0.1:8080 (got {value!r})")
+    return host or "127.0.0.1", int(port)
+
+
+@app.command("serve")
+def serve(
+    upstream: str = typer.Option(..., "--upstream", help="Base URL of the model API to protect."),
+    policy_file: Path = typer.Option(..., "--policy", help="guard.yaml"),
+    listen: str = typer.Option("127.0.0.1:8080", "--listen", help="HOST:PORT to listen on."),
+    log_level: str = typer.Option("warning", "--log-level"),
+) -> None:
+    """Put the guard in front of any HTTP model API, whatever it is written in."""
+    from clearsight.guard.policy import load_policy
+
+    policy = load_policy(policy_file)
+    if not upstream.startswith(("http://", "https://")):
+        raise InputError(f"--upstream must be an http(s) URL (got {upstream!r})")
+    host, port = _listen(listen)
+    _runtime()
+    import uvicorn
+
+    from clearsight.guard.proxy import build_proxy
+
+    uvicorn.run(build_proxy(upstream, policy), host=host, port=port, log_level=log_level, lifespan="on")
+
+
+@app.command("check")
+def check(
+    policy_file: Path = typer.Argument(..., help="guard.yaml to validate."),
+    fmt: SummaryFormat = typer.Option(SummaryFormat.table, "--format", "-f"),
+) -> None:
+    """Validate a policy and show what it protects (exit 2 with file:line on an error)."""
+    from clearsight.guard.policy import load_policy
+
+    policy = load_policy(policy_file)
+    if fmt is SummaryFormat.json:
+        typer.echo(policy.model_dump_json(indent=2))
+        return
+    typer.echo(f"{policy_file}: valid guard policy" + (f" for system '{policy.system}'" if policy.system else ""))
+    typer.echo(f"  limits storage: {policy.storage}   audit: "
+               f"{policy.audit.target if policy.audit.enabled else 'off'}   "
+               f"alerts: {policy.alerts.webhook or 'log only'}")
+    for route in policy.routes:
+        parts = [f"limits {', '.join(route.limits)}" if route.limits else "no limits"]
+        if route.extraction and route.extraction.enabled:
+            parts.append(f"extraction -> {'+'.join(route.extraction.actions)}")
+        if route.hardening and route.hardening.active:
+            parts.append("hardening " + ", ".join(
+                ([f"round {route.hardening.round}"] if route.hardening.round is not None else [])
+                + (["top label only"] if route.hardening.top_label_only else [])
+                + ([f"noise {route.hardening.noise}"] if route.hardening.noise else [])))
+        if route.screening:
+            parts.append(f"screening {route.screening.screener} -> {route.screening.action}")
+        typer.echo(f"  {'/'.join(route.methods)} {route.path}: {'; '.join(parts)}")
+
+
+@app.command("audit-summary")
+def audit_summary(
+    source: str = typer.Argument(..., help="Audit log: a .jsonl file or a database URL."),
+    fmt: SummaryFormat = typer.Option(SummaryFormat.table, "--format", "-f"),
+    record: Path | None = typer.Option(None, "--record", help="Folder holding clearsight.yaml: record the summary "
+                                       "as evidence in its .clearsight/evidence for the next assess."),
+    system: str | None = typer.Option(None, "--system", help="System ID the evidence is for (with --record)."),
+) -> None:
+    """Summarise what the guard decided; with --record it becomes evidence for `clearsight assess`."""
+    from clearsight.guard.audit import summarise
+
+    summary = summarise(source)
+    data = summary.to_json()
+    if record is not None:
+        if not system:
+            raise InputError("--record needs --system (the system ID in clearsight.yaml)")
+        from clearsight.evidence.recorded import EVIDENCE_FOLDER, record_evidence
+
+        counts = data.get("actions", {})
+        path = record_evidence(
+            record / EVIDENCE_FOLDER, kind="guard.audit", system=system, source="clearsight guard audit-summary",
+            facts={"records": int(data.get("total", 0)), "clients": int(data.get("clients", 0)),
+                   "blocked": int(counts.get("block", 0)), "throttled": int(counts.get("throttle", 0)),
+                   "audit_log": int(data.get("total", 0)) > 0},
+            summary=f"guard audit log with {data.get('total', 0)} decisions from {data.get('clients', 0)} clients",
+        )
+        typer.echo(f"recorded {path}", err=True)
+    if fmt is SummaryFormat.json:
+        typer.echo(json.dumps(data, indent=2, default=str))
+        return
+    typer.echo(f"{source}: {data.get('total', 0)} decisions, {data.get('clients', 0)} clients, "
+               f"{data.get('first')} .. {data.get('last')}")
+    for action, count in sorted(data.get("actions", {}).items()):
+        typer.echo(f"  {action:<10} {count}")
+    for tally in data.get("top_clients", []):
+        typer.echo(f"  client {tally['client']}: {tally['blocks']} blocked, {tally['alerts']} alerts")
+    if data.get("malformed"):
+        typer.echo(f"  {data['malformed']} malformed lines, e.g. {'; '.join(data.get('malformed_examples', []))}")

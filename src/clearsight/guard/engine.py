@@ -1,0 +1,377 @@
+"""The guard's decisions, independent of how requests arrive (middleware or proxy).
+
+One :class:`Guard` per policy owns the limiter, the per-route extraction monitors, the penalties given to
+clients that tripped a detector, and the audit, alert and metrics sinks. The ASGI layer asks it three
+things per request: may this client send now (:meth:`Guard.admit_client`), is this body acceptable
+(:meth:`Guard.inspect`), and what may leave (:meth:`Guard.review`); then :meth:`Guard.record` writes the
+decision everywhere it belongs.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import logging
+import random
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from clearsight.core.errors import InputError
+from clearsight.guard.alerts import Alert, AlertDispatcher
+from clearsight.guard.audit import AuditFlushError, AuditLog, AuditRecord, open_sink
+from clearsight.guard.hardening import harden
+from clearsight.guard.inputs import Rejection, feature_vector, fingerprint, parse_json, texts
+from clearsight.guard.metrics import GuardMetrics
+from clearsight.guard.policy import ExtractionSpec, GuardPolicy, HardeningSpec, RoutePolicy
+from clearsight.guard.ratelimit import RateLimiter, parse_limits
+from clearsight.guard.screening import Screener
+
+if TYPE_CHECKING:
+    from clearsight.guard.extraction import ExtractionMonitor, ExtractionSettings
+
+logger = logging.getLogger("clearsight.guard")
+
+DEGRADED = HardeningSpec(top_label_only=True)
+MAX_PENALISED_CLIENTS = 100_000
+MAX_REFERENCE_ROWS = 5_000
+
+
+@dataclass(frozen=True)
+class RateLimited(Rejection):
+    retry_after: float = 1.0
+
+
+@dataclass
+class Admission:
+    """What the guard learnt from a request before the model sees it."""
+
+    document: Any = None
+    vector: list[float] | None = None
+    fingerprint: str | None = None
+    reasons: list[str] = field(default_factory=list)
+    scores: dict[str, float] = field(default_factory=dict)
+    action: str = "allow"
+
+
+@dataclass
+class Review:
+    """What the guard does with the model's answer."""
+
+    body: bytes | None = None  # None: pass the original body through unchanged
+    status: int | None = None  # set when the answer is replaced (e.g. a block)
+    action: str = "allow"
+    reasons: list[str] = field(default_factory=list)
+    scores: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class _Penalty:
+    kinds: set[str]
+    until: float
+
+
+class Guard:
+    def __init__(
+        self,
+        policy: GuardPolicy,
+        *,
+        screeners: Mapping[str, Screener] | None = None,
+        audit: AuditLog | None = None,
+        alerts: AlertDispatcher | None = None,
+        metrics: GuardMetrics | None = None,
+        limiter: RateLimiter | None = None,
+        key_prefix: str = "clearsight-guard",
+        seed: int | None = None,
+    ) -> None:
+        self.policy = policy
+        self.screeners = dict(screeners or {})
+        for route in policy.routes:
+            if route.screening and route.screening.screener not in self.screeners:
+                known = ", ".join(sorted(self.screeners)) or "none registered"
+                raise InputError(f"route {route.path}: screener '{route.screening.screener}' is not registered "
+                                 f"({known})", hint="pass screeners={name: function} to ModelGuard")
+        self._settings: dict[str, ExtractionSettings] = {}
+        for route in policy.routes:  # bad detector tuning is a start-up error, not a first-request error
+            if route.extraction is not None and route.extraction.enabled:
+                self._settings[route.path] = extraction_settings(route)
+        self.limiter = limiter or RateLimiter(policy.storage, key_prefix=key_prefix)
+        self.metrics = metrics or (GuardMetrics() if policy.metrics.enabled else None)
+        if audit is None and policy.audit.enabled:
+            audit = AuditLog(open_sink(policy.audit.target), queue_size=policy.audit.queue_size)
+        self.audit = audit
+        self.alerts = alerts or AlertDispatcher(
+            webhook=policy.alerts.webhook, log=policy.alerts.log, timeout=policy.alerts.timeout_seconds,
+            retries=policy.alerts.retries, cooldown=policy.alerts.cooldown_seconds,
+        )
+        if self.metrics is not None and self.audit is not None:
+            audit_log = self.audit
+            self.metrics.set_queue_depth_fn(lambda: float(audit_log.stats().queued))
+        self._limits = {r.path: parse_limits(r.limits) for r in policy.routes}
+        self._throttles = {r.path: parse_limits([r.extraction.throttle]) for r in policy.routes if r.extraction}
+        self._monitors: dict[str, ExtractionMonitor] = {}
+        self._penalties: OrderedDict[tuple[str, str], _Penalty] = OrderedDict()
+        self._rng = random.Random(seed)
+        self._started = False
+        self._closed = False
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        await self.alerts.start()
+
+    async def aclose(self) -> None:
+        """Flush alerts and the audit log; safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        await self.alerts.aclose()
+        if self.audit is not None:
+            try:
+                await self.audit.aclose()
+            except AuditFlushError as exc:  # said loudly: the records are in the exception and the log
+                logger.error("audit log: %s", exc)
+                raise
+
+    # ------------------------------------------------------------------ before the model
+    def route_for(self, method: str, path: str) -> RoutePolicy | None:
+        return self.policy.route_for(method, path)
+
+    async def admit_client(self, route: RoutePolicy, client: str) -> None:
+        """Raise a :class:`Rejection` when the client is blocked or over a limit."""
+        penalty = self._penalty(route, client)
+        if penalty and "block" in penalty.kinds:
+            raise Rejection(403, "this client is blocked after suspected model extraction", "extraction.blocked")
+        limits = self._limits[route.path]
+        if penalty and "throttle" in penalty.kinds:
+            limits = (*limits, *self._throttles[route.path])
+        if limits:
+            retry = await self.limiter.hit(route.path, client, limits)
+            if retry is not None:
+                if self.metrics:
+                    self.metrics.rate_limited(route.path)
+                reason = "rate-limit.throttled" if penalty and "throttle" in penalty.kinds else "rate-limit"
+                raise RateLimited(429, f"rate limit exceeded; retry after {int(retry)} s", reason, retry)
+
+    def inspect(self, route: RoutePolicy, body: bytes) -> Admission:
+        """Parse what the route needs from the body; raise a :class:`Rejection` for anything unusable."""
+        admission = Admission()
+        if route.input is None and route.screening is None:
+            admission.fingerprint = fingerprint(None, body)
+            return admission
+        admission.document = parse_json(body)
+        if route.input is not None:
+            admission.vector = feature_vector(admission.document, route.input)
+            scale = route.extraction.scale if route.extraction else None
+            if route.input.feature_names is None and scale and len(admission.vector) != len(scale):
+                raise Rejection(422, f"expected {len(scale)} features, got {len(admission.vector)}", "input.length")
+        admission.fingerprint = fingerprint(admission.vector, body)
+        if route.screening is not None:
+            self._screen(route, admission)
+        return admission
+
+    def _screen(self, route: RoutePolicy, admission: Admission) -> None:
+        spec = route.screening
+        assert spec is not None
+        screener = self.screeners[spec.screener]
+        worst = 0.0
+        for text in texts(admission.document, spec):
+            verdict = screener(text)
+            worst = max(worst, verdict.score)
+            if verdict.flagged:
+                reason = "screening:" + (",".join(verdict.reasons) or spec.screener)
+                admission.scores["screening"] = verdict.score
+                if spec.action == "block":
+                    raise Rejection(403, "the request was refused by the prompt screening policy", reason)
+                admission.reasons.append(reason)
+                admission.action = "flag" if spec.action == "flag" else admission.action
+                return
+        admission.scores["screening"] = worst
+
+    # ------------------------------------------------------------------ after the model
+    def review(self, route: RoutePolicy, client: str, admission: Admission, status: int, body: bytes) -> Review:
+        """Run the extraction detectors on the answer and harden what leaves."""
+        review = Review(action=admission.action, reasons=list(admission.reasons), scores=dict(admission.scores))
+        wants_output = route.output is not None and route.output.scores is not None
+        if not (200 <= status < 300) or not wants_output:
+            return review
+        try:
+            document = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            review.reasons.append("output.not-json")
+            return review
+        assert route.output is not None and route.output.scores is not None
+        found, raw = route.output.scores.first(document)
+        score = _positive_score(raw) if found else None
+        if route.extraction and route.extraction.enabled and admission.vector is not None:
+            self._detect(route, route.extraction, client, admission.vector, score, review)
+        spec = route.hardening
+        penalty = self._penalty(route, client)
+        if penalty and "degrade" in penalty.kinds:
+            spec = DEGRADED
+        if review.status is None and spec is not None and spec.active:
+            harden(document, route.output, spec, self._rng)
+            review.body = json.dumps(document, separators=(",", ":")).encode()
+            if spec is DEGRADED:
+                review.action = "degrade"
+        return review
+
+    def _detect(self, route: RoutePolicy, spec: ExtractionSpec, client: str, vector: list[float],
+                score: float | None, review: Review) -> None:
+        monitor = self._monitor(route, spec, len(vector))
+        try:
+            verdict = monitor.observe(client, np.asarray(vector, dtype=np.float64), score)
+        except ValueError as exc:  # e.g. a different number of features than the monitor was built for
+            review.reasons.append(f"extraction.skipped: {exc}")
+            return
+        review.scores.update(verdict.scores)
+        if not verdict.fired:
+            return
+        review.reasons.append("extraction:" + ",".join(verdict.fired))
+        now = time.monotonic()
+        actions = spec.actions
+        key = (route.path, client)
+        penalty = self._penalties.get(key)
+        fresh = penalty is None or penalty.until < now
+        if fresh:
+            self._penalties[key] = _Penalty({a for a in actions if a != "alert"}, now + spec.penalty_seconds)
+            self._penalties.move_to_end(key)
+            while len(self._penalties) > MAX_PENALISED_CLIENTS:
+                self._penalties.popitem(last=False)
+        if "alert" in actions or fresh:
+            self._alert(route, client, ",".join(verdict.fired), "+".join(actions), verdict.reason, verdict.scores)
+        if "block" in actions:
+            review.status, review.action = 403, "block"
+            review.body = json.dumps({"error": "this client is blocked after suspected model extraction",
+                                      "guard": "extraction.blocked"}).encode()
+        elif "degrade" in actions:
+            review.action = "degrade"
+        elif "throttle" in actions:
+            review.action = "throttle"
+        else:
+            review.action = "alert"
+
+    def _monitor(self, route: RoutePolicy, spec: ExtractionSpec, n_features: int) -> ExtractionMonitor:
+        from clearsight.guard.extraction import ExtractionMonitor
+
+        monitor = self._monitors.get(route.path)
+        if monitor is None:
+            monitor = ExtractionMonitor(self._settings[route.path], n_features)
+            self._monitors[route.path] = monitor
+        return monitor
+
+    def _penalty(self, route: RoutePolicy, client: str) -> _Penalty | None:
+        penalty = self._penalties.get((route.path, client))
+        if penalty is None:
+            return None
+        if penalty.until < time.monotonic():
+            del self._penalties[(route.path, client)]
+            return None
+        return penalty
+
+    def _alert(self, route: RoutePolicy, client: str, signal: str, action: str, message: str,
+               scores: Mapping[str, float]) -> None:
+        alert = Alert(time=dt.datetime.now(dt.UTC), client=client, route=route.path, signal=signal,
+                      action=action, message=message or f"{signal} fired", scores=dict(scores))
+        if self.alerts.send(alert) and self.metrics:
+            self.metrics.alert(signal)
+
+    # ------------------------------------------------------------------ bookkeeping
+    async def record(self, *, request_id: str, client: str, route: RoutePolicy, method: str, status: int,
+                     action: str, reasons: list[str], fingerprint_: str | None, scores: Mapping[str, float],
+                     latency_s: float, upstream_s: float | None) -> None:
+        if self.metrics is not None:
+            self.metrics.observe_request(route.path, method, status, action, latency_s, upstream_s)
+            if scores:
+                self.metrics.observe_scores(route.path, scores)
+        if self.audit is not None:
+            await self.audit.asubmit(AuditRecord(
+                time=dt.datetime.now(dt.UTC), request_id=request_id, client=client, route=route.path,
+                method=method, status=status, action=action, reasons=tuple(reasons),
+                input_fingerprint=fingerprint_, scores=dict(scores), latency_ms=latency_s * 1000.0,
+            ))
+
+
+def extraction_settings(route: RoutePolicy) -> ExtractionSettings:
+    """The detector settings a route's policy asks for; unknown tuning names are policy errors."""
+    from clearsight.guard.extraction import ExtractionSettings
+
+    spec = route.extraction
+    assert spec is not None
+    names = route.input.feature_names if route.input else None
+    values: dict[str, Any] = {}
+    for name in ("prada_threshold", "min_queries", "window", "max_clients"):
+        value = getattr(spec, name)
+        if value is not None:
+            values[name] = value
+    if spec.signals is not None:
+        values["signals"] = tuple(spec.signals)
+    if spec.scale is not None:
+        values["scale"] = tuple(spec.scale)
+    if route.output is not None:
+        values["decision_threshold"] = route.output.threshold
+    if spec.categorical:
+        values["categorical"] = tuple(names.index(c) if isinstance(c, str) and names else int(c)
+                                      for c in spec.categorical)
+    if spec.reference is not None:
+        values["reference"] = read_reference(Path(spec.reference), names)
+    values.update(spec.tuning)
+    try:
+        return ExtractionSettings(**values)
+    except TypeError as exc:
+        raise InputError(f"extraction settings not understood: {exc}", field="extraction.tuning") from exc
+    except ValueError as exc:
+        raise InputError(f"extraction settings rejected: {exc}", field="extraction") from exc
+
+
+def read_reference(path: Path, names: list[str] | None, max_rows: int = MAX_REFERENCE_ROWS
+                   ) -> tuple[tuple[float, ...], ...]:
+    """Natural queries from a CSV with a header: the feature columns in order (all columns without names)."""
+    shown = str(path)
+    rows: list[tuple[float, ...]] = []
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            if header is None:
+                raise InputError("the reference CSV is empty", path=shown)
+            if names is not None:
+                missing = [n for n in names if n not in header]
+                if missing:
+                    raise InputError(f"the reference CSV lacks columns {missing[:5]}", path=shown)
+                columns = [header.index(n) for n in names]
+            else:
+                columns = list(range(len(header)))
+            for line, row in enumerate(reader, start=2):
+                if len(rows) >= max_rows:
+                    break
+                try:
+                    rows.append(tuple(float(row[c]) for c in columns))
+                except (ValueError, IndexError) as exc:
+                    raise InputError(f"not a number row ({exc})", path=shown, line=line) from exc
+    except OSError as exc:
+        raise InputError(f"cannot read the reference CSV ({exc.strerror or exc})", path=shown) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError("the reference CSV is not UTF-8 text", path=shown) from exc
+    return tuple(rows)
+
+
+def _positive_score(value: Any) -> float | None:
+    """The probability of the positive class from a scalar, [neg, pos] list or two-key object."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, list) and value and all(isinstance(v, int | float) for v in value):
+        return float(value[-1])
+    if isinstance(value, dict) and value and all(isinstance(v, int | float) for v in value.values()):
+        return float(max(value.values()))
+    return None

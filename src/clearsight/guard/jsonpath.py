@@ -1,0 +1,94 @@
+"""The small JSON path dialect guard policies use to point at model inputs, outputs and prompt text.
+
+Policies only need to name a place in a request or response body, so the dialect is deliberately tiny and
+parsed once when the policy loads: ``$``, ``.name``, ``['name']``, ``[index]`` (negative counts from the
+end) and ``[*]`` (every item of a list or value of an object). No filters and no recursion, so evaluating a
+path costs a handful of dictionary look-ups on the request path.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+Step = str | int | None  # None means "every child" ([*])
+
+_TOKEN = re.compile(
+    r"""\.(?P<name>[A-Za-z_][A-Za-z0-9_\-]*)|\[(?P<index>-?\d+)\]|\[\*\]|\.\*|\['(?P<quoted>[^']*)'\]"""
+)
+
+
+@dataclass(frozen=True)
+class JsonPath:
+    text: str
+    steps: tuple[Step, ...]
+
+    def find(self, document: Any) -> list[Any]:
+        """Every value the path reaches (empty when it reaches nothing)."""
+        return [value for _, _, value in _walk(document, self.steps)]
+
+    def first(self, document: Any) -> tuple[bool, Any]:
+        for _, _, value in _walk(document, self.steps):
+            return True, value
+        return False, None
+
+    def update(self, document: Any, change: Callable[[Any], Any]) -> int:
+        """Replace every value the path reaches by ``change(value)`` in place; returns how many changed."""
+        if not self.steps:
+            raise ValueError("the root '$' itself cannot be replaced")
+        count = 0
+        for parent, key, value in list(_walk(document, self.steps)):
+            parent[key] = change(value)
+            count += 1
+        return count
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def parse_path(text: str) -> JsonPath:
+    """Parse ``text``; raises ``ValueError`` with the position of the first thing it does not understand."""
+    source = text.strip()
+    if not source.startswith("$"):
+        raise ValueError(f"a JSON path starts with '$', e.g. '$.features' (got {text!r})")
+    steps: list[Step] = []
+    position = 1
+    while position < len(source):
+        match = _TOKEN.match(source, position)
+        if match is None:
+            raise ValueError(f"cannot read JSON path {text!r} at character {position + 1}: "
+                             "use .name, ['name'], [0] or [*]")
+        if match.group("name") is not None:
+            steps.append(match.group("name"))
+        elif match.group("quoted") is not None:
+            steps.append(match.group("quoted"))
+        elif match.group("index") is not None:
+            steps.append(int(match.group("index")))
+        else:
+            steps.append(None)
+        position = match.end()
+    return JsonPath(text=source, steps=tuple(steps))
+
+
+def _walk(node: Any, steps: tuple[Step, ...]) -> Iterator[tuple[Any, Any, Any]]:
+    """(parent, key, value) for every value reached; the root has parent None."""
+    frontier: list[tuple[Any, Any, Any]] = [(None, None, node)]
+    for step in steps:
+        nxt: list[tuple[Any, Any, Any]] = []
+        for _, _, value in frontier:
+            if step is None:
+                if isinstance(value, list):
+                    nxt.extend((value, i, item) for i, item in enumerate(value))
+                elif isinstance(value, dict):
+                    nxt.extend((value, k, item) for k, item in value.items())
+            elif isinstance(step, int):
+                if isinstance(value, list) and -len(value) <= step < len(value):
+                    nxt.append((value, step % len(value), value[step]))
+            elif isinstance(value, dict) and step in value:
+                nxt.append((value, step, value[step]))
+        frontier = nxt
+        if not frontier:
+            return
+    yield from frontier

@@ -1,0 +1,246 @@
+"""``ModelGuard``: the guard as plain ASGI middleware, so it wraps FastAPI, Starlette or any ASGI app.
+
+Two lines in an existing service::
+
+    from clearsight.guard import ModelGuard
+    app = ModelGuard(app, policy="guard.yaml")
+
+Only routes named in the policy are touched; everything else passes straight through. On a guarded route
+the body is read with a size cap before the app sees it, rejected requests never reach the app, and a
+JSON answer is buffered so detectors can read the score and hardening can rewrite it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import time
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from pathlib import Path
+from typing import Any
+
+from clearsight.guard.engine import Admission, Guard, RateLimited
+from clearsight.guard.identity import client_id
+from clearsight.guard.inputs import Rejection
+from clearsight.guard.policy import GuardPolicy, RoutePolicy, load_policy
+from clearsight.guard.screening import Screener
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+# request IDs: unique per process start and counter; uuid4 would read the OS's random source on every request
+_ID_PREFIX = f"{os.getpid():x}{time.time_ns() & 0xFFFFFFFF:08x}-"
+_ID_COUNTER = itertools.count(1)
+
+
+class ModelGuard:
+    def __init__(
+        self,
+        app: ASGIApp,
+        policy: GuardPolicy | str | Path,
+        *,
+        screeners: Mapping[str, Screener] | None = None,
+        guard: Guard | None = None,
+    ) -> None:
+        self.app = app
+        if guard is None:
+            loaded = policy if isinstance(policy, GuardPolicy) else load_policy(Path(policy))
+            guard = Guard(loaded, screeners=screeners)
+        self.guard = guard
+        self.policy = guard.policy
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await self.app(scope, self._lifespan_receive(receive), send)
+            return
+        if kind != "http":
+            await self.app(scope, receive, send)
+            return
+        method, path = scope["method"], scope["path"]
+        metrics = self.guard.metrics
+        if metrics is not None and method == "GET" and path == self.policy.metrics.path:
+            body, content_type = metrics.render()
+            await _respond(send, 200, body, content_type)
+            return
+        route = self.guard.route_for(method, path)
+        if route is None:
+            await self.app(scope, receive, send)
+            return
+        await self.guard.start()
+        await self._guarded(route, scope, receive, send)
+
+    def _lifespan_receive(self, receive: Receive) -> Receive:
+        """Start with the app and flush the audit log and alerts before the app shuts down."""
+
+        async def wrapped() -> Message:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await self.guard.start()
+            elif message["type"] == "lifespan.shutdown":
+                await self.guard.aclose()
+            return message
+
+        return wrapped
+
+    async def _guarded(self, route: RoutePolicy, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", ())}
+        peer = scope.get("client")
+        client = client_id(headers, peer[0] if peer else None, self.policy.client)
+        request_id = headers.get("x-request-id", "")[:128] or f"{_ID_PREFIX}{next(_ID_COUNTER):x}"
+        method = scope["method"]
+        admission = Admission()
+        try:
+            if client is None:
+                raise Rejection(401, f"missing {self.policy.client.api_key_header} header", "identity.missing-key")
+            await self.guard.admit_client(route, client)
+            body = await _read_body(receive, headers, route.max_body_bytes or self.policy.max_body_bytes)
+            admission = self.guard.inspect(route, body)
+        except Rejection as rejection:
+            extra = [(b"retry-after", str(int(rejection.retry_after)).encode())] \
+                if isinstance(rejection, RateLimited) else []
+            await _respond(send, rejection.status, _error(rejection), b"application/json", extra)
+            action = "throttle" if isinstance(rejection, RateLimited) else (
+                "block" if rejection.status == 403 else "reject")
+            await self.guard.record(
+                request_id=request_id, client=client or "anonymous", route=route, method=method,
+                status=rejection.status, action=action, reasons=[rejection.reason], fingerprint_=None,
+                scores=admission.scores, latency_s=time.perf_counter() - started, upstream_s=None,
+            )
+            return
+
+        guard_time = time.perf_counter() - started
+        upstream_started = time.perf_counter()
+        captured = _Capture(send, buffer=route.output is not None)
+        try:
+            await self.app(scope, _replay(body, receive), captured)
+        except Exception:  # the app failed: the decision still goes on record, the server handles the error
+            await self.guard.record(
+                request_id=request_id, client=client, route=route, method=method, status=500, action="error",
+                reasons=["upstream.exception"], fingerprint_=admission.fingerprint, scores=admission.scores,
+                latency_s=guard_time, upstream_s=time.perf_counter() - upstream_started,
+            )
+            raise
+        upstream_s = time.perf_counter() - upstream_started
+        review_started = time.perf_counter()
+        status = captured.status
+        review = None
+        if captured.buffered:
+            if captured.too_large:
+                status = 502
+                await _respond(send, status, _error(Rejection(502, "the answer is too large to inspect",
+                                                              "output.too-large")), b"application/json")
+            else:
+                review = self.guard.review(route, client, admission, captured.status, bytes(captured.body))
+                status = review.status or captured.status
+                await captured.release(review.body, review.status)
+        reasons = review.reasons if review else admission.reasons
+        action = review.action if review else admission.action
+        scores = review.scores if review else admission.scores
+        guard_time += time.perf_counter() - review_started
+        await self.guard.record(
+            request_id=request_id, client=client, route=route, method=method, status=status, action=action,
+            reasons=reasons, fingerprint_=admission.fingerprint, scores=scores, latency_s=guard_time,
+            upstream_s=upstream_s,
+        )
+
+
+async def _read_body(receive: Receive, headers: Mapping[str, str], limit: int) -> bytes:
+    declared = headers.get("content-length")
+    if declared is not None:
+        try:
+            size = int(declared)
+        except ValueError as exc:
+            raise Rejection(400, "Content-Length is not a number", "input.bad-length") from exc
+        if size > limit:
+            raise Rejection(413, f"the body is {size} bytes; this route accepts at most {limit}", "input.too-large")
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise Rejection(499, "the client went away before sending the whole body", "input.disconnected")
+        chunk = message.get("body", b"")
+        total += len(chunk)
+        if total > limit:
+            raise Rejection(413, f"the body exceeds {limit} bytes", "input.too-large")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+class _Capture:
+    """Holds back a JSON answer until the guard reviewed it; anything else streams through."""
+
+    def __init__(self, send: Send, *, buffer: bool) -> None:
+        self._send = send
+        self._want_buffer = buffer
+        self.buffered = False
+        self.status = 500
+        self.start: Message | None = None
+        self.body = bytearray()
+        self.too_large = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = int(message["status"])
+            headers = dict((k.lower(), v) for k, v in message.get("headers", ()))
+            is_json = b"json" in headers.get(b"content-type", b"")
+            self.buffered = self._want_buffer and is_json
+            if not self.buffered:
+                await self._send(message)
+            else:
+                self.start = message
+            return
+        if message["type"] == "http.response.body" and self.buffered:
+            if not self.too_large:
+                self.body.extend(message.get("body", b""))
+                self.too_large = len(self.body) > MAX_RESPONSE_BYTES
+                if self.too_large:
+                    self.body.clear()
+            return
+        await self._send(message)
+
+    async def release(self, replacement: bytes | None, status: int | None) -> None:
+        assert self.start is not None
+        start = dict(self.start)
+        body = bytes(self.body) if replacement is None else replacement
+        if replacement is not None:
+            headers = [(k, v) for k, v in start.get("headers", ()) if k.lower() != b"content-length"]
+            headers.append((b"content-length", str(len(body)).encode()))
+            start["headers"] = headers
+        if status is not None:
+            start["status"] = status
+        await self._send(start)
+        await self._send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+def _error(rejection: Rejection) -> bytes:
+    return json.dumps({"error": rejection.message, "guard": rejection.reason}).encode()
+
+
+async def _respond(send: Send, status: int, body: bytes, content_type: bytes | str,
+                   extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    kind = content_type.encode() if isinstance(content_type, str) else content_type
+    headers = [(b"content-type", kind), (b"content-length", str(len(body)).encode()), *(extra or [])]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})

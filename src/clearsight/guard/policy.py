@@ -1,0 +1,281 @@
+"""The guard policy (``guard.yaml``): what to protect, how to read it and what to do when something fires.
+
+The policy is data, validated with file:line errors before a single request is served, so a typo cannot
+silently switch a protection off. It imports nothing heavy: ``clearsight assess`` reads it as evidence on a
+core install without the guard's runtime dependencies.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator, model_validator
+
+from clearsight.core.errors import InputError
+from clearsight.guard.jsonpath import JsonPath, parse_path
+from clearsight.yaml_models import line_of, load_model, read_text_file
+
+MAX_POLICY_BYTES = 1024 * 1024
+POLICY_NAMES = ("guard.yaml", "guard.yml", "clearsight-guard.yaml")
+
+_LIMIT = re.compile(
+    r"^\s*\d+\s*(/|per)\s*(\d+\s*)?(second|minute|hour|day|month|year)s?\s*$", re.IGNORECASE
+)
+
+
+def _to_path(value: Any) -> JsonPath:
+    if isinstance(value, JsonPath):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("a JSON path is a string such as '$.features'")
+    return parse_path(value)
+
+
+Path_ = Annotated[JsonPath, BeforeValidator(_to_path), PlainSerializer(str, return_type=str)]
+
+
+def _check_limit(value: Any) -> str:
+    if not isinstance(value, str) or not _LIMIT.match(value):
+        raise ValueError(f"{value!r} is not a rate limit; write e.g. '10/second', '600 per minute', '20000/day'")
+    return value.strip()
+
+
+Limit = Annotated[str, BeforeValidator(_check_limit)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ClientIdentity(_Strict):
+    """Who is asking: a hashed API key when the header is there, else the peer's address."""
+
+    api_key_header: str | None = Field("X-API-Key", description="Header carrying the client's key.")
+    require_api_key: bool = Field(False, description="Answer 401 when the header is missing.")
+    trust_forwarded_for: bool = Field(
+        False, description="Use the first X-Forwarded-For address (only behind a proxy you control)."
+    )
+
+
+class InputSpec(_Strict):
+    """Where the feature vector sits in the request body."""
+
+    paths: list[Path_] = Field(min_length=1, description="Tried in order; the first that exists is the input.")
+    feature_names: list[str] | None = Field(
+        None, description="Order of features when the input is an object of named values."
+    )
+    max_features: int = Field(4096, ge=1, le=1_000_000)
+
+    @field_validator("paths", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class OutputSpec(_Strict):
+    """Where the model's answer sits in the response body."""
+
+    scores: Path_ | None = Field(None, description="A probability, a list of scores or an object of scores.")
+    label: Path_ | None = None
+    threshold: float = Field(0.5, ge=0.0, le=1.0, description="Decision threshold of a single probability.")
+
+
+class HardeningSpec(_Strict):
+    """How much of the model's answer leaves the service; each option keeps the response's shape."""
+
+    round: int | None = Field(None, ge=0, le=12, description="Round scores to this many decimals.")
+    top_label_only: bool = Field(False, description="Scores become one-hot on the top label (1/0).")
+    noise: float = Field(0.0, ge=0.0, le=0.5, description="Add uniform noise of at most this size, never flipping "
+                                                           "the top label.")
+
+    @property
+    def active(self) -> bool:
+        return self.round is not None or self.top_label_only or self.noise > 0
+
+
+ExtractionAction = Literal["alert", "throttle", "degrade", "block"]
+
+
+def _alert_only() -> list[ExtractionAction]:
+    return ["alert"]
+
+
+class ExtractionSpec(_Strict):
+    """Per-client model-extraction detection and what happens when it fires."""
+
+    enabled: bool = True
+    signals: list[str] | None = Field(None, description="Detectors to run; default: all built-in ones.")
+    prada_threshold: float | None = Field(None, gt=0.0, lt=1.0)
+    min_queries: int | None = Field(None, ge=2)
+    window: int | None = Field(None, ge=10, le=100_000)
+    max_clients: int | None = Field(None, ge=1)
+    scale: list[float] | None = Field(None, description="Per-feature scale used to standardise inputs.")
+    categorical: list[str | int] = Field(default_factory=list,
+                                         description="Features that are codes (names from feature_names, or indices).")
+    reference: str | None = Field(None, description="CSV of natural queries (e.g. training rows) the detectors "
+                                                    "compare against; relative to the policy file.")
+    tuning: dict[str, float] = Field(default_factory=dict, description="Signal-specific thresholds by name.")
+    actions: list[ExtractionAction] = Field(default_factory=_alert_only, min_length=1)
+    throttle: Limit = Field("10/minute", description="Limit applied to a client once it is throttled.")
+    penalty_seconds: float = Field(3600.0, gt=0, description="How long throttle, degrade and block last.")
+
+    @field_validator("actions", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class ScreeningSpec(_Strict):
+    """Screen prompt text with a registered screener (the LLM-security detector plugs in here)."""
+
+    screener: str = Field(description="Name of a screener registered with the guard.")
+    text: list[Path_] = Field(min_length=1, description="Paths to the text to screen, e.g. '$.messages[*].content'.")
+    action: Literal["block", "flag", "log"] = "block"
+    max_chars: int = Field(100_000, ge=1)
+
+    @field_validator("text", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class RoutePolicy(_Strict):
+    path: str = Field(description="Exact path, or a prefix ending in '/*'.")
+    methods: list[str] = Field(default_factory=lambda: ["POST"])
+    input: InputSpec | None = None
+    output: OutputSpec | None = None
+    limits: list[Limit] = Field(default_factory=list)
+    extraction: ExtractionSpec | None = None
+    hardening: HardeningSpec | None = None
+    screening: ScreeningSpec | None = None
+    max_body_bytes: int | None = Field(None, ge=1)
+
+    @field_validator("path")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("a route path starts with '/'")
+        if "*" in value[:-1] or (value.endswith("*") and not value.endswith("/*")):
+            raise ValueError("'*' is only allowed as a final '/*' (prefix match)")
+        return value
+
+    @field_validator("methods")
+    @classmethod
+    def _upper(cls, value: list[str]) -> list[str]:
+        return [m.upper() for m in value]
+
+    @model_validator(mode="after")
+    def _needs_what_it_reads(self) -> RoutePolicy:
+        if self.extraction is not None and self.extraction.enabled and self.input is None:
+            raise ValueError("extraction detection needs 'input' (where the feature vector is)")
+        if self.hardening is not None and self.hardening.active and (self.output is None or self.output.scores is None):
+            raise ValueError("output hardening needs 'output.scores' (where the scores are)")
+        return self
+
+    def matches(self, method: str, path: str) -> bool:
+        if method.upper() not in self.methods:
+            return False
+        if self.path.endswith("/*"):
+            return path.startswith(self.path[:-1]) or path == self.path[:-2]
+        return path == self.path
+
+
+class AuditSpec(_Strict):
+    enabled: bool = True
+    target: str = Field("clearsight-guard-audit.jsonl", description="A .jsonl path or a database URL.")
+    queue_size: int = Field(10_000, ge=1)
+
+
+class AlertSpec(_Strict):
+    webhook: str | None = None
+    log: bool = True
+    cooldown_seconds: float = Field(300.0, ge=0)
+    retries: int = Field(4, ge=0, le=20)
+    timeout_seconds: float = Field(5.0, gt=0)
+
+
+class MetricsSpec(_Strict):
+    enabled: bool = True
+    path: str = "/metrics"
+
+
+class GuardPolicy(_Strict):
+    version: Literal[1] = 1
+    system: str | None = Field(None, description="ID of the protected system in clearsight.yaml.")
+    client: ClientIdentity = Field(default_factory=lambda: ClientIdentity.model_validate({}))
+    storage: str = Field("memory://", description="limits storage URI, e.g. redis://127.0.0.1:6379/0 for replicas.")
+    max_body_bytes: int = Field(1024 * 1024, ge=1)
+    audit: AuditSpec = Field(default_factory=lambda: AuditSpec.model_validate({}))
+    alerts: AlertSpec = Field(default_factory=lambda: AlertSpec.model_validate({}))
+    metrics: MetricsSpec = Field(default_factory=lambda: MetricsSpec.model_validate({}))
+    routes: list[RoutePolicy] = Field(min_length=1)
+
+    @field_validator("storage")
+    @classmethod
+    def _known_storage(cls, value: str) -> str:
+        if not value.startswith(("memory://", "redis://", "rediss://", "redis+unix://")):
+            raise ValueError("storage is memory:// or a redis:// URL")
+        return value
+
+    def route_for(self, method: str, path: str) -> RoutePolicy | None:
+        for route in self.routes:
+            if route.matches(method, path):
+                return route
+        return None
+
+    @property
+    def rate_limited(self) -> bool:
+        return any(r.limits for r in self.routes)
+
+    @property
+    def extraction_detection(self) -> bool:
+        return any(r.extraction is not None and r.extraction.enabled for r in self.routes)
+
+    @property
+    def output_hardening(self) -> bool:
+        return any(r.hardening is not None and r.hardening.active for r in self.routes)
+
+
+def parse_policy(text: str, shown: str = "guard.yaml") -> GuardPolicy:
+    node, policy = load_model(text, GuardPolicy, shown, top_level="'routes'",
+                              empty_hint="see docs/guard.md for an example policy")
+    for i, route in enumerate(policy.routes):
+        extraction = route.extraction
+        features = route.input.feature_names if route.input else None
+        for j, item in enumerate(extraction.categorical if extraction else []):
+            if isinstance(item, str) and (features is None or item not in features):
+                raise InputError(f"categorical feature '{item}' is not in input.feature_names", path=shown,
+                                 line=line_of(node, ("routes", i, "extraction", "categorical", j)),
+                                 field=f"routes[{i}].extraction.categorical[{j}]")
+        if extraction and extraction.scale and features and len(extraction.scale) != len(features):
+            raise InputError(f"extraction.scale has {len(extraction.scale)} values for {len(features)} features",
+                             path=shown, line=line_of(node, ("routes", i, "extraction", "scale")),
+                             field=f"routes[{i}].extraction.scale")
+    return policy
+
+
+def load_policy(path: Path) -> GuardPolicy:
+    """Read and validate a policy file; every problem is an :class:`InputError` with file and line."""
+    if not path.exists():
+        raise InputError("policy file does not exist", path=str(path))
+    if not path.is_file():
+        raise InputError("policy path is not a regular file", path=str(path))
+    policy = parse_policy(read_text_file(path, max_bytes=MAX_POLICY_BYTES, what="a guard policy"), str(path))
+    base = path.resolve().parent
+    routes = []
+    for route in policy.routes:  # a relative reference sample lives next to the policy too
+        ref = route.extraction.reference if route.extraction else None
+        if route.extraction is not None and ref is not None and not Path(ref).is_absolute():
+            route = route.model_copy(update={"extraction": route.extraction.model_copy(
+                update={"reference": str(base / ref)})})
+        routes.append(route)
+    policy = policy.model_copy(update={"routes": routes})
+    target = policy.audit.target
+    if "://" not in target:  # a relative audit file lives next to the policy, not wherever the server started
+        plain = target.removeprefix("jsonl:")
+        if not Path(plain).is_absolute():
+            audit = policy.audit.model_copy(update={"target": str(base / plain)})
+            policy = policy.model_copy(update={"audit": audit})
+    return policy

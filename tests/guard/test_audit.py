@@ -1,0 +1,693 @@
+"""The guard's audit log: records survive concurrency, back-pressure, failing sinks and shutdown.
+
+Every test asserts on counts and bounds, never on how long something took; waits on conditions have generous
+deadlines only so that a bug fails the test instead of hanging it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import tracemalloc
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from clearsight.core.errors import InputError
+from clearsight.guard.audit import (
+    AuditClosedError,
+    AuditFlushError,
+    AuditLog,
+    AuditQueueFullError,
+    AuditRecord,
+    AuditSink,
+    JsonlSink,
+    SqlSink,
+    open_sink,
+    summarise,
+)
+
+T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+ACTIONS = ("allow", "allow", "throttle", "block", "alert")
+
+
+def make_record(i: int, *, client: str | None = None, action: str | None = None) -> AuditRecord:
+    return AuditRecord(
+        time=T0 + timedelta(milliseconds=i),
+        request_id=f"req-{i:06d}",
+        client=client or f"key:{i % 13:04x}",
+        route="/v1/score",
+        method="POST",
+        status=200 if (action or ACTIONS[i % len(ACTIONS)]) == "allow" else 429,
+        action=action or ACTIONS[i % len(ACTIONS)],
+        reasons=("rate:100/minute", "prada: shapiro p=0.01"),
+        input_fingerprint=f"{i:064x}",
+        scores={"prada": (i % 100) / 100, "entropy": 0.5},
+        latency_ms=0.25,
+    )
+
+
+def wait_for(condition: Callable[[], bool], what: str, deadline: float = 30.0) -> None:
+    """Poll until ``condition`` holds; the deadline only turns a hang into a failure."""
+    end = time.monotonic() + deadline
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.001)
+
+
+def jsonl_ids(path: Path) -> list[str]:
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line)["request_id"] for line in handle]
+
+
+def sqlite_ids(url: str, table: str = "clearsight_guard_audit") -> list[str]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [row[0] for row in conn.execute(sa.text(f"SELECT request_id FROM {table}"))]
+    finally:
+        engine.dispose()
+
+
+class GatedSink:
+    """Blocks inside ``write_batch`` until the test opens the gate, to hold the writer at a known point."""
+
+    def __init__(self, inner: AuditSink) -> None:
+        self.inner = inner
+        self.gate = threading.Event()
+        self.entered = threading.Event()
+
+    def write_batch(self, records: Sequence[AuditRecord]) -> None:
+        self.entered.set()
+        if not self.gate.wait(60):
+            raise AssertionError("gate never opened")
+        self.inner.write_batch(records)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class FlakySink:
+    """Fails the first ``failures`` batches, then delegates."""
+
+    def __init__(self, inner: AuditSink, failures: int) -> None:
+        self.inner = inner
+        self.remaining = failures
+        self.calls = 0
+
+    def write_batch(self, records: Sequence[AuditRecord]) -> None:
+        self.calls += 1
+        if self.remaining > 0:
+            self.remaining -= 1
+            raise ConnectionError("database went away")
+        self.inner.write_batch(records)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class BrokenSink:
+    def __init__(self) -> None:
+        self.calls = 0
+        self.closed = False
+
+    def write_batch(self, records: Sequence[AuditRecord]) -> None:
+        self.calls += 1
+        raise OSError("disk on fire")
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class ListSink:
+    def __init__(self) -> None:
+        self.records: list[AuditRecord] = []
+        self.closed = 0
+
+    def write_batch(self, records: Sequence[AuditRecord]) -> None:
+        self.records.extend(records)
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+# -- records ---------------------------------------------------------------------------------------------------
+
+
+def test_record_round_trips_through_json() -> None:
+    record = make_record(7)
+    data = record.to_json()
+    assert data["time"] == "2026-11-26T12:00:00.007000+00:00"
+    assert json.loads(json.dumps(data)) == data
+    assert AuditRecord.from_json(data) == record
+
+
+def test_record_rejects_naive_time_and_copies_mutable_inputs() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        AuditRecord(datetime(2026, 1, 1), "r", "c", "/", "GET", 200, "allow", (), None, {}, 1.0)
+    scores = {"a": 0.1}
+    record = AuditRecord(T0, "r", "c", "/", "GET", 200, "allow", ("x",), None, scores, 1.0)
+    scores["a"] = 0.9
+    assert record.scores == {"a": 0.1}
+
+
+def test_non_finite_scores_become_null_in_json() -> None:
+    record = AuditRecord(T0, "r", "c", "/", "GET", 200, "allow", (), None, {"bad": math.nan, "ok": 0.5}, 1.0)
+    text = json.dumps(record.to_json(), allow_nan=False)  # would raise on NaN
+    assert json.loads(text)["scores"] == {"bad": None, "ok": 0.5}
+
+
+# -- sinks -----------------------------------------------------------------------------------------------------
+
+
+def test_jsonl_sink_creates_folders_and_appends(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "er" / "audit.jsonl"
+    sink = JsonlSink(path)
+    sink.write_batch([make_record(1), make_record(2)])
+    sink.close()
+    sink.close()  # idempotent
+    again = JsonlSink(path, fsync_each_batch=True)
+    again.write_batch([make_record(3)])
+    again.close()
+    assert jsonl_ids(path) == ["req-000001", "req-000002", "req-000003"]
+
+
+def test_jsonl_sink_refuses_a_directory_at_construction(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="directory") as info:
+        JsonlSink(tmp_path)
+    assert info.value.path == str(tmp_path)
+
+
+def test_jsonl_sink_refuses_an_unwritable_path_at_construction(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where a folder should be")
+    with pytest.raises(InputError, match="cannot open the audit log") as info:
+        JsonlSink(blocker / "audit.jsonl")
+    assert info.value.hint
+
+
+def test_jsonl_sink_escapes_strings_that_cannot_be_encoded(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    sink = JsonlSink(path)
+    odd = AuditRecord(T0, "id-\x00-\udcff-é", "ip:1", "/", "GET", 200, "allow", ("ünïcode",), None, {}, 1.0)
+    sink.write_batch([odd])
+    sink.close()
+    assert AuditRecord.from_json(json.loads(path.read_text(encoding="ascii"))).request_id == "id-\x00-\udcff-é"
+
+
+def test_jsonl_sink_leaves_no_partial_batch_after_a_failed_write(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "audit.jsonl"
+    sink = JsonlSink(path, fsync_each_batch=True)
+    sink.write_batch([make_record(1)])
+    real_fsync = os.fsync
+    failures = iter([True])
+
+    def fsync(fd: int) -> None:
+        if next(failures, False):
+            raise OSError(5, "simulated I/O error")  # after the bytes went out: the batch must be rolled back
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    with pytest.raises(OSError, match="simulated"):
+        sink.write_batch([make_record(2), make_record(3)])
+    sink.write_batch([make_record(2), make_record(3)])  # the writer's retry of the same batch
+    sink.close()
+    assert jsonl_ids(path) == ["req-000001", "req-000002", "req-000003"]
+
+
+def test_sqlite_sink_schema_index_and_timezone(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'sub' / 'audit.db'}"
+    sink = SqlSink(url, table="audit_t")
+    sink.write_batch([make_record(1), make_record(2)])
+    sink.close()
+    engine = sa.create_engine(url)
+    try:
+        inspector = sa.inspect(engine)
+        columns = {c["name"] for c in inspector.get_columns("audit_t")}
+        assert columns == {"id", "time", "request_id", "client", "route", "method", "status", "action", "reasons",
+                           "input_fingerprint", "scores", "latency_ms"}
+        assert [ix["column_names"] for ix in inspector.get_indexes("audit_t")] == [["client", "time"]]
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT request_id, reasons, scores FROM audit_t ORDER BY id")).all()
+    finally:
+        engine.dispose()
+    assert [r[0] for r in rows] == ["req-000001", "req-000002"]
+    assert json.loads(rows[0][1]) == ["rate:100/minute", "prada: shapiro p=0.01"]
+    assert json.loads(rows[0][2]) == {"prada": 0.01, "entropy": 0.5}
+    summary = summarise(url, table="audit_t")
+    assert summary.first == T0 + timedelta(milliseconds=1)
+    assert summary.first is not None and summary.first.tzinfo is not None
+
+
+def test_sql_sink_refuses_a_table_of_another_shape(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE clearsight_guard_audit (id INTEGER PRIMARY KEY, note TEXT)"))
+    engine.dispose()
+    with pytest.raises(InputError, match="lacks audit columns"):
+        SqlSink(url)
+
+
+@pytest.mark.parametrize("target", ["sqlite://", "sqlite:///:memory:", "nosuchdb://x/y", "postgresql+psycopg://"
+                                    "postgres@127.0.0.1:1/none", "audit.txt", "jsonl:", "clearsight"])
+def test_open_sink_rejects_unusable_targets(target: str) -> None:
+    with pytest.raises(InputError) as info:
+        open_sink(target)
+    assert info.value.diagnostic()
+
+
+def test_open_sink_picks_the_sink_by_target(tmp_path: Path) -> None:
+    chosen = [open_sink(f"jsonl:{tmp_path / 'a.log'}"), open_sink(str(tmp_path / "b.jsonl")),
+              open_sink(f"sqlite:///{tmp_path / 'c.db'}")]
+    try:
+        assert [type(s) for s in chosen] == [JsonlSink, JsonlSink, SqlSink]
+        assert isinstance(chosen[0], AuditSink)
+    finally:
+        for sink in chosen:
+            sink.close()
+
+
+def test_unknown_target_error_has_a_hint() -> None:
+    with pytest.raises(InputError) as info:
+        open_sink("audit.txt")
+    assert "jsonl:PATH" in (info.value.hint or "")
+
+
+# -- no record lost --------------------------------------------------------------------------------------------
+
+RECORDS = 20_000
+PRODUCERS = 50
+
+
+def run_threads(log: AuditLog) -> None:
+    per = RECORDS // PRODUCERS
+
+    def produce(k: int) -> None:
+        for j in range(per):
+            log.submit(make_record(k * per + j))
+
+    threads = [threading.Thread(target=produce, args=(k,)) for k in range(PRODUCERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def run_tasks(log: AuditLog) -> None:
+    per = RECORDS // PRODUCERS
+
+    async def produce(k: int) -> None:
+        for j in range(per):
+            await log.asubmit(make_record(k * per + j))
+
+    async def main() -> None:
+        await asyncio.gather(*(produce(k) for k in range(PRODUCERS)))
+
+    asyncio.run(main())
+
+
+class BoundCheckingSink:
+    """Checks, at every batch, that the queue respects its bound and producers cannot run ahead of the writer."""
+
+    def __init__(self, inner: AuditSink, bound: int, batch_size: int) -> None:
+        self.inner = inner
+        self.bound = bound
+        self.batch_size = batch_size
+        self.log: AuditLog | None = None
+        self.max_depth = 0
+        self.max_batch = 0
+
+    def write_batch(self, records: Sequence[AuditRecord]) -> None:
+        assert self.log is not None
+        depth = self.log.depth()
+        self.max_depth = max(self.max_depth, depth)
+        self.max_batch = max(self.max_batch, len(records))
+        assert depth <= self.bound
+        assert len(records) <= self.batch_size
+        self.inner.write_batch(records)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@pytest.mark.parametrize("producers", ["threads", "asyncio"])
+@pytest.mark.parametrize("kind", ["jsonl", "sqlite"])
+def test_no_record_lost_under_contention(tmp_path: Path, kind: str, producers: str) -> None:
+    target = str(tmp_path / "audit.jsonl") if kind == "jsonl" else f"sqlite:///{tmp_path / 'audit.db'}"
+    sink = BoundCheckingSink(open_sink(target), bound=64, batch_size=500)
+    log = AuditLog(sink, queue_size=64, batch_size=500, flush_interval=0.01)
+    sink.log = log
+    (run_threads if producers == "threads" else run_tasks)(log)
+    log.close()
+    ids = jsonl_ids(tmp_path / "audit.jsonl") if kind == "jsonl" else sqlite_ids(target)
+    assert len(ids) == RECORDS
+    assert set(ids) == {f"req-{i:06d}" for i in range(RECORDS)}
+    stats = log.stats()
+    assert (stats.written, stats.queued, stats.failed, stats.unwritten) == (RECORDS, 0, 0, 0)
+    assert sink.max_depth <= 64
+    assert summarise(target).total == RECORDS
+
+
+def test_back_pressure_blocks_sync_producers_at_the_bound(tmp_path: Path) -> None:
+    sink = GatedSink(ListSink())
+    log = AuditLog(sink, queue_size=8, batch_size=1)
+    returned = 0
+
+    def produce() -> None:
+        nonlocal returned
+        for i in range(30):
+            log.submit(make_record(i))
+            returned += 1
+
+    producer = threading.Thread(target=produce)
+    producer.start()
+    # The writer holds one record inside the gated sink; the queue holds eight; the producer waits on the tenth.
+    wait_for(lambda: sink.entered.is_set() and returned == 9, "the queue to fill")
+    assert log.depth() == 8
+    assert log.stats().queued == 9
+    assert producer.is_alive()
+    with pytest.raises(AuditQueueFullError):
+        log.submit(make_record(999), timeout=0.01)
+    assert returned == 9  # still held back
+    sink.gate.set()
+    producer.join()
+    log.close()
+    assert [r.request_id for r in sink.inner.records] == [f"req-{i:06d}" for i in range(30)]  # type: ignore[attr-defined]
+
+
+def test_back_pressure_waits_without_blocking_the_event_loop() -> None:
+    sink = GatedSink(ListSink())
+    log = AuditLog(sink, queue_size=8, batch_size=1)
+
+    async def main() -> None:
+        returned = 0
+
+        async def produce() -> None:
+            nonlocal returned
+            for i in range(30):
+                await log.asubmit(make_record(i))
+                returned += 1
+
+        task = asyncio.create_task(produce())
+        end = time.monotonic() + 30
+        # This coroutine keeps running while the producer waits: the loop is not blocked.
+        while not (sink.entered.is_set() and returned == 9):
+            assert time.monotonic() < end, "the queue never filled"
+            await asyncio.sleep(0.001)
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert not task.done()
+        assert returned == 9
+        assert log.depth() == 8
+        sink.gate.set()
+        await task
+        await log.aclose()
+
+    asyncio.run(main())
+    assert len(sink.inner.records) == 30  # type: ignore[attr-defined]
+
+
+def test_slow_sink_holds_producers_back(tmp_path: Path) -> None:
+    written = 0
+    accepted = 0
+    lock = threading.Lock()
+    worst_backlog = 0
+
+    class SlowSink(ListSink):
+        def write_batch(self, records: Sequence[AuditRecord]) -> None:
+            nonlocal written, worst_backlog
+            with lock:
+                # Records accepted but not yet written: at most the queue plus this batch.
+                worst_backlog = max(worst_backlog, accepted - written)
+            time.sleep(0.002)
+            super().write_batch(records)
+            with lock:
+                written += len(records)
+
+    sink = SlowSink()
+    log = AuditLog(sink, queue_size=16, batch_size=4, flush_interval=0.01)
+
+    def produce(k: int) -> None:
+        nonlocal accepted
+        for j in range(250):
+            log.submit(make_record(k * 250 + j))
+            with lock:
+                accepted += 1
+
+    threads = [threading.Thread(target=produce, args=(k,)) for k in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    log.close()
+    assert len(sink.records) == 2000
+    assert len({r.request_id for r in sink.records}) == 2000
+    assert worst_backlog <= 16 + 4
+    assert worst_backlog >= 16  # the producers did reach the bound, so they were held back by it
+
+
+def test_failing_sink_is_retried_and_nothing_is_lost(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    sink = FlakySink(JsonlSink(path), failures=5)
+    log = AuditLog(sink, queue_size=32, batch_size=50, retry_backoff=0.001, max_backoff=0.005)
+    for i in range(1000):
+        log.submit(make_record(i))
+    log.close()
+    ids = jsonl_ids(path)
+    assert sorted(ids) == [f"req-{i:06d}" for i in range(1000)]
+    assert log.stats().failed == 5
+    assert log.stats().written == 1000
+
+
+def test_failing_sink_holds_records_until_it_recovers() -> None:
+    gate = threading.Event()
+    calls = 0
+
+    class DownUntilGate(ListSink):
+        def write_batch(self, records: Sequence[AuditRecord]) -> None:
+            nonlocal calls
+            calls += 1
+            if not gate.is_set():
+                raise ConnectionError("down")
+            super().write_batch(records)
+
+    sink = DownUntilGate()
+    log = AuditLog(sink, queue_size=16, batch_size=4, retry_backoff=0.001, max_backoff=0.002)
+    for i in range(10):
+        log.submit(make_record(i))
+    wait_for(lambda: calls >= 20, "many failed attempts")  # far beyond the quick retries: still holding on
+    assert log.stats().written == 0
+    assert log.stats().queued == 10
+    gate.set()
+    log.close()
+    assert len(sink.records) == 10
+
+
+def test_close_raises_with_the_records_a_dead_sink_could_not_take() -> None:
+    sink = BrokenSink()
+    log = AuditLog(sink, queue_size=100, batch_size=4, retry_backoff=0.001, max_backoff=0.001, close_retries=2)
+    for i in range(10):
+        log.submit(make_record(i))
+    with pytest.raises(AuditFlushError) as info:
+        log.close()
+    assert sorted(r.request_id for r in info.value.records) == [f"req-{i:06d}" for i in range(10)]
+    assert log.stats().unwritten == 10
+    assert sink.closed
+    log.close()  # idempotent: the error is reported once
+
+
+def test_close_with_timeout_reports_what_a_stuck_sink_holds() -> None:
+    sink = GatedSink(ListSink())
+    log = AuditLog(sink, queue_size=100, batch_size=5)
+    for i in range(12):
+        log.submit(make_record(i))
+    wait_for(sink.entered.is_set, "the writer to enter the sink")
+    try:
+        with pytest.raises(AuditFlushError) as info:
+            log.close(timeout=0.01)
+        assert len(info.value.records) == 12
+    finally:
+        sink.gate.set()
+
+
+def test_close_flushes_what_is_queued() -> None:
+    sink = ListSink()
+    log = AuditLog(sink, queue_size=1000, batch_size=10_000, flush_interval=60.0)
+    for i in range(300):
+        log.submit(make_record(i))
+    log.close()
+    assert len(sink.records) == 300
+    assert sink.closed == 1
+    log.close()
+    assert sink.closed == 1
+
+
+def test_submit_after_close_is_an_error() -> None:
+    log = AuditLog(ListSink())
+    log.close()
+    assert log.closed
+    with pytest.raises(AuditClosedError, match="closed"):
+        log.submit(make_record(1))
+    with pytest.raises(AuditClosedError):
+        asyncio.run(log.asubmit(make_record(1)))
+
+
+def test_blocked_submitters_are_written_when_close_starts() -> None:
+    sink = GatedSink(ListSink())
+    log = AuditLog(sink, queue_size=2, batch_size=1)
+    producers = [threading.Thread(target=log.submit, args=(make_record(i),)) for i in range(6)]
+    for thread in producers:
+        thread.start()
+    # One record in the sink, two queued, three submitters blocked inside submit() (the log's own count).
+    wait_for(lambda: sink.entered.is_set() and log.depth() == 2 and log._inflight == 3, "three blocked submitters")
+    closer = threading.Thread(target=log.close)
+    closer.start()
+    sink.gate.set()
+    closer.join()
+    for thread in producers:
+        thread.join()
+    assert len(sink.inner.records) == 6  # type: ignore[attr-defined]
+
+
+def test_context_manager_closes() -> None:
+    sink = ListSink()
+    with AuditLog(sink) as log:
+        log.submit(make_record(1))
+    assert len(sink.records) == 1
+    assert sink.closed == 1
+
+
+def test_opt_in_atexit_flushes_a_log_the_owner_forgot(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    script = textwrap.dedent(f"""
+        import datetime as dt
+        from clearsight.guard.audit import AuditLog, AuditRecord, JsonlSink
+        log = AuditLog(JsonlSink({str(path)!r}), queue_size=8, flush_interval=60.0, close_at_exit=True)
+        for i in range(500):
+            log.submit(AuditRecord(dt.datetime.now(dt.UTC), f"r{{i}}", "ip:1", "/", "GET", 200, "allow", (), None,
+                                   {{}}, 0.1))
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert len(path.read_text().splitlines()) == 500
+
+
+def test_several_processes_can_share_one_jsonl_file(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    script = textwrap.dedent(f"""
+        import datetime as dt, sys
+        from clearsight.guard.audit import AuditLog, AuditRecord, JsonlSink
+        worker = sys.argv[1]
+        with AuditLog(JsonlSink({str(path)!r}), queue_size=16, batch_size=64) as log:
+            for i in range(2000):
+                log.submit(AuditRecord(dt.datetime.now(dt.UTC), f"{{worker}}-{{i}}", "ip:1", "/", "GET", 200,
+                                       "allow", ("x" * 200,), None, {{}}, 0.1))
+    """)
+    workers = [subprocess.Popen([sys.executable, "-c", script, str(k)]) for k in range(4)]
+    assert [w.wait(timeout=120) for w in workers] == [0, 0, 0, 0]
+    ids = jsonl_ids(path)  # every line parses: no two batches interleaved
+    assert len(ids) == len(set(ids)) == 8000
+
+
+# -- reading back ----------------------------------------------------------------------------------------------
+
+
+def write_sample(sink: AuditSink) -> None:
+    records = [make_record(i, client="key:aaaa", action="block") for i in range(5)]
+    records += [make_record(10 + i, client="key:bbbb", action="alert") for i in range(3)]
+    records += [make_record(20 + i, client="ip:10.0.0.1", action="block") for i in range(3)]
+    records += [make_record(30 + i, client=f"ip:10.0.1.{i}", action="allow") for i in range(4)]
+    sink.write_batch(records)
+    sink.close()
+
+
+def check_sample(summary_json: dict[str, object]) -> None:
+    assert summary_json["total"] == 15
+    assert summary_json["actions"] == {"alert": 3, "allow": 4, "block": 8}
+    assert summary_json["clients"] == 7
+    assert summary_json["first"] == "2026-11-26T12:00:00+00:00"
+    assert summary_json["last"] == "2026-11-26T12:00:00.033000+00:00"
+    assert summary_json["top_clients"] == [
+        {"client": "key:aaaa", "blocks": 5, "alerts": 0},
+        {"client": "ip:10.0.0.1", "blocks": 3, "alerts": 0},
+        {"client": "key:bbbb", "blocks": 0, "alerts": 3},
+    ]
+
+
+def test_summarise_jsonl_and_sqlite_agree(tmp_path: Path) -> None:
+    jsonl = tmp_path / "audit.jsonl"
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    write_sample(JsonlSink(jsonl))
+    write_sample(SqlSink(url))
+    from_file = summarise(str(jsonl)).to_json()
+    from_db = summarise(url).to_json()
+    check_sample(from_file)
+    check_sample(from_db)
+    assert json.loads(json.dumps(from_file)) == from_file
+    assert summarise(str(jsonl), top=1).top_clients[0].client == "key:aaaa"
+
+
+def test_summarise_counts_malformed_lines_with_their_location(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    write_sample(JsonlSink(path))
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write("\n")  # blank lines are not records and not errors
+        handle.write('{"request_id": "x"}\n')
+        handle.write("not json at all\n")
+        handle.write('{"time": "2026-11-26T12:00:00+00:00", "torn')  # a crash mid-write
+    summary = summarise(f"jsonl:{path}")
+    assert summary.total == 15
+    assert summary.malformed == 3
+    assert [e.split(": ")[0] for e in summary.malformed_examples] == [f"{path}:17", f"{path}:18", f"{path}:19"]
+    with pytest.raises(InputError) as info:
+        summarise(str(path), strict=True)
+    assert info.value.line == 17
+    assert f"{path}:17" in info.value.diagnostic()
+
+
+def test_summarise_streams_a_large_file(tmp_path: Path) -> None:
+    path = tmp_path / "big.jsonl"
+    sink = JsonlSink(path)
+    for start in range(0, 20_000, 5_000):
+        sink.write_batch([make_record(i) for i in range(start, start + 5_000)])
+    sink.close()
+    size = path.stat().st_size
+    tracemalloc.start()
+    try:
+        summary = summarise(str(path))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert summary.total == 20_000
+    assert peak < size / 10  # far less than the file: it was read line by line
+
+
+def test_summarise_reports_missing_sources(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="not found"):
+        summarise(str(tmp_path / "nope.jsonl"))
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    sa.create_engine(url).dispose()
+    with pytest.raises(InputError, match="no audit table"):
+        summarise(url)
+    with pytest.raises(InputError, match="unknown audit target"):
+        summarise("whatever")
+
+
+def test_summarise_an_empty_log(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    JsonlSink(path).close()
+    summary = summarise(str(path))
+    assert (summary.total, summary.clients, summary.first, summary.last) == (0, 0, None, None)

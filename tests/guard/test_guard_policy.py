@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from clearsight.core.errors import InputError
+from clearsight.guard.policy import load_policy, parse_policy
+
+EXAMPLE_POLICY = Path(__file__).resolve().parents[2] / "examples" / "fraud-detection-guarded" / "guard.yaml"
+
+MINIMAL = """\
+routes:
+  - path: /v1/score
+    input: {paths: $.features}
+    output: {scores: $.p}
+    limits: ["5/second", "100 per day"]
+    extraction: {actions: block}
+    hardening: {round: 2}
+"""
+
+
+def test_minimal_policy_gets_safe_defaults() -> None:
+    policy = parse_policy(MINIMAL)
+    route = policy.routes[0]
+    assert route.methods == ["POST"]
+    assert [str(p) for p in route.input.paths] == ["$.features"]  # type: ignore[union-attr]
+    assert route.extraction is not None and route.extraction.actions == ["block"]
+    assert policy.storage == "memory://" and policy.audit.enabled and policy.metrics.path == "/metrics"
+    assert policy.rate_limited and policy.extraction_detection and policy.output_hardening
+    assert policy.route_for("POST", "/v1/score") is route
+    assert policy.route_for("GET", "/v1/score") is None
+    assert policy.route_for("POST", "/v1/score/x") is None
+
+
+def test_prefix_routes() -> None:
+    policy = parse_policy("routes:\n  - {path: /models/*, methods: [post, get]}\n")
+    assert policy.route_for("GET", "/models/a/predict") is not None
+    assert policy.route_for("POST", "/models") is not None
+    assert policy.route_for("POST", "/modelsX") is None
+
+
+def test_example_policy_is_valid_and_resolves_audit_next_to_it() -> None:
+    policy = load_policy(EXAMPLE_POLICY)
+    assert policy.system == "card-fraud-detection"
+    assert policy.client.require_api_key
+    assert Path(policy.audit.target).parent == EXAMPLE_POLICY.parent / "audit"
+    route = policy.routes[0]
+    assert route.input is not None and route.input.feature_names is not None
+    assert len(route.input.feature_names) == 10
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "fragment"),
+    [
+        ("routes:\n  - path: /x\n    limts: ['1/second']\n", 3, "unknown key 'limts'"),
+        ("routes:\n  - path: /x\n    limits: ['ten per minute']\n", 3, "is not a rate limit"),
+        ("routes:\n  - path: x\n", 2, "starts with '/'"),
+        ("routes:\n  - path: /x\n    input: {paths: features}\n", 3, "starts with '$'"),
+        ("routes:\n  - path: /x\n    extraction: {}\n", 2, "needs 'input'"),
+        ("routes:\n  - path: /x\n    hardening: {round: 2}\n", 2, "needs 'output.scores'"),
+        ("storage: mysql://x\nroutes:\n  - path: /x\n", 1, "memory:// or a redis"),
+        ("routes: []\n", 1, "at least 1"),
+        ("routes:\n  - path: /x\nroutes:\n  - path: /y\n", 3, "appears twice"),
+        ("routes:\n  - path: /x\n    hardening: {noise: 0.9}\n    output: {scores: $.p}\n", 3, "less than or equal"),
+        ("routes:\n  - path: /x\n    extraction: {actions: [explode]}\n    input: {paths: $.f}\n", 3,
+         "Input should be"),
+        ("version: 2\nroutes:\n  - path: /x\n", 1, "Input should be 1"),
+        ("- a\n- b\n", 1, "top level must be a mapping"),
+        ("routes: [\n", 2, "invalid YAML"),
+    ],
+)
+def test_bad_policies_say_where_and_why(text: str, line: int, fragment: str) -> None:
+    with pytest.raises(InputError) as caught:
+        parse_policy(text, "guard.yaml")
+    assert fragment in caught.value.diagnostic()
+    assert caught.value.line == line
+
+
+def test_scale_must_match_feature_count() -> None:
+    text = ("routes:\n  - path: /x\n    input: {paths: $.t, feature_names: [a, b]}\n"
+            "    extraction:\n      scale: [1, 2, 3]\n")
+    with pytest.raises(InputError) as caught:
+        parse_policy(text, "g.yaml")
+    assert caught.value.line == 5 and "3 values for 2 features" in caught.value.message
+
+
+def test_missing_empty_and_folder_paths(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="does not exist"):
+        load_policy(tmp_path / "nope.yaml")
+    with pytest.raises(InputError, match="not a regular file"):
+        load_policy(tmp_path)
+    empty = tmp_path / "guard.yaml"
+    empty.write_text("")
+    with pytest.raises(InputError, match="empty"):
+        load_policy(empty)
+
+
+def test_guard_check_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from clearsight.cli.app import main
+
+    assert main(["guard", "check", str(EXAMPLE_POLICY)]) == 0
+    out = capsys.readouterr().out
+    assert "valid guard policy for system 'card-fraud-detection'" in out
+    assert "POST /v1/score: limits 20/second, 1200/minute, 50000/day; extraction -> alert+degrade; hardening round 2" \
+        in out
+    assert main(["guard", "check", str(EXAMPLE_POLICY), "--format", "json"]) == 0
+    import json
+
+    assert json.loads(capsys.readouterr().out)["routes"][0]["input"]["paths"] == ["$.features", "$.transaction"]
+    bad = tmp_path / "guard.yaml"
+    bad.write_text("routes:\n  - path: /x\n    limts: []\n")
+    assert main(["guard", "check", str(bad)]) == 2
+    assert f"{bad}:3: routes[0].limts: unknown key 'limts'" in capsys.readouterr().err
+
+
+def test_extraction_settings_follow_the_route(tmp_path: Path) -> None:
+    from clearsight.guard.engine import extraction_settings
+
+    (tmp_path / "natural.csv").write_text("b,a,ignored\n2,1,x\n4,3,y\n")
+    policy_file = tmp_path / "guard.yaml"
+    policy_file.write_text(
+        "routes:\n  - path: /s\n    input: {paths: $.t, feature_names: [a, b]}\n"
+        "    output: {scores: $.p, threshold: 0.3}\n"
+        "    extraction: {categorical: [b], reference: natural.csv, window: 50, tuning: {boundary_margin: 0.5}}\n")
+    settings = extraction_settings(load_policy(policy_file).routes[0])
+    assert settings.decision_threshold == 0.3 and settings.categorical == (1,) and settings.window == 50
+    assert settings.reference == ((1.0, 2.0), (3.0, 4.0)) and settings.boundary_margin == 0.5
+
+
+@pytest.mark.parametrize(
+    ("csv_text", "fragment"),
+    [("", "empty"), ("a\n1\n", "lacks columns"), ("a,b\n1,x\n", "not a number")],
+)
+def test_bad_reference_files(tmp_path: Path, csv_text: str, fragment: str) -> None:
+    from clearsight.guard.engine import extraction_settings
+
+    (tmp_path / "ref.csv").write_text(csv_text)
+    policy_file = tmp_path / "guard.yaml"
+    policy_file.write_text("routes:\n  - path: /s\n    input: {paths: $.t, feature_names: [a, b]}\n"
+                           "    extraction: {reference: ref.csv}\n")
+    with pytest.raises(InputError, match=fragment):
+        extraction_settings(load_policy(policy_file).routes[0])
+
+
+def test_categorical_names_must_be_features() -> None:
+    text = "routes:\n  - path: /s\n    input: {paths: $.t, feature_names: [a]}\n    extraction:\n" \
+           "      categorical: [a, zz]\n"
+    with pytest.raises(InputError) as caught:
+        parse_policy(text, "g.yaml")
+    assert caught.value.line == 5 and "'zz' is not in input.feature_names" in caught.value.message

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from clearsight.guard.jsonpath import parse_path
+
+
+def test_names_indices_and_wildcards() -> None:
+    doc = {"a": {"b": [1, 2, 3]}, "messages": [{"content": "x"}, {"content": "y"}], "odd-key": 5}
+    assert parse_path("$.a.b").find(doc) == [[1, 2, 3]]
+    assert parse_path("$.a.b[0]").find(doc) == [1]
+    assert parse_path("$.a.b[-1]").find(doc) == [3]
+    assert parse_path("$.messages[*].content").find(doc) == ["x", "y"]
+    assert parse_path("$['odd-key']").find(doc) == [5]
+    assert parse_path("$.a.*").find(doc) == [[1, 2, 3]]
+    assert parse_path("$").find(doc) == [doc]
+
+
+def test_missing_and_wrong_type_reach_nothing() -> None:
+    doc = {"a": [1], "s": "text"}
+    assert parse_path("$.b").find(doc) == []
+    assert parse_path("$.a[5]").find(doc) == []
+    assert parse_path("$.s.x").find(doc) == []
+    assert parse_path("$.s[0]").find(doc) == []
+    assert parse_path("$.a.x").first(doc) == (False, None)
+
+
+def test_update_changes_every_match_in_place() -> None:
+    doc = {"scores": [0.1, 0.9], "p": 0.33}
+    assert parse_path("$.scores[*]").update(doc, lambda v: round(v * 2, 1)) == 2
+    assert doc["scores"] == [0.2, 1.8]
+    assert parse_path("$.p").update(doc, lambda v: 1) == 1
+    assert doc["p"] == 1
+    with pytest.raises(ValueError, match="root"):
+        parse_path("$").update(doc, lambda v: v)
+
+
+@pytest.mark.parametrize("bad", ["features", "$.", "$..a", "$[x]", "$.a[", "$.a b", "$[?(@.x)]"])
+def test_bad_paths_name_the_position(bad: str) -> None:
+    with pytest.raises(ValueError, match="JSON path"):
+        parse_path(bad)
+
+
+@given(st.recursive(st.none() | st.integers() | st.text(max_size=5),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4),
+                    max_leaves=20),
+       st.lists(st.sampled_from([".a", ".b", "[0]", "[-1]", "[*]", "['x y']"]), max_size=4))
+def test_any_document_any_path_never_raises(doc: object, steps: list[str]) -> None:
+    path = parse_path("$" + "".join(steps))
+    found = path.find(doc)
+    assert path.first(doc)[0] == bool(found)

@@ -1,0 +1,121 @@
+"""``clearsight guard serve`` and the proxy app in front of a real upstream server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from live_server import LEGIT, audit_lines, policy_text, scoring_app, serve
+
+from clearsight.guard.policy import parse_policy
+from clearsight.guard.proxy import build_proxy
+
+
+def test_proxy_guards_and_forwards(tmp_path: Path) -> None:
+    audit = tmp_path / "audit.jsonl"
+    upstream_app = scoring_app()
+    policy = parse_policy(policy_text(audit, limits="['4/minute']"))
+    with serve(upstream_app) as upstream, serve(build_proxy(upstream, policy)) as proxy:
+        direct = httpx.post(upstream + "/v1/score", json={"features": LEGIT}).json()
+        through = [httpx.post(proxy + "/v1/score?trace=1", json={"features": LEGIT}, headers={"X-Partner-Key": "p"})
+                   for _ in range(5)]
+        bad = httpx.post(proxy + "/v1/score", content=b"[", headers={"X-Partner-Key": "q"})
+        health = httpx.get(proxy + "/health")
+    assert [r.status_code for r in through] == [200, 200, 200, 200, 429]
+    assert through[0].json()["fraud_probability"] == round(direct["fraud_probability"], 2)
+    assert through[0].json()["label"] == direct["label"]
+    assert bad.status_code == 400 and health.json() == {"status": "ok"}
+    assert upstream_app.state.calls[0] == 1 + 4  # the direct call plus the four allowed ones
+    assert len(audit_lines(audit)) == 6
+
+
+def test_unreachable_upstream_is_a_502_not_a_crash(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    policy = parse_policy(policy_text(tmp_path / "audit.jsonl"))
+    with serve(build_proxy(dead, policy, timeout=2.0)) as proxy:
+        response = httpx.post(proxy + "/v1/score", json={"features": LEGIT}, headers={"X-Partner-Key": "p"})
+        again = httpx.post(proxy + "/v1/score", json={"features": LEGIT}, headers={"X-Partner-Key": "p"})
+    assert response.status_code == 502 and "unreachable" in response.json()["error"]
+    assert again.status_code == 502
+    assert [r["status"] for r in audit_lines(tmp_path / "audit.jsonl")] == [502, 502]
+
+
+def test_no_audit_record_is_lost_under_concurrent_load(tmp_path: Path) -> None:
+    audit = tmp_path / "audit.jsonl"
+    text = policy_text(audit).replace(f"audit: {{target: '{audit}'}}", f"audit: {{target: '{audit}', queue_size: 4}}")
+    upstream_app = scoring_app()
+    total = 600
+
+    async def load(proxy: str) -> list[int]:
+        limits = httpx.Limits(max_connections=32)
+        async with httpx.AsyncClient(base_url=proxy, limits=limits, timeout=30) as http:
+            async def one(i: int) -> int:
+                response = await http.post("/v1/score", json={"features": LEGIT},
+                                           headers={"X-Partner-Key": f"c{i % 7}", "X-Request-ID": f"r{i}"})
+                return response.status_code
+            return list(await asyncio.gather(*(one(i) for i in range(total))))
+
+    with serve(upstream_app) as upstream, serve(build_proxy(upstream, parse_policy(text))) as proxy:
+        statuses = asyncio.run(load(proxy))
+    records = audit_lines(audit)
+    assert statuses == [200] * total
+    assert len(records) == total
+    assert {r["request_id"] for r in records} == {f"r{i}" for i in range(total)}
+
+
+def test_guard_serve_command_end_to_end(tmp_path: Path) -> None:
+    audit = tmp_path / "audit.jsonl"
+    policy_file = tmp_path / "guard.yaml"
+    policy_file.write_text(policy_text(audit, limits="['2/minute']"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with serve(scoring_app()) as upstream:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "clearsight", "guard", "serve", "--upstream", upstream,
+             "--listen", f"127.0.0.1:{port}", "--policy", str(policy_file)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    httpx.get(url + "/health", timeout=1)
+                    break
+                except httpx.TransportError:
+                    assert process.poll() is None, process.stderr.read() if process.stderr else ""
+                    assert time.monotonic() < deadline, "guard serve did not start"
+                    time.sleep(0.1)
+            statuses = [httpx.post(url + "/v1/score", json={"features": LEGIT},
+                                   headers={"X-Partner-Key": "k"}).status_code for _ in range(3)]
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+    assert statuses == [200, 200, 429]
+    # uvicorn shuts down gracefully (lifespan: the audit log flushes), then re-raises the signal
+    assert process.returncode in (0, -signal.SIGTERM)
+    assert [r["action"] for r in audit_lines(audit)] == ["allow", "allow", "throttle"]
+
+
+def test_guard_serve_rejects_bad_arguments(tmp_path: Path) -> None:
+    policy_file = tmp_path / "guard.yaml"
+    policy_file.write_text("routes:\n  - path: nope\n")
+    run = subprocess.run([sys.executable, "-m", "clearsight", "guard", "serve", "--upstream", "http://x",
+                          "--policy", str(policy_file)], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and f"{policy_file}:2" in run.stderr and "starts with '/'" in run.stderr
+    policy_file.write_text("routes:\n  - path: /v1\n")
+    for args, message in ((["--upstream", "ftp://x"], "http(s) URL"), (["--listen", "nowhere"], "HOST:PORT")):
+        base = ["--upstream", "http://x"] if "--upstream" not in args else []
+        run = subprocess.run([sys.executable, "-m", "clearsight", "guard", "serve", *base, *args,
+                              "--policy", str(policy_file)], capture_output=True, text=True, timeout=60)
+        assert run.returncode == 2 and message in run.stderr
