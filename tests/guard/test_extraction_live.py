@@ -1,0 +1,69 @@
+"""The extraction monitor in the request path: an attacker is blocked and alerted on, a benign client is not."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
+
+import httpx
+from live_server import LEGIT, audit_lines, policy_text, scoring_app, serve
+
+from clearsight.guard import ModelGuard
+from clearsight.guard.policy import parse_policy
+
+
+class _Hook(BaseHTTPRequestHandler):
+    received: ClassVar[list[dict[str, object]]] = []
+
+    def do_POST(self) -> None:
+        length = int(self.headers["content-length"])
+        type(self).received.append(json.loads(self.rfile.read(length)))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_attacker_is_blocked_and_reported(tmp_path: Path) -> None:
+    hook = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
+    _Hook.received = []
+    thread = threading.Thread(target=hook.serve_forever, daemon=True)
+    thread.start()
+    audit = tmp_path / "audit.jsonl"
+    text = policy_text(audit, extraction="{actions: [alert, block], categorical: [merchant_category]}").replace(
+        "routes:", f"alerts: {{webhook: 'http://127.0.0.1:{hook.server_address[1]}/hook', retries: 1}}\nroutes:")
+    rng = random.Random(7)
+    inner = scoring_app()
+    try:
+        with serve(ModelGuard(inner, parse_policy(text))) as url, httpx.Client(base_url=url) as http:
+            benign = []
+            for _ in range(60):
+                row = [v * rng.uniform(0.8, 1.2) if i not in (1, 3, 4) else v for i, v in enumerate(LEGIT)]
+                benign.append(http.post("/v1/score", json={"features": row}, headers={"X-Partner-Key": "bank"}))
+            attack = []
+            for _ in range(80):
+                row = [rng.uniform(0, 5000), rng.choice([5411, 5999, 7995]), rng.randint(0, 23), rng.randint(0, 1),
+                       rng.randint(0, 1), rng.uniform(0, 5000), rng.randint(0, 20), rng.randint(0, 50),
+                       rng.uniform(0, 2000), rng.random()]
+                attack.append(http.post("/v1/score", json={"features": row}, headers={"X-Partner-Key": "thief"}))
+    finally:
+        hook.shutdown()
+        hook.server_close()
+    assert {r.status_code for r in benign} == {200}
+    statuses = [r.status_code for r in attack]
+    first_block = statuses.index(403)
+    assert 0 < first_block < 60 and set(statuses[first_block:]) == {403}  # blocked from then on
+    assert attack[first_block].json()["guard"] == "extraction.blocked"
+    records = audit_lines(audit)
+    blocked = [r for r in records if r["action"] == "block"]
+    assert len(blocked) == len(statuses) - first_block
+    assert any(str(reason).startswith("extraction:") for r in blocked for reason in r["reasons"])
+    assert _Hook.received, "the webhook got no alert"
+    alert = _Hook.received[0]
+    assert alert["client"] == blocked[0]["client"] and alert["route"] == "/v1/score"
+    assert inner.state.calls[0] == 60 + first_block + 1  # later blocked requests never reach the model
