@@ -17,11 +17,12 @@ import threading
 import time
 import tracemalloc
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from audit_support import RECORDS, T0, make_record, run_tasks, run_threads
 
 from clearsight.core.errors import InputError
 from clearsight.guard.audit import (
@@ -36,25 +37,6 @@ from clearsight.guard.audit import (
     open_sink,
     summarise,
 )
-
-T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-ACTIONS = ("allow", "allow", "throttle", "block", "alert")
-
-
-def make_record(i: int, *, client: str | None = None, action: str | None = None) -> AuditRecord:
-    return AuditRecord(
-        time=T0 + timedelta(milliseconds=i),
-        request_id=f"req-{i:06d}",
-        client=client or f"key:{i % 13:04x}",
-        route="/v1/score",
-        method="POST",
-        status=200 if (action or ACTIONS[i % len(ACTIONS)]) == "allow" else 429,
-        action=action or ACTIONS[i % len(ACTIONS)],
-        reasons=("rate:100/minute", "prada: shapiro p=0.01"),
-        input_fingerprint=f"{i:064x}",
-        scores={"prada": (i % 100) / 100, "entropy": 0.5},
-        latency_ms=0.25,
-    )
 
 
 def wait_for(condition: Callable[[], bool], what: str, deadline: float = 30.0) -> None:
@@ -287,37 +269,6 @@ def test_unknown_target_error_has_a_hint() -> None:
 
 
 # -- no record lost --------------------------------------------------------------------------------------------
-
-RECORDS = 20_000
-PRODUCERS = 50
-
-
-def run_threads(log: AuditLog) -> None:
-    per = RECORDS // PRODUCERS
-
-    def produce(k: int) -> None:
-        for j in range(per):
-            log.submit(make_record(k * per + j))
-
-    threads = [threading.Thread(target=produce, args=(k,)) for k in range(PRODUCERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-
-def run_tasks(log: AuditLog) -> None:
-    per = RECORDS // PRODUCERS
-
-    async def produce(k: int) -> None:
-        for j in range(per):
-            await log.asubmit(make_record(k * per + j))
-
-    async def main() -> None:
-        await asyncio.gather(*(produce(k) for k in range(PRODUCERS)))
-
-    asyncio.run(main())
-
 
 class BoundCheckingSink:
     """Checks, at every batch, that the queue respects its bound and producers cannot run ahead of the writer."""

@@ -6,40 +6,20 @@ not known to work. Each test uses its own table and drops it afterwards.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import os
-import threading
 import uuid
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from audit_support import RECORDS, T0, make_record, run_tasks, run_threads
 
 from clearsight.guard.audit import AuditLog, AuditRecord, AuditSink, SqlSink, open_sink, summarise
 
 PG_URL = os.environ.get("CLEARSIGHT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-RECORDS = 20_000
-PRODUCERS = 50
-
-
-def make_record(i: int, *, client: str | None = None, action: str = "allow") -> AuditRecord:
-    return AuditRecord(
-        time=T0 + timedelta(milliseconds=i),
-        request_id=f"req-{i:06d}",
-        client=client or f"key:{i % 13:04x}",
-        route="/v1/score",
-        method="POST",
-        status=200,
-        action=action,
-        reasons=("rate:100/minute",),
-        input_fingerprint=f"{i:064x}",
-        scores={"prada": (i % 100) / 100},
-        latency_ms=0.25,
-    )
 
 
 @pytest.fixture
@@ -72,7 +52,7 @@ def count_rows(table: str) -> tuple[int, int]:
 def test_schema_index_and_types(table: str) -> None:
     sink = open_sink(PG_URL, table=table)
     assert isinstance(sink, SqlSink)
-    sink.write_batch([make_record(1), make_record(2)])
+    sink.write_batch([make_record(1, action="allow"), make_record(2, action="allow")])
     sink.close()
     engine = sa.create_engine(PG_URL)
     try:
@@ -89,34 +69,15 @@ def test_schema_index_and_types(table: str) -> None:
         engine.dispose()
     assert rows[0][1] == T0 + timedelta(milliseconds=1)
     assert rows[0][1].tzinfo is not None
-    assert json.loads(rows[0][2]) == ["rate:100/minute"]
-    assert rows[0][3] == {"prada": 0.01}
+    assert json.loads(rows[0][2]) == ["rate:100/minute", "prada: shapiro p=0.01"]
+    assert rows[0][3] == {"prada": 0.01, "entropy": 0.5}
     assert rows[1][0] > rows[0][0]
 
 
 @pytest.mark.parametrize("producers", ["threads", "asyncio"])
 def test_no_record_lost_under_contention(table: str, producers: str) -> None:
     log = AuditLog(SqlSink(PG_URL, table), queue_size=64, batch_size=500, flush_interval=0.01)
-    per = RECORDS // PRODUCERS
-    if producers == "threads":
-        def produce(k: int) -> None:
-            for j in range(per):
-                log.submit(make_record(k * per + j))
-
-        threads = [threading.Thread(target=produce, args=(k,)) for k in range(PRODUCERS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    else:
-        async def aproduce(k: int) -> None:
-            for j in range(per):
-                await log.asubmit(make_record(k * per + j))
-
-        async def main() -> None:
-            await asyncio.gather(*(aproduce(k) for k in range(PRODUCERS)))
-
-        asyncio.run(main())
+    (run_threads if producers == "threads" else run_tasks)(log)
     log.close()
     assert count_rows(table) == (RECORDS, RECORDS)
     [(low, high)] = query(f'SELECT min(request_id), max(request_id) FROM "{table}"')
@@ -169,7 +130,7 @@ def test_summarise_a_postgres_table(table: str) -> None:
     sink = SqlSink(PG_URL, table)
     records = [make_record(i, client="key:aaaa", action="block") for i in range(4)]
     records += [make_record(10 + i, client="key:bbbb", action="alert") for i in range(2)]
-    records += [make_record(20 + i, client=f"ip:10.0.0.{i}") for i in range(3)]
+    records += [make_record(20 + i, client=f"ip:10.0.0.{i}", action="allow") for i in range(3)]
     sink.write_batch(records)
     sink.close()
     summary = summarise(PG_URL, table=table)

@@ -15,7 +15,7 @@ from clearsight.core.errors import InputError
 from clearsight.core.evidence import Evidence, Finding
 from clearsight.core.severity import Severity
 from clearsight.core.system import AISystem, SourceLocation
-from clearsight.evidence.model_scan import SKIP_DIRS
+from clearsight.evidence.folders import walk_files
 
 COLLECTOR_ID = "guard.policy"
 MAX_DEPTH = 6
@@ -72,23 +72,9 @@ def collect_guard_policies(root: Path, systems: Sequence[AISystem]) -> list[Evid
 def _policy_files(folder: Path) -> Iterator[Path]:
     from clearsight.guard.policy import POLICY_NAMES
 
-    if not folder.is_dir():
-        return
-    stack = [(folder, 0)]
-    while stack:
-        current, depth = stack.pop()
-        try:
-            entries = sorted(current.iterdir())
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.is_symlink():
-                continue
-            if entry.is_dir():
-                if depth < MAX_DEPTH and entry.name not in SKIP_DIRS:
-                    stack.append((entry, depth + 1))
-            elif entry.name in POLICY_NAMES:
-                yield entry.resolve()
+    for entry in walk_files(folder, max_depth=MAX_DEPTH):
+        if entry.name in POLICY_NAMES:
+            yield entry.resolve()
 
 
 def _shown(path: Path, root: Path) -> str:

@@ -14,10 +14,9 @@ from clearsight.core.artifact import VERDICT_ORDER, FileScan
 from clearsight.core.evidence import Evidence, Finding
 from clearsight.core.severity import Severity
 from clearsight.core.system import AISystem, SourceLocation
+from clearsight.evidence.folders import walk_files
 
 COLLECTOR_ID = "artifacts.model-scan"
-SKIP_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", ".venv", "venv", "env", "site-packages",
-                       "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", ".clearsight"})
 MODEL_EXTENSIONS = frozenset({".pt", ".pth", ".bin", ".ckpt", ".pkl", ".pickle", ".joblib", ".npy", ".npz",
                               ".h5", ".hdf5", ".keras", ".onnx", ".safetensors", ".gguf", ".pb", ".model",
                               ".sav", ".dill", ".mar", ".tar", ".gz", ".zip"})
@@ -71,23 +70,9 @@ def _candidates(folder: Path) -> Iterator[Path]:
     """Files that look like model files by name or by their first bytes; vendored trees are skipped."""
     from clearsight.controls.artifacts.formats import sniff
 
-    if not folder.is_dir():
-        return
-    stack = [folder]
-    while stack:
-        current = stack.pop()
-        try:
-            entries = list(current.iterdir())
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.is_symlink():
-                continue
-            if entry.is_dir():
-                if entry.name not in SKIP_DIRS:
-                    stack.append(entry)
-            elif entry.is_file() and (entry.suffix.lower() in MODEL_EXTENSIONS or _looks_like_model(entry, sniff)):
-                yield entry
+    for entry in walk_files(folder):
+        if entry.suffix.lower() in MODEL_EXTENSIONS or _looks_like_model(entry, sniff):
+            yield entry
 
 
 def _looks_like_model(path: Path, sniff: Callable[..., str]) -> bool:

@@ -45,6 +45,14 @@ def _check_limit(value: Any) -> str:
 Limit = Annotated[str, BeforeValidator(_check_limit)]
 
 
+def _one_or_many(value: Any) -> Any:
+    """A single string where a list is expected means a list of one (``paths: $.features``)."""
+    return [value] if isinstance(value, str) else value
+
+
+Paths = Annotated[list[Path_], BeforeValidator(_one_or_many)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -62,16 +70,11 @@ class ClientIdentity(_Strict):
 class InputSpec(_Strict):
     """Where the feature vector sits in the request body."""
 
-    paths: list[Path_] = Field(min_length=1, description="Tried in order; the first that exists is the input.")
+    paths: Paths = Field(min_length=1, description="Tried in order; the first that exists is the input.")
     feature_names: list[str] | None = Field(
         None, description="Order of features when the input is an object of named values."
     )
     max_features: int = Field(4096, ge=1, le=1_000_000)
-
-    @field_validator("paths", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
 
 
 class OutputSpec(_Strict):
@@ -117,28 +120,19 @@ class ExtractionSpec(_Strict):
     reference: str | None = Field(None, description="CSV of natural queries (e.g. training rows) the detectors "
                                                     "compare against; relative to the policy file.")
     tuning: dict[str, float] = Field(default_factory=dict, description="Signal-specific thresholds by name.")
-    actions: list[ExtractionAction] = Field(default_factory=_alert_only, min_length=1)
+    actions: Annotated[list[ExtractionAction], BeforeValidator(_one_or_many)] = Field(
+        default_factory=_alert_only, min_length=1)
     throttle: Limit = Field("10/minute", description="Limit applied to a client once it is throttled.")
     penalty_seconds: float = Field(3600.0, gt=0, description="How long throttle, degrade and block last.")
-
-    @field_validator("actions", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
 
 
 class ScreeningSpec(_Strict):
     """Screen prompt text with a registered screener (the LLM-security detector plugs in here)."""
 
     screener: str = Field(description="Name of a screener registered with the guard.")
-    text: list[Path_] = Field(min_length=1, description="Paths to the text to screen, e.g. '$.messages[*].content'.")
+    text: Paths = Field(min_length=1, description="Paths to the text to screen, e.g. '$.messages[*].content'.")
     action: Literal["block", "flag", "log"] = "block"
     max_chars: int = Field(100_000, ge=1)
-
-    @field_validator("text", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
 
 
 class RoutePolicy(_Strict):
