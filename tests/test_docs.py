@@ -41,3 +41,14 @@ def test_readme_holds_the_two_set_up_commands_and_ci_runs_the_second() -> None:
     assert commands[1] == 'python -m pip install -e ".[test]" && python -m pytest'
     ci = (ROOT / ".ci" / "run").read_text()
     assert commands[1] in ci
+
+
+def test_every_discovery_detector_is_documented_with_its_tests() -> None:
+    from clearsight.discover.registry import DETECTORS
+
+    text = (ROOT / "docs" / "discovery.md").read_text()
+    rows = re.findall(r"^\| `([\w.-]+)` \| (.+?) \| \[(tests/discover/\w+\.py)\]", text, re.MULTILINE)
+    assert [r[0] for r in rows] == [d.id for d in DETECTORS], "docs/discovery.md lists other detectors"
+    for (detector_id, description, test_file), detector in zip(rows, DETECTORS, strict=True):
+        assert description.replace("\\|", "|") == detector.description.rstrip("."), detector_id
+        assert (ROOT / test_file).is_file(), test_file

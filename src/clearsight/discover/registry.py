@@ -6,13 +6,15 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from clearsight.discover.detectors import JAVASCRIPT, MODEL_FILES, NOTEBOOKS, PYTHON_CODE
+from clearsight.discover.detectors.config import CONFIG_DETECTORS
 from clearsight.discover.detectors.controls import CONTROL_DETECTORS
+from clearsight.discover.detectors.data import DATA_DETECTORS
+from clearsight.discover.detectors.manifests import MANIFEST_DETECTORS
 from clearsight.discover.interface import Detector, Observation, SourceFile
 
 log = logging.getLogger(__name__)
@@ -28,34 +30,11 @@ class DetectorError:
     reason: str = "detector-error"
 
 
-def _optional_detectors(module: str, attribute: str) -> tuple[Detector, ...]:
-    """``module.attribute`` if the module exists, else ``()``.
-
-    TEMPORARY: manifests, config and data detectors are written in parallel with this file; this keeps the
-    registry importable until they land. Once all three exist, replace these calls with plain imports. Only a
-    missing module is tolerated — an ImportError raised *inside* an existing module propagates.
-    """
-    try:
-        loaded = importlib.import_module(module)
-    except ImportError as exc:
-        if exc.name != module:
-            raise
-        log.debug("optional detector module %s not present yet", module)
-        return ()
-    detectors = getattr(loaded, attribute, None)
-    if detectors is None:
-        log.warning("%s has no %s; its detectors are not registered", module, attribute)
-        return ()
-    return tuple(detectors)
-
-
-_OURS: tuple[Detector, ...] = (PYTHON_CODE, NOTEBOOKS, JAVASCRIPT, MODEL_FILES)
-
 DETECTORS: tuple[Detector, ...] = (
-    *_OURS,
-    *_optional_detectors("clearsight.discover.detectors.manifests", "MANIFEST_DETECTORS"),
-    *_optional_detectors("clearsight.discover.detectors.config", "CONFIG_DETECTORS"),
-    *_optional_detectors("clearsight.discover.detectors.data", "DATA_DETECTORS"),
+    PYTHON_CODE, NOTEBOOKS, JAVASCRIPT, MODEL_FILES,
+    *MANIFEST_DETECTORS,
+    *CONFIG_DETECTORS,
+    *DATA_DETECTORS,
     *CONTROL_DETECTORS,
 )
 
