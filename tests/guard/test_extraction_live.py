@@ -67,3 +67,39 @@ def test_attacker_is_blocked_and_reported(tmp_path: Path) -> None:
     alert = _Hook.received[0]
     assert alert["client"] == blocked[0]["client"] and alert["route"] == "/v1/score"
     assert inner.state.calls[0] == 60 + first_block + 1  # later blocked requests never reach the model
+
+
+def _attack_rows(rng: random.Random, n: int) -> list[list[float]]:
+    return [[rng.uniform(0, 5000), rng.choice([5411, 5999, 7995]), rng.randint(0, 23), rng.randint(0, 1),
+             rng.randint(0, 1), rng.uniform(0, 5000), rng.randint(0, 20), rng.randint(0, 50),
+             rng.uniform(0, 2000), rng.random()] for _ in range(n)]
+
+
+def test_degrade_gives_the_flagged_client_labels_only(tmp_path: Path) -> None:
+    audit = tmp_path / "audit.jsonl"
+    text = policy_text(audit, extraction="{actions: [degrade], categorical: [merchant_category]}")
+    with serve(ModelGuard(scoring_app(), parse_policy(text))) as url, httpx.Client(base_url=url) as http:
+        answers = [http.post("/v1/score", json={"features": row}, headers={"X-Partner-Key": "thief"})
+                   for row in _attack_rows(random.Random(3), 80)]
+        other = http.post("/v1/score", json={"features": LEGIT}, headers={"X-Partner-Key": "bank"})
+    actions = [r["action"] for r in audit_lines(audit)]
+    first = actions.index("degrade")
+    assert 0 < first < 60 and all(a.status_code == 200 for a in answers)
+    later = [a.json()["fraud_probability"] for a in answers[first + 1:]]
+    assert later and set(later) <= {0.0, 1.0}  # labels only, same schema
+    assert all(set(a.json()) == {"fraud_probability", "label", "model_version"} for a in answers)
+    assert other.json()["fraud_probability"] not in (0.0, 1.0)  # other clients keep their scores
+
+
+def test_throttle_puts_the_stricter_limit_on_the_flagged_client(tmp_path: Path) -> None:
+    audit = tmp_path / "audit.jsonl"
+    text = policy_text(audit, extraction="{actions: [throttle], throttle: 3/minute, categorical: [merchant_category]}")
+    with serve(ModelGuard(scoring_app(), parse_policy(text))) as url, httpx.Client(base_url=url) as http:
+        statuses = [http.post("/v1/score", json={"features": row}, headers={"X-Partner-Key": "thief"}).status_code
+                    for row in _attack_rows(random.Random(4), 80)]
+    records = audit_lines(audit)
+    first = [r["action"] for r in records].index("throttle")
+    assert statuses[:first + 1] == [200] * (first + 1)
+    assert statuses[first + 1:first + 4] == [200, 200, 200]  # the throttle budget: 3 a minute
+    assert set(statuses[first + 4:]) == {429}
+    assert all("rate-limit.throttled" in r["reasons"] for r in records[first + 4:])
