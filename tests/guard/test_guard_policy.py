@@ -149,3 +149,18 @@ def test_categorical_names_must_be_features() -> None:
     with pytest.raises(InputError) as caught:
         parse_policy(text, "g.yaml")
     assert caught.value.line == 5 and "'zz' is not in input.feature_names" in caught.value.message
+
+
+def test_missing_runtime_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    import clearsight.guard as guard_package
+
+    for name in [m for m in sys.modules if m.startswith("clearsight.guard.")
+                 and m.rsplit(".", 1)[-1] in ("middleware", "engine", "ratelimit", "proxy")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "limits", None)
+    with pytest.raises(ImportError, match=r"pip install 'clearsight\[guard\]'"):
+        _ = guard_package.ModelGuard
+    with pytest.raises(AttributeError):
+        _ = guard_package.Nothing  # type: ignore[attr-defined]

@@ -16,12 +16,16 @@ __all__ = ["ModelGuard", "build_proxy"]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "ModelGuard":
-        from clearsight.guard.middleware import ModelGuard
+    if name not in __all__:
+        raise AttributeError(name)
+    try:
+        if name == "ModelGuard":
+            from clearsight.guard.middleware import ModelGuard
 
-        return ModelGuard
-    if name == "build_proxy":
+            return ModelGuard
         from clearsight.guard.proxy import build_proxy
 
         return build_proxy
-    raise AttributeError(name)
+    except ImportError as exc:  # a core install: say what to install instead of a bare module name
+        raise ImportError(f"clearsight.guard.{name} needs the guard's runtime ({exc.name} is missing): "
+                          "pip install 'clearsight[guard]'", name=exc.name) from exc
