@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import IO, BinaryIO, Protocol
+from typing import IO, Any, BinaryIO, Protocol
 
 from clearsight.controls.artifacts.interface import Member
 from clearsight.core.evidence import Finding
@@ -32,7 +32,7 @@ MiB = 1 << 20
 COMPRESSED_STREAMS = ("gzip", "bz2", "xz", "lzma", "zlib", "joblib-zf", "lz4")
 
 try:  # optional: joblib's lz4 compression
-    import lz4.frame as _lz4_frame  # type: ignore[import-not-found, unused-ignore]
+    import lz4.frame as _lz4_frame  # type: ignore[import-not-found, import-untyped, unused-ignore]
 except ImportError:  # pragma: no cover - depends on the environment
     _lz4_frame = None
 
@@ -300,14 +300,36 @@ class _ZlibDecoder:
         return out
 
 
+class _Lz4Decoder:
+    """lz4's frame decompressor reports ``unused_data`` as None until trailing bytes exist; the reader needs bytes."""
+
+    def __init__(self, frame: Any) -> None:
+        self._d = frame.LZ4FrameDecompressor()
+
+    @property
+    def eof(self) -> bool:
+        return bool(self._d.eof)
+
+    @property
+    def unused_data(self) -> bytes:
+        return self._d.unused_data or b""
+
+    @property
+    def needs_input(self) -> bool:
+        return bool(self._d.needs_input)
+
+    def decompress(self, data: bytes, max_length: int = -1) -> bytes:
+        out: bytes = self._d.decompress(data, max_length)
+        return out
+
+
 def _new_decoder(kind: str) -> _Decoder:
     if kind == "gzip":
         return _ZlibDecoder(16 + zlib.MAX_WBITS)
     if kind in ("zlib", "joblib-zf"):
         return _ZlibDecoder(zlib.MAX_WBITS)
     if kind == "lz4" and _lz4_frame is not None:
-        decoder: _Decoder = _lz4_frame.LZ4FrameDecompressor()
-        return decoder
+        return _Lz4Decoder(_lz4_frame)
     if kind == "bz2":
         return bz2.BZ2Decompressor()
     if kind == "xz":
