@@ -382,3 +382,38 @@ def test_zip_without_case_collision_has_none() -> None:
     scanned = _scan(_zip([("a.pkl", pickle.dumps([1])), ("b.pkl", pickle.dumps([2]))]), "bundle.zip")
     assert "container.case-collision" not in _rules(scanned)
     assert scanned.verdict == "clean"
+
+
+def _staggered_zip(payload: bytes, n: int, step: int) -> bytes:
+    """``n`` stored entries whose data starts ``step`` bytes apart inside one run of bytes (partial overlaps)."""
+    name = b"m.pkl"
+    size = len(payload)
+    local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 0, 0, 0, zlib.crc32(payload), size, size, len(name), 0)
+    body = local + name + payload
+    directory = b""
+    for i in range(n):
+        offset = i * step  # the i-th entry claims its local header i*step bytes into the first one
+        part = size - offset - 30 - len(name) if i else size
+        entry = struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 0, 0, 0, 0, part, part, len(name), 0, 0,
+                            0, 0, 0, offset)
+        directory += entry + name
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, n, n, len(directory), len(body), 0)
+    return body + directory + end
+
+
+def test_partially_overlapping_entries_are_bounded_and_reported() -> None:
+    payload = pickle.dumps(b"\x00" * 200_000, protocol=4)
+    data = _staggered_zip(payload, 400, 64)
+    # a member budget just above what the cap lets through: scanning all 400 entries would exhaust it
+    budget = Limits(max_scanned_members=containers.MAX_PARTIAL_OVERLAP_SCANS + 5)
+    scanned = _scan(data, "staggered.zip", budget)
+    assert scanned.verdict != "clean"
+    overlap = [f for f in scanned.findings if f.rule == "container.overlap"]
+    assert overlap and "399 overlapping entries" in (overlap[0].detail or "")
+    assert "container.limit" not in _rules(scanned)
+    capped = containers.MAX_PARTIAL_OVERLAP_SCANS
+    try:  # without the cap the same archive does run into the budget, so the check above can fail
+        containers.MAX_PARTIAL_OVERLAP_SCANS = 10_000
+        assert "container.limit" in _rules(_scan(data, "staggered.zip", budget))
+    finally:
+        containers.MAX_PARTIAL_OVERLAP_SCANS = capped
