@@ -6,7 +6,8 @@ configuration never executes anything.
 
 HDF5 without h5py: the ``model_config`` attribute is JSON text stored inside the file, found by a bounded byte
 search for ``"class_name"`` (every JSON object found is analysed, so a decoy cannot hide the real one). When h5py
-is importable the attribute is also read through it (reading attributes executes nothing) and analysed too.
+is installed the attributes are also read through it — in a separate, resource-limited process
+(:mod:`.hdf5_isolated`), because libhdf5 is C code parsing a hostile file — and analysed too.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any, BinaryIO
 
 from clearsight.controls.artifacts.containers import current_context, finding, open_zip, zip_members
 from clearsight.controls.artifacts.interface import Member, Policy
+from clearsight.controls.artifacts.scanners import hdf5_isolated
 from clearsight.core.evidence import Finding
 from clearsight.core.severity import Severity
 
@@ -237,23 +239,6 @@ def json_blobs(stream: BinaryIO, *, limit: int, max_blob: int = 16 << 20) -> Ite
             break
 
 
-def _h5py_configs(stream: BinaryIO) -> Iterator[tuple[str, object]]:
-    try:
-        import h5py  # type: ignore[import-untyped,import-not-found,unused-ignore]
-    except ImportError:
-        return
-    stream.seek(0)
-    try:
-        with h5py.File(stream, "r") as handle:
-            for key in ("model_config", "training_config"):
-                if key in handle.attrs:
-                    value = handle.attrs[key]
-                    raw = value.encode("utf-8") if isinstance(value, str) else bytes(value)
-                    yield key, json.loads(raw)
-    except Exception:
-        return
-
-
 def scan_hdf5(member: Member, policy: Policy) -> list[Finding]:
     """Scan a legacy Keras HDF5 file's model configuration (a weights-only HDF5 file yields nothing)."""
     ctx = current_context()
@@ -265,9 +250,16 @@ def scan_hdf5(member: Member, policy: Policy) -> list[Finding]:
                 if (item.rule, item.detail) not in seen:
                     seen.add((item.rule, item.detail))
                     findings.append(item)
-        for _key, config in _h5py_configs(stream):
-            for item in analyse_config(config, policy, member.where):
-                if (item.rule, item.detail) not in seen:
-                    seen.add((item.rule, item.detail))
-                    findings.append(item)
+        if hdf5_isolated.available():
+            read = hdf5_isolated.read_configs(stream)
+            if read.failure is not None:
+                findings.append(finding(
+                    "format.parser-failed", Severity.MEDIUM,
+                    "h5py, run in an isolated process, could not read this HDF5 file; a model file that breaks "
+                    "its parser is not one to load.", member.where, read.failure))
+            for _key, config in read.configs:
+                for item in analyse_config(config, policy, member.where):
+                    if (item.rule, item.detail) not in seen:
+                        seen.add((item.rule, item.detail))
+                        findings.append(item)
     return findings
