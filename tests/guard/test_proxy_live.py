@@ -102,6 +102,8 @@ def test_guard_serve_command_end_to_end(tmp_path: Path) -> None:
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=30)
     assert statuses == [200, 200, 429]
+    started = process.stderr.read().decode() if process.stderr else ""
+    assert f"clearsight guard: http://127.0.0.1:{port} -> {upstream} (POST /v1/score" in started
     # uvicorn shuts down gracefully (lifespan: the audit log flushes), then re-raises the signal
     assert process.returncode in (0, -signal.SIGTERM)
     assert [r["action"] for r in audit_lines(audit)] == ["allow", "allow", "throttle"]
