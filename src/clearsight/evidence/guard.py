@@ -27,10 +27,13 @@ def collect_guard_policies(root: Path, systems: Sequence[AISystem]) -> list[Evid
     out: list[Evidence] = []
     by_id = {s.id: s for s in systems}
     seen: set[Path] = set()
+    walked: dict[Path, list[Path]] = {}  # many systems share a folder (root "."): walk each folder once
     for system in systems:
         folders = [(root / f).resolve() for f in ([system.root] if system.root else []) + system.paths]
         for folder in dict.fromkeys(folders):
-            for path in _policy_files(folder):
+            if folder not in walked:
+                walked[folder] = list(_policy_files(folder))
+            for path in walked[folder]:
                 if path in seen:
                     continue
                 seen.add(path)
