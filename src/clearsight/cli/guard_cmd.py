@@ -104,29 +104,28 @@ def audit_summary(
     from clearsight.guard.audit import summarise
 
     summary = summarise(source)
-    data = summary.to_json()
     if record is not None:
         if not system:
             raise InputError("--record needs --system (the system ID in clearsight.yaml)")
         from clearsight.evidence.recorded import EVIDENCE_FOLDER, record_evidence
 
-        counts = data.get("actions", {})
         path = record_evidence(
             record / EVIDENCE_FOLDER, kind="guard.audit", system=system, source="clearsight guard audit-summary",
-            facts={"records": int(data.get("total", 0)), "clients": int(data.get("clients", 0)),
-                   "blocked": int(counts.get("block", 0)), "throttled": int(counts.get("throttle", 0)),
-                   "audit_log": int(data.get("total", 0)) > 0},
-            summary=f"guard audit log with {data.get('total', 0)} decisions from {data.get('clients', 0)} clients",
+            facts={"records": summary.total, "clients": summary.clients,
+                   "blocked": summary.actions.get("block", 0), "throttled": summary.actions.get("throttle", 0),
+                   "audit_log": summary.total > 0},
+            summary=f"guard audit log with {summary.total} decisions from {summary.clients} clients",
         )
         typer.echo(f"recorded {path}", err=True)
     if fmt is SummaryFormat.json:
-        typer.echo(json.dumps(data, indent=2, default=str))
+        typer.echo(json.dumps(summary.to_json(), indent=2))
         return
-    typer.echo(f"{source}: {data.get('total', 0)} decisions, {data.get('clients', 0)} clients, "
-               f"{data.get('first')} .. {data.get('last')}")
-    for action, count in sorted(data.get("actions", {}).items()):
+    first = summary.first.isoformat() if summary.first else None
+    last = summary.last.isoformat() if summary.last else None
+    typer.echo(f"{source}: {summary.total} decisions, {summary.clients} clients, {first} .. {last}")
+    for action, count in sorted(summary.actions.items()):
         typer.echo(f"  {action:<10} {count}")
-    for tally in data.get("top_clients", []):
-        typer.echo(f"  client {tally['client']}: {tally['blocks']} blocked, {tally['alerts']} alerts")
-    if data.get("malformed"):
-        typer.echo(f"  {data['malformed']} malformed lines, e.g. {'; '.join(data.get('malformed_examples', []))}")
+    for tally in summary.top_clients:
+        typer.echo(f"  client {tally.client}: {tally.blocks} blocked, {tally.alerts} alerts")
+    if summary.malformed:
+        typer.echo(f"  {summary.malformed} malformed lines, e.g. {'; '.join(summary.malformed_examples)}")

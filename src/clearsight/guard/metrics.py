@@ -70,7 +70,7 @@ class GuardMetrics:
         self._signal = _BoundedLabel("signal", max_signals)
         self._action = _BoundedLabel("action", max_actions)
         r = self.registry
-        self._children: dict[tuple[str, str, int, str], tuple[Any, Any, Any]] = {}
+        self._children: dict[tuple[str, str, int, str], tuple[Any, Any, Any, Any]] = {}
         self.requests = Counter("clearsight_guard_requests_total", "Requests the guard handled, by outcome.",
                                 ["route", "method", "status"], registry=r)
         self.decisions = Counter("clearsight_guard_decisions_total", "Guard decisions (allow, throttle, block...).",
@@ -100,17 +100,16 @@ class GuardMetrics:
             verb = method.upper()
             children = (self.requests.labels(route_label, verb if verb in _METHODS else "OTHER", _status(status)),
                         self.decisions.labels(route_label, self._action(action)),
-                        self.latency.labels(route_label))
+                        self.latency.labels(route_label), self.upstream_latency.labels(route_label))
             if len(self._children) < MAX_CACHED_CHILDREN:
                 self._children[key] = children
-        requests, decisions, latency = children
+        requests, decisions, latency, upstream = children
         requests.inc()
         decisions.inc()
         if math.isfinite(latency_s) and latency_s >= 0:
             latency.observe(latency_s)
-        route_label = self._route(route)
         if upstream_s is not None and math.isfinite(upstream_s) and upstream_s >= 0:
-            self.upstream_latency.labels(route_label).observe(upstream_s)
+            upstream.observe(upstream_s)
 
     def observe_scores(self, route: str, scores: Mapping[str, float]) -> None:
         route_label = self._route(route)

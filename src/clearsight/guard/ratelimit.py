@@ -52,11 +52,3 @@ class RateLimiter:
                 stats = await self._strategy.get_window_stats(item, scope, client)
                 return max(1.0, math.ceil(stats.reset_time - time.time()))
         return None
-
-    async def check(self) -> bool:
-        """True when the storage answers (Redis reachable)."""
-        return bool(await self.storage.check())
-
-    async def clear(self, scope: str, client: str, limits: Sequence[RateLimitItem]) -> None:
-        for item in limits:
-            await self._strategy.clear(item, scope, client)
