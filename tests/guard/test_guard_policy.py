@@ -130,7 +130,8 @@ def test_extraction_settings_follow_the_route(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("csv_text", "fragment"),
-    [("", "empty"), ("a\n1\n", "lacks columns"), ("a,b\n1,x\n", "not a number")],
+    [("", "empty"), ("a\n1\n", "lacks columns"), ("a,b\n1,x\n", "not a number"),
+     ("a,b\n" + "1" * 200_000 + ",2\n", "not a readable CSV")],
 )
 def test_bad_reference_files(tmp_path: Path, csv_text: str, fragment: str) -> None:
     from clearsight.guard.engine import extraction_settings

@@ -357,6 +357,8 @@ def read_reference(path: Path, names: list[str] | None, max_rows: int = MAX_REFE
                     rows.append(tuple(float(row[c]) for c in columns))
                 except (ValueError, IndexError) as exc:
                     raise InputError(f"not a number row ({exc})", path=shown, line=line) from exc
+    except csv.Error as exc:  # e.g. a field beyond the csv module's size limit, a NUL byte
+        raise InputError(f"not a readable CSV ({exc})", path=shown) from exc
     except OSError as exc:
         raise InputError(f"cannot read the reference CSV ({exc.strerror or exc})", path=shown) from exc
     except UnicodeDecodeError as exc:
