@@ -210,7 +210,7 @@ class Guard:
             return review
         assert route.output is not None and route.output.scores is not None
         found, raw = route.output.scores.first(document)
-        score = _positive_score(raw) if found else None
+        score = _positive_score(raw, route.output.positive) if found else None
         if route.extraction and route.extraction.enabled and admission.vector is not None:
             self._detect(route, route.extraction, client, admission.vector, score, review)
         spec = route.hardening
@@ -366,14 +366,19 @@ def read_reference(path: Path, names: list[str] | None, max_rows: int = MAX_REFE
     return tuple(rows)
 
 
-def _positive_score(value: Any) -> float | None:
-    """The probability of the positive class from a scalar, [neg, pos] list or two-key object."""
+def _positive_score(value: Any, positive: str | None) -> float | None:
+    """The positive class's probability: a scalar, a list's last item, or the ``positive`` key of an object.
+
+    An object of scores without a named positive key gives None (the detectors then skip the answer-based
+    signals) rather than a guess such as the largest score, which would be the top class, not the positive one.
+    """
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
         return float(value)
-    if isinstance(value, list) and value and all(isinstance(v, int | float) for v in value):
+    if isinstance(value, list) and value and isinstance(value[-1], int | float) and not isinstance(value[-1], bool):
         return float(value[-1])
-    if isinstance(value, dict) and value and all(isinstance(v, int | float) for v in value.values()):
-        return float(max(value.values()))
+    if isinstance(value, dict) and positive is not None:
+        chosen = value.get(positive)
+        return float(chosen) if isinstance(chosen, int | float) and not isinstance(chosen, bool) else None
     return None

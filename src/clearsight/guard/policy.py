@@ -83,6 +83,8 @@ class OutputSpec(_Strict):
     scores: Path_ | None = Field(None, description="A probability, a list of scores or an object of scores.")
     label: Path_ | None = None
     threshold: float = Field(0.5, ge=0.0, le=1.0, description="Decision threshold of a single probability.")
+    positive: str | None = Field(None, description="Key of the positive class when scores are an object; "
+                                                   "a list's last item is taken as the positive class.")
 
 
 class HardeningSpec(_Strict):
