@@ -15,6 +15,7 @@ from clearsight.cli import (
     assess_cmd,
     atlas_cmd,
     catalogue_cmd,
+    data_cmd,
     diff_cmd,
     discover_cmd,
     guard_cmd,
@@ -41,6 +42,7 @@ app.add_typer(atlas_cmd.app, name="atlas")
 app.add_typer(catalogue_cmd.app, name="catalogue")
 app.add_typer(model_cmd.app, name="model")
 app.add_typer(guard_cmd.app, name="guard")
+app.add_typer(data_cmd.app, name="data")
 
 
 def _version(value: bool) -> None:

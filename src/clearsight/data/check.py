@@ -1,0 +1,123 @@
+"""``clearsight data check`` as a library call: read, screen for poisoning, diff against the baseline.
+
+Use it inside a training pipeline before ``fit``::
+
+    report = check_data(Path("train.csv"), label="is_fraud", id_column="transaction_id",
+                        baseline=Path("trusted.manifest.json"))
+    if report.worst is not None and report.worst >= Severity.HIGH:
+        raise SystemExit("training data failed its poisoning screen")
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from clearsight.core.datacheck import DataCheckReport, DataFinding, DataProfile
+from clearsight.core.errors import InputError
+from clearsight.core.severity import Severity
+from clearsight.data.loading import MAX_ROWS, load_table
+from clearsight.data.table import LabelledTable, encode, label_values
+
+Progress = Callable[[str], None]
+
+
+def check_data(path: Path, *, label: str, id_column: str | None = None, baseline: Path | None = None,
+               delimiter: str | None = None, max_rows: int = MAX_ROWS, signals: list[str] | None = None,
+               effect: bool = True, seed: int = 0, progress: Progress | None = None) -> DataCheckReport:
+    if progress:
+        progress("reading data")
+    table = load_table(path, label, id_column=id_column, max_rows=max_rows, delimiter=delimiter)
+    trusted = None
+    if baseline is not None:
+        from clearsight.data.baseline import load_baseline
+
+        if progress:
+            progress("reading baseline")
+        trusted = load_baseline(baseline, table, delimiter=delimiter, max_rows=max_rows)
+    return check_table(table, baseline=trusted, baseline_name=str(baseline) if baseline else "", signals=signals,
+                       effect=effect, seed=seed, progress=progress)
+
+
+def check_table(table: LabelledTable, *, baseline: dict[str, object] | None = None, baseline_name: str = "",
+                signals: list[str] | None = None, effect: bool = True, seed: int = 0,
+                progress: Progress | None = None) -> DataCheckReport:
+    import numpy as np
+
+    from clearsight.data.baseline import diff
+    from clearsight.data.poisoning.detect import detect, removal_effect
+    from clearsight.data.poisoning.interface import Context
+    from clearsight.data.poisoning.registry import by_id
+
+    started = time.perf_counter()
+    try:
+        chosen = by_id(signals)
+    except KeyError as exc:
+        raise InputError(f"unknown signal {exc.args[0]}") from exc
+    try:
+        enc = encode(table)
+    except ValueError as exc:
+        raise InputError(str(exc), path=table.source or None) from exc
+    ctx = Context(enc, seed=seed)
+    detection = detect(ctx, chosen, ids=table.ids(), progress=progress)
+    estimate = None
+    if effect and detection.flagged.any():
+        if progress:
+            progress("retraining without the flagged rows")
+        estimate = removal_effect(ctx, detection)
+    difference = None
+    if baseline is not None:
+        if progress:
+            progress("comparing with the baseline")
+        difference = diff(table, baseline, baseline_name=baseline_name)
+    classes, counts = np.unique(label_values(table.columns[table.label]), return_counts=True)
+    profile = DataProfile(path=table.source, format=table.format, rows=table.rows, columns=len(table.columns),
+                          label=table.label, id_column=table.id_column,
+                          classes={str(c): int(k) for c, k in zip(classes, counts, strict=True)}, sha256=table.sha256)
+    report = DataCheckReport(data=profile, signals=detection.signals, suspicious=detection.rows,
+                             triggers=detection.triggers, effect=estimate, baseline=difference, findings=[],
+                             seconds=0.0)
+    return report.model_copy(update={"findings": findings(report),
+                                     "seconds": round(time.perf_counter() - started, 3)})
+
+
+def findings(report: DataCheckReport) -> list[DataFinding]:
+    """The verdicts a reviewer and ``--fail-on`` act on, worst first."""
+    out: list[DataFinding] = []
+    for t in report.triggers:
+        cond = " and ".join(f"{k} {v}" for k, v in t.conditions.items())
+        out.append(DataFinding(rule=f"poisoning.trigger.{t.kind}", severity=Severity.CRITICAL,
+                               message=f"trigger pattern {cond} on {t.rows} rows decides label {t.label!r}"))
+    by_signal: dict[str, int] = {}
+    for row in report.flagged:
+        for r in row.reasons:
+            by_signal[r.signal] = by_signal.get(r.signal, 0) + 1
+    if by_signal.get("region.targeted"):
+        out.append(DataFinding(rule="poisoning.targeted-region", severity=Severity.HIGH,
+                               message=f"{by_signal['region.targeted']} rows carry a label their region contradicts "
+                                       "(flips concentrated in one region and direction)"))
+    if by_signal.get("label.confident"):
+        share = by_signal["label.confident"] / max(report.data.rows, 1)
+        sev = Severity.HIGH if share >= 0.02 else Severity.MEDIUM
+        out.append(DataFinding(rule="poisoning.label-issues", severity=sev,
+                               message=f"{by_signal['label.confident']} labels ({share:.1%}) contradicted by "
+                                       "out-of-sample predictions"))
+    if by_signal.get("duplicate.conflict"):
+        out.append(DataFinding(rule="poisoning.duplicate-conflict", severity=Severity.MEDIUM,
+                               message=f"{by_signal['duplicate.conflict']} near-duplicate rows with conflicting "
+                                       "labels"))
+    b = report.baseline
+    if b is not None:
+        if b.label_flips:
+            directions = ", ".join(f"{k}: {v}" for k, v in sorted(b.flips_by_direction.items(), key=lambda kv: -kv[1]))
+            out.append(DataFinding(rule="baseline.label-flips", severity=Severity.HIGH,
+                                   message=f"{sum(b.flips_by_direction.values())} labels changed on rows that "
+                                           f"already existed ({directions})"))
+        shifted = [s for s in b.shifts if s.shifted]
+        if shifted:
+            cols = sorted({s.column + (f" (label {s.within_label})" if s.within_label else "") for s in shifted})
+            out.append(DataFinding(rule="baseline.shift", severity=Severity.MEDIUM,
+                                   message=f"distribution shift against the baseline in {', '.join(cols[:8])}"
+                                           + (" ..." if len(cols) > 8 else "")))
+    return sorted(out, key=lambda f: -f.severity.rank)

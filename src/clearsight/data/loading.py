@@ -1,0 +1,274 @@
+"""Read a training set (CSV, Parquet, NumPy ``.npz``) into columns, with a clear error for every bad input.
+
+Columnar and streamed: PyArrow reads CSV in blocks and Parquet by row group, and reading stops at
+``max_rows`` so a 50 GB file costs one block of memory before the polite refusal, never the whole file.
+The format is recognised by content (Parquet's ``PAR1``, a zip for ``.npz``), not by extension. Nothing is
+ever unpickled: object arrays in ``.npz`` files are refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from clearsight.core.errors import InputError
+from clearsight.data.table import Columns, LabelledTable
+
+MAX_ROWS = 1_000_000
+BLOCK = 1 << 22
+DELIMITERS = (",", ";", "\t", "|")
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def sniff_format(path: Path) -> str:
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head.startswith(b"PK\x03\x04"):
+        return "npz"
+    if head.startswith(b"\x93NUMPY"):
+        return "npy"
+    return "csv"
+
+
+def load_table(path: Path, label: str, *, id_column: str | None = None, max_rows: int = MAX_ROWS,
+               delimiter: str | None = None) -> LabelledTable:
+    """Read ``path`` and check the label and ID columns are usable; raise :class:`InputError` otherwise."""
+    if not path.exists():
+        raise InputError("no such file", path=str(path))
+    if path.is_dir():
+        raise InputError("is a folder; give one CSV, Parquet or .npz file", path=str(path))
+    if path.stat().st_size == 0:
+        raise InputError("empty file", path=str(path))
+    fmt = sniff_format(path)
+    try:
+        if fmt == "parquet":
+            columns = _parquet(path, max_rows)
+        elif fmt == "npz":
+            columns = _npz(path, label, max_rows)
+        elif fmt == "npy":
+            raise InputError("a bare .npy array has no labels", path=str(path),
+                             hint="save features and labels together with numpy.savez(path, X=..., y=...)")
+        else:
+            columns = _csv(path, max_rows, delimiter)
+    except InputError as exc:
+        if exc.path is None:
+            exc.path = str(path)
+        raise
+    table = LabelledTable(columns, label, id_column, source=str(path), format=fmt, sha256=sha256_file(path))
+    check_table(table)
+    return table
+
+
+def check_table(table: LabelledTable) -> None:
+    names = list(table.columns)
+    path = table.source or None
+    if table.label not in table.columns:
+        hint = _delimiter_hint(names)
+        raise InputError(f"no label column '{table.label}' (columns: {_shown(names)})", path=path, hint=hint)
+    if table.id_column is not None and table.id_column not in table.columns:
+        raise InputError(f"no ID column '{table.id_column}' (columns: {_shown(names)})", path=path)
+    if table.rows == 0:
+        raise InputError("no data rows, only a header", path=path)
+    y = table.columns[table.label]
+    missing = _missing(y)
+    if missing.any():
+        raise InputError(f"label column '{table.label}' is empty on {int(missing.sum())} rows "
+                         f"(first at data row {int(np.flatnonzero(missing)[0]) + 1})", path=path)
+    classes, counts = np.unique(y.astype(str), return_counts=True)
+    if len(classes) < 2:
+        raise InputError(f"label column '{table.label}' has a single class ({str(classes[0])!r}): there is nothing "
+                         "to learn, so no label can be checked", path=path)
+    if len(classes) > max(50, table.rows // 10):
+        raise InputError(f"label column '{table.label}' has {len(classes)} distinct values: a classification "
+                         "label is expected", path=path, hint="is --label the right column?")
+    if counts.min() < 2:
+        raise InputError(f"class {str(classes[counts.argmin()])!r} of '{table.label}' has a single row", path=path,
+                         hint="remove it or merge it with another class")
+    if not table.feature_names:
+        raise InputError("no feature columns besides the label and ID", path=path, hint=_delimiter_hint(names))
+    if table.id_column is not None:
+        ids = table.columns[table.id_column].astype(str)
+        unique, counts = np.unique(ids, return_counts=True)
+        if (counts > 1).any():
+            raise InputError(f"ID column '{table.id_column}' repeats {str(unique[counts.argmax()])!r} "
+                             f"({int((counts > 1).sum())} IDs repeat)", path=path)
+
+
+def _missing(column: NDArray[Any]) -> NDArray[np.bool_]:
+    if column.dtype.kind == "f":
+        return np.asarray(~np.isfinite(column), dtype=bool)
+    if column.dtype.kind in "OUS":
+        return np.array([v is None or str(v) == "" for v in column], dtype=bool)
+    return np.zeros(len(column), dtype=bool)
+
+
+def _shown(names: list[str]) -> str:
+    text = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+    return text if len(text) < 200 else text[:200] + "..."
+
+
+def _delimiter_hint(names: list[str]) -> str | None:
+    if len(names) == 1:
+        for d in DELIMITERS:
+            if d in names[0]:
+                return f"the header holds {d!r}: pass --delimiter '{d}'"
+        return "only one column was found: is the delimiter right (--delimiter)?"
+    return None
+
+
+def _arrow() -> Any:
+    try:
+        import pyarrow
+    except ImportError as exc:
+        raise InputError("reading data sets needs PyArrow", hint="pip install 'clearsight[data]'") from exc
+    return pyarrow
+
+
+def _to_numpy(column: Any, name: str) -> NDArray[Any]:
+    pa = _arrow()
+    kind = column.type
+    if pa.types.is_boolean(kind) or pa.types.is_integer(kind) or pa.types.is_floating(kind):
+        return np.asarray(column.cast(pa.float64()).fill_null(float("nan")).to_numpy(zero_copy_only=False))
+    if pa.types.is_null(kind):
+        return np.full(len(column), "", dtype=object)
+    if pa.types.is_dictionary(kind):
+        column = column.cast(pa.string())
+    try:
+        text = column.cast(pa.string())
+    except pa.ArrowInvalid as exc:
+        raise InputError(f"column '{name}' has values of type {kind} that cannot be read as text") from exc
+    _refuse_mixed(text, name)
+    return np.asarray(text.fill_null("").to_numpy(zero_copy_only=False), dtype=object)
+
+
+NUMBER = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
+MIXED_SHARE = 0.9
+
+
+def _refuse_mixed(text: Any, name: str) -> None:
+    """A column of numbers with a few words in it is a broken export, not a category: say where."""
+    import pyarrow.compute as pc
+
+    present = pc.and_(pc.is_valid(text), pc.not_equal(pc.utf8_trim_whitespace(text), ""))
+    numeric = pc.and_(present, pc.match_substring_regex(text, NUMBER))
+    filled, count = pc.sum(present).as_py() or 0, pc.sum(numeric).as_py() or 0
+    if filled and count < filled and count >= MIXED_SHARE * filled:
+        bad = pc.and_(present, pc.invert(numeric))
+        index = pc.index(bad, True).as_py()
+        value = text[index].as_py()
+        raise InputError(f"mixed types in column '{name}': {filled - count} of {filled} values are not numbers, "
+                         f"first {value!r} at data row {index + 1}", hint="fix or remove those values")
+
+
+def _detect_delimiter(path: Path) -> str:
+    with path.open("rb") as fh:
+        head = fh.read(65536)
+    if b"\x00" in head:
+        raise InputError("binary content: not a CSV, Parquet or .npz file")
+    first = head.split(b"\n", 1)[0].decode("utf-8", errors="replace")
+    counts = {d: first.count(d) for d in DELIMITERS}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _csv(path: Path, max_rows: int, delimiter: str | None) -> Columns:
+    pa = _arrow()
+    from pyarrow import csv
+
+    sep = delimiter or _detect_delimiter(path)
+    if len(sep) != 1:
+        raise InputError(f"--delimiter must be one character (got {sep!r})")
+    try:
+        reader = csv.open_csv(str(path), read_options=csv.ReadOptions(block_size=BLOCK),
+                              parse_options=csv.ParseOptions(delimiter=sep),
+                              convert_options=csv.ConvertOptions(strings_can_be_null=True))
+        batches = []
+        rows = 0
+        for batch in reader:
+            batches.append(batch)
+            rows += batch.num_rows
+            if rows > max_rows:
+                raise InputError(f"more than {max_rows:,} rows: the in-memory check stops here rather than read "
+                                 "the whole file", hint="check a sample, or raise --max-rows if memory allows")
+        table = pa.Table.from_batches(batches, schema=reader.schema)
+    except pa.ArrowInvalid as exc:
+        raise InputError(_arrow_message(str(exc))) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError("not UTF-8 text") from exc
+    return {name: _to_numpy(table.column(name), name) for name in _unique_names(table.column_names)}
+
+
+def _arrow_message(text: str) -> str:
+    first = text.strip().splitlines()[0] if text.strip() else "unreadable"
+    if "CSV conversion error" in first:
+        return (f"mixed types in a column: {first.split(': ', 1)[-1]} "
+                "(a column that starts with numbers holds text further down; fix the value or quote the column)")
+    if "Expected" in first and "columns" in first:
+        return f"rows have different numbers of fields: {first}"
+    return f"cannot read as CSV: {first}"
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise InputError(f"column name '{name}' appears twice")
+        seen.add(name)
+    return names
+
+
+def _parquet(path: Path, max_rows: int) -> Columns:
+    pa = _arrow()
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.ParquetFile(str(path))
+        if meta.metadata.num_rows > max_rows:
+            raise InputError(f"{meta.metadata.num_rows:,} rows, more than the {max_rows:,} the in-memory check "
+                             "reads", hint="check a sample, or raise --max-rows if memory allows")
+        table = meta.read()
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(f"cannot read as Parquet: {str(exc).splitlines()[0]}") from exc
+    return {name: _to_numpy(table.column(name), name) for name in _unique_names(table.column_names)}
+
+
+def _npz(path: Path, label: str, max_rows: int) -> Columns:
+    try:
+        archive = np.load(str(path), allow_pickle=False)
+    except (ValueError, OSError, zipfile.BadZipFile) as exc:
+        raise InputError(f"cannot read as .npz: {exc}") from exc
+    with archive:
+        names = list(archive.files)
+        if label not in names:
+            raise InputError(f"no array '{label}' for the labels (arrays: {', '.join(names)})")
+        try:
+            y = archive[label]
+            features = [n for n in names if n != label]
+            if len(features) != 1:
+                raise InputError(f"expected one feature array beside '{label}' (found: {', '.join(features)})")
+            x = archive[features[0]]
+        except ValueError as exc:  # object arrays need pickle, which we never use
+            raise InputError(f"cannot read an array without unpickling it ({exc})") from exc
+    if y.ndim != 1 or x.ndim < 2 or len(x) != len(y):
+        raise InputError(f"'{features[0]}' must be rows x features and '{label}' one label per row "
+                         f"(shapes {x.shape} and {y.shape})")
+    if len(y) > max_rows:
+        raise InputError(f"{len(y):,} rows, more than the {max_rows:,} the in-memory check reads")
+    flat = x.reshape(len(x), -1).astype(float)
+    columns: Columns = {f"{features[0]}[{i}]": flat[:, i] for i in range(flat.shape[1])}
+    columns[label] = y
+    return columns

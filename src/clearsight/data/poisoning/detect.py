@@ -1,0 +1,148 @@
+"""Run the signals, combine their cases into one ranked list, and estimate what removing the flags changes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from clearsight.core.datacheck import RemovalEffect, RowReason, SignalSummary, SuspiciousRow, TriggerPattern
+from clearsight.data.poisoning.interface import Context, Signal, SignalResult
+from clearsight.data.poisoning.models import family, features, fit_model
+from clearsight.data.poisoning.registry import SIGNALS
+
+CONTEXT_ROWS = 200
+CONTEXT_SCORE = 0.5
+REASON_FLOOR = 0.05
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Detection:
+    rows: list[SuspiciousRow]
+    flagged: NDArray[np.bool_]
+    signals: list[SignalSummary]
+    triggers: list[TriggerPattern]
+    stamps: list[dict[int, float]]
+
+
+def detect(ctx: Context, signals: Sequence[Signal] = SIGNALS, *, ids: NDArray[np.str_] | None = None,
+           progress: Progress | None = None) -> Detection:
+    n = ctx.n
+    results: list[tuple[Signal, SignalResult]] = []
+    summaries: list[SignalSummary] = []
+    for signal in signals:
+        if progress:
+            progress(signal.title)
+        outcome = signal.run(ctx)
+        if isinstance(outcome, str):
+            summaries.append(SignalSummary(id=signal.id, title=signal.title, ran=False, note=outcome))
+            continue
+        if not signal.decisive:
+            outcome.flagged[:] = False
+        results.append((signal, outcome))
+        summaries.append(SignalSummary(id=signal.id, title=signal.title, ran=True,
+                                       flagged=int(outcome.flagged.sum()), note=outcome.note))
+    flagged = np.zeros(n, dtype=bool)
+    keep = np.ones(n)
+    for _signal, r in results:
+        flagged |= r.flagged
+        keep *= 1.0 - np.clip(r.scores, 0.0, 1.0)
+    combined = 1.0 - keep
+    listed = np.flatnonzero(flagged)
+    context = np.flatnonzero(~flagged & (combined >= CONTEXT_SCORE))
+    context = context[np.argsort(-combined[context])][:CONTEXT_ROWS]
+    rows: list[SuspiciousRow] = []
+    for i in np.concatenate([listed, context]).tolist():
+        reasons = []
+        suggested = -1
+        best = -1.0
+        for signal, r in results:
+            s = float(r.scores[i])
+            if not r.flagged[i] and s < REASON_FLOOR:
+                continue
+            message = r.describe(i)
+            if not message:
+                continue
+            reasons.append(RowReason(signal=signal.id, score=round(s, 4), message=message))
+            if r.flagged[i] and r.suggested[i] >= 0 and s > best:
+                best, suggested = s, int(r.suggested[i])
+        if not reasons:
+            continue
+        rows.append(SuspiciousRow(
+            row=int(i), id=None if ids is None else str(ids[i]), label=ctx.label(int(ctx.enc.y[i])),
+            suggested_label=None if suggested < 0 else ctx.label(suggested), score=round(float(combined[i]), 4),
+            flagged=bool(flagged[i]), reasons=sorted(reasons, key=lambda r: -r.score)))
+    rows.sort(key=lambda r: (not r.flagged, -r.score, r.row))
+    triggers = [t for _s, r in results for t in r.triggers]
+    stamps = [st for _s, r in results for st in r.stamps]
+    return Detection(rows, flagged, summaries, triggers, stamps)
+
+
+def removal_effect(ctx: Context, detection: Detection, *, test_share: float = 0.25) -> RemovalEffect:
+    """Retrain with and without the flagged rows on one split; score both on held-out rows nobody flagged."""
+    from sklearn.metrics import balanced_accuracy_score
+    from sklearn.model_selection import train_test_split
+
+    enc = ctx.enc
+    everything = np.arange(ctx.n)
+    stratify = enc.y if np.bincount(enc.y).min() >= 2 else None
+    train, test = train_test_split(everything, test_size=test_share, random_state=ctx.seed, stratify=stratify)
+    evaluate = test[~detection.flagged[test]]
+    cleaned = train[~detection.flagged[train]]
+    x = features(enc)
+    before = fit_model(enc, train, ctx.seed)
+    after = fit_model(enc, cleaned, ctx.seed)
+
+    def score(model: object) -> float:
+        predicted = model.predict_proba(x[evaluate]).argmax(axis=1)  # type: ignore[attr-defined]
+        classes = model.classes_  # type: ignore[attr-defined]
+        return float(balanced_accuracy_score(enc.y[evaluate], classes[predicted]))
+
+    effect = RemovalEffect(model=family(enc), metric="balanced accuracy on held-out rows nobody flagged",
+                           before=round(score(before), 4), after=round(score(after), 4),
+                           removed=int(len(train) - len(cleaned)))
+    if detection.triggers and detection.stamps:
+        trigger, stamp = detection.triggers[0], detection.stamps[0]
+        target = next(code for code in range(len(enc.classes)) if ctx.label(code) == trigger.label)
+        victims = evaluate[enc.y[evaluate] != target]
+        if len(victims):
+            stamped = x[victims].copy()
+            if enc.dense:  # the distance view is what dense models see: stamp its scaled columns
+                stamped = _stamp_dense(enc, victims, stamp)
+            else:
+                for column, value in stamp.items():
+                    stamped[:, column] = value
+
+            plain = x[victims]
+
+            def success(model: object) -> float:
+                """Share of victims the model gets right plainly that the trigger turns into the target."""
+                classes = model.classes_  # type: ignore[attr-defined]
+                right = classes[model.predict_proba(plain).argmax(axis=1)] == enc.y[victims]  # type: ignore[attr-defined]
+                turned = classes[model.predict_proba(stamped).argmax(axis=1)] == target  # type: ignore[attr-defined]
+                return float(turned[right].mean()) if right.any() else 0.0
+
+            effect = effect.model_copy(update={
+                "trigger": " and ".join(f"{k} {v}" for k, v in trigger.conditions.items()),
+                "attack_success_before": round(success(before), 4),
+                "attack_success_after": round(success(after), 4),
+            })
+    return effect
+
+
+def _stamp_dense(enc: object, victims: NDArray[np.int64], stamp: dict[int, float]) -> NDArray[np.float64]:
+    from clearsight.data.table import Encoded
+
+    assert isinstance(enc, Encoded)
+    out = enc.distance[victims].copy()
+    for column, value in stamp.items():
+        raw = enc.model[:, column]
+        rows = np.flatnonzero(raw == value)
+        cols = np.flatnonzero(enc.distance_owner == column)
+        if len(rows):
+            out[:, cols] = enc.distance[rows[0], cols]
+    return out

@@ -1,0 +1,92 @@
+"""``clearsight data check`` / ``manifest`` end to end: formats, exit codes, evidence back into ``assess``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pytest
+
+from clearsight.cli.app import main
+from clearsight.data import simulate as sim
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("data")
+    trusted = sim.transactions(rows=6000, seed=21)
+    attacked = sim.flip_targeted(trusted, 20, mode="account_takeover", seed=3)
+    paths = {"trusted": folder / "trusted.csv", "attacked": folder / "attacked.csv"}
+    pacsv.write_csv(pa.table(trusted.columns), paths["trusted"])
+    pacsv.write_csv(pa.table(attacked.columns), paths["attacked"])
+    return paths
+
+
+def test_json_report_names_flipped_rows_and_exit_1(capsys: pytest.CaptureFixture[str],
+                                                   files: dict[str, Path]) -> None:
+    code, out, _ = run(capsys, "data", "check", str(files["attacked"]), "--label", "is_fraud", "--id",
+                       "transaction_id", "--baseline", str(files["trusted"]), "--format", "json")
+    assert code == 1
+    report = json.loads(out)
+    assert report["baseline"]["flips_by_direction"] == {"1 -> 0": 20}
+    assert {f["rule"] for f in report["findings"]} >= {"baseline.label-flips", "poisoning.targeted-region"}
+    flagged = [r for r in report["suspicious"] if r["flagged"]]
+    flipped = {f["id"] for f in report["baseline"]["label_flips"]}
+    assert flipped <= {r["id"] for r in flagged}
+    assert report["summary"]["flagged"] == len(flagged)
+
+
+def test_fail_on_never_and_other_formats(capsys: pytest.CaptureFixture[str], files: dict[str, Path],
+                                         tmp_path: Path) -> None:
+    for fmt, marker in (("md", "# Data check"), ("html", "<svg"), ("table", "Signals")):
+        target = tmp_path / f"report.{fmt}"
+        code, _, _ = run(capsys, "data", "check", str(files["attacked"]), "--label", "is_fraud", "--format", fmt,
+                         "--output", str(target), "--fail-on", "never", "--no-effect")
+        assert code == 0
+        assert marker in target.read_text(encoding="utf-8")
+
+
+def test_clean_data_passes(capsys: pytest.CaptureFixture[str], files: dict[str, Path]) -> None:
+    code, out, _ = run(capsys, "data", "check", str(files["trusted"]), "--label", "is_fraud", "--format", "json",
+                       "--signals", "region.targeted,trigger.pattern")
+    assert code == 0
+    assert json.loads(out)["summary"]["worst"] is None
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], files: dict[str, Path]) -> None:
+    code, _, err = run(capsys, "data", "check", str(files["trusted"]), "--label", "nope")
+    assert code == 2 and "no label column 'nope'" in err and "Traceback" not in err
+    code, _, err = run(capsys, "data", "check", str(files["trusted"]), "--label", "is_fraud", "--signals", "x.y")
+    assert code == 2 and "unknown signal" in err
+
+
+def test_manifest_then_check_against_it(capsys: pytest.CaptureFixture[str], files: dict[str, Path],
+                                        tmp_path: Path) -> None:
+    manifest = tmp_path / "trusted.manifest.json"
+    code, _, _ = run(capsys, "data", "manifest", str(files["trusted"]), "--label", "is_fraud", "--id",
+                     "transaction_id", "--output", str(manifest))
+    assert code == 0 and manifest.exists()
+    code, out, _ = run(capsys, "data", "check", str(files["attacked"]), "--label", "is_fraud", "--id",
+                       "transaction_id", "--baseline", str(manifest), "--format", "json", "--no-effect")
+    assert json.loads(out)["baseline"]["flips_by_direction"] == {"1 -> 0": 20}
+
+
+def test_recorded_evidence_closes_the_poisoning_control(capsys: pytest.CaptureFixture[str],
+                                                        files: dict[str, Path], tmp_path: Path) -> None:
+    from clearsight.core.evidence import Evidence
+
+    folder = tmp_path / ".clearsight" / "evidence"
+    code, _, _ = run(capsys, "data", "check", str(files["trusted"]), "--label", "is_fraud", "--baseline",
+                     str(files["trusted"]), "--record", str(folder), "--system", "card-fraud", "--no-effect")
+    assert code == 0
+    evidence = Evidence.model_validate_json((folder / "data.check-card-fraud.json").read_text())
+    assert evidence.kind == "data.check"
+    assert evidence.facts["poisoning_detection"] is True and evidence.facts["baseline_diff"] is True
