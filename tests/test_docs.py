@@ -52,3 +52,11 @@ def test_every_discovery_detector_is_documented_with_its_tests() -> None:
     for (detector_id, description, test_file), detector in zip(rows, DETECTORS, strict=True):
         assert description.replace("\\|", "|") == detector.description.rstrip("."), detector_id
         assert (ROOT / test_file).is_file(), test_file
+
+
+def test_every_poisoning_signal_is_documented() -> None:
+    from clearsight.data.poisoning.registry import SIGNALS
+
+    text = (ROOT / "docs" / "data.md").read_text()
+    for signal in SIGNALS:
+        assert f"| `{signal.id}` | {'yes' if signal.decisive else 'no'} |" in text, signal.id
