@@ -35,6 +35,7 @@ class FailOn(StrEnum):
 
 def _runtime() -> None:
     try:
+        import pandera  # noqa: F401
         import pyarrow  # noqa: F401
         import scipy  # noqa: F401
         import sklearn  # noqa: F401
@@ -48,6 +49,7 @@ def check(
     label: str = typer.Option(..., "--label", help="Label column (or the label array in an .npz)."),
     id_column: str | None = typer.Option(None, "--id", help="Column that identifies a row across versions."),
     baseline: Path | None = typer.Option(None, "--baseline", help="Trusted previous data file or manifest."),
+    schema: Path | None = typer.Option(None, "--schema", help="schema.yaml with the rules the data must meet."),
     fmt: CheckFormat = typer.Option(CheckFormat.table, "--format", "-f"),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the report to this file."),
     fail_on: FailOn = typer.Option(FailOn.high, "--fail-on", help="Exit 1 when a finding reaches this severity."),
@@ -70,7 +72,8 @@ def check(
 
     chosen = [s.strip() for s in signals.split(",") if s.strip()] if signals else None
     with _status() as progress:
-        report = check_data(data, label=label, id_column=id_column, baseline=baseline, delimiter=delimiter,
+        report = check_data(data, label=label, id_column=id_column, baseline=baseline, schema=schema,
+                            delimiter=delimiter,
                             max_rows=max_rows, signals=chosen, effect=not no_effect, seed=seed, progress=progress)
     text = {CheckFormat.json: render.render_json, CheckFormat.md: render.render_markdown,
             CheckFormat.html: render.render_html, CheckFormat.table: render.render_table}[fmt](report)
@@ -82,12 +85,33 @@ def check(
         record_evidence(record, kind="data.check", system=system, source="clearsight data check", facts={
             "poisoning_detection": bool(ran & {"label.confident", "region.targeted", "trigger.pattern"}),
             "baseline_diff": report.baseline is not None,
+            "validation": report.validation is not None,
+            "validation_passed": report.validation is not None and report.validation.passed,
             "provenance": report.baseline is not None and report.data.sha256 is not None,
             "data_sha256": report.data.sha256 or "", "rows": report.data.rows, "flagged": len(report.flagged),
             "worst": report.worst.value if report.worst else "none",
         }, summary=f"{report.data.path}: {len(report.flagged)} rows flagged of {report.data.rows}")
     if fail_on is not FailOn.never and report.worst is not None and report.worst >= Severity(fail_on.value):
         raise typer.Exit(1)
+
+
+@app.command("infer-schema")
+def infer_schema_cmd(
+    data: Path = typer.Argument(..., help="Trusted training data to learn the rules from."),
+    label: str = typer.Option(..., "--label"),
+    id_column: str | None = typer.Option(None, "--id"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="schema.yaml to write (default: stdout)."),
+    delimiter: str | None = typer.Option(None, "--delimiter"),
+    max_rows: int = typer.Option(1_000_000, "--max-rows", min=10),
+) -> None:
+    """Write a starting schema from a trusted snapshot: types, ranges, allowed values, uniqueness, relations."""
+    _runtime()
+    from clearsight.cli.output import write_outputs
+    from clearsight.data.loading import load_table
+    from clearsight.data.schema import dump_schema, infer_schema
+
+    table = load_table(data, label, id_column=id_column, max_rows=max_rows, delimiter=delimiter)
+    write_outputs({output: dump_schema(infer_schema(table))})
 
 
 @app.command("manifest")

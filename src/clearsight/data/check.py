@@ -24,8 +24,14 @@ Progress = Callable[[str], None]
 
 
 def check_data(path: Path, *, label: str, id_column: str | None = None, baseline: Path | None = None,
-               delimiter: str | None = None, max_rows: int = MAX_ROWS, signals: list[str] | None = None,
-               effect: bool = True, seed: int = 0, progress: Progress | None = None) -> DataCheckReport:
+               schema: Path | None = None, delimiter: str | None = None, max_rows: int = MAX_ROWS,
+               signals: list[str] | None = None, effect: bool = True, seed: int = 0,
+               progress: Progress | None = None) -> DataCheckReport:
+    rules = None
+    if schema is not None:
+        from clearsight.data.schema import load_schema
+
+        rules = load_schema(schema)  # a broken schema fails before the data is read
     if progress:
         progress("reading data")
     table = load_table(path, label, id_column=id_column, max_rows=max_rows, delimiter=delimiter)
@@ -36,8 +42,19 @@ def check_data(path: Path, *, label: str, id_column: str | None = None, baseline
         if progress:
             progress("reading baseline")
         trusted = load_baseline(baseline, table, delimiter=delimiter, max_rows=max_rows)
-    return check_table(table, baseline=trusted, baseline_name=str(baseline) if baseline else "", signals=signals,
-                       effect=effect, seed=seed, progress=progress)
+    validation = None
+    if rules is not None:
+        from clearsight.data.schema import validate
+
+        if progress:
+            progress("validating against the schema")
+        validation = validate(table, rules, str(schema))
+    report = check_table(table, baseline=trusted, baseline_name=str(baseline) if baseline else "", signals=signals,
+                         effect=effect, seed=seed, progress=progress)
+    if validation is None:
+        return report
+    report = report.model_copy(update={"validation": validation})
+    return report.model_copy(update={"findings": findings(report)})
 
 
 def check_table(table: LabelledTable, *, baseline: dict[str, object] | None = None, baseline_name: str = "",
@@ -107,6 +124,13 @@ def findings(report: DataCheckReport) -> list[DataFinding]:
         out.append(DataFinding(rule="poisoning.duplicate-conflict", severity=Severity.MEDIUM,
                                message=f"{by_signal['duplicate.conflict']} near-duplicate rows with conflicting "
                                        "labels"))
+    v = report.validation
+    if v is not None:
+        for issue in v.issues:
+            where = f"column '{issue.column}'" if issue.column else "the table"
+            examples = f": {', '.join(issue.examples[:3])}" if issue.examples else ""
+            out.append(DataFinding(rule="validation.failed", severity=issue.severity,
+                                   message=f"{where} fails '{issue.check}' on {issue.failures} value(s){examples}"))
     b = report.baseline
     if b is not None:
         if b.label_flips:
