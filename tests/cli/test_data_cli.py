@@ -142,3 +142,34 @@ def test_recorded_data_check_closes_the_data_controls_in_assess(
         assert before[control] != "implemented" and after[control] == "implemented", control
     evidence = json.loads((project / ".clearsight" / "evidence" / "data.check-card-fraud-detection.json").read_text())
     assert evidence["facts"]["validation"] is True and evidence["facts"]["validation_passed"] is True
+
+
+def test_signed_manifest_is_verified_and_tampering_is_critical(
+        capsys: pytest.CaptureFixture[str], files: dict[str, Path], tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    private, public = tmp_path / "key.pem", tmp_path / "key.pub"
+    private.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    public.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                     serialization.PublicFormat.SubjectPublicKeyInfo))
+    manifest = tmp_path / "trusted.manifest.json"
+    code, _, err = run(capsys, "data", "manifest", str(files["trusted"]), "--label", "is_fraud", "--id",
+                       "transaction_id", "--output", str(manifest), "--key", str(private))
+    assert code == 0, err
+    assert (tmp_path / "trusted.manifest.json.sig").is_file()
+    args = ("data", "check", str(files["trusted"]), "--label", "is_fraud", "--id", "transaction_id", "--baseline",
+            str(manifest), "--baseline-key", str(public), "--format", "json", "--no-effect", "--signals",
+            "trigger.pattern")
+    code, out, _ = run(capsys, *args)
+    assert code == 0 and json.loads(out)["baseline"]["manifest_verified"] is True
+    # an attacker who rewrites the trusted labels to hide their flips breaks the signature
+    manifest.write_text(manifest.read_text().replace('"row_labels":["0"', '"row_labels":["1"', 1))
+    code, out, _ = run(capsys, *args)
+    report = json.loads(out)
+    assert code == 1
+    assert report["baseline"]["manifest_verified"] is False
+    assert report["findings"][0]["rule"] == "baseline.signature"
+    assert report["findings"][0]["severity"] == "critical"

@@ -49,6 +49,8 @@ def check(
     label: str = typer.Option(..., "--label", help="Label column (or the label array in an .npz)."),
     id_column: str | None = typer.Option(None, "--id", help="Column that identifies a row across versions."),
     baseline: Path | None = typer.Option(None, "--baseline", help="Trusted previous data file or manifest."),
+    baseline_key: Path | None = typer.Option(None, "--baseline-key",
+                                             help="Public key the baseline's signature must verify with."),
     schema: Path | None = typer.Option(None, "--schema", help="schema.yaml with the rules the data must meet."),
     fmt: CheckFormat = typer.Option(CheckFormat.table, "--format", "-f"),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the report to this file."),
@@ -73,6 +75,7 @@ def check(
     chosen = [s.strip() for s in signals.split(",") if s.strip()] if signals else None
     with _status() as progress:
         report = check_data(data, label=label, id_column=id_column, baseline=baseline, schema=schema,
+                            baseline_key=baseline_key,
                             delimiter=delimiter,
                             max_rows=max_rows, signals=chosen, effect=not no_effect, seed=seed, progress=progress)
     text = {CheckFormat.json: render.render_json, CheckFormat.md: render.render_markdown,
@@ -87,7 +90,9 @@ def check(
             "baseline_diff": report.baseline is not None,
             "validation": report.validation is not None,
             "validation_passed": report.validation is not None and report.validation.passed,
-            "provenance": report.baseline is not None and report.data.sha256 is not None,
+            "provenance": report.baseline is not None and report.data.sha256 is not None
+                          and report.baseline.manifest_verified is not False,
+            "baseline_signed": bool(report.baseline and report.baseline.manifest_verified),
             "data_sha256": report.data.sha256 or "", "rows": report.data.rows, "flagged": len(report.flagged),
             "worst": report.worst.value if report.worst else "none",
         }, summary=f"{report.data.path}: {len(report.flagged)} rows flagged of {report.data.rows}")
@@ -120,12 +125,13 @@ def manifest(
     label: str = typer.Option(..., "--label"),
     id_column: str | None = typer.Option(None, "--id"),
     output: Path = typer.Option(..., "--output", "-o", help="Manifest file to write (JSON)."),
+    key: Path | None = typer.Option(None, "--key", help="EC private key (PEM): sign the manifest to MANIFEST.sig."),
     delimiter: str | None = typer.Option(None, "--delimiter"),
     max_rows: int = typer.Option(1_000_000, "--max-rows", min=10),
 ) -> None:
     """Write a manifest (file hash, one fingerprint and label per row, feature samples) to diff against later.
 
-    Sign it like any file: ``clearsight model sign MANIFEST --key KEY``.
+    With --key it is signed (OpenSSF model signing, to MANIFEST.sig); ``data check --baseline-key`` verifies it.
     """
     _runtime()
     from clearsight.data.baseline import write_manifest
@@ -136,6 +142,11 @@ def manifest(
         raise InputError("output folder does not exist", path=str(output.parent))
     write_manifest(table, output)
     typer.echo(f"{output}: manifest of {table.rows:,} rows (sha256 {table.sha256})", err=True)
+    if key is not None:
+        from clearsight.controls.integrity.signing import sign_model
+
+        signed = sign_model(output, private_key=key)
+        typer.echo(f"{signed.signature}: signature of the manifest", err=True)
 
 
 @contextmanager

@@ -24,7 +24,8 @@ Progress = Callable[[str], None]
 
 
 def check_data(path: Path, *, label: str, id_column: str | None = None, baseline: Path | None = None,
-               schema: Path | None = None, delimiter: str | None = None, max_rows: int = MAX_ROWS,
+               schema: Path | None = None, baseline_key: Path | None = None, delimiter: str | None = None,
+               max_rows: int = MAX_ROWS,
                signals: list[str] | None = None, effect: bool = True, seed: int = 0,
                progress: Progress | None = None) -> DataCheckReport:
     rules = None
@@ -35,6 +36,9 @@ def check_data(path: Path, *, label: str, id_column: str | None = None, baseline
     if progress:
         progress("reading data")
     table = load_table(path, label, id_column=id_column, max_rows=max_rows, delimiter=delimiter)
+    if baseline_key is not None and baseline is None:
+        raise InputError("--baseline-key needs --baseline")
+    verified = _verify_baseline(baseline, baseline_key) if baseline is not None and baseline_key else None
     trusted = None
     if baseline is not None:
         from clearsight.data.baseline import load_baseline
@@ -51,6 +55,10 @@ def check_data(path: Path, *, label: str, id_column: str | None = None, baseline
         validation = validate(table, rules, str(schema))
     report = check_table(table, baseline=trusted, baseline_name=str(baseline) if baseline else "", signals=signals,
                          effect=effect, seed=seed, progress=progress)
+    if verified is not None and report.baseline is not None:
+        report = report.model_copy(update={"baseline": report.baseline.model_copy(update={
+            "manifest_verified": verified[0], "notes": [*report.baseline.notes, *verified[1]]})})
+        report = report.model_copy(update={"findings": findings(report)})
     if validation is None:
         return report
     report = report.model_copy(update={"validation": validation})
@@ -99,6 +107,16 @@ def check_table(table: LabelledTable, *, baseline: dict[str, object] | None = No
                                      "seconds": round(time.perf_counter() - started, 3)})
 
 
+def _verify_baseline(baseline: Path, key: Path) -> tuple[bool, list[str]]:
+    """Check the trusted side's signature (``clearsight data manifest --key`` or ``model sign``) first."""
+    from clearsight.controls.integrity.signing import verify_model
+
+    result = verify_model(baseline, public_key=key)
+    if result.ok:
+        return True, [f"baseline signature verified ({result.signer or 'key ' + str(key)})"]
+    return False, [f"baseline signature does not verify: {p}" for p in result.problems or ["unknown reason"]]
+
+
 def findings(report: DataCheckReport) -> list[DataFinding]:
     """The verdicts a reviewer and ``--fail-on`` act on, worst first."""
     out: list[DataFinding] = []
@@ -132,6 +150,10 @@ def findings(report: DataCheckReport) -> list[DataFinding]:
             out.append(DataFinding(rule="validation.failed", severity=issue.severity,
                                    message=f"{where} fails '{issue.check}' on {issue.failures} value(s){examples}"))
     b = report.baseline
+    if b is not None and b.manifest_verified is False:
+        out.append(DataFinding(rule="baseline.signature", severity=Severity.CRITICAL,
+                               message="the trusted baseline's signature does not verify: "
+                                       + "; ".join(n for n in b.notes if "does not verify" in n)))
     if b is not None:
         if b.label_flips:
             directions = ", ".join(f"{k}: {v}" for k, v in sorted(b.flips_by_direction.items(), key=lambda kv: -kv[1]))
