@@ -62,12 +62,18 @@ def check(
     record: Path | None = typer.Option(None, "--record", help="Record the result as evidence in this folder."),
     system: str | None = typer.Option(None, "--system", help="System ID the evidence is for (with --record)."),
     seed: int = typer.Option(0, "--seed"),
+    executor_spec: str = typer.Option("local", "--executor",
+                                      help="Where model fits run: local, or dask://HOST:PORT (clearsight[dask])."),
+    jobs: int = typer.Option(1, "--jobs", min=1, help="Worker processes for the local executor."),
 ) -> None:
     """Screen training data for poisoning before a training run (exit 1 when a finding reaches --fail-on)."""
     from clearsight.cli.output import write_outputs
 
     if (record is None) != (system is None):
         raise InputError("--record and --system go together")
+    from clearsight.executors import executor_from
+
+    executor = executor_from(executor_spec, jobs)
     _runtime()
     from clearsight.data.check import check_data
     from clearsight.report import data_check as render
@@ -77,7 +83,8 @@ def check(
         report = check_data(data, label=label, id_column=id_column, baseline=baseline, schema=schema,
                             baseline_key=baseline_key,
                             delimiter=delimiter,
-                            max_rows=max_rows, signals=chosen, effect=not no_effect, seed=seed, progress=progress)
+                            max_rows=max_rows, signals=chosen, effect=not no_effect, seed=seed, executor=executor,
+                            progress=progress)
     text = {CheckFormat.json: render.render_json, CheckFormat.md: render.render_markdown,
             CheckFormat.html: render.render_html, CheckFormat.table: render.render_table}[fmt](report)
     write_outputs({output: text})

@@ -32,8 +32,8 @@ def discover(
 ) -> None:
     """Find AI SDKs, models, model files, datasets, data stores and personal data, grouped into systems."""
     from clearsight.cli.output import write_outputs
-    from clearsight.discover.executors import executor_from
     from clearsight.discover.run import discover as run_discovery
+    from clearsight.executors import executor_from
     from clearsight.report.cyclonedx import render_cyclonedx
     from clearsight.report.discovery import render_json, render_sarif, render_table
 

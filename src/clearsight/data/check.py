@@ -19,6 +19,7 @@ from clearsight.core.errors import InputError
 from clearsight.core.severity import Severity
 from clearsight.data.loading import MAX_ROWS, load_table
 from clearsight.data.table import LabelledTable, encode, label_values
+from clearsight.executors import Executor
 
 Progress = Callable[[str], None]
 
@@ -27,7 +28,7 @@ def check_data(path: Path, *, label: str, id_column: str | None = None, baseline
                schema: Path | None = None, baseline_key: Path | None = None, delimiter: str | None = None,
                max_rows: int = MAX_ROWS,
                signals: list[str] | None = None, effect: bool = True, seed: int = 0,
-               progress: Progress | None = None) -> DataCheckReport:
+               executor: Executor | None = None, progress: Progress | None = None) -> DataCheckReport:
     rules = None
     if schema is not None:
         from clearsight.data.schema import load_schema
@@ -54,7 +55,7 @@ def check_data(path: Path, *, label: str, id_column: str | None = None, baseline
             progress("validating against the schema")
         validation = validate(table, rules, str(schema))
     report = check_table(table, baseline=trusted, baseline_name=str(baseline) if baseline else "", signals=signals,
-                         effect=effect, seed=seed, progress=progress)
+                         effect=effect, seed=seed, executor=executor, progress=progress)
     if verified is not None and report.baseline is not None:
         report = report.model_copy(update={"baseline": report.baseline.model_copy(update={
             "manifest_verified": verified[0], "notes": [*report.baseline.notes, *verified[1]]})})
@@ -67,7 +68,7 @@ def check_data(path: Path, *, label: str, id_column: str | None = None, baseline
 
 def check_table(table: LabelledTable, *, baseline: dict[str, object] | None = None, baseline_name: str = "",
                 signals: list[str] | None = None, effect: bool = True, seed: int = 0,
-                progress: Progress | None = None) -> DataCheckReport:
+                executor: Executor | None = None, progress: Progress | None = None) -> DataCheckReport:
     import numpy as np
 
     from clearsight.data.baseline import diff
@@ -84,7 +85,7 @@ def check_table(table: LabelledTable, *, baseline: dict[str, object] | None = No
         enc = encode(table)
     except ValueError as exc:
         raise InputError(str(exc), path=table.source or None) from exc
-    ctx = Context(enc, seed=seed)
+    ctx = Context(enc, seed=seed, executor=executor)
     detection = detect(ctx, chosen, ids=table.ids(), progress=progress)
     estimate = None
     if effect and detection.flagged.any():

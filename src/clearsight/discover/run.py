@@ -22,7 +22,7 @@ from clearsight.discover.registry import DetectorError, run_detectors
 from clearsight.discover.walk import Skipped, walk
 
 if TYPE_CHECKING:
-    from clearsight.discover.executors import Executor
+    from clearsight.executors import Executor
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def discover(
     paths: Sequence[Path], *, declared: Mapping[str, Sequence[str]] | None = None,
     executor: Executor | None = None,
 ) -> DiscoveryReport:
-    from clearsight.discover.executors import SerialExecutor
+    from clearsight.executors import SerialExecutor
 
     multi = len(paths) != 1
     frozen = tuple((k, tuple(v)) for k, v in (declared or {}).items())

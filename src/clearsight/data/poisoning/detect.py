@@ -10,8 +10,10 @@ from numpy.typing import NDArray
 
 from clearsight.core.datacheck import RemovalEffect, RowReason, SignalSummary, SuspiciousRow, TriggerPattern
 from clearsight.data.poisoning.interface import Context, Signal, SignalResult
-from clearsight.data.poisoning.models import family, features, fit_model
+from clearsight.data.poisoning.models import family, fit_predict, spec_for, view
 from clearsight.data.poisoning.registry import SIGNALS
+from clearsight.data.table import Encoded
+from clearsight.executors import SerialExecutor
 
 CONTEXT_ROWS = 200
 CONTEXT_SCORE = 0.5
@@ -83,7 +85,11 @@ def detect(ctx: Context, signals: Sequence[Signal] = SIGNALS, *, ids: NDArray[np
 
 
 def removal_effect(ctx: Context, detection: Detection, *, test_share: float = 0.25) -> RemovalEffect:
-    """Retrain with and without the flagged rows on one split; score both on held-out rows nobody flagged."""
+    """Retrain with and without the flagged rows on one split; score both on held-out rows nobody flagged.
+
+    With a trigger, also the attack success rate: the share of other-class held-out rows, classified right
+    without the trigger, that the trigger turns into its label.
+    """
     from sklearn.metrics import balanced_accuracy_score
     from sklearn.model_selection import train_test_split
 
@@ -93,55 +99,51 @@ def removal_effect(ctx: Context, detection: Detection, *, test_share: float = 0.
     train, test = train_test_split(everything, test_size=test_share, random_state=ctx.seed, stratify=stratify)
     evaluate = test[~detection.flagged[test]]
     cleaned = train[~detection.flagged[train]]
-    x = features(enc)
-    before = fit_model(enc, train, ctx.seed)
-    after = fit_model(enc, cleaned, ctx.seed)
-
-    def score(model: object) -> float:
-        predicted = model.predict_proba(x[evaluate]).argmax(axis=1)  # type: ignore[attr-defined]
-        classes = model.classes_  # type: ignore[attr-defined]
-        return float(balanced_accuracy_score(enc.y[evaluate], classes[predicted]))
-
-    effect = RemovalEffect(model=family(enc), metric="balanced accuracy on held-out rows nobody flagged",
-                           before=round(score(before), 4), after=round(score(after), 4),
-                           removed=int(len(train) - len(cleaned)))
+    x = view(enc)
+    parts = [x[evaluate]]
+    trigger = target = None
+    victims = np.zeros(0, dtype=np.int64)
     if detection.triggers and detection.stamps:
         trigger, stamp = detection.triggers[0], detection.stamps[0]
         target = next(code for code in range(len(enc.classes)) if ctx.label(code) == trigger.label)
         victims = evaluate[enc.y[evaluate] != target]
         if len(victims):
-            stamped = x[victims].copy()
-            if enc.dense:  # the distance view is what dense models see: stamp its scaled columns
-                stamped = _stamp_dense(enc, victims, stamp)
-            else:
-                for column, value in stamp.items():
-                    stamped[:, column] = value
+            parts += [x[victims], _stamped(enc, x, victims, stamp)]
+    x_test = np.vstack(parts)
+    spec = spec_for(enc, len(train), ctx.seed)
+    tasks = [(spec, x[rows], enc.y[rows], x_test) for rows in (train, cleaned)]
+    (classes_b, p_before), (classes_a, p_after) = (ctx.executor or SerialExecutor()).map(fit_predict, tasks)
+    predicted = [classes_b[p_before.argmax(axis=1)], classes_a[p_after.argmax(axis=1)]]
+    k = len(evaluate)
+    before, after = (float(balanced_accuracy_score(enc.y[evaluate], p[:k])) for p in predicted)
+    effect = RemovalEffect(model=family(enc), metric="balanced accuracy on held-out rows nobody flagged",
+                           before=round(before, 4), after=round(after, 4), removed=int(len(train) - len(cleaned)))
+    if trigger is None or not len(victims):
+        return effect
+    v = len(victims)
 
-            plain = x[victims]
+    def success(p: NDArray[np.int64]) -> float:
+        right = p[k:k + v] == enc.y[victims]
+        turned = p[k + v:] == target
+        return float(turned[right].mean()) if right.any() else 0.0
 
-            def success(model: object) -> float:
-                """Share of victims the model gets right plainly that the trigger turns into the target."""
-                classes = model.classes_  # type: ignore[attr-defined]
-                right = classes[model.predict_proba(plain).argmax(axis=1)] == enc.y[victims]  # type: ignore[attr-defined]
-                turned = classes[model.predict_proba(stamped).argmax(axis=1)] == target  # type: ignore[attr-defined]
-                return float(turned[right].mean()) if right.any() else 0.0
-
-            effect = effect.model_copy(update={
-                "trigger": " and ".join(f"{k} {v}" for k, v in trigger.conditions.items()),
-                "attack_success_before": round(success(before), 4),
-                "attack_success_after": round(success(after), 4),
-            })
-    return effect
+    return effect.model_copy(update={
+        "trigger": " and ".join(f"{c} {w}" for c, w in trigger.conditions.items()),
+        "attack_success_before": round(success(predicted[0]), 4),
+        "attack_success_after": round(success(predicted[1]), 4),
+    })
 
 
-def _stamp_dense(enc: object, victims: NDArray[np.int64], stamp: dict[int, float]) -> NDArray[np.float64]:
-    from clearsight.data.table import Encoded
-
-    assert isinstance(enc, Encoded)
-    out = enc.distance[victims].copy()
-    for column, value in stamp.items():
-        raw = enc.model[:, column]
-        rows = np.flatnonzero(raw == value)
+def _stamped(enc: Encoded, x: NDArray[np.float64], victims: NDArray[np.int64],
+             stamp: dict[int, float]) -> NDArray[np.float64]:
+    """The victims with the trigger values put in, in the view the model family sees."""
+    out = x[victims].copy()
+    if not enc.dense:
+        for column, value in stamp.items():  # the boosting view keeps every column in place
+            out[:, column] = value
+        return out
+    for column, value in stamp.items():  # dense models see scaled columns: copy them from a row that has it
+        rows = np.flatnonzero(enc.model[:, column] == value)
         cols = np.flatnonzero(enc.distance_owner == column)
         if len(rows):
             out[:, cols] = enc.distance[rows[0], cols]

@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 from clearsight.core.datacheck import TriggerPattern
 from clearsight.data.poisoning.models import oos_probabilities
 from clearsight.data.table import Encoded
+from clearsight.executors import Executor
 
 NEIGHBOURS = 150
 
@@ -22,6 +23,7 @@ class Context:
 
     enc: Encoded
     seed: int = 0
+    executor: Executor | None = None
     _proba: NDArray[np.float64] | None = None
     _neighbours: tuple[NDArray[np.float64], NDArray[np.int64]] | None = None
 
@@ -35,7 +37,7 @@ class Context:
 
     def proba(self) -> NDArray[np.float64]:
         if self._proba is None:
-            self._proba = oos_probabilities(self.enc, seed=self.seed)
+            self._proba = oos_probabilities(self.enc, seed=self.seed, executor=self.executor)
         return self._proba
 
     def neighbours(self) -> tuple[NDArray[np.float64], NDArray[np.int64]]:

@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from clearsight.core.datacheck import TriggerPattern
 from clearsight.data.poisoning.interface import Context, Signal, SignalResult, empty
-from clearsight.data.poisoning.models import fit_model, view
+from clearsight.data.poisoning.models import predict_held_out
 
 MIN_ROWS = 10
 MAX_SHARE = 0.1
@@ -109,15 +109,6 @@ def _typical(values: NDArray[np.float64]) -> float:
     return float(found[counts.argmax()]) if len(found) else float("nan")
 
 
-def _judge(ctx: Context, rows: NDArray[np.int64], columns: tuple[int, ...]) -> NDArray[np.float64]:
-    enc = ctx.enc
-    rest = np.setdiff1d(np.arange(ctx.n), rows)
-    model = fit_model(enc, rest, ctx.seed, drop=columns)
-    p = np.zeros((ctx.n, len(enc.classes)))
-    p[np.ix_(rows, model.classes_.astype(np.int64))] = model.predict_proba(view(enc, columns)[rows])
-    return p
-
-
 def run(ctx: Context) -> SignalResult | str:
     cands = _candidates(ctx)
     if not cands:
@@ -130,21 +121,25 @@ def run(ctx: Context) -> SignalResult | str:
     patterns: list[TriggerPattern] = []
     stamps: list[dict[int, float]] = []
     groups = _groups(cands)
+    tested: list[tuple[list[Candidate], NDArray[np.int64], tuple[int, ...]]] = []
     for group in groups[:MAX_MODELS]:
         rows = group[0].rows
         for c in group[1:]:
             rows = np.intersect1d(rows, c.rows)
-        if len(rows) < MIN_ROWS:
-            continue
+        if len(rows) >= MIN_ROWS:
+            tested.append((group, rows, tuple(sorted({c.column for c in group}))))
+    # the rest of the data judges each pattern's rows: neither their columns nor the rows themselves are seen
+    # in training, so poisoned rows cannot vouch for each other (one fit per pattern, run by the executor)
+    judged = predict_held_out(enc, [(np.setdiff1d(np.arange(ctx.n), rows), rows, columns)
+                                    for _g, rows, columns in tested], seed=ctx.seed, executor=ctx.executor)
+    for (group, rows, _columns), held_out in zip(tested, judged, strict=True):
+        p = np.zeros((ctx.n, len(enc.classes)))
+        p[rows] = held_out
         counts = np.bincount(y[rows], minlength=len(prior))
         top = int(counts.argmax())
         purity = counts[top] / len(rows)
-        columns = tuple(sorted({c.column for c in group}))
         conditions = {enc.names[c.column]: c.condition for c in group}
         text = " and ".join(f"{k} {v}" for k, v in conditions.items())
-        # the rest of the data judges the pattern's rows: neither their columns nor the rows themselves are
-        # seen in training, so poisoned rows cannot vouch for each other
-        p = _judge(ctx, rows, columns)
         own = p[rows, y[rows]]
         contradicted = own < 0.5
         share = float(contradicted.mean())
@@ -174,7 +169,7 @@ def run(ctx: Context) -> SignalResult | str:
         patterns.append(TriggerPattern(conditions=conditions, rows=len(rows), label=ctx.label(top),
                                        purity=round(float(purity), 4), contradicted=round(share, 4), kind=kind))
         stamps.append({c.column: _typical(enc.model[rows, c.column]) for c in group})
-    note = f"{len(groups)} candidate patterns, {min(len(groups), MAX_MODELS)} tested"
+    note = f"{len(groups)} candidate patterns, {len(tested)} tested"
 
     def describe(i: int) -> str:
         return reason.get(i, "")

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from clearsight.core.errors import InputError
-from clearsight.discover.executors import DaskExecutor, LocalExecutor, SerialExecutor, executor_from
 from clearsight.discover.run import discover
+from clearsight.executors import DaskExecutor, LocalExecutor, SerialExecutor, executor_from
 
 REPOS = {
     "chatbot": {"app.py": "import openai\nclient = openai.OpenAI()\nclient.chat.completions.create(model='gpt-4o')\n",

@@ -1,6 +1,7 @@
-"""Where per-root discovery runs: in this process, a local process pool, or a Dask cluster.
+"""Where independent work runs: in this process, a local process pool, or a Dask cluster.
 
-Every executor returns results in the order of its inputs, so discovery output does not depend on it.
+Discovery maps over source roots, the data check over model fits (cross-validation folds, trigger tests).
+Every executor returns results in the order of its inputs, so no output depends on which one ran it.
 """
 
 from __future__ import annotations
@@ -40,9 +41,12 @@ class LocalExecutor:
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
         if self.jobs == 1 or len(items) <= 1:
             return [fn(item) for item in items]
+        import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(max_workers=min(self.jobs, len(items))) as pool:
+        # spawn, not fork: a parent that already ran OpenMP code (scikit-learn's boosting) deadlocks forked children
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=min(self.jobs, len(items)), mp_context=context) as pool:
             return list(pool.map(fn, items))
 
 
