@@ -119,5 +119,5 @@ def test_npz_arrays_and_refused_object_arrays(tmp_path: Path) -> None:
 def test_folders_and_missing_files(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such file"):
         load_table(tmp_path / "nope.csv", "label")
-    with pytest.raises(InputError, match="is a folder"):
+    with pytest.raises(InputError, match="one sub-folder per class"):
         load_table(tmp_path, "label")

@@ -1,4 +1,5 @@
-"""Read a training set (CSV, Parquet, NumPy ``.npz``) into columns, with a clear error for every bad input.
+"""Read a training set (CSV, Parquet, NumPy ``.npz``, an image folder) into columns, with a clear error for
+every bad input.
 
 Columnar and streamed: PyArrow reads CSV in blocks and Parquet by row group, and reading stops at
 ``max_rows`` so a 50 GB file costs one block of memory before the polite refusal, never the whole file.
@@ -50,7 +51,12 @@ def load_table(path: Path, label: str, *, id_column: str | None = None, max_rows
     if not path.exists():
         raise InputError("no such file", path=str(path))
     if path.is_dir():
-        raise InputError("is a folder; give one CSV, Parquet or .npz file", path=str(path))
+        from clearsight.data.images import PATH_COLUMN, read_image_folder
+
+        columns = read_image_folder(path, label, max_rows)
+        table = LabelledTable(columns, label, id_column or PATH_COLUMN, source=str(path), format="images")
+        check_table(table)
+        return table
     if path.stat().st_size == 0:
         raise InputError("empty file", path=str(path))
     fmt = sniff_format(path)
