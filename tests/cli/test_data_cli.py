@@ -56,7 +56,7 @@ def test_fail_on_never_and_other_formats(capsys: pytest.CaptureFixture[str], fil
 
 def test_clean_data_passes(capsys: pytest.CaptureFixture[str], files: dict[str, Path]) -> None:
     code, out, _ = run(capsys, "data", "check", str(files["trusted"]), "--label", "is_fraud", "--format", "json",
-                       "--signals", "region.targeted,trigger.pattern")
+                       "--signals", "region.targeted,trigger.pattern", "--ignore", "merchant")
     assert code == 0
     assert json.loads(out)["summary"]["worst"] is None
 
@@ -66,6 +66,8 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], files: dict[str
     assert code == 2 and "no label column 'nope'" in err and "Traceback" not in err
     code, _, err = run(capsys, "data", "check", str(files["trusted"]), "--label", "is_fraud", "--signals", "x.y")
     assert code == 2 and "unknown signal" in err
+    code, _, err = run(capsys, "data", "check", str(files["trusted"]), "--label", "is_fraud", "--ignore", "nope")
+    assert code == 2 and "--ignore names no column: nope" in err
 
 
 def test_manifest_then_check_against_it(capsys: pytest.CaptureFixture[str], files: dict[str, Path],

@@ -6,6 +6,8 @@ injects one attack, and checks the flagged rows against the rows the attack touc
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from numpy.typing import NDArray
@@ -13,7 +15,7 @@ from numpy.typing import NDArray
 from clearsight.data import simulate as sim
 from clearsight.data.poisoning.detect import Detection, detect, removal_effect
 from clearsight.data.poisoning.interface import Context
-from clearsight.data.table import encode
+from clearsight.data.table import LabelledTable, encode
 
 
 def f1(flagged: NDArray[np.bool_], truth: NDArray[np.bool_]) -> float:
@@ -131,3 +133,20 @@ def test_rows_carry_ids_reasons_and_scores(transactions: sim.LabelledSet) -> Non
     assert top.flagged and top.id is not None and top.id.startswith("T")
     assert top.reasons and all(0.0 <= r.score <= 1.0 for r in top.reasons)
     assert [r.score for r in det.rows if r.flagged] == sorted((r.score for r in det.rows if r.flagged), reverse=True)
+
+
+def test_clean_data_from_the_example_generator_raises_few_flags(example_dir: Path) -> None:
+    """An independent generator (the fraud example's, with its hard low-and-slow fraud): almost no flags."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gen", example_dir / "data" / "generate_transactions.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rows = module.generate(10_000, seed=3)
+    columns = {name: np.array([r[name] for r in rows]) for name in rows[0] if name != "chargeback_reported"}
+    table = LabelledTable(columns, "is_fraud", "transaction_id")
+    ctx = Context(encode(table))
+    det = detect(ctx)
+    assert int(det.flagged.sum()) <= 10  # of 10,000 rows; ~150 are fraud and ~30 of those look legitimate
+    assert int((ctx.enc.y == 1).sum()) > 100

@@ -58,6 +58,8 @@ def check(
     delimiter: str | None = typer.Option(None, "--delimiter", help="CSV delimiter (guessed from the header)."),
     max_rows: int = typer.Option(1_000_000, "--max-rows", min=10, help="Refuse data larger than this."),
     signals: str | None = typer.Option(None, "--signals", help="Comma-separated signal IDs (default: all)."),
+    ignore: str | None = typer.Option(None, "--ignore",
+                                      help="Comma-separated columns the signals leave out (label leaks, notes)."),
     no_effect: bool = typer.Option(False, "--no-effect", help="Skip retraining without the flagged rows."),
     record: Path | None = typer.Option(None, "--record", help="Record the result as evidence in this folder."),
     system: str | None = typer.Option(None, "--system", help="System ID the evidence is for (with --record)."),
@@ -84,6 +86,7 @@ def check(
                             baseline_key=baseline_key,
                             delimiter=delimiter,
                             max_rows=max_rows, signals=chosen, effect=not no_effect, seed=seed, executor=executor,
+                            ignore=[c.strip() for c in ignore.split(",") if c.strip()] if ignore else None,
                             progress=progress)
     text = {CheckFormat.json: render.render_json, CheckFormat.md: render.render_markdown,
             CheckFormat.html: render.render_html, CheckFormat.table: render.render_table}[fmt](report)

@@ -27,7 +27,7 @@ Progress = Callable[[str], None]
 def check_data(path: Path, *, label: str, id_column: str | None = None, baseline: Path | None = None,
                schema: Path | None = None, baseline_key: Path | None = None, delimiter: str | None = None,
                max_rows: int = MAX_ROWS,
-               signals: list[str] | None = None, effect: bool = True, seed: int = 0,
+               signals: list[str] | None = None, effect: bool = True, seed: int = 0, ignore: list[str] | None = None,
                executor: Executor | None = None, progress: Progress | None = None) -> DataCheckReport:
     rules = None
     if schema is not None:
@@ -55,7 +55,7 @@ def check_data(path: Path, *, label: str, id_column: str | None = None, baseline
             progress("validating against the schema")
         validation = validate(table, rules, str(schema))
     report = check_table(table, baseline=trusted, baseline_name=str(baseline) if baseline else "", signals=signals,
-                         effect=effect, seed=seed, executor=executor, progress=progress)
+                         effect=effect, seed=seed, ignore=ignore, executor=executor, progress=progress)
     if verified is not None and report.baseline is not None:
         report = report.model_copy(update={"baseline": report.baseline.model_copy(update={
             "manifest_verified": verified[0], "notes": [*report.baseline.notes, *verified[1]]})})
@@ -67,8 +67,9 @@ def check_data(path: Path, *, label: str, id_column: str | None = None, baseline
 
 
 def check_table(table: LabelledTable, *, baseline: dict[str, object] | None = None, baseline_name: str = "",
-                signals: list[str] | None = None, effect: bool = True, seed: int = 0,
+                signals: list[str] | None = None, effect: bool = True, seed: int = 0, ignore: list[str] | None = None,
                 executor: Executor | None = None, progress: Progress | None = None) -> DataCheckReport:
+    """Screen ``table``; columns in ``ignore`` (leaks of the label, free text) are left out of the signals only."""
     import numpy as np
 
     from clearsight.data.baseline import diff
@@ -81,8 +82,15 @@ def check_table(table: LabelledTable, *, baseline: dict[str, object] | None = No
         chosen = by_id(signals)
     except KeyError as exc:
         raise InputError(f"unknown signal {exc.args[0]}") from exc
+    unknown = [c for c in ignore or [] if c not in table.columns]
+    if unknown:
+        raise InputError(f"--ignore names no column: {', '.join(unknown)}", path=table.source or None)
+    if set(ignore or []) & {table.label, table.id_column}:
+        raise InputError("--ignore cannot name the label or ID column")
+    screened = LabelledTable({k: v for k, v in table.columns.items() if k not in (ignore or [])}, table.label,
+                             table.id_column, table.source, table.format, table.sha256)
     try:
-        enc = encode(table)
+        enc = encode(screened)
     except ValueError as exc:
         raise InputError(str(exc), path=table.source or None) from exc
     ctx = Context(enc, seed=seed, executor=executor)

@@ -1,8 +1,10 @@
 """Label issues from out-of-sample probabilities (confident learning's idea, our own rule).
 
 A row is flagged when a model that never saw it prefers another label by a clear margin. In a rare class
-(fraud), a few rows that look like the common class are the hard cases every model misses, not poison: they
-are listed but flagged only when there are more of them than ``HARD_CASE_SHARE`` of the class.
+(fraud), rows that look like the common class are mostly the hard cases a model misses (fraud that copies
+normal spending), not poison: they are listed, and flagged only when they are more than half of the class —
+then the class is mostly mislabelled rather than hard. A 37 % miss rate was seen on the fraud example's clean
+data, and 72 % once 5 % of all labels were flipped at random.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from clearsight.data.poisoning.interface import Context, Signal, SignalResult
 
 MARGIN = 0.3
 RARE_CLASS = 0.1  # and at most a fifth of the largest class: an imbalanced set, not a balanced one
-HARD_CASE_SHARE = 0.25
+HARD_CASE_SHARE = 0.5
 
 
 def run(ctx: Context) -> SignalResult:

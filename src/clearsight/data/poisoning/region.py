@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from clearsight.data.poisoning.interface import Context, Signal, SignalResult, empty
 
 RINGS = ((0, 10), (10, 30), (30, 60), (60, 100), (100, 150))
-SEED_SHARE = 0.3
+SEED_SHARE = 0.5
 LIFT = 5.0
 GROW_NEIGHBOURS = 10
 GROW_SHARE = 0.6
@@ -64,11 +64,12 @@ def run(ctx: Context) -> SignalResult | str:
 
 
 def _majority_other(labels: NDArray[np.int64], y: NDArray[np.int64]) -> NDArray[np.int64]:
-    out = np.full(len(y), -1, dtype=np.int64)
-    for i in np.flatnonzero((labels != y[:, None]).any(axis=1)):
-        row = labels[i][labels[i] != y[i]]
-        out[i] = np.bincount(row).argmax()
-    return out
+    """The most common other label among each row's neighbours (-1 when all share the row's label)."""
+    n, k = labels.shape
+    counts = np.zeros((n, int(max(labels.max(), y.max())) + 1), dtype=np.int64)
+    np.add.at(counts, (np.repeat(np.arange(n), k), labels.ravel()), 1)
+    counts[np.arange(n), y] = 0
+    return np.where(counts.max(axis=1) > 0, counts.argmax(axis=1), -1)
 
 
 def _group_sizes(flagged: NDArray[np.bool_], near: NDArray[np.int64]) -> NDArray[np.int64]:
