@@ -42,11 +42,14 @@ def test_json_report_names_flipped_rows_and_exit_1(capsys: pytest.CaptureFixture
     flipped = {f["id"] for f in report["baseline"]["label_flips"]}
     assert flipped <= {r["id"] for r in flagged}
     assert report["summary"]["flagged"] == len(flagged)
+    # the map holds every flagged row (up to 500) and a sample of the rest, for the "where do flags sit" chart
+    assert sum(p["flagged"] for p in report["map"]) == len(flagged)
+    assert len(report["map"]) > len(flagged)
 
 
 def test_fail_on_never_and_other_formats(capsys: pytest.CaptureFixture[str], files: dict[str, Path],
                                          tmp_path: Path) -> None:
-    for fmt, marker in (("md", "# Data check"), ("html", "<svg"), ("table", "Signals")):
+    for fmt, marker in (("md", "# Data check"), ("html", "chart-map"), ("table", "Signals")):
         target = tmp_path / f"report.{fmt}"
         code, _, _ = run(capsys, "data", "check", str(files["attacked"]), "--label", "is_fraud", "--format", fmt,
                          "--output", str(target), "--fail-on", "never", "--no-effect")

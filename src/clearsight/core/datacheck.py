@@ -129,6 +129,15 @@ class DataProfile(Frozen):
     sha256: str | None = None
 
 
+class MapPoint(Frozen):
+    """One row placed on the data's first two principal components, for the "where do flags sit" view."""
+
+    x: float
+    y: float
+    label: LabelValue
+    flagged: bool
+
+
 class DataCheckReport(Frozen):
     data: DataProfile
     signals: list[SignalSummary]
@@ -139,6 +148,7 @@ class DataCheckReport(Frozen):
     validation: ValidationResult | None = None
     findings: list[DataFinding]
     seconds: float
+    map: list[MapPoint] = Field(default_factory=list, description="Flagged rows plus a sample of the rest.")
 
     @property
     def flagged(self) -> list[SuspiciousRow]:

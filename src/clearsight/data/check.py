@@ -73,7 +73,7 @@ def check_table(table: LabelledTable, *, baseline: dict[str, object] | None = No
     import numpy as np
 
     from clearsight.data.baseline import diff
-    from clearsight.data.poisoning.detect import detect, removal_effect
+    from clearsight.data.poisoning.detect import data_map, detect, removal_effect
     from clearsight.data.poisoning.interface import Context
     from clearsight.data.poisoning.registry import by_id
 
@@ -111,7 +111,7 @@ def check_table(table: LabelledTable, *, baseline: dict[str, object] | None = No
                           classes={str(c): int(k) for c, k in zip(classes, counts, strict=True)}, sha256=table.sha256)
     report = DataCheckReport(data=profile, signals=detection.signals, suspicious=detection.rows,
                              triggers=detection.triggers, effect=estimate, baseline=difference, findings=[],
-                             seconds=0.0)
+                             seconds=0.0, map=data_map(ctx, detection.flagged))
     return report.model_copy(update={"findings": findings(report),
                                      "seconds": round(time.perf_counter() - started, 3)})
 

@@ -163,6 +163,35 @@ def class_bars(report: DataCheckReport) -> str:
     return svg_document(width, height, body, label="Flagged rows by their current label", kind="classes")
 
 
+def flag_map(report: DataCheckReport) -> str:
+    """Where flagged rows sit among the rest: a tight red cluster is a targeted campaign, scattered red is noise."""
+    width, height, pad = 520.0, 320.0, 16.0
+    if not report.map:
+        return ""
+    xs = [p.x for p in report.map]
+    ys = [p.y for p in report.map]
+    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+
+    def sx(v: float) -> float:
+        return pad + (width - 2 * pad) * ((v - x0) / (x1 - x0) if x1 > x0 else 0.5)
+
+    def sy(v: float) -> float:
+        return height - pad - (height - 2 * pad) * ((v - y0) / (y1 - y0) if y1 > y0 else 0.5)
+
+    labels = sorted({str(p.label) for p in report.map})
+    greys = ["#9fb3c8", "#486581", "#bcccdc", "#627d98", "#829ab1", "#334e68"]
+    body = [f'<rect x="0" y="0" width="{num(width)}" height="{num(height)}" fill="none" stroke="{GRID}"/>']
+    for p in sorted(report.map, key=lambda p: p.flagged):  # flags drawn last, on top
+        colour = SEVERITY_COLOURS["critical"] if p.flagged else greys[labels.index(str(p.label)) % len(greys)]
+        r = 3.2 if p.flagged else 2.0
+        body.append(f'<circle cx="{num(sx(p.x))}" cy="{num(sy(p.y))}" r="{r}" fill="{colour}" '
+                    f'fill-opacity="{0.9 if p.flagged else 0.5}"><title>label {escape(str(p.label))}'
+                    f'{" (flagged)" if p.flagged else ""}</title></circle>')
+    body.append(text(pad, 14, "first two principal components; red = flagged, greys = labels", size=10,
+                     fill=MUTED))
+    return svg_document(width, height, body, label="Where flagged rows sit", kind="map")
+
+
 def render_html(report: DataCheckReport) -> str:
     md_rows = "".join(
         f"<tr><td>{r.row}</td><td>{escape(r.id or '')}</td><td>{escape(str(r.label))}</td>"
@@ -185,7 +214,8 @@ def render_html(report: DataCheckReport) -> str:
             f"label <code>{escape(d.label)}</code>, {len(report.flagged)} rows flagged, checked in "
             f"{report.seconds:.1f} s.</p><h2>Findings</h2><ul>{finds}</ul>"
             f"<div class=\"charts\"><figure>{score_histogram(report)}<figcaption>Suspicion scores</figcaption></figure>"
-            f"<figure>{class_bars(report)}<figcaption>Flagged rows per label</figcaption></figure></div>{effect}"
+            f"<figure>{class_bars(report)}<figcaption>Flagged rows per label</figcaption></figure>"
+            f"<figure>{flag_map(report)}<figcaption>Where flagged rows sit</figcaption></figure></div>{effect}"
             f"<h2>Signals</h2><table><tr><th>signal</th><th>ran</th><th>flagged</th><th>note</th></tr>{sigs}</table>"
             f"<h2>Suspicious rows</h2><table><tr><th>row</th><th>id</th><th>label</th><th>suggested</th><th>score"
             f"</th><th>flagged</th><th>reason</th></tr>{md_rows}</table></body></html>\n")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from clearsight.core.datacheck import RemovalEffect, RowReason, SignalSummary, SuspiciousRow, TriggerPattern
+from clearsight.core.datacheck import MapPoint, RemovalEffect, RowReason, SignalSummary, SuspiciousRow, TriggerPattern
 from clearsight.data.poisoning.interface import Context, Signal, SignalResult
 from clearsight.data.poisoning.models import family, fit_predict, spec_for, view
 from clearsight.data.poisoning.registry import SIGNALS
@@ -148,3 +148,22 @@ def _stamped(enc: Encoded, x: NDArray[np.float64], victims: NDArray[np.int64],
         if len(rows):
             out[:, cols] = enc.distance[rows[0], cols]
     return out
+
+
+MAP_SAMPLE = 1500
+MAP_FLAGGED = 500
+
+
+def data_map(ctx: Context, flagged: NDArray[np.bool_]) -> list[MapPoint]:
+    """Flagged rows (up to 500) and a sample of the rest on two principal components of the distance view."""
+    rng = np.random.default_rng(ctx.seed)
+    hits = np.flatnonzero(flagged)[:MAP_FLAGGED]
+    rest = np.flatnonzero(~flagged)
+    rest = rng.choice(rest, size=min(MAP_SAMPLE, len(rest)), replace=False) if len(rest) else rest
+    rows = np.concatenate([rest, hits])
+    x = ctx.enc.distance[rows]
+    centred = x - x.mean(axis=0)
+    _u, _s, vt = np.linalg.svd(centred, full_matrices=False)
+    xy = centred @ vt[:2].T if vt.shape[0] >= 2 else np.column_stack([centred @ vt[0], np.zeros(len(rows))])
+    return [MapPoint(x=round(float(a), 3), y=round(float(b), 3), label=ctx.label(int(ctx.enc.y[i])),
+                     flagged=bool(flagged[i])) for i, (a, b) in zip(rows.tolist(), xy.tolist(), strict=True)]

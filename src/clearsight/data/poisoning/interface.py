@@ -26,6 +26,13 @@ class Context:
     executor: Executor | None = None
     _proba: NDArray[np.float64] | None = None
     _neighbours: tuple[NDArray[np.float64], NDArray[np.int64]] | None = None
+    _cache: dict[str, Any] = field(default_factory=dict)
+
+    def cached(self, key: str, compute: Callable[[], Any]) -> Any:
+        """A value several signals share (computed by the first that asks)."""
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
 
     @property
     def n(self) -> int:

@@ -17,6 +17,8 @@ from clearsight.data.poisoning.interface import Context, Signal, SignalResult, e
 
 RINGS = ((0, 10), (10, 30), (30, 60), (60, 100), (100, 150))
 SEED_SHARE = 0.5
+WEAK_SEED_SHARE = 0.3
+ODD_Z = 6.0
 LIFT = 5.0
 GROW_NEIGHBOURS = 10
 GROW_SHARE = 0.6
@@ -38,7 +40,12 @@ def run(ctx: Context) -> SignalResult | str:
             break
         best = np.maximum(best, differs[:, lo:hi].mean(axis=1))
     expected_other = 1.0 - prior[y]
-    flagged = (best >= SEED_SHARE) & (best >= LIFT * expected_other)
+    from clearsight.data.poisoning.outliers import class_distance_z
+
+    # a seed is clearly inside the other class's region, or less clearly but also far from its own class
+    # (flips that outnumber what is left of their kind of fraud still sit far from every real legitimate row)
+    odd = ctx.cached("class_distance_z", lambda: class_distance_z(ctx)) >= ODD_Z
+    flagged = ((best >= SEED_SHARE) | ((best >= WEAK_SEED_SHARE) & odd)) & (best >= LIFT * expected_other)
     near = idx[:, :GROW_NEIGHBOURS]
     same = labels[:, :GROW_NEIGHBOURS] == y[:, None]
     for _ in range(20):
