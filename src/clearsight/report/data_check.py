@@ -157,9 +157,9 @@ def class_bars(report: DataCheckReport) -> str:
         y = 20 + i * row_h
         share = flagged.get(c, 0) / most
         body.append(text(4, y + 14, f"{c} ({report.data.classes[c]:,} rows)", size=11))
-        body.append(f'<rect x="180" y="{num(y + 3)}" width="{num(300 * share)}" height="14" '
+        body.append(f'<rect x="180" y="{num(y + 3)}" width="{num(240 * share)}" height="14" '
                     f'fill="{SEVERITY_COLOURS["high"]}"/>')
-        body.append(text(186 + 300 * share, y + 14, f"{flagged.get(c, 0)} flagged", size=11, fill=MUTED))
+        body.append(text(186 + 240 * share, y + 14, f"{flagged.get(c, 0):,} flagged", size=11, fill=MUTED))
     return svg_document(width, height, body, label="Flagged rows by their current label", kind="classes")
 
 
