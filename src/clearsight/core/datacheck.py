@@ -95,6 +95,8 @@ class BaselineDiff(Frozen):
     flips_by_direction: dict[str, int] = Field(default_factory=dict)
     shifts: list[FeatureShift] = Field(default_factory=list)
     manifest_verified: bool | None = None
+    partition_changes: dict[str, Literal["added", "removed", "changed"]] = Field(
+        default_factory=dict, description="Partition path -> what happened to it, when both sides are partitioned.")
     notes: list[str] = Field(default_factory=list)
 
 
@@ -126,7 +128,8 @@ class DataProfile(Frozen):
     label: str
     id_column: str | None
     classes: dict[str, int]
-    sha256: str | None = None
+    sha256: str | None = Field(default=None, description="The file's SHA-256; for partitions, a digest of theirs.")
+    partitions: int = 0
 
 
 class MapPoint(Frozen):

@@ -77,6 +77,7 @@ def build_manifest(table: LabelledTable) -> dict[str, Any]:
         "label": table.label, "id_column": table.id_column, "columns": list(table.columns),
         "row_ids": None if ids is None else ids.tolist(), "row_fingerprints": prints, "row_labels": labels,
         "samples": samples,
+        "partitions": {k: {"sha256": h, "rows": n} for k, (h, n) in table.partitions.items()},
     }
 
 
@@ -156,13 +157,30 @@ def diff(new: LabelledTable, trusted: dict[str, Any], *, baseline_name: str) -> 
             removed += len(gone) - pairs
             added += len(came) - pairs
     directions = Counter(f"{f.before} -> {f.after}" for f in flips)
+    changes = _partition_changes(new.partitions, trusted.get("partitions") or {})
     if len(flips) > MAX_FLIPS_LISTED:
         notes.append(f"{len(flips)} label flips; the first {MAX_FLIPS_LISTED} are listed")
     return BaselineDiff(
         baseline=baseline_name, rows_before=len(old_prints), rows_after=new.rows, added=added, removed=removed,
         changed=changed, unchanged=unchanged, label_flips=flips[:MAX_FLIPS_LISTED],
         flips_by_direction=dict(directions), shifts=_shifts(new, trusted.get("samples") or {}), notes=notes,
+        partition_changes=changes,
     )
+
+
+def _partition_changes(now: dict[str, tuple[str, int]], before: dict[str, Any]) -> dict[str, Any]:
+    """Which partition files appeared, disappeared or changed content since the trusted version."""
+    if not now or not before:
+        return {}
+    out: dict[str, Any] = {}
+    for name, (digest, _rows) in now.items():
+        old = before.get(name)
+        if old is None:
+            out[name] = "added"
+        elif old.get("sha256") != digest:
+            out[name] = "changed"
+    out.update({name: "removed" for name in before if name not in now})
+    return out
 
 
 def _shifts(new: LabelledTable, samples: dict[str, dict[str, list[Any]]]) -> list[FeatureShift]:
@@ -219,5 +237,5 @@ def load_baseline(path: Path, new: LabelledTable, *, delimiter: str | None, max_
     if missing:
         raise InputError(f"baseline lacks columns {', '.join(missing)}", path=str(path))
     old = LabelledTable({c: old.columns[c] for c in new.columns}, old.label, old.id_column, old.source, old.format,
-                        old.sha256)
+                        old.sha256, old.partitions)
     return build_manifest(old)

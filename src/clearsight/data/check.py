@@ -108,7 +108,8 @@ def check_table(table: LabelledTable, *, baseline: dict[str, object] | None = No
     classes, counts = np.unique(label_values(table.columns[table.label]), return_counts=True)
     profile = DataProfile(path=table.source, format=table.format, rows=table.rows, columns=len(table.columns),
                           label=table.label, id_column=table.id_column,
-                          classes={str(c): int(k) for c, k in zip(classes, counts, strict=True)}, sha256=table.sha256)
+                          classes={str(c): int(k) for c, k in zip(classes, counts, strict=True)}, sha256=table.sha256,
+                          partitions=len(table.partitions))
     report = DataCheckReport(data=profile, signals=detection.signals, suspicious=detection.rows,
                              triggers=detection.triggers, effect=estimate, baseline=difference, findings=[],
                              seconds=0.0, map=data_map(ctx, detection.flagged))
@@ -169,6 +170,11 @@ def findings(report: DataCheckReport) -> list[DataFinding]:
             out.append(DataFinding(rule="baseline.label-flips", severity=Severity.HIGH,
                                    message=f"{sum(b.flips_by_direction.values())} labels changed on rows that "
                                            f"already existed ({directions})"))
+        touched = {k: v for k, v in b.partition_changes.items() if v != "added"}
+        if touched:
+            listed = ", ".join(f"{k} ({v})" for k, v in list(touched.items())[:6])
+            out.append(DataFinding(rule="baseline.partitions", severity=Severity.MEDIUM,
+                                   message=f"{len(touched)} trusted partition(s) changed or removed: {listed}"))
         shifted = [s for s in b.shifts if s.shifted]
         if shifted:
             cols = sorted({s.column + (f" (label {s.within_label})" if s.within_label else "") for s in shifted})

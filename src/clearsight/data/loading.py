@@ -21,6 +21,10 @@ from clearsight.core.errors import InputError
 from clearsight.data.table import Columns, LabelledTable
 
 MAX_ROWS = 1_000_000
+
+
+class RowLimitError(InputError):
+    """The data holds more rows than the in-memory check reads (``--max-rows``)."""
 BLOCK = 1 << 22
 DELIMITERS = (",", ";", "\t", "|")
 
@@ -51,12 +55,70 @@ def load_table(path: Path, label: str, *, id_column: str | None = None, max_rows
     if not path.exists():
         raise InputError("no such file", path=str(path))
     if path.is_dir():
+        parts = _partition_files(path)
+        if parts:
+            return _load_partitions(path, parts, label, id_column, max_rows, delimiter)
         from clearsight.data.images import PATH_COLUMN, read_image_folder
 
         columns = read_image_folder(path, label, max_rows)
         table = LabelledTable(columns, label, id_column or PATH_COLUMN, source=str(path), format="images")
         check_table(table)
         return table
+    columns, fmt = _read_file(path, label, max_rows, delimiter)
+    table = LabelledTable(columns, label, id_column, source=str(path), format=fmt, sha256=sha256_file(path))
+    check_table(table)
+    return table
+
+
+PARTITION_SUFFIXES = (".parquet", ".pq", ".csv", ".tsv")
+
+
+def _partition_files(folder: Path) -> list[Path]:
+    """Data files of a partitioned data set (``part-0001.parquet``, ``date=2026-11-01/x.csv``), in path order."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in PARTITION_SUFFIXES
+                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+
+
+def _load_partitions(folder: Path, parts: list[Path], label: str, id_column: str | None, max_rows: int,
+                     delimiter: str | None) -> LabelledTable:
+    """Every partition read like a file and stacked; each keeps its own hash so a manifest can say which changed."""
+    pieces: list[Columns] = []
+    partitions: dict[str, tuple[str, int]] = {}
+    names: list[str] | None = None
+    total = 0
+    fmt = ""
+    for part in parts:
+        shown = str(part.relative_to(folder))
+        try:
+            if total >= max_rows:
+                raise RowLimitError("no rows left")
+            columns, fmt = _read_file(part, label, max_rows - total, delimiter)
+        except RowLimitError as exc:
+            raise RowLimitError(f"more than {max_rows:,} rows across the partitions", path=str(folder),
+                                hint="check fewer partitions, or raise --max-rows if memory allows") from exc
+        if names is None:
+            names = list(columns)
+        elif list(columns) != names:
+            raise InputError(f"columns differ from the first partition's ({', '.join(names[:8])})", path=str(part))
+        rows = len(next(iter(columns.values())))
+        total += rows
+        pieces.append(columns)
+        partitions[shown] = (sha256_file(part), rows)
+    assert names is not None
+    merged: Columns = {}
+    for name in names:
+        kinds = {piece[name].dtype.kind == "O" for piece in pieces}
+        if len(kinds) > 1:
+            raise InputError(f"column '{name}' holds numbers in some partitions and text in others", path=str(folder))
+        merged[name] = np.concatenate([piece[name] for piece in pieces])
+    digest = hashlib.sha256("".join(f"{k}\0{h}\n" for k, (h, _n) in partitions.items()).encode()).hexdigest()
+    table = LabelledTable(merged, label, id_column, source=str(folder), format=f"partitioned {fmt}", sha256=digest,
+                          partitions=partitions)
+    check_table(table)
+    return table
+
+
+def _read_file(path: Path, label: str, max_rows: int, delimiter: str | None) -> tuple[Columns, str]:
     if path.stat().st_size == 0:
         raise InputError("empty file", path=str(path))
     fmt = sniff_format(path)
@@ -74,9 +136,7 @@ def load_table(path: Path, label: str, *, id_column: str | None = None, max_rows
         if exc.path is None:
             exc.path = str(path)
         raise
-    table = LabelledTable(columns, label, id_column, source=str(path), format=fmt, sha256=sha256_file(path))
-    check_table(table)
-    return table
+    return columns, fmt
 
 
 def check_table(table: LabelledTable) -> None:
@@ -208,7 +268,7 @@ def _csv(path: Path, max_rows: int, delimiter: str | None) -> Columns:
             batches.append(batch)
             rows += batch.num_rows
             if rows > max_rows:
-                raise InputError(f"more than {max_rows:,} rows: the in-memory check stops here rather than read "
+                raise RowLimitError(f"more than {max_rows:,} rows: the in-memory check stops here rather than read "
                                  "the whole file", hint="check a sample, or raise --max-rows if memory allows")
         table = pa.Table.from_batches(batches, schema=reader.schema)
     except pa.ArrowInvalid as exc:
@@ -244,7 +304,7 @@ def _parquet(path: Path, max_rows: int) -> Columns:
     try:
         meta = pq.ParquetFile(str(path))
         if meta.metadata.num_rows > max_rows:
-            raise InputError(f"{meta.metadata.num_rows:,} rows, more than the {max_rows:,} the in-memory check "
+            raise RowLimitError(f"{meta.metadata.num_rows:,} rows, more than the {max_rows:,} the in-memory check "
                              "reads", hint="check a sample, or raise --max-rows if memory allows")
         table = meta.read()
     except (pa.ArrowInvalid, OSError) as exc:
@@ -273,7 +333,7 @@ def _npz(path: Path, label: str, max_rows: int) -> Columns:
         raise InputError(f"'{features[0]}' must be rows x features and '{label}' one label per row "
                          f"(shapes {x.shape} and {y.shape})")
     if len(y) > max_rows:
-        raise InputError(f"{len(y):,} rows, more than the {max_rows:,} the in-memory check reads")
+        raise RowLimitError(f"{len(y):,} rows, more than the {max_rows:,} the in-memory check reads")
     flat = x.reshape(len(x), -1).astype(float)
     columns: Columns = {f"{features[0]}[{i}]": flat[:, i] for i in range(flat.shape[1])}
     columns[label] = y

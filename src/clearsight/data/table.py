@@ -31,6 +31,7 @@ class LabelledTable:
     source: str = ""
     format: str = ""
     sha256: str | None = None
+    partitions: dict[str, tuple[str, int]] = field(default_factory=dict)  # relative path -> (sha256, rows)
 
     @property
     def rows(self) -> int:
