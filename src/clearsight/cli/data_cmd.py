@@ -57,6 +57,8 @@ def check(
     fail_on: FailOn = typer.Option(FailOn.high, "--fail-on", help="Exit 1 when a finding reaches this severity."),
     delimiter: str | None = typer.Option(None, "--delimiter", help="CSV delimiter (guessed from the header)."),
     max_rows: int = typer.Option(1_000_000, "--max-rows", min=10, help="Refuse data larger than this."),
+    sample: int | None = typer.Option(None, "--sample", min=10,
+                                      help="Screen a uniform sample of N rows of a larger CSV/Parquet file."),
     signals: str | None = typer.Option(None, "--signals", help="Comma-separated signal IDs (default: all)."),
     ignore: str | None = typer.Option(None, "--ignore",
                                       help="Comma-separated columns the signals leave out (label leaks, notes)."),
@@ -82,7 +84,7 @@ def check(
 
     chosen = [s.strip() for s in signals.split(",") if s.strip()] if signals else None
     with _status() as progress:
-        report = check_data(data, label=label, id_column=id_column, baseline=baseline, schema=schema,
+        report = check_data(data, label=label, id_column=id_column, baseline=baseline, schema=schema, sample=sample,
                             baseline_key=baseline_key,
                             delimiter=delimiter,
                             max_rows=max_rows, signals=chosen, effect=not no_effect, seed=seed, executor=executor,

@@ -130,6 +130,7 @@ class DataProfile(Frozen):
     classes: dict[str, int]
     sha256: str | None = Field(default=None, description="The file's SHA-256; for partitions, a digest of theirs.")
     partitions: int = 0
+    sampled_from: int | None = Field(default=None, description="Rows in the data when only a sample was checked.")
 
 
 class MapPoint(Frozen):

@@ -26,7 +26,7 @@ Progress = Callable[[str], None]
 
 def check_data(path: Path, *, label: str, id_column: str | None = None, baseline: Path | None = None,
                schema: Path | None = None, baseline_key: Path | None = None, delimiter: str | None = None,
-               max_rows: int = MAX_ROWS,
+               max_rows: int = MAX_ROWS, sample: int | None = None,
                signals: list[str] | None = None, effect: bool = True, seed: int = 0, ignore: list[str] | None = None,
                executor: Executor | None = None, progress: Progress | None = None) -> DataCheckReport:
     rules = None
@@ -36,7 +36,10 @@ def check_data(path: Path, *, label: str, id_column: str | None = None, baseline
         rules = load_schema(schema)  # a broken schema fails before the data is read
     if progress:
         progress("reading data")
-    table = load_table(path, label, id_column=id_column, max_rows=max_rows, delimiter=delimiter)
+    table = load_table(path, label, id_column=id_column, max_rows=max_rows, delimiter=delimiter, sample=sample,
+                       seed=seed)
+    if sample is not None and baseline is not None:
+        raise InputError("--baseline compares every row, --sample reads only some: use one or the other")
     if baseline_key is not None and baseline is None:
         raise InputError("--baseline-key needs --baseline")
     verified = _verify_baseline(baseline, baseline_key) if baseline is not None and baseline_key else None
@@ -109,7 +112,7 @@ def check_table(table: LabelledTable, *, baseline: dict[str, object] | None = No
     profile = DataProfile(path=table.source, format=table.format, rows=table.rows, columns=len(table.columns),
                           label=table.label, id_column=table.id_column,
                           classes={str(c): int(k) for c, k in zip(classes, counts, strict=True)}, sha256=table.sha256,
-                          partitions=len(table.partitions))
+                          partitions=len(table.partitions), sampled_from=table.sampled_from)
     report = DataCheckReport(data=profile, signals=detection.signals, suspicious=detection.rows,
                              triggers=detection.triggers, effect=estimate, baseline=difference, findings=[],
                              seconds=0.0, map=data_map(ctx, detection.flagged))

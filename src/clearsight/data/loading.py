@@ -50,10 +50,16 @@ def sniff_format(path: Path) -> str:
 
 
 def load_table(path: Path, label: str, *, id_column: str | None = None, max_rows: int = MAX_ROWS,
-               delimiter: str | None = None) -> LabelledTable:
-    """Read ``path`` and check the label and ID columns are usable; raise :class:`InputError` otherwise."""
+               delimiter: str | None = None, sample: int | None = None, seed: int = 0) -> LabelledTable:
+    """Read ``path`` and check the label and ID columns are usable; raise :class:`InputError` otherwise.
+
+    With ``sample``, a uniform random sample of that many rows is kept while the whole file streams past
+    (memory holds the sample and one block), for data sets larger than ``max_rows``.
+    """
     if not path.exists():
         raise InputError("no such file", path=str(path))
+    if sample is not None:
+        return _load_sample(path, label, id_column, sample, delimiter, seed)
     if path.is_dir():
         parts = _partition_files(path)
         if parts:
@@ -68,6 +74,67 @@ def load_table(path: Path, label: str, *, id_column: str | None = None, max_rows
     table = LabelledTable(columns, label, id_column, source=str(path), format=fmt, sha256=sha256_file(path))
     check_table(table)
     return table
+
+
+def _load_sample(path: Path, label: str, id_column: str | None, size: int, delimiter: str | None,
+                 seed: int) -> LabelledTable:
+    if size < 10:
+        raise InputError("--sample must be at least 10 rows")
+    fmt = "" if path.is_dir() else sniff_format(path)
+    if fmt not in ("csv", "parquet"):
+        raise InputError("--sample reads one CSV or Parquet file", path=str(path))
+    if path.stat().st_size == 0:
+        raise InputError("empty file", path=str(path))
+    reservoir = _Reservoir(size, seed)
+    try:
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            for batch in pq.ParquetFile(str(path)).iter_batches(batch_size=65_536):
+                reservoir.add(batch)
+        else:
+            for batch in _csv_reader(path, delimiter):
+                reservoir.add(batch)
+    except _arrow().ArrowInvalid as exc:
+        raise InputError(_arrow_message(str(exc)) if fmt == "csv" else f"cannot read as Parquet: {exc}",
+                         path=str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError("not UTF-8 text", path=str(path)) from exc
+    table_ = reservoir.table
+    if table_ is None:
+        raise InputError("no data rows, only a header", path=str(path))
+    try:
+        columns = {name: _to_numpy(table_.column(name), name) for name in _unique_names(table_.column_names)}
+    except InputError as exc:
+        exc.path = exc.path or str(path)
+        raise
+    table = LabelledTable(columns, label, id_column, source=str(path), format=fmt, sha256=sha256_file(path),
+                          sampled_from=reservoir.seen)
+    check_table(table)
+    return table
+
+
+class _Reservoir:
+    """The ``size`` rows with the smallest random keys seen so far, kept in file order."""
+
+    def __init__(self, size: int, seed: int) -> None:
+        self.size = size
+        self.rng = np.random.default_rng(seed)
+        self.table: Any = None
+        self.keys = np.zeros(0)
+        self.seen = 0
+
+    def add(self, batch: Any) -> None:
+        pa = _arrow()
+        keys = self.rng.random(batch.num_rows)
+        self.seen += batch.num_rows
+        incoming = pa.Table.from_batches([batch])
+        merged = incoming if self.table is None else pa.concat_tables([self.table, incoming])
+        merged_keys = np.concatenate([self.keys, keys])
+        if merged.num_rows > self.size:
+            keep = np.sort(np.argpartition(merged_keys, self.size)[:self.size])
+            merged, merged_keys = merged.take(keep), merged_keys[keep]
+        self.table, self.keys = merged, merged_keys
 
 
 PARTITION_SUFFIXES = (".parquet", ".pq", ".csv", ".tsv")
@@ -251,17 +318,21 @@ def _detect_delimiter(path: Path) -> str:
     return best if counts[best] else ","
 
 
-def _csv(path: Path, max_rows: int, delimiter: str | None) -> Columns:
-    pa = _arrow()
+def _csv_reader(path: Path, delimiter: str | None) -> Any:
     from pyarrow import csv
 
     sep = delimiter or _detect_delimiter(path)
     if len(sep) != 1:
         raise InputError(f"--delimiter must be one character (got {sep!r})")
+    return csv.open_csv(str(path), read_options=csv.ReadOptions(block_size=BLOCK),
+                        parse_options=csv.ParseOptions(delimiter=sep),
+                        convert_options=csv.ConvertOptions(strings_can_be_null=True))
+
+
+def _csv(path: Path, max_rows: int, delimiter: str | None) -> Columns:
+    pa = _arrow()
     try:
-        reader = csv.open_csv(str(path), read_options=csv.ReadOptions(block_size=BLOCK),
-                              parse_options=csv.ParseOptions(delimiter=sep),
-                              convert_options=csv.ConvertOptions(strings_can_be_null=True))
+        reader = _csv_reader(path, delimiter)
         batches = []
         rows = 0
         for batch in reader:

@@ -32,6 +32,7 @@ class LabelledTable:
     format: str = ""
     sha256: str | None = None
     partitions: dict[str, tuple[str, int]] = field(default_factory=dict)  # relative path -> (sha256, rows)
+    sampled_from: int | None = None  # rows in the file when only a sample was read
 
     @property
     def rows(self) -> int:

@@ -38,7 +38,8 @@ def render_table(report: DataCheckReport) -> str:
     buf = io.StringIO()
     console = Console(file=buf, width=140, force_terminal=False, no_color=True)
     d = report.data
-    console.print(f"{d.path}: {d.rows:,} rows, label '{d.label}' "
+    sampled = f" (a sample of {d.sampled_from:,})" if d.sampled_from else ""
+    console.print(f"{d.path}: {d.rows:,} rows{sampled}, label '{d.label}' "
                   f"({', '.join(f'{k}: {v:,}' for k, v in d.classes.items())}) — checked in {report.seconds:.1f} s")
     for f in report.findings:
         console.print(f"  [{f.severity.value.upper()}] {f.message}")
@@ -81,7 +82,8 @@ def _effect_line(report: DataCheckReport) -> str:
 def render_markdown(report: DataCheckReport) -> str:
     d = report.data
     out = [f"# Data check: {d.path}", "",
-           f"{d.rows:,} rows, {d.columns} columns, label `{d.label}` "
+           f"{d.rows:,} rows{f' (a sample of {d.sampled_from:,})' if d.sampled_from else ''}, {d.columns} columns, "
+           f"label `{d.label}` "
            f"({', '.join(f'{k}: {v:,}' for k, v in d.classes.items())}). Checked in {report.seconds:.1f} s.", ""]
     out += ["## Findings", ""]
     out += [f"- **{f.severity.value}** {f.message} (`{f.rule}`)" for f in report.findings] or ["No finding."]
