@@ -10,12 +10,12 @@ from pathlib import Path
 
 import typer
 
+from clearsight.cli.extras import require
 from clearsight.core.errors import InputError
 from clearsight.core.severity import Severity
 
 app = typer.Typer(help="Training-data defences: poisoning screening, baseline diff, manifests.", no_args_is_help=True)
 
-RUNTIME_HINT = "install the data checks with: pip install 'clearsight[data]'"
 
 
 class CheckFormat(StrEnum):
@@ -34,13 +34,7 @@ class FailOn(StrEnum):
 
 
 def _runtime() -> None:
-    try:
-        import pandera  # noqa: F401
-        import pyarrow  # noqa: F401
-        import scipy  # noqa: F401
-        import sklearn  # noqa: F401
-    except ImportError as exc:
-        raise InputError(f"the data checks are not installed ({exc.name} is missing)", hint=RUNTIME_HINT) from exc
+    require(("pandera", "pyarrow", "scipy", "sklearn", "PIL"), what="the data checks", extra="data")
 
 
 @app.command("check")

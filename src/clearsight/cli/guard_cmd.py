@@ -8,12 +8,12 @@ from pathlib import Path
 
 import typer
 
+from clearsight.cli.extras import require
 from clearsight.core.errors import InputError
 
 app = typer.Typer(help="Runtime guard for model APIs: limits, extraction detection, hardening, audit.",
                   no_args_is_help=True)
 
-RUNTIME_HINT = "install the guard's runtime with: pip install 'clearsight[guard]'"
 
 
 class SummaryFormat(StrEnum):
@@ -22,12 +22,7 @@ class SummaryFormat(StrEnum):
 
 
 def _runtime() -> None:
-    try:
-        import httpx  # noqa: F401
-        import limits  # noqa: F401
-        import uvicorn  # noqa: F401
-    except ImportError as exc:
-        raise InputError(f"the guard's runtime is not installed ({exc.name} is missing)", hint=RUNTIME_HINT) from exc
+    require(("httpx", "limits", "uvicorn"), what="the guard's runtime", extra="guard")
 
 
 def _listen(value: str) -> tuple[str, int]:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from clearsight.core.datacheck import DataCheckReport, DataFinding, DataProfile
+from clearsight.core.datacheck import DataCheckReport, DataFinding, DataProfile, ValidationResult
 from clearsight.core.errors import InputError
 from clearsight.core.severity import Severity
 from clearsight.data.loading import MAX_ROWS, load_table
@@ -29,6 +29,10 @@ def check_data(path: Path, *, label: str, id_column: str | None = None, baseline
                max_rows: int = MAX_ROWS, sample: int | None = None,
                signals: list[str] | None = None, effect: bool = True, seed: int = 0, ignore: list[str] | None = None,
                executor: Executor | None = None, progress: Progress | None = None) -> DataCheckReport:
+    if sample is not None and baseline is not None:
+        raise InputError("--baseline compares every row, --sample reads only some: use one or the other")
+    if baseline_key is not None and baseline is None:
+        raise InputError("--baseline-key needs --baseline")
     rules = None
     if schema is not None:
         from clearsight.data.schema import load_schema
@@ -38,10 +42,6 @@ def check_data(path: Path, *, label: str, id_column: str | None = None, baseline
         progress("reading data")
     table = load_table(path, label, id_column=id_column, max_rows=max_rows, delimiter=delimiter, sample=sample,
                        seed=seed)
-    if sample is not None and baseline is not None:
-        raise InputError("--baseline compares every row, --sample reads only some: use one or the other")
-    if baseline_key is not None and baseline is None:
-        raise InputError("--baseline-key needs --baseline")
     verified = _verify_baseline(baseline, baseline_key) if baseline is not None and baseline_key else None
     trusted = None
     if baseline is not None:
@@ -57,19 +57,13 @@ def check_data(path: Path, *, label: str, id_column: str | None = None, baseline
         if progress:
             progress("validating against the schema")
         validation = validate(table, rules, str(schema))
-    report = check_table(table, baseline=trusted, baseline_name=str(baseline) if baseline else "", signals=signals,
-                         effect=effect, seed=seed, ignore=ignore, executor=executor, progress=progress)
-    if verified is not None and report.baseline is not None:
-        report = report.model_copy(update={"baseline": report.baseline.model_copy(update={
-            "manifest_verified": verified[0], "notes": [*report.baseline.notes, *verified[1]]})})
-        report = report.model_copy(update={"findings": findings(report)})
-    if validation is None:
-        return report
-    report = report.model_copy(update={"validation": validation})
-    return report.model_copy(update={"findings": findings(report)})
+    return check_table(table, baseline=trusted, baseline_name=str(baseline) if baseline else "",
+                       baseline_verified=verified, validation=validation, signals=signals, effect=effect, seed=seed,
+                       ignore=ignore, executor=executor, progress=progress)
 
 
 def check_table(table: LabelledTable, *, baseline: dict[str, object] | None = None, baseline_name: str = "",
+                baseline_verified: tuple[bool, list[str]] | None = None, validation: ValidationResult | None = None,
                 signals: list[str] | None = None, effect: bool = True, seed: int = 0, ignore: list[str] | None = None,
                 executor: Executor | None = None, progress: Progress | None = None) -> DataCheckReport:
     """Screen ``table``; columns in ``ignore`` (leaks of the label, free text) are left out of the signals only."""
@@ -108,14 +102,18 @@ def check_table(table: LabelledTable, *, baseline: dict[str, object] | None = No
         if progress:
             progress("comparing with the baseline")
         difference = diff(table, baseline, baseline_name=baseline_name)
+        if baseline_verified is not None:
+            ok, notes = baseline_verified
+            difference = difference.model_copy(update={"manifest_verified": ok,
+                                                       "notes": [*difference.notes, *notes]})
     classes, counts = np.unique(label_values(table.columns[table.label]), return_counts=True)
     profile = DataProfile(path=table.source, format=table.format, rows=table.rows, columns=len(table.columns),
                           label=table.label, id_column=table.id_column,
                           classes={str(c): int(k) for c, k in zip(classes, counts, strict=True)}, sha256=table.sha256,
                           partitions=len(table.partitions), sampled_from=table.sampled_from)
     report = DataCheckReport(data=profile, signals=detection.signals, suspicious=detection.rows,
-                             triggers=detection.triggers, effect=estimate, baseline=difference, findings=[],
-                             seconds=0.0, map=data_map(ctx, detection.flagged))
+                             triggers=detection.triggers, effect=estimate, baseline=difference,
+                             validation=validation, findings=[], seconds=0.0, map=data_map(ctx, detection.flagged))
     return report.model_copy(update={"findings": findings(report),
                                      "seconds": round(time.perf_counter() - started, 3)})
 

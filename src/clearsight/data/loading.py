@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 
 from clearsight.core.errors import InputError
 from clearsight.data.table import Columns, LabelledTable
+from clearsight.hashing import sha256_file
 
 MAX_ROWS = 1_000_000
 
@@ -27,14 +28,6 @@ class RowLimitError(InputError):
     """The data holds more rows than the in-memory check reads (``--max-rows``)."""
 BLOCK = 1 << 22
 DELIMITERS = (",", ";", "\t", "|")
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def sniff_format(path: Path) -> str:

@@ -43,12 +43,12 @@ from clearsight.controls.artifacts.scanners.savedmodel import scan_keras_metadat
 from clearsight.core.artifact import FileScan, ModelScanReport, ScanSummary, verdict_of
 from clearsight.core.evidence import Finding
 from clearsight.core.severity import Severity
+from clearsight.hashing import sha256_file
 
 Progress = Callable[[int, int], None]
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__"})
 """Version-control and cache folders: their content is never what a loader reads."""
 
-_HASH_CHUNK = 1 << 20
 
 
 @dataclass
@@ -283,14 +283,6 @@ def _file_member(path: Path, display: str, size: int | None) -> Member:
     return Member(where=display, size=size, open=opener)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _budget_note(ctx: ScanContext, where: str) -> list[Finding]:
     """One finding that counts the findings dropped under ``Limits.max_findings`` (identical ones are merged)."""
     if not ctx.dropped:
@@ -335,7 +327,7 @@ def scan_file(path: Path, *, policy: Policy, limits: Limits | None = None, displ
         size = path.stat().st_size
         with open(path, "rb"):
             pass
-        sha = _sha256(path) if limits.hash_files else None
+        sha = sha256_file(path) if limits.hash_files else None
     except OSError as exc:
         return _unreadable(display, exc)
     with scan_context(limits) as ctx:
@@ -377,7 +369,7 @@ def scan_saved_model_dir(
     limits = limits or Limits()
     graph = path / "saved_model.pb"
     try:
-        sha = _sha256(graph) if limits.hash_files else None
+        sha = sha256_file(graph) if limits.hash_files else None
         graph_size = graph.stat().st_size
     except OSError as exc:
         return _unreadable(display, exc)

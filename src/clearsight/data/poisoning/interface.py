@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -15,6 +15,7 @@ from clearsight.data.table import Encoded
 from clearsight.executors import Executor
 
 NEIGHBOURS = 150
+T = TypeVar("T")
 
 
 @dataclass
@@ -24,15 +25,13 @@ class Context:
     enc: Encoded
     seed: int = 0
     executor: Executor | None = None
-    _proba: NDArray[np.float64] | None = None
-    _neighbours: tuple[NDArray[np.float64], NDArray[np.int64]] | None = None
     _cache: dict[str, Any] = field(default_factory=dict)
 
-    def cached(self, key: str, compute: Callable[[], Any]) -> Any:
+    def cached(self, key: str, compute: Callable[[], T]) -> T:
         """A value several signals share (computed by the first that asks)."""
         if key not in self._cache:
             self._cache[key] = compute()
-        return self._cache[key]
+        return cast(T, self._cache[key])
 
     @property
     def n(self) -> int:
@@ -43,24 +42,22 @@ class Context:
         return value.item() if hasattr(value, "item") else value
 
     def proba(self) -> NDArray[np.float64]:
-        if self._proba is None:
-            self._proba = oos_probabilities(self.enc, seed=self.seed, executor=self.executor)
-        return self._proba
+        return self.cached("proba", lambda: oos_probabilities(self.enc, seed=self.seed, executor=self.executor))
 
     def neighbours(self) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
         """Distances and indices of up to NEIGHBOURS nearest other rows, nearest first."""
-        if self._neighbours is None:
-            from sklearn.neighbors import NearestNeighbors
+        return self.cached("neighbours", self._find_neighbours)
 
-            k = min(NEIGHBOURS, self.n - 1)
-            nn = NearestNeighbors(n_neighbors=k + 1).fit(self.enc.distance)
-            dist, idx = nn.kneighbors(self.enc.distance)
-            # a row is not its own neighbour; with exact duplicates it need not come back first
-            own = idx == np.arange(self.n)[:, None]
-            own[~own.any(axis=1), -1] = True
-            keep = ~own
-            self._neighbours = (dist[keep].reshape(self.n, k), idx[keep].reshape(self.n, k))
-        return self._neighbours
+    def _find_neighbours(self) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+        from sklearn.neighbors import NearestNeighbors
+
+        k = min(NEIGHBOURS, self.n - 1)
+        dist, idx = NearestNeighbors(n_neighbors=k + 1).fit(self.enc.distance).kneighbors(self.enc.distance)
+        # a row is not its own neighbour; with exact duplicates it need not come back first
+        own = idx == np.arange(self.n)[:, None]
+        own[~own.any(axis=1), -1] = True
+        keep = ~own
+        return dist[keep].reshape(self.n, k), idx[keep].reshape(self.n, k)
 
 
 @dataclass

@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from clearsight.data.poisoning.interface import Context, Signal, SignalResult, empty
+from clearsight.data.poisoning.outliers import class_distance_z
 
 RINGS = ((0, 10), (10, 30), (30, 60), (60, 100), (100, 150))
 SEED_SHARE = 0.5
@@ -40,8 +41,6 @@ def run(ctx: Context) -> SignalResult | str:
             break
         best = np.maximum(best, differs[:, lo:hi].mean(axis=1))
     expected_other = 1.0 - prior[y]
-    from clearsight.data.poisoning.outliers import class_distance_z
-
     # a seed is clearly inside the other class's region, or less clearly but also far from its own class
     # (flips that outnumber what is left of their kind of fraud still sit far from every real legitimate row)
     odd = ctx.cached("class_distance_z", lambda: class_distance_z(ctx)) >= ODD_Z
