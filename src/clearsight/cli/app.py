@@ -19,6 +19,7 @@ from clearsight.cli import (
     diff_cmd,
     discover_cmd,
     guard_cmd,
+    llm_cmd,
     model_cmd,
     schema_cmd,
 )
@@ -43,6 +44,7 @@ app.add_typer(catalogue_cmd.app, name="catalogue")
 app.add_typer(model_cmd.app, name="model")
 app.add_typer(guard_cmd.app, name="guard")
 app.add_typer(data_cmd.app, name="data")
+app.add_typer(llm_cmd.app, name="llm")
 
 
 def _version(value: bool) -> None:

@@ -31,7 +31,9 @@ from clearsight.guard.inputs import Rejection, feature_vector, fingerprint, pars
 from clearsight.guard.metrics import GuardMetrics
 from clearsight.guard.policy import ExtractionSpec, GuardPolicy, HardeningSpec, RoutePolicy
 from clearsight.guard.ratelimit import RateLimiter, parse_limits
+from clearsight.guard.screening import BUILTIN as BUILTIN_SCREENERS
 from clearsight.guard.screening import Screener
+from clearsight.guard.screening import resolve as resolve_screeners
 
 if TYPE_CHECKING:
     from clearsight.guard.extraction import ExtractionMonitor, ExtractionSettings
@@ -91,10 +93,11 @@ class Guard:
         seed: int | None = None,
     ) -> None:
         self.policy = policy
-        self.screeners = dict(screeners or {})
+        named = {route.screening.screener for route in policy.routes if route.screening}
+        self.screeners = resolve_screeners(named, dict(screeners or {}))
         for route in policy.routes:
             if route.screening and route.screening.screener not in self.screeners:
-                known = ", ".join(sorted(self.screeners)) or "none registered"
+                known = ", ".join(sorted(self.screeners.keys() | BUILTIN_SCREENERS.keys()))
                 raise InputError(f"route {route.path}: screener '{route.screening.screener}' is not registered "
                                  f"({known})", hint="pass screeners={name: function} to ModelGuard")
         self._settings: dict[str, ExtractionSettings] = {}
