@@ -115,3 +115,23 @@ def test_record_writes_evidence_for_the_screening_control(tmp_path: Path,
     assert code == 1
     assert evidence["kind"] == "llm.detector" and evidence["facts"]["prompt_screening"] is True
     assert evidence["facts"]["injections"] == 1
+
+
+def test_recorded_screening_closes_the_prompt_screening_control(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, example_dir: Path) -> None:
+    import shutil
+
+    project = tmp_path / "project"
+    shutil.copytree(example_dir, project, ignore=shutil.ignore_patterns("*.csv", "__pycache__"))
+
+    def status() -> str:
+        code, out, _ = run(capsys, "assess", str(project), "-f", "json")
+        assert code in (0, 1)
+        return next(g["status"] for r in json.loads(out)["systems"] if r["system"]["id"] == "policy-assistant"
+                    for g in r["gaps"] if g["control"] == "CS-LLM-01")
+
+    before = status()
+    code, _, _ = run(capsys, "llm", "detect", BENIGN, "--record", str(project / ".clearsight" / "evidence"),
+                     "--system", "policy-assistant")
+    assert code == 0
+    assert before == "missing" and status() == "implemented"

@@ -11,9 +11,11 @@ from typing import TextIO
 
 import typer
 
+from clearsight.cli.llm_redteam import redteam
 from clearsight.core.errors import InputError
 
 app = typer.Typer(help="LLM security: prompt-injection detection and red-teaming.", no_args_is_help=True)
+app.command("redteam")(redteam)
 
 
 class DetectFormat(StrEnum):

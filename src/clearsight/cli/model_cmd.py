@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
+from clearsight.cli.progress import progress_bar
 from clearsight.core.errors import InputError
 
 if TYPE_CHECKING:
@@ -53,7 +51,7 @@ def scan(
     if missing:
         raise InputError("no such file or folder", path=str(missing[0]))
     policy = load_policy(policy_file)
-    with _progress("Scanning") as progress:
+    with progress_bar("Scanning") as progress:
         report = scan_paths(paths, policy=policy, progress=progress, limits=Limits(hash_files=not no_hash))
     if fmt is ScanFormat.json:
         text = render_json(report)
@@ -72,24 +70,6 @@ def reaches(report: ModelScanReport, threshold: str) -> bool:
 
     wanted = VERDICT_ORDER[threshold]
     return any(VERDICT_ORDER["suspicious" if f.verdict == "error" else f.verdict] >= wanted for f in report.files)
-
-
-@contextmanager
-def _progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
-    """A progress bar on a terminal's stderr; silent in pipes and CI logs."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    with Progress(f"[bold]{label}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  transient=True, console=None) as bar:
-        task = bar.add_task(label, total=None)
-
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        yield update
 
 
 @app.command("sign")
