@@ -56,10 +56,11 @@ def load_eval(path: Path, train_keys: set[str]) -> tuple[list[dict[str, Any]], i
     return kept, len(rows) - len(kept)
 
 
-def run_clearsight(rows: Sequence[dict[str, Any]]) -> list[tuple[bool, float, float]]:
+def run_clearsight(rows: Sequence[dict[str, Any]], threshold: float | None = None) -> list[tuple[bool, float, float]]:
     sys.path.insert(0, str(ROOT / "src"))
-    from clearsight.llm.detect import detect
+    from clearsight.llm.detect import Detector
 
+    detect = Detector(threshold=threshold)
     detect("warm up: load the model")
     out = []
     for row in rows:
@@ -111,6 +112,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--anchors", default="last-layer,prompt-guardrail,securevector,svguardian")
     parser.add_argument("--public", action="store_true", help="Also evaluate on the extracted public sets.")
+    parser.add_argument("--thresholds", type=float, nargs="*", default=[],
+                        help="Also show Clearsight at these thresholds instead of the model's own.")
     args = parser.parse_args()
     os.sched_setaffinity(0, {0})
     train_keys = {_key(r["text"]) for path in TRAIN if path.is_file() for r in read(path)}
@@ -130,6 +133,8 @@ def main() -> None:
         if dropped:
             print(f"{name}: dropped {dropped} texts that are also in training data", file=sys.stderr)
         runs = {"clearsight": run_clearsight(rows)}
+        for cut in args.thresholds:
+            runs[f"clearsight @{cut}"] = run_clearsight(rows, cut)
         for anchor in anchors:
             runs[anchor] = run_anchor(anchor, rows)
         for detector, results in runs.items():

@@ -32,7 +32,7 @@ from clearsight.llm.classifier import MODEL_FILE, LinearModel, probability, save
 from clearsight.llm.detect import CONTEXTS
 from clearsight.llm.features import analyse, analysed_text, gram_counts, scale
 
-DEFAULT_CS = (2.0, 4.0, 8.0, 16.0, 32.0)
+DEFAULT_CS = (4.0, 16.0, 32.0, 64.0, 128.0)
 
 
 @dataclass(frozen=True)
