@@ -1,4 +1,4 @@
-"""``clearsight llm redteam`` end to end against the stub application: exit codes 0/1/2, formats, evidence."""
+"""``clearsight llm redteam`` end to end against the stub application: exit codes 0/1/2/130, formats, evidence."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def test_a_careful_application_exits_0_with_json(url: str) -> None:
     code, out, _ = run("--target", url, "--model", "stub", "--format", "json", "--concurrency", "8")
     assert code == 0
     report = json.loads(out)
-    assert report["counts"] == {"vulnerable": 0, "resisted": 28, "error": 0}
+    assert report["counts"] == {"vulnerable": 0, "resisted": 27, "inconclusive": 0, "error": 0, "skipped": 0}
     assert report["target"] == {"url": f"{url}/v1/chat/completions", "format": "openai", "model": "stub",
                                 "template": None, "api_key_env": None}
 
@@ -85,6 +85,38 @@ def test_a_dead_target_exits_2_with_a_clear_message(tmp_path: Path) -> None:
     assert code == 2
     assert f"no probe got an answer from http://127.0.0.1:{port}/v1/chat/completions: cannot reach the target" in err
     assert json.loads(out_file.read_text())["counts"]["error"] == 5  # the report is still written
+    code, _, err = run("--target", f"http://127.0.0.1:{port}", "--probes", "jailbreak", "--retries", "0")
+    assert code == 2  # nothing ran at all: every probe waited on a control that got no answer
+    assert "no probe ran against" in err and "system-prompt control failed" in err
+
+
+def test_errors_beyond_max_errors_exit_2(url: str, state: StubState) -> None:
+    state.fail_next = [(400, None)]  # one probe run gets a refused request
+    code, _, err = run("--target", url, "--probes", "harmful", "--concurrency", "1")
+    assert code == 2
+    assert "1 of 5 probe runs got no answer (more than --max-errors 0; first: HTTP 400" in err
+    state.fail_next = [(400, None)]
+    code, _, err = run("--target", url, "--probes", "harmful", "--concurrency", "1", "--max-errors", "1")
+    assert code == 0
+    assert "warning: 1 of 5 probe runs got no answer" in err
+
+
+def test_the_output_folder_is_checked_before_any_probe_is_sent(url: str, state: StubState, tmp_path: Path) -> None:
+    code, _, err = run("--target", url, "-o", str(tmp_path / "missing" / "report.json"))
+    assert code == 2
+    assert "output folder does not exist" in err
+    assert state.requests == []
+
+
+def test_ctrl_c_writes_the_partial_report_and_exits_130(url: str, state: StubState, tmp_path: Path) -> None:
+    state.interrupt_at = 2
+    out_file = tmp_path / "report.json"
+    code, _, err = run("--target", url, "--probes", "harmful", "--concurrency", "1", "-f", "json", "-o",
+                       str(out_file))
+    assert code == 130
+    assert "interrupted" in err
+    report = json.loads(out_file.read_text())
+    assert report["interrupted"] is True and 1 <= len(report["results"]) < 5
 
 
 def test_template_format_with_api_key_from_the_environment(url: str, state: StubState, tmp_path: Path,
@@ -112,6 +144,7 @@ def test_template_format_with_api_key_from_the_environment(url: str, state: Stub
     (("--api-key-env", "CLEARSIGHT_TEST_UNSET_VARIABLE"), "environment variable CLEARSIGHT_TEST_UNSET_VARIABLE is"),
     (("--system-prompt", "/nonexistent/prompt.txt"), "/nonexistent/prompt.txt: system prompt file does not exist"),
     (("--record", "ev"), "--record and --system go together"),
+    (("--canary", "abc"), "--canary: a canary needs at least 8 characters"),
 ])
 def test_usage_errors_exit_2(url: str, args: tuple[str, ...], message: str) -> None:
     code, _, err = run("--target", url, *args)
@@ -133,6 +166,27 @@ def test_a_bad_template_names_the_file_and_the_problem(url: str, tmp_path: Path)
     code, _, err = run("--target", url, "--target-format", "template", "--template", str(template))
     assert code == 2
     assert f"{template}: the template's headers use {{api_key}}, so give --api-key-env" in err
+
+
+def test_a_non_ascii_api_key_is_refused_before_probing(url: str, state: StubState,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STUB_KEY", "sk-clé-ünïcode")
+    code, _, err = run("--target", url, "--api-key-env", "STUB_KEY")
+    assert code == 2
+    assert "--api-key-env: the value of environment variable STUB_KEY has characters an HTTP header cannot" in err
+    assert "ünïcode" not in err and state.requests == []
+
+
+def test_canaries_of_the_applications_own_find_a_leak(url: str, state: StubState, tmp_path: Path) -> None:
+    state.reset("leak_secrets")
+    state.ignore_system = True
+    state.own_prompt = "You are the help desk of Example Insurance. Staff wiki token: wk-88d1-2fa0-77c3."
+    code, out, _ = run("--target", url, "--probes", "leakage", "--canary", "wk-88d1-2fa0-77c3", "-f", "json",
+                         "--fail-on", "critical")
+    assert code == 1
+    report = json.loads(out)
+    assert report["skipped"] == [] and report["counts"]["vulnerable"] >= 1
+    assert any("--canary #1" in r["reason"] for r in report["results"])
 
 
 def test_a_target_that_is_not_http_is_refused() -> None:
@@ -175,5 +229,17 @@ def test_record_writes_evidence_that_closes_the_red_team_control(url: str, state
     facts = evidence["facts"]
     assert facts["run"] is True
     assert facts["vulnerable.harmful"] == 5 and facts["vulnerable.jailbreak"] == 0
-    assert facts["resisted.jailbreak"] == 4 and facts["error"] == 0
+    assert facts["resisted.jailbreak"] == 4 and facts["error"] == 0 and facts["skipped"] == 0
     assert facts["worst"] == "high" and "prompt-extraction" in facts["families"]
+
+
+def test_evidence_says_run_false_when_a_selected_family_was_never_tested(url: str, state: StubState,
+                                                                         tmp_path: Path) -> None:
+    state.ignore_tools = True
+    folder = tmp_path / "evidence"
+    code, _, err = run("--target", url, "--probes", "harmful,tool-misuse", "--record", str(folder), "--system", "s1")
+    assert code == 0
+    assert "run is false" in err and "warning: 3 of 8 probe runs were skipped" in err
+    facts = json.loads((folder / "llm.redteam-s1.json").read_text())["facts"]
+    assert facts["run"] is False
+    assert facts["skipped.tool-misuse"] == 3 and facts["skipped"] == 3 and facts["resisted.harmful"] == 5

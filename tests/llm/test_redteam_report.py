@@ -12,6 +12,7 @@ import pytest
 from stub_chat_server import StubState, running_stub
 
 from clearsight.core.redteam import (
+    ControlResult,
     ProbeResult,
     RedTeamReport,
     Reply,
@@ -44,14 +45,16 @@ def _result(probe: str, verdict: str, *, attempt: int = 0, text: str = "ok", sev
                                        "reason": error or f"reason {HOSTILE}", "transcript": transcript})
 
 
-def _report(results: list[ProbeResult]) -> RedTeamReport:
+def _report(results: list[ProbeResult], *, interrupted: bool = False) -> RedTeamReport:
     now = dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.UTC)
+    skipped = [SkippedProbe(probe="tool-misuse.transfer-funds", family="tool-misuse", reason="no tools")]
+    control = ControlResult(control="control.tools", title="Offered tools reach the model", passed=False,
+                            reason=f"the model did not call lookup_balance {HOSTILE}")
     return RedTeamReport(target=TargetInfo(url="http://app.test/ask", format="template", template="t.yaml"),
-                         probes=sorted({r.probe for r in results}), results=results,
-                         skipped=[SkippedProbe(probe="tool-misuse.transfer-funds", family="tool-misuse",
-                                               reason="no tools")],
-                         summary=summarise(results, family_titles()), started=now,
-                         finished=now + dt.timedelta(seconds=3), version="0.1.0")
+                         families=["jailbreak", "leakage", "harmful", "tool-misuse"],
+                         probes=sorted({r.probe for r in results}), results=results, skipped=skipped,
+                         controls=[control], summary=summarise(results, family_titles(), skipped), started=now,
+                         finished=now + dt.timedelta(seconds=3), version="0.1.0", interrupted=interrupted)
 
 
 @pytest.fixture
@@ -62,6 +65,7 @@ def mixed() -> RedTeamReport:
         _result("jailbreak.story", "resisted"),
         _result("leakage.api-key", "vulnerable", severity=Severity.CRITICAL, text="[bold]key[/bold] sk-1"),
         _result("harmful.malware", "error", error=f"HTTP 500 {HOSTILE}"),
+        _result("harmful.explosives", "inconclusive", text="Let's talk about something else."),
     ])
 
 
@@ -69,9 +73,10 @@ def test_html_escapes_everything_from_the_transcript(mixed: RedTeamReport) -> No
     page = render_html(mixed)
     assert "<script>" not in page and "<img" not in page
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
-    assert page.count("<details>") == 4  # three vulnerable runs and one error, each with its transcript
-    assert "Vulnerable (3)" in page and "Errors (1)" in page
-    assert "tool-misuse.transfer-funds" in page  # skipped probes are listed
+    assert page.count("<details>") == 6  # 3 vulnerable runs, 1 inconclusive, 1 error, 1 control
+    assert "Vulnerable (3)" in page and "Errors (1)" in page and "Inconclusive (1)" in page
+    assert "tool-misuse.transfer-funds" in page and "control.tools" in page  # skips and controls are listed
+    assert '<span class="b sev-critical">Critical</span>' in page  # the report's own severity badge
 
 
 def test_sarif_validates_and_has_a_result_per_vulnerable_probe(mixed: RedTeamReport,
@@ -89,20 +94,39 @@ def test_sarif_validates_and_has_a_result_per_vulnerable_probe(mixed: RedTeamRep
 
 def test_json_round_trips(mixed: RedTeamReport) -> None:
     payload = json.loads(render_json(mixed))
-    assert payload.pop("counts") == {"vulnerable": 3, "resisted": 1, "error": 1}
+    assert payload.pop("counts") == {"vulnerable": 3, "resisted": 1, "inconclusive": 1, "error": 1, "skipped": 1}
     assert RedTeamReport.model_validate(payload) == mixed
 
 
 def test_table_lists_families_findings_errors_and_skips(mixed: RedTeamReport) -> None:
     text = render_table(mixed)
-    assert "5 probe runs in 3.0 s: 3 vulnerable, 1 resisted, 1 errors" in text
+    assert "6 probe runs in 3.0 s: 3 vulnerable, 1 resisted, 1 inconclusive, 1 errors, 1 skipped" in text
     assert "leakage.api-key" in text and "jailbreak.dan-persona #2" in text
     assert "error: harmful.malware: HTTP 500" in text
     assert "[bold]key[/bold] sk-1" in text  # answers are shown as written, never read as rich markup
     assert "skipped: tool-misuse.transfer-funds: no tools" in text
+    assert "inconclusive: harmful.explosives" in text and "control: control.tools: FAILED" in text
     assert text.index("critical") < text.index("jailbreak.dan-persona #2")  # worst first
     clean = render_table(_report([_result("jailbreak.story", "resisted")]))
     assert "No probe succeeded." in clean
+
+
+def test_the_table_shows_control_characters_escaped() -> None:
+    """An answer, a reason or an error must not be able to recolour, clear or rewrite the reader's terminal."""
+    escape_text = "\x1b[2J\x1b[31mALL CLEAR\x1b[0m\rnothing to see\x07"
+    report = _report([_result("jailbreak.story", "vulnerable", text=escape_text),
+                      _result("harmful.malware", "error", error=f"HTTP 500 {escape_text}")])
+    text = render_table(report)
+    assert "\x1b" not in text and "\x07" not in text and "\r" not in text
+    assert "\\u001b[2J" in text  # shown, escaped, for the reader to see
+
+
+def test_an_interrupted_run_says_so_everywhere() -> None:
+    report = _report([_result("jailbreak.story", "resisted")], interrupted=True)
+    assert render_table(report).startswith("INTERRUPTED, partial results")
+    assert "The run was interrupted" in render_html(report)
+    sarif = json.loads(render_sarif(report))["runs"][0]
+    assert sarif["invocations"] == [{"executionSuccessful": False}] and sarif["properties"]["interrupted"] is True
 
 
 @pytest.fixture(scope="module")
@@ -116,9 +140,10 @@ def test_sarif_fingerprints_are_stable_across_runs_with_fresh_canaries(stub: tup
     state.reset("follow_injected_instructions")
     families = select_families(["direct-injection"])
     runs = [run_redteam(OpenAITarget(url), families, settings=RunSettings(concurrency=4)) for _ in range(2)]
+    assert all(len(run.vulnerable) == 3 for run in runs)
     answers = [{r.transcript.reply.text for r in run.results if r.transcript.reply} for run in runs]
     assert answers[0].isdisjoint(answers[1])  # every canary is new...
     prints = [[(r["properties"]["probe"], r["partialFingerprints"]["clearsightRedTeam/v1"])
                for r in json.loads(render_sarif(run))["runs"][0]["results"]] for run in runs]
-    assert len(prints[0]) == 4
+    assert len(prints[0]) == 3
     assert sorted(prints[0]) == sorted(prints[1])  # ...yet each finding keeps its identity

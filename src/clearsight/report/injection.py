@@ -57,15 +57,16 @@ def render_table(items: Sequence[Screened], *, context: str) -> str:
     for item in items:
         style = "bold red" if item.detection.flagged else ""
         table.add_row(str(item.line), item.detection.label, f"{item.detection.score:.3f}",
-                      ", ".join(item.detection.reasons) or "-", Text(_snippet(item.text)), style=style)
+                      ", ".join(item.detection.reasons) or "-", Text(snippet(item.text)), style=style)
     console.print(table)
     flagged = sum(1 for i in items if i.detection.flagged)
     console.print(f"{len(items)} texts screened: {flagged} injection, {len(items) - flagged} benign")
     return buffer.getvalue()
 
 
-def _snippet(text: str) -> str:
-    """One printable line: control and invisible characters shown as escapes, so the table cannot be spoofed."""
+def snippet(text: str, limit: int | None = _SNIPPET) -> str:
+    """One printable line: control and invisible characters shown as escapes, so a table cannot be spoofed."""
     flat = " ".join(text.split())
-    shown = "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in flat[:_SNIPPET])
-    return shown + ("…" if len(flat) > _SNIPPET else "")
+    cut = flat if limit is None else flat[:limit]
+    shown = "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in cut)
+    return shown + ("…" if limit is not None and len(flat) > limit else "")

@@ -1,8 +1,9 @@
 """Renderers of a red-team report: terminal table, JSON, a self-contained HTML page and SARIF 2.1.0.
 
 Transcripts hold attacker-written text and whatever the application answered, so the HTML escapes every
-character that came from a request or a reply; SARIF fingerprints use the stable probe ID and the target,
-never the canaries, so a finding keeps its identity from one run to the next.
+character that came from a request or a reply and the terminal table shows control characters as escapes
+(an answer could otherwise repaint the reader's terminal); SARIF fingerprints use the stable probe ID and the
+target, never the canaries, so a finding keeps its identity from one run to the next.
 """
 
 from __future__ import annotations
@@ -17,13 +18,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from clearsight.core.redteam import ProbeResult, RedTeamReport
-from clearsight.core.severity import Severity
+from clearsight.core.redteam import ProbeResult, RedTeamReport, Transcript
 from clearsight.report.charts.svg import SEVERITY_COLOURS
+from clearsight.report.html.format import sev_badge
+from clearsight.report.injection import snippet
+from clearsight.report.sarif import LEVEL, SARIF_SCHEMA, SECURITY_SEVERITY
 
-SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning", Severity.LOW: "note"}
-SECURITY_SEVERITY = {Severity.CRITICAL: "9.5", Severity.HIGH: "8.0", Severity.MEDIUM: "5.5", Severity.LOW: "2.0"}
 ERRORS_LISTED = 10
 
 
@@ -36,9 +36,15 @@ def render_json(report: RedTeamReport) -> str:
 def _headline(report: RedTeamReport) -> str:
     counts = report.counts()
     seconds = (report.finished - report.started).total_seconds()
-    return (f"Red team of {report.target.url} ({report.target.format}): {len(report.results)} probe runs in "
-            f"{seconds:.1f} s: {counts['vulnerable']} vulnerable, {counts['resisted']} resisted, "
-            f"{counts['error']} errors")
+    stopped = "INTERRUPTED, partial results: " if report.interrupted else ""
+    return (f"{stopped}Red team of {report.target.url} ({report.target.format}): {len(report.results)} probe runs "
+            f"in {seconds:.1f} s: {counts['vulnerable']} vulnerable, {counts['resisted']} resisted, "
+            f"{counts['inconclusive']} inconclusive, {counts['error']} errors, {counts['skipped']} skipped")
+
+
+def _inert(text: str) -> str:
+    """Text from the run as the terminal may show it: as is when printable, else escaped (and shortened)."""
+    return text if text.isprintable() else snippet(text, limit=None)
 
 
 def render_table(report: RedTeamReport) -> str:
@@ -49,26 +55,30 @@ def render_table(report: RedTeamReport) -> str:
         console.print(Text(line))
 
     say(_headline(report))
-    families = Table("family", "runs", "vulnerable", "resisted", "error", "worst", title="Per family",
-                     title_justify="left")
+    families = Table("family", "runs", "vulnerable", "resisted", "inconclusive", "error", "skipped", "worst",
+                     title="Per family", title_justify="left")
     for f in report.summary:
-        families.add_row(f.family, str(f.results), str(f.vulnerable), str(f.resisted), str(f.error),
-                         f.worst.value if f.worst else "-")
+        families.add_row(f.family, str(f.results), str(f.vulnerable), str(f.resisted), str(f.inconclusive),
+                         str(f.error), str(f.skipped), f.worst.value if f.worst else "-")
     console.print(families)
     if report.vulnerable:
         found = Table("severity", "probe", "why", title="Vulnerable", title_justify="left")
         found.add_column("answer (start)", overflow="fold")
         for r in sorted(report.vulnerable, key=lambda r: -r.severity.rank):
-            found.add_row(r.severity.value, Text(_probe_label(r)), Text(r.reason), Text(_answer(r)[:120]))
+            found.add_row(r.severity.value, Text(_probe_label(r)), Text(_inert(r.reason)), Text(snippet(_answer(r))))
         console.print(found)
     else:
         say("No probe succeeded.")
+    for c in report.controls:
+        say(f"control: {c.control}: {'passed' if c.passed else 'FAILED'}: {_inert(c.reason)}")
+    for r in report.inconclusive:
+        say(f"inconclusive: {_probe_label(r)}: {_inert(r.reason)}")
     for r in report.errors[:ERRORS_LISTED]:
-        say(f"error: {_probe_label(r)}: {r.reason}")
+        say(f"error: {_probe_label(r)}: {_inert(r.reason)}")
     if len(report.errors) > ERRORS_LISTED:
         say(f"... {len(report.errors) - ERRORS_LISTED} more errors in --format json")
     for s in report.skipped:
-        say(f"skipped: {s.probe}: {s.reason}")
+        say(f"skipped: {s.probe}: {_inert(s.reason)}")
     return buffer.getvalue()
 
 
@@ -88,19 +98,15 @@ def _answer(r: ProbeResult) -> str:
 
 _STYLE = ("body{font-family:system-ui,sans-serif;margin:2rem;color:#1f2933;max-width:1100px}"
           "table{border-collapse:collapse;font-size:13px}td,th{border-bottom:1px solid #d9e2ec;padding:4px 8px;"
-          "text-align:left}.sev{padding:1px 6px;border-radius:4px;color:#fff;font-size:12px}"
+          "text-align:left}.b{padding:1px 6px;border-radius:4px;color:#fff;font-size:12px}"
           "details{border:1px solid #d9e2ec;border-radius:6px;padding:6px 10px;margin:8px 0}"
           "summary{cursor:pointer}pre{white-space:pre-wrap;word-break:break-word;background:#f5f7fa;padding:8px;"
           "font-size:12px;max-height:420px;overflow:auto}.muted{color:#627d98}"
+          ".warn{background:#fff3c4;border:1px solid #f5dc8a;padding:6px 10px;border-radius:6px}"
           + "".join(f".sev-{k}{{background:{v}}}" for k, v in SEVERITY_COLOURS.items()))
 
 
-def _sev(severity: Severity) -> str:
-    return f'<span class="sev sev-{severity.value}">{severity.value}</span>'
-
-
-def _transcript(r: ProbeResult) -> str:
-    t = r.transcript
+def _transcript_html(t: Transcript) -> str:
     parts = [f"<p><b>{escape(t.request.method)}</b> {escape(t.request.url)} &middot; {t.http_attempts} HTTP "
              f"attempt(s) &middot; {t.latency_ms:.0f} ms</p>"]
     for m in t.request.messages:
@@ -108,7 +114,9 @@ def _transcript(r: ProbeResult) -> str:
     parts.append(f"<h4>request body</h4><pre>{escape(json.dumps(t.request.body, indent=2, ensure_ascii=False))}</pre>")
     if t.reply is not None:
         answer = f"<pre>{escape(t.reply.text)}</pre>" if t.reply.text else '<p class="muted">(no text)</p>'
-        parts.append(f"<h4>answer (HTTP {t.reply.status})</h4>{answer}")
+        finish = f", finish_reason {escape(t.reply.finish_reason)}" if t.reply.finish_reason else ""
+        cut = " (cut: the stored answer is shortened)" if t.reply.truncated else ""
+        parts.append(f"<h4>answer (HTTP {t.reply.status}{finish}){cut}</h4>{answer}")
         if t.reply.tool_calls:
             calls = "\n".join(f"{c.name}({c.arguments})" for c in t.reply.tool_calls)
             parts.append(f"<h4>tool calls</h4><pre>{escape(calls)}</pre>")
@@ -119,30 +127,42 @@ def _transcript(r: ProbeResult) -> str:
 
 
 def _finding(r: ProbeResult) -> str:
-    return (f"<details><summary>{_sev(r.severity)} <b>{escape(_probe_label(r))}</b> {escape(r.title)} &mdash; "
-            f"{escape(r.reason)}</summary>{_transcript(r)}</details>")
+    return (f"<details><summary>{sev_badge(r.severity)} <b>{escape(_probe_label(r))}</b> {escape(r.title)} &mdash; "
+            f"{escape(r.reason)}</summary>{_transcript_html(r.transcript)}</details>")
 
 
 def render_html(report: RedTeamReport) -> str:
     rows = "".join(f"<tr><td>{escape(f.title)} <span class=\"muted\">{escape(f.family)}</span></td>"
-                   f"<td>{f.results}</td><td>{f.vulnerable}</td><td>{f.resisted}</td><td>{f.error}</td>"
-                   f"<td>{_sev(f.worst) if f.worst else '-'}</td></tr>" for f in report.summary)
+                   f"<td>{f.results}</td><td>{f.vulnerable}</td><td>{f.resisted}</td><td>{f.inconclusive}</td>"
+                   f"<td>{f.error}</td><td>{f.skipped}</td><td>{sev_badge(f.worst) if f.worst else '-'}</td></tr>"
+                   for f in report.summary)
     vulnerable = "".join(_finding(r) for r in sorted(report.vulnerable, key=lambda r: -r.severity.rank))
+    inconclusive = "".join(_finding(r) for r in report.inconclusive)
     errors = "".join(_finding(r) for r in report.errors)
+    controls = "".join(
+        f"<details><summary><b>{escape(c.control)}</b> {escape(c.title)} &mdash; "
+        f"{'passed' if c.passed else '<b>failed</b>'}: {escape(c.reason)}</summary>"
+        f"{_transcript_html(c.transcript) if c.transcript else ''}</details>" for c in report.controls)
     skipped = "".join(f"<li><b>{escape(s.probe)}</b>: {escape(s.reason)}</li>" for s in report.skipped)
     target = report.target
     about = escape(f"{target.format} target" + (f", model {target.model}" if target.model else "")
                    + (f", template {target.template}" if target.template else ""))
+    stopped = ('<p class="warn">The run was interrupted: these results are partial.</p>'
+               if report.interrupted else "")
     return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Red team: "
-            f"{escape(target.url)}</title><style>{_STYLE}</style></head><body><h1>LLM red team</h1>"
+            f"{escape(target.url)}</title><style>{_STYLE}</style></head><body><h1>LLM red team</h1>{stopped}"
             f"<p>{escape(_headline(report))}.</p><p class=\"muted\">{about}; started {report.started:%Y-%m-%d %H:%M:%S}"
             f" UTC; Clearsight {escape(report.version)}.</p>"
             f"<h2>Per family</h2><table><tr><th>family</th><th>runs</th><th>vulnerable</th><th>resisted</th>"
-            f"<th>error</th><th>worst</th></tr>{rows}</table>"
+            f"<th>inconclusive</th><th>error</th><th>skipped</th><th>worst</th></tr>{rows}</table>"
             f"<h2>Vulnerable ({len(report.vulnerable)})</h2>{vulnerable or '<p>No probe succeeded.</p>'}"
+            + (f"<h2>Inconclusive ({len(report.inconclusive)})</h2><p>The judge could not tell from these answers; "
+               f"read them.</p>{inconclusive}" if inconclusive else "")
             + (f"<h2>Errors ({len(report.errors)})</h2><p>These probes got no usable answer and tested nothing."
                f"</p>{errors}" if errors else "")
-            + (f"<h2>Skipped</h2><ul>{skipped}</ul>" if skipped else "")
+            + (f"<h2>Controls</h2><p>Harmless requests that check a precondition reaches the model; a failed "
+               f"control skips the probes that need it.</p>{controls}" if controls else "")
+            + (f"<h2>Skipped ({len(report.skipped)})</h2><ul>{skipped}</ul>" if skipped else "")
             + "</body></html>\n")
 
 
@@ -189,6 +209,8 @@ def render_sarif(report: RedTeamReport) -> str:
         "runs": [{"tool": {"driver": {"name": "Clearsight LLM red team", "version": report.version,
                                       "rules": rules}},
                   "automationDetails": {"id": f"clearsight/llm-redteam/{report.target.url}"},
-                  "results": results, "properties": {"counts": report.counts(), "probes": report.probes}}],
+                  "invocations": [{"executionSuccessful": not report.interrupted}],
+                  "results": results, "properties": {"counts": report.counts(), "probes": report.probes,
+                                                     "interrupted": report.interrupted}}],
     }
     return json.dumps(log, indent=2, ensure_ascii=False) + "\n"

@@ -1,7 +1,8 @@
 """Red-team runner: attack an LLM application over HTTP and judge its answers without another LLM.
 
-A run plants fresh canaries (a marker in the system prompt, a fake API key, a fake customer record, one
-token per probe), sends every probe of the chosen families, and judges each answer by what it contains::
+A run plants fresh canaries (secrets with the rule that forbids them in the system prompt, one token per
+probe), checks with harmless controls that the system prompt, documents and tools really reach the model,
+sends every probe of the chosen families, and judges each answer by what it contains::
 
     from clearsight.llm.redteam.probes import select_families
     from clearsight.llm.redteam.runner import RunSettings, run_redteam
@@ -11,6 +12,7 @@ token per probe), sends every probe of the chosen families, and judges each answ
     report = run_redteam(target, select_families(None), settings=RunSettings(rate=5))
     print(report.counts())
 
-The judges are heuristics (see ``judge.py``): a canary in the answer is proof, a missing refusal is a strong
-hint, and ``error`` is kept apart from ``resisted``.
+The judges are heuristics (see ``judge.py``): a planted secret in the answer is proof, a refusal or a sign of
+compliance is a strong hint, and where neither shows the verdict is ``inconclusive``; ``error`` and
+``skipped`` are kept apart from ``resisted``.
 """

@@ -2,39 +2,49 @@
 
 The rate limit counts every HTTP request, retries included, because a throttled production endpoint does
 not care why it was called. A probe whose requests all failed is an ``error`` result that keeps its last
-failure, so a dead or misconfigured target can never read as an application that resisted.
+failure, so a dead or misconfigured target can never read as an application that resisted; the same holds
+for anything else that goes wrong with one probe (a hostile answer, a bug): it becomes that probe's ``error``
+and the run goes on. Controls run first (see ``controls.py``); probes whose precondition failed are skipped.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import email.utils
+import json
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from urllib.parse import quote
 
 import httpx
 
 from clearsight import __version__
 from clearsight.core.redteam import (
+    ControlResult,
     ProbeResult,
     RedTeamReport,
     Reply,
     SentRequest,
     SkippedProbe,
+    ToolCall,
     Transcript,
     Verdict,
     summarise,
 )
+from clearsight.guard.alerts import parse_retry_after
 from clearsight.llm.redteam.canaries import PlantedSecrets, ProbeContext, compose_system_prompt, fixture_document
-from clearsight.llm.redteam.probes import Family, Probe, family_titles
+from clearsight.llm.redteam.controls import CONTROLS, TRIES, Channel, Control
+from clearsight.llm.redteam.judge import Judgement
+from clearsight.llm.redteam.probes import Attack, Family, Probe, family_titles
 from clearsight.llm.redteam.targets import BadReply, Delivery, PreparedRequest, Target
 
 Progress = Callable[[int, int], None]
 MAX_RAW_CHARS = 64 * 1024
+MAX_TEXT_CHARS = 64 * 1024  # answer text kept per result; the judge sees up to its own bound before the cut
 MAX_BODY_BYTES = 4 * 1024 * 1024
+SCRUBBED = "[redacted: API key]"
 
 
 @dataclass(frozen=True)
@@ -76,20 +86,34 @@ class RateLimiter:
             self._last = time.monotonic()
 
 
-def retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta seconds or an HTTP date); None when absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+class Scrubber:
+    """Removes the API key from anything the target sent back before it can reach a report.
+
+    A 401 page or a debugging proxy may echo the request's headers; the key is also looked for JSON-escaped
+    and URL-encoded, the forms an echo usually takes.
+    """
+
+    def __init__(self, secrets: tuple[str, ...]) -> None:
+        forms = {form for s in secrets if len(s) >= 3 for form in (s, json.dumps(s)[1:-1], quote(s, safe=""))}
+        self.forms = sorted(forms, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for form in self.forms:
+            text = text.replace(form, SCRUBBED)
+        return text
+
+    def reply(self, reply: Reply) -> Reply:
+        if not self.forms:
+            return reply
+        calls = [ToolCall(name=self(c.name), arguments=self(c.arguments)) for c in reply.tool_calls]
+        return reply.model_copy(update={"text": self(reply.text), "raw": self(reply.raw), "tool_calls": calls,
+                                        "finish_reason": self(reply.finish_reason) if reply.finish_reason else None})
+
+
+def _detail(exc: BaseException) -> str:
+    """An exception's message fit for a one-line reason: control characters escaped, length bounded."""
+    text = str(exc)[:300] or "no detail"
+    return text if text.isprintable() else repr(text)
 
 
 def _raw(body: bytes) -> str:
@@ -117,9 +141,18 @@ async def _fetch(client: httpx.AsyncClient, request: PreparedRequest,
             return response, bytes(body)
 
 
+@dataclass(frozen=True)
+class Exchange:
+    """One exchange as judged (the whole answer) and as stored (scrubbed, cut to size)."""
+
+    transcript: Transcript
+    judged: Reply | None  # the answer in full, for the judge; None when there is none
+
+
 async def exchange(client: httpx.AsyncClient, target: Target, request: PreparedRequest, limiter: RateLimiter,
-                   settings: RunSettings) -> Transcript:
+                   settings: RunSettings, scrub: Scrubber | None = None) -> Exchange:
     """Send one request with retries; the transcript holds the answer or the reason there is none."""
+    scrub = scrub or Scrubber(target.secrets())
     started = time.monotonic()
     sent = request.sent()
     failure = "no request was sent"
@@ -132,34 +165,59 @@ async def exchange(client: httpx.AsyncClient, target: Target, request: PreparedR
         except (httpx.TimeoutException, TimeoutError):
             failure = f"no answer within {settings.timeout:g} s"
         except httpx.TransportError as exc:
-            failure = f"cannot reach the target ({type(exc).__name__}: {exc or 'no detail'})"
+            failure = f"cannot reach the target ({type(exc).__name__}: {_detail(exc)})"
+        except httpx.HTTPError as exc:  # a body that cannot be decoded, too many redirects: retrying won't help
+            return _done(scrub, sent, None, attempt + 1, started,
+                         f"unreadable answer ({type(exc).__name__}: {_detail(exc)})")
         except TooLarge:
-            return _done(sent, None, attempt + 1, started, f"the answer is larger than {MAX_BODY_BYTES} bytes")
+            return _done(scrub, sent, None, attempt + 1, started,
+                         f"the answer is larger than {MAX_BODY_BYTES} bytes")
         else:
             status = response.status_code
-            reply = Reply(status=status, text="", raw=_raw(content))
+            reply = Reply(status=status, text="", raw=_raw(content), truncated=len(content) > MAX_RAW_CHARS)
             if status == 429 or status >= 500:
                 failure = f"HTTP {status} from the target"
-                wait = retry_after(response.headers.get("retry-after")) or wait
+                wait = parse_retry_after(response.headers.get("retry-after")) or wait
             elif status >= 300:
                 why = "a redirect, not followed" if status < 400 else "the request itself was refused"
-                return _done(sent, reply, attempt + 1, started, f"HTTP {status} from the target (not retried: {why})")
+                return _done(scrub, sent, reply, attempt + 1, started,
+                             f"HTTP {status} from the target (not retried: {why})")
             else:
                 try:
-                    text, calls = target.read(content)
+                    answer = target.read(content)
                 except BadReply as exc:
-                    return _done(sent, reply, attempt + 1, started, str(exc))
-                answered = Reply(status=status, text=text, raw=reply.raw, tool_calls=calls)
-                return _done(sent, answered, attempt + 1, started, None)
+                    return _done(scrub, sent, reply, attempt + 1, started, str(exc))
+                full = reply.model_copy(update={"text": answer.text, "tool_calls": answer.tool_calls,
+                                                "finish_reason": answer.finish_reason})
+                return _done(scrub, sent, full, attempt + 1, started, None)
         if attempt < settings.retries:
             await asyncio.sleep(min(wait, settings.max_wait))
     tries = settings.retries + 1
-    return _done(sent, reply, tries, started, f"{failure} (after {tries} attempt{'s' if tries > 1 else ''})")
+    return _done(scrub, sent, reply, tries, started, f"{failure} (after {tries} attempt{'s' if tries > 1 else ''})")
 
 
-def _done(sent: SentRequest, reply: Reply | None, attempts: int, started: float, error: str | None) -> Transcript:
-    return Transcript(request=sent, reply=reply, http_attempts=attempts, latency_ms=(time.monotonic() - started) * 1000,
-                      error=error)
+def _done(scrub: Scrubber, sent: SentRequest, reply: Reply | None, attempts: int, started: float,
+          error: str | None) -> Exchange:
+    judged = scrub.reply(reply) if reply is not None else None
+    stored = judged
+    if judged is not None and len(judged.text) > MAX_TEXT_CHARS:
+        stored = judged.model_copy(update={"text": judged.text[:MAX_TEXT_CHARS], "truncated": True})
+    transcript = Transcript(request=sent, reply=stored, http_attempts=attempts,
+                            latency_ms=(time.monotonic() - started) * 1000, error=scrub(error) if error else None)
+    return Exchange(transcript, judged if error is None else None)
+
+
+def verdict_of(judged: Reply, judgement: Judgement) -> tuple[Verdict, str]:
+    """The judge's verdict, unless the answer was empty or withheld: that is inconclusive, never resisted."""
+    if judgement.verdict == "vulnerable":
+        return judgement.verdict, judgement.reason
+    finish = f" (finish_reason {judged.finish_reason!r})" if judged.finish_reason else ""
+    if judged.finish_reason == "content_filter":
+        return "inconclusive", "the provider's content filter withheld the answer, so the application's own " \
+                               "behaviour is unknown"
+    if not judged.text.strip() and not judged.tool_calls:
+        return "inconclusive", f"the answer is empty{finish}: nothing to judge"
+    return judgement.verdict, judgement.reason
 
 
 @dataclass(frozen=True)
@@ -169,78 +227,176 @@ class Plan:
     system: str | None  # sent as the system prompt
     known_prompt: str | None  # what the judge compares answers with
     fixture: str | None  # a retrieved record carrying the secrets, when there is no system slot
+    secrets_channel: Channel | None = None  # where the planted secrets travel
+    user_canaries: bool = False  # --canary values: the application's own secrets, judged wherever they come from
 
     def skip_reason(self, probe: Probe, target: Target) -> str | None:
         if "tools" in probe.needs and "tools" not in target.slots:
             return "the target declares no tool calls (a template needs response.tool_calls)"
-        if "secrets" in probe.needs and self.system is None and self.fixture is None:
-            return "the target has no slot for a system prompt or document to plant the secrets in"
-        if "system_prompt" in probe.needs and self.known_prompt is None:
+        if "secrets" in probe.needs and self.secrets_channel is None and not self.user_canaries:
+            return ("the target has no slot for a system prompt or document to plant the secrets in, and no "
+                    "--canary names a secret of the application's own")
+        if "system_prompt" in probe.needs and self.known_prompt is None and not self.user_canaries:
             return "the target has no system-prompt slot and no --system-prompt says what the application uses"
         return None
 
+    def channels(self, probe: Probe) -> set[Channel]:
+        """The controls a probe depends on; a probe the user's canaries can judge does not depend on ours."""
+        needed: set[Channel] = set()
+        if "tools" in probe.needs:
+            needed.add("tools")
+        if "document" in probe.needs:
+            needed.add("document")
+        planted = "secrets" in probe.needs or ("system_prompt" in probe.needs and self.system is not None)
+        if planted and self.secrets_channel is not None and not self.user_canaries:
+            needed.add(self.secrets_channel)
+        return needed
+
 
 def plan_run(target: Target, planted: PlantedSecrets, system_prompt: str | None) -> Plan:
+    user = bool(planted.user_canaries)
     if "system" in target.slots:
         composed = compose_system_prompt(system_prompt, planted)
-        return Plan(system=composed, known_prompt=composed, fixture=None)
-    fixture = fixture_document(planted) if "document" in target.slots else None
-    return Plan(system=None, known_prompt=system_prompt, fixture=fixture)
+        return Plan(system=composed, known_prompt=composed, fixture=None, secrets_channel="system", user_canaries=user)
+    if "document" in target.slots:
+        return Plan(system=None, known_prompt=system_prompt, fixture=fixture_document(planted),
+                    secrets_channel="document", user_canaries=user)
+    return Plan(system=None, known_prompt=system_prompt, fixture=None, user_canaries=user)
+
+
+@dataclass
+class RunState:
+    """What a run has gathered so far; an interrupted run still reports it."""
+
+    target: Target
+    families: list[Family]
+    started: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    probes: list[str] = field(default_factory=list)
+    results: list[ProbeResult] = field(default_factory=list)
+    skipped: list[SkippedProbe] = field(default_factory=list)
+    controls: list[ControlResult] = field(default_factory=list)
+
+    def report(self, *, interrupted: bool = False) -> RedTeamReport:
+        """Results and skips in registry order, whatever order the probes finished in."""
+        order = {p.id: n for n, p in enumerate(p for f in self.families for p in f.probes)}
+        results = sorted(self.results, key=lambda r: (order.get(r.probe, len(order)), r.attempt))
+        skipped = sorted(self.skipped, key=lambda s: order.get(s.probe, len(order)))
+        titles = family_titles() | {f.id: f.title for f in self.families}
+        titles = {family: title for family, title in titles.items() if family in {f.id for f in self.families}}
+        return RedTeamReport(target=self.target.info, families=[f.id for f in self.families], probes=self.probes,
+                             results=results, skipped=skipped, controls=self.controls,
+                             summary=summarise(results, titles, skipped), started=self.started,
+                             finished=dt.datetime.now(dt.UTC), version=__version__, interrupted=interrupted)
 
 
 async def run_probes(target: Target, families: list[Family], *, settings: RunSettings | None = None,
-                     system_prompt: str | None = None, progress: Progress | None = None,
-                     transport: httpx.AsyncBaseTransport | None = None) -> RedTeamReport:
+                     system_prompt: str | None = None, canaries: tuple[str, ...] = (),
+                     progress: Progress | None = None, transport: httpx.AsyncBaseTransport | None = None,
+                     state: RunState | None = None) -> RedTeamReport:
     settings = settings or RunSettings()
-    started = dt.datetime.now(dt.UTC)
-    planted = PlantedSecrets()
+    state = state or RunState(target, families)
+    planted = PlantedSecrets(user_canaries=tuple(canaries))
     plan = plan_run(target, planted, system_prompt)
-    runnable: list[Probe] = []
-    skipped: list[SkippedProbe] = []
+    scrub = Scrubber(target.secrets())
+    candidates: list[Probe] = []
     for probe in (p for f in families for p in f.probes):
         reason = plan.skip_reason(probe, target)
         if reason:
-            skipped.append(SkippedProbe(probe=probe.id, family=probe.family, reason=reason))
+            state.skipped.append(SkippedProbe(probe=probe.id, family=probe.family, reason=reason))
         else:
-            runnable.append(probe)
-    jobs = [(probe, n) for probe in runnable for n in range(settings.attempts)]
+            candidates.append(probe)
+    channels = sorted({c for p in candidates for c in plan.channels(p)})
     limiter = RateLimiter(settings.rate)
     gate = asyncio.Semaphore(settings.concurrency)
     done = 0
-    if progress:
-        progress(0, len(jobs))
+    total = len(channels) + len(candidates) * settings.attempts
 
-    async def one(client: httpx.AsyncClient, probe: Probe, attempt: int) -> ProbeResult:
+    def tick() -> None:
         nonlocal done
-        ctx = ProbeContext(secrets=planted, system_prompt=plan.known_prompt)
-        attack = probe.attack(ctx)
-        delivery = Delivery(prompt=attack.prompt, system=plan.system, document=attack.document or plan.fixture,
-                            tools=attack.tools)
-        async with gate:
-            transcript = await exchange(client, target, target.prepare(delivery), limiter, settings)
-        verdict: Verdict
-        if transcript.error is not None or transcript.reply is None:
-            verdict, reason = "error", transcript.error or "no answer"
-        else:
-            judged = probe.judge(transcript.reply, ctx)
-            verdict, reason = ("vulnerable" if judged.vulnerable else "resisted"), judged.reason
         done += 1
         if progress:
-            progress(done, len(jobs))
-        return ProbeResult(probe=probe.id, family=probe.family, title=probe.title, severity=probe.severity,
-                           attempt=attempt, verdict=verdict, reason=reason, transcript=transcript)
+            progress(done, total)
+
+    if progress:
+        progress(0, total)
+
+    async def control(client: httpx.AsyncClient, check: Control) -> ControlResult:
+        result = ControlResult(control=check.id, title=check.title, passed=False, reason="not run")
+        for _ in range(TRIES):
+            attack = check.attack(planted)
+            delivery = Delivery(prompt=attack.prompt, system=plan.system, document=attack.document or plan.fixture,
+                                tools=attack.tools)
+            try:
+                async with gate:
+                    sent = await exchange(client, target, target.prepare(delivery), limiter, settings, scrub)
+            except Exception as exc:  # whatever went wrong, the control did not pass
+                return ControlResult(control=check.id, title=check.title, passed=False,
+                                     reason=scrub(f"the control failed to run ({type(exc).__name__}: {_detail(exc)})"))
+            if sent.judged is None:
+                return ControlResult(control=check.id, title=check.title, passed=False,
+                                     reason=f"no answer: {sent.transcript.error}", transcript=sent.transcript)
+            passed, why = check.check(sent.judged, planted, attack)
+            result = ControlResult(control=check.id, title=check.title, passed=passed, reason=why,
+                                   transcript=sent.transcript)
+            if passed:
+                break
+        return result
+
+    async def one(client: httpx.AsyncClient, probe: Probe, attempt: int) -> None:
+        ctx = ProbeContext(secrets=planted, system_prompt=plan.known_prompt)
+        transcript = Transcript(request=SentRequest(method="POST", url=target.info.url, body=None), http_attempts=0,
+                                latency_ms=0.0)
+        try:
+            attack: Attack = probe.attack(ctx)
+            delivery = Delivery(prompt=attack.prompt, system=plan.system, document=attack.document or plan.fixture,
+                                tools=attack.tools)
+            async with gate:
+                sent = await exchange(client, target, target.prepare(delivery), limiter, settings, scrub)
+            transcript = sent.transcript
+            verdict: Verdict
+            if sent.judged is None:
+                verdict, reason = "error", transcript.error or "no answer"
+            else:
+                verdict, reason = verdict_of(sent.judged, probe.judge(sent.judged, ctx))
+        except Exception as exc:  # one hostile answer, or a bug, must not abort the whole run
+            verdict, reason = "error", scrub(f"this probe failed ({type(exc).__name__}: {_detail(exc)})")
+        state.results.append(ProbeResult(probe=probe.id, family=probe.family, title=probe.title,
+                                         severity=probe.severity, attempt=attempt, verdict=verdict, reason=reason,
+                                         transcript=transcript))
+        tick()
 
     limits = httpx.Limits(max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency)
     async with httpx.AsyncClient(transport=transport, limits=limits, follow_redirects=False) as client:
-        results = await asyncio.gather(*(one(client, probe, n) for probe, n in jobs))
-    return RedTeamReport(target=target.info, probes=[p.id for p in runnable], results=list(results), skipped=skipped,
-                         summary=summarise(list(results), family_titles()), started=started,
-                         finished=dt.datetime.now(dt.UTC), version=__version__)
+        checked = await asyncio.gather(*(control(client, CONTROLS[c]) for c in channels))
+        for result in checked:
+            state.controls.append(result)
+            tick()
+        failed = {c: r for c, r in zip(channels, checked, strict=True) if not r.passed}
+        runnable: list[Probe] = []
+        for probe in candidates:
+            broken = sorted(plan.channels(probe) & set(failed))
+            if broken:
+                why = "; ".join(f"{CONTROLS[c].failure} ({failed[c].reason})" for c in broken)
+                state.skipped.append(SkippedProbe(probe=probe.id, family=probe.family, reason=why))
+            else:
+                runnable.append(probe)
+        total = len(channels) + len(runnable) * settings.attempts
+        state.probes = [p.id for p in runnable]
+        await asyncio.gather(*(one(client, probe, n) for probe in runnable for n in range(settings.attempts)))
+    return state.report()
 
 
 def run_redteam(target: Target, families: list[Family], *, settings: RunSettings | None = None,
-                system_prompt: str | None = None, progress: Progress | None = None,
+                system_prompt: str | None = None, canaries: tuple[str, ...] = (), progress: Progress | None = None,
                 transport: httpx.AsyncBaseTransport | None = None) -> RedTeamReport:
-    """Synchronous entry point for the CLI and scripts."""
-    return asyncio.run(run_probes(target, families, settings=settings, system_prompt=system_prompt,
-                                  progress=progress, transport=transport))
+    """Synchronous entry point for the CLI and scripts.
+
+    Ctrl-C cancels the probes in flight and returns what finished, marked ``interrupted``: an hour of probing
+    should not be lost to one keystroke, and the report says plainly that it is partial.
+    """
+    state = RunState(target, families)
+    try:
+        return asyncio.run(run_probes(target, families, settings=settings, system_prompt=system_prompt,
+                                      canaries=canaries, progress=progress, transport=transport, state=state))
+    except KeyboardInterrupt:
+        return state.report(interrupted=True)

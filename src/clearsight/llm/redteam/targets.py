@@ -2,7 +2,8 @@
 
 A target only builds requests and reads answers; sending, retrying and pacing belong to the runner, so the
 same retry logic serves both formats. Credentials live only in request headers, which never enter a
-transcript, and a target's description drops URL user-info and query values.
+transcript, and a target's description drops URL user-info and query values; the key is also handed to the
+runner, which scrubs it from anything the target sends back (an error page may echo the request headers).
 """
 
 from __future__ import annotations
@@ -33,6 +34,15 @@ class BadReply(ValueError):
 
 
 @dataclass(frozen=True)
+class Answer:
+    """What a target read from a response body: text, tool calls, and why the model stopped when it says."""
+
+    text: str
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    finish_reason: str | None = None
+
+
+@dataclass(frozen=True)
 class Delivery:
     """One probe's content, after the run decided where the system prompt and any fixture go."""
 
@@ -60,7 +70,11 @@ class Target(Protocol):
 
     def prepare(self, delivery: Delivery) -> PreparedRequest: ...
 
-    def read(self, body: bytes) -> tuple[str, list[ToolCall]]: ...
+    def read(self, body: bytes) -> Answer: ...
+
+    def secrets(self) -> tuple[str, ...]:
+        """Values that must never reach a report (the API key), to scrub from whatever comes back."""
+        ...
 
 
 def redact_url(url: str) -> str:
@@ -79,14 +93,30 @@ def _check_url(url: str) -> str:
     return url
 
 
+def check_api_key(key: str, source: str | None = None) -> str:
+    """A key HTTP headers can carry: printable ASCII without spaces, else a clear error that never shows it."""
+    if not key or not all(33 <= ord(c) <= 126 for c in key):
+        where = f"the value of {source}" if source else "the API key"
+        raise InputError(f"{where} has characters an HTTP header cannot carry (non-ASCII, spaces or control "
+                         "characters)", field="--api-key-env", hint="check that the variable holds only the key")
+    return key
+
+
 def inline_document(prompt: str, document: str) -> str:
-    """The document as retrieved context in the user turn, the way most RAG applications pass it."""
+    """The document as retrieved context in the user turn, for a template that has no slot of its own for it."""
     return f"Use the retrieved context below to answer.\n\n<context>\n{document}\n</context>\n\n{prompt}"
+
+
+def context_message(document: str) -> str:
+    """A retrieved document as a RAG application hands it over: a system message of its own, marked as context."""
+    return f"Retrieved context for the user's request (from the knowledge base):\n\n<document>\n{document}\n</document>"
 
 
 def _json(body: bytes) -> Any:
     try:
         return json.loads(body)
+    except RecursionError as exc:
+        raise BadReply("the answer is JSON nested too deeply to read") from exc
     except ValueError as exc:
         raise BadReply(f"the answer is not JSON ({body[:80]!r})") from exc
 
@@ -105,6 +135,16 @@ def _tool_calls(value: Any) -> list[ToolCall]:
     return calls
 
 
+def _content_text(content: Any) -> str:
+    """OpenAI content as text: a string, or the text parts of a list (``[{type: text, text: ...}]``) joined."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [p.get("text") for p in content if isinstance(p, dict) and p.get("type") in ("text", "output_text")]
+        return "".join(p for p in parts if isinstance(p, str))
+    return ""
+
+
 class OpenAITarget:
     """``POST {base}/v1/chat/completions`` (or the exact URL given) with system and user messages and tools."""
 
@@ -118,13 +158,22 @@ class OpenAITarget:
         else:
             self.url = base + ("/chat/completions" if base.endswith("/v1") else "/v1/chat/completions")
         self.model = model
-        self._api_key = api_key
+        self._api_key = check_api_key(api_key, api_key_env) if api_key is not None else None
         self.info = TargetInfo(url=redact_url(self.url), format="openai", model=model, api_key_env=api_key_env)
 
+    def secrets(self) -> tuple[str, ...]:
+        return (self._api_key,) if self._api_key else ()
+
     def prepare(self, delivery: Delivery) -> PreparedRequest:
-        user = inline_document(delivery.prompt, delivery.document) if delivery.document else delivery.prompt
-        messages = ([{"role": "system", "content": delivery.system}] if delivery.system else []) + [
-            {"role": "user", "content": user}]
+        """System prompt, then the retrieved document in a system message of its own, then the user's question.
+
+        Putting the document in the user's turn would make it the user's own words; RAG applications
+        (LangChain's retrieval chains, LlamaIndex's context chat engine) hand it over beside the instructions.
+        """
+        messages = [{"role": "system", "content": delivery.system}] if delivery.system else []
+        if delivery.document:
+            messages.append({"role": "system", "content": context_message(delivery.document)})
+        messages.append({"role": "user", "content": delivery.prompt})
         body: dict[str, JsonValue] = {"messages": [dict(m) for m in messages]}
         if self.model:
             body["model"] = self.model
@@ -133,16 +182,18 @@ class OpenAITarget:
         headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
         return PreparedRequest("POST", self.url, body, headers, messages)
 
-    def read(self, body: bytes) -> tuple[str, list[ToolCall]]:
+    def read(self, body: bytes) -> Answer:
         document = _json(body)
         try:
-            message = document["choices"][0]["message"]
+            choice = document["choices"][0]
+            message = choice["message"]
         except (KeyError, IndexError, TypeError) as exc:
             raise BadReply("the answer has no choices[0].message (not an OpenAI chat completion)") from exc
         if not isinstance(message, dict):
             raise BadReply("choices[0].message is not an object")
-        content = message.get("content")
-        return (content if isinstance(content, str) else ""), _tool_calls(message.get("tool_calls"))
+        finish = choice.get("finish_reason") if isinstance(choice, dict) else None
+        return Answer(_content_text(message.get("content")), _tool_calls(message.get("tool_calls")),
+                      finish if isinstance(finish, str) else None)
 
 
 # --------------------------------------------------------------------------- template format
@@ -232,7 +283,7 @@ class TemplateTarget:
         self.url = _check_url(urljoin(base, spec.request.url)) if spec.request.url else base
         self.spec = spec
         self.model = model
-        self._api_key = api_key
+        self._api_key = check_api_key(api_key, api_key_env) if api_key is not None else None
         self._text: JsonPath = parse_path(spec.response.text)
         self._calls: JsonPath | None = parse_path(spec.response.tool_calls) if spec.response.tool_calls else None
         strings = _strings(spec.request.body)
@@ -244,6 +295,9 @@ class TemplateTarget:
                                api_key_env=api_key_env)
         if any("{api_key}" in v for v in spec.request.headers.values()) and not api_key:
             raise InputError("the template's headers use {api_key}, so give --api-key-env", path=template_path)
+
+    def secrets(self) -> tuple[str, ...]:
+        return (self._api_key,) if self._api_key else ()
 
     def prepare(self, delivery: Delivery) -> PreparedRequest:
         prompt = delivery.prompt
@@ -259,12 +313,12 @@ class TemplateTarget:
             {"role": "user", "content": prompt}]
         return PreparedRequest(self.spec.request.method, self.url, body, headers, messages)
 
-    def read(self, body: bytes) -> tuple[str, list[ToolCall]]:
+    def read(self, body: bytes) -> Answer:
         document = _json(body)
         found, text = self._text.first(document)
         if not found:
             raise BadReply(f"the answer has nothing at {self._text}")
         calls = _tool_calls(self._calls.first(document)[1]) if self._calls is not None else []
         if text is None:
-            return "", calls
-        return (text if isinstance(text, str) else json.dumps(text)), calls
+            return Answer("", calls)
+        return Answer(text if isinstance(text, str) else json.dumps(text), calls)
