@@ -51,3 +51,19 @@ def test_any_document_any_path_never_raises(doc: object, steps: list[str]) -> No
     path = parse_path("$" + "".join(steps))
     found = path.find(doc)
     assert path.first(doc)[0] == bool(found)
+
+
+def test_filter_selects_items_by_a_field() -> None:
+    chat = {"messages": [{"role": "system", "content": "S"}, {"role": "user", "content": "U1"},
+                         {"role": "assistant", "content": "A"}, {"role": "user", "content": "U2"}, "not an object"]}
+    assert parse_path("$.messages[?(@.role=='user')].content").find(chat) == ["U1", "U2"]
+    assert parse_path('$.messages[?(@.role != "system")].content').find(chat) == ["U1", "A", "U2"]
+    assert parse_path("$.messages[?(@.role=='tool')].content").find(chat) == []
+    path = parse_path("$.messages[?(@.role=='user')].content")
+    assert path.update(chat, str.lower) == 2 and chat["messages"][3] == {"role": "user", "content": "u2"}
+
+
+@pytest.mark.parametrize("bad", ["$.m[?(@.role=='user']", "$.m[?(@.role~'x')]", "$.m[?(role=='x')]"])
+def test_malformed_filters_are_refused(bad: str) -> None:
+    with pytest.raises(ValueError, match="cannot read JSON path"):
+        parse_path(bad)

@@ -2,8 +2,10 @@
 
 Policies only need to name a place in a request or response body, so the dialect is deliberately tiny and
 parsed once when the policy loads: ``$``, ``.name``, ``['name']``, ``[index]`` (negative counts from the
-end) and ``[*]`` (every item of a list or value of an object). No filters and no recursion, so evaluating a
-path costs a handful of dictionary look-ups on the request path.
+end), ``[*]`` (every item of a list or value of an object) and one filter, ``[?(@.key=='value')]`` or
+``!=`` (the items whose field equals, or differs from, a string) — so a chat route can screen the users'
+messages and not the application's own system prompt. No recursion and no expressions, so evaluating a path
+costs a handful of dictionary look-ups on the request path.
 """
 
 from __future__ import annotations
@@ -13,10 +15,24 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-Step = str | int | None  # None means "every child" ([*])
+
+@dataclass(frozen=True)
+class Filter:
+    """``[?(@.key=='value')]``: the children that are objects whose ``key`` equals (or not) ``value``."""
+
+    key: str
+    value: str
+    equal: bool = True
+
+    def keeps(self, item: Any) -> bool:
+        return isinstance(item, dict) and (item.get(self.key) == self.value) == self.equal
+
+
+Step = str | int | Filter | None  # None means "every child" ([*])
 
 _TOKEN = re.compile(
     r"""\.(?P<name>[A-Za-z_][A-Za-z0-9_\-]*)|\[(?P<index>-?\d+)\]|\[\*\]|\.\*|\['(?P<quoted>[^']*)'\]"""
+    r"""|\[\?\(@\.(?P<fkey>[A-Za-z_][A-Za-z0-9_\-]*)\s*(?P<op>==|!=)\s*(?:'(?P<fq1>[^']*)'|"(?P<fq2>[^"]*)")\)\]"""
 )
 
 
@@ -59,13 +75,16 @@ def parse_path(text: str) -> JsonPath:
         match = _TOKEN.match(source, position)
         if match is None:
             raise ValueError(f"cannot read JSON path {text!r} at character {position + 1}: "
-                             "use .name, ['name'], [0] or [*]")
+                             "use .name, ['name'], [0], [*] or [?(@.key=='value')]")
         if match.group("name") is not None:
             steps.append(match.group("name"))
         elif match.group("quoted") is not None:
             steps.append(match.group("quoted"))
         elif match.group("index") is not None:
             steps.append(int(match.group("index")))
+        elif match.group("fkey") is not None:
+            value = match.group("fq1") if match.group("fq1") is not None else match.group("fq2")
+            steps.append(Filter(match.group("fkey"), value, match.group("op") == "=="))
         else:
             steps.append(None)
         position = match.end()
@@ -83,6 +102,11 @@ def _walk(node: Any, steps: tuple[Step, ...]) -> Iterator[tuple[Any, Any, Any]]:
                     nxt.extend((value, i, item) for i, item in enumerate(value))
                 elif isinstance(value, dict):
                     nxt.extend((value, k, item) for k, item in value.items())
+            elif isinstance(step, Filter):
+                if isinstance(value, list):
+                    nxt.extend((value, i, item) for i, item in enumerate(value) if step.keeps(item))
+                elif isinstance(value, dict):
+                    nxt.extend((value, k, item) for k, item in value.items() if step.keeps(item))
             elif isinstance(step, int):
                 if isinstance(value, list) and -len(value) <= step < len(value):
                     nxt.append((value, step % len(value), value[step]))
