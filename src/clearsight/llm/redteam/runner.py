@@ -207,9 +207,14 @@ def _done(scrub: Scrubber, sent: SentRequest, reply: Reply | None, attempts: int
     return Exchange(transcript, judged if error is None else None)
 
 
-#: Answers with which an application (or a guard in front of it) refuses a request it judged hostile.
-BLOCKING_STATUSES = frozenset({400, 403, 406, 422, 451})
+#: Answers with which an application (or a guard in front of it) refuses a request it judged hostile. 400 and
+#: 422 are left out: they far more often mean the request was malformed (a wrong template) than blocked.
+BLOCKING_STATUSES = frozenset({403, 451})
 _HARMLESS = "What are your opening hours?"
+
+
+def blocked(transcript: Transcript) -> bool:
+    return transcript.reply is not None and transcript.reply.status in BLOCKING_STATUSES
 
 
 def blocked_or_error(transcript: Transcript, served: bool) -> tuple[Verdict, str]:
@@ -370,7 +375,16 @@ async def run_probes(target: Target, families: list[Family], *, settings: RunSet
                 break
         return result
 
-    served = False
+    served: list[bool] = []  # filled once: whether the target answers harmless requests
+    served_lock = asyncio.Lock()
+
+    async def target_serves(client: httpx.AsyncClient) -> bool:
+        """Asked only when a probe was refused and no control already showed that harmless requests work."""
+        async with served_lock:
+            if not served:
+                served.append(any(c.passed for c in state.controls)
+                              or await answers_normally(client, target, limiter, settings, scrub))
+        return served[0]
 
     async def one(client: httpx.AsyncClient, probe: Probe, attempt: int) -> None:
         ctx = ProbeContext(secrets=planted, system_prompt=plan.known_prompt)
@@ -385,7 +399,7 @@ async def run_probes(target: Target, families: list[Family], *, settings: RunSet
             transcript = sent.transcript
             verdict: Verdict
             if sent.judged is None:
-                verdict, reason = blocked_or_error(transcript, served)
+                verdict, reason = blocked_or_error(transcript, blocked(transcript) and await target_serves(client))
             else:
                 verdict, reason = verdict_of(sent.judged, probe.judge(sent.judged, ctx))
         except Exception as exc:  # one hostile answer, or a bug, must not abort the whole run
@@ -402,7 +416,6 @@ async def run_probes(target: Target, families: list[Family], *, settings: RunSet
             state.controls.append(result)
             tick()
         failed = {c: r for c, r in zip(channels, checked, strict=True) if not r.passed}
-        served = any(r.passed for r in checked) or await answers_normally(client, target, limiter, settings, scrub)
         runnable: list[Probe] = []
         for probe in candidates:
             broken = sorted(plan.channels(probe) & set(failed))
