@@ -32,7 +32,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 TRAIN = [ROOT.parent / "shared" / "datasets" / "prompt-injection" / "train.jsonl",
-         HERE / "injection" / "train_written.jsonl"]
+         *sorted((HERE / "injection").glob("train_written*.jsonl"))]
 WRITTEN = HERE / "injection" / "eval_written.jsonl"
 PUBLIC = HERE / "injection" / ".public_eval.jsonl"
 ANCHOR_PYTHON = HERE / ".venv-llm-anchors" / "bin" / "python"
