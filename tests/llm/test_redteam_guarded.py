@@ -21,8 +21,9 @@ from clearsight.llm.redteam.targets import OpenAITarget
 
 FAST = RunSettings(concurrency=8, retries=1, backoff=0.01, timeout=10)
 USERS_ONLY = ("routes:\n  - path: /v1/chat/completions\n    screening: {screener: injection, "
-              "text: \"$.messages[?(@.role=='user')].content\"}\n    max_body_bytes: 200000\n")
-EVERYTHING_BLOCKED = "routes:\n  - path: /v1/chat/completions\n    screening: {screener: always, text: '$.model'}\n"
+              "text: \"$.messages[?(@.role=='user')].content\"}\n    max_body_bytes: 200000\naudit: {enabled: false}\n")
+EVERYTHING_BLOCKED = ("routes:\n  - path: /v1/chat/completions\n    screening: {screener: always, text: '$.model'}\n"
+                      "audit: {enabled: false}\n")
 
 
 @pytest.fixture(scope="module")
