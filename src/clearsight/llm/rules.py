@@ -240,6 +240,21 @@ RULES: tuple[Rule, ...] = (
           rf"(?:the |any |all )?{_AI}\b|\b(?:dear|hey|hello|hi|attention|psst)\W+(?:the )?{_AI}\b",
           "note", "message", "instruction", "attention", "important", "notice", "memo", "reminder", "directive",
           "dear", "hey", "hello", "hi", "psst"),
+    _rule("addressed.vocative", "addressed-to-ai",
+          rf"\b{_AI}(?:[ \-]\w+){{0,3}}\s*(?::|—|–|\s-\s)\s*\w|\b{_AI}\s+(?:that|who|which)\s+(?:helps?|reads?|edits?|"
+          rf"process(?:es)?|handles?|manages?|summari[sz]es?|answers?|reviews?|screens?)\b|\b(?:for|to)\s+your\s+"
+          rf"{_AI}\b",
+          *_AI_NEEDLES),
+    _rule("addressed.multilingual", "addressed-to-ai", _any(
+        r"(?:примечание|заметка|сообщение|инструкция|указание|внимание)\w* для (?:ии|ai|ассистент|бот|нейросет)",
+        r"\bnota para (?:la |el )?(?:ia|asistente|bot)\b",
+        r"\b(?:hinweis|nachricht|anweisung)\w* (?:für|an) (?:die |den )?(?:ki|assistent|bot)",
+        r"\bnote (?:pour|à) (?:l'|le |la )?(?:ia|assistant|bot)\b", r"\bnota per (?:l'|il )?(?:ia|assistente|bot)\b",
+        r"\b(?:notitie|bericht) (?:voor|aan) (?:de )?(?:ai|assistent)",
+        r"给(?:AI|人工智能|助手|机器人)", r"(?:AI|アシスタント)(?:へ|への)",
+    ),
+          "для", "nota para", "hinweis", "nachricht", "anweisung", "note pour", "note à", "nota per", "notitie",
+          "bericht", "给", "へ"),
     _rule("addressed.ai-processing", "addressed-to-ai",
           rf"\b{_AI}\b{_gap(3)}(?:reading|processing|summari[sz]ing|parsing|analy[sz]ing|reviewing|screening|"
           rf"evaluating|ranking|scoring|indexing|crawling)\b{_gap(2)}(?:this|these|the following|my)\b",
