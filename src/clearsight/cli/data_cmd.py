@@ -11,8 +11,8 @@ from pathlib import Path
 import typer
 
 from clearsight.cli.extras import require
+from clearsight.cli.gates import SeverityGate
 from clearsight.core.errors import InputError
-from clearsight.core.severity import Severity
 
 app = typer.Typer(help="Training-data defences: poisoning screening, baseline diff, manifests.", no_args_is_help=True)
 
@@ -23,14 +23,6 @@ class CheckFormat(StrEnum):
     json = "json"
     md = "md"
     html = "html"
-
-
-class FailOn(StrEnum):
-    low = "low"
-    medium = "medium"
-    high = "high"
-    critical = "critical"
-    never = "never"
 
 
 def _runtime() -> None:
@@ -48,7 +40,8 @@ def check(
     schema: Path | None = typer.Option(None, "--schema", help="schema.yaml with the rules the data must meet."),
     fmt: CheckFormat = typer.Option(CheckFormat.table, "--format", "-f"),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the report to this file."),
-    fail_on: FailOn = typer.Option(FailOn.high, "--fail-on", help="Exit 1 when a finding reaches this severity."),
+    fail_on: SeverityGate = typer.Option(SeverityGate.high, "--fail-on",
+                                         help="Exit 1 when a finding reaches this severity."),
     delimiter: str | None = typer.Option(None, "--delimiter", help="CSV delimiter (guessed from the header)."),
     max_rows: int = typer.Option(1_000_000, "--max-rows", min=10, help="Refuse data larger than this."),
     sample: int | None = typer.Option(None, "--sample", min=10,
@@ -102,7 +95,7 @@ def check(
             "data_sha256": report.data.sha256 or "", "rows": report.data.rows, "flagged": len(report.flagged),
             "worst": report.worst.value if report.worst else "none",
         }, summary=f"{report.data.path}: {len(report.flagged)} rows flagged of {report.data.rows}")
-    if fail_on is not FailOn.never and report.worst is not None and report.worst >= Severity(fail_on.value):
+    if fail_on.fails(report.worst):
         raise typer.Exit(1)
 
 

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 import typer
 
 from clearsight.cli.extras import require
+from clearsight.cli.gates import SeverityGate
 from clearsight.core.errors import InputError
-from clearsight.core.severity import Severity
 
 if TYPE_CHECKING:
     from clearsight.core.redteam import RedTeamReport
@@ -38,14 +38,6 @@ class ReportFormat(StrEnum):
     sarif = "sarif"
 
 
-class FailOn(StrEnum):
-    low = "low"
-    medium = "medium"
-    high = "high"
-    critical = "critical"
-    never = "never"
-
-
 def redteam(
     target: str = typer.Option(..., "--target", help="Chat endpoint (base URL or exact URL) or the template's URL."),
     target_format: TargetFormat = typer.Option(TargetFormat.openai, "--target-format"),
@@ -65,7 +57,8 @@ def redteam(
     attempts: int = typer.Option(1, "--attempts", min=1, max=20, help="Runs of every probe (answers vary)."),
     fmt: ReportFormat = typer.Option(ReportFormat.table, "--format", "-f"),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the report to this file."),
-    fail_on: FailOn = typer.Option(FailOn.high, "--fail-on", help="Exit 1 when a vulnerable result reaches this."),
+    fail_on: SeverityGate = typer.Option(SeverityGate.high, "--fail-on",
+                                         help="Exit 1 when a vulnerable result reaches this."),
     max_errors: int = typer.Option(0, "--max-errors", min=0, help="Exit 2 when more probe runs than this error."),
     record: Path | None = typer.Option(None, "--record", help="Record the run as evidence in this folder."),
     system: str | None = typer.Option(None, "--system", help="System ID the evidence is for (with --record)."),
@@ -102,7 +95,7 @@ def redteam(
     _exit(report, fail_on, max_errors)
 
 
-def _exit(report: RedTeamReport, fail_on: FailOn, max_errors: int) -> None:
+def _exit(report: RedTeamReport, fail_on: SeverityGate, max_errors: int) -> None:
     """Exit 1 for a finding at --fail-on, 2 when the run proved too little, else 0 with warnings."""
     counts = report.counts()
     if not report.results:
@@ -112,7 +105,7 @@ def _exit(report: RedTeamReport, fail_on: FailOn, max_errors: int) -> None:
     if len(report.errors) == len(report.results):
         raise InputError(f"no probe got an answer from {report.target.url}: {report.errors[0].reason}",
                          hint="check --target, --target-format and that the application is running")
-    if fail_on is not FailOn.never and report.worst is not None and report.worst >= Severity(fail_on.value):
+    if fail_on.fails(report.worst):
         raise typer.Exit(1)
     if counts["error"] > max_errors:
         raise InputError(f"{counts['error']} of {len(report.results)} probe runs got no answer (more than "
