@@ -39,3 +39,9 @@ def test_jsonl_line_that_is_too_long_is_an_error() -> None:
     line = json.dumps({"text": "y" * 5000}).encode() + b"\n"
     with pytest.raises(InputError, match="line 1: JSON line longer than"):
         list(texts_from(io.BytesIO(line), "<mem>", max_chars=100, jsonl=True))
+
+
+def test_each_text_says_how_far_into_the_input_it_is() -> None:
+    data = b"one\n\ntwo\n" + b"x" * 50 + b"\n"
+    items = list(texts_from(io.BytesIO(data), "<mem>", max_chars=10))
+    assert [i.end for i in items] == [4, 9, len(data)]

@@ -12,10 +12,14 @@ from typing import TextIO
 import typer
 
 from clearsight.cli.llm_redteam import redteam
+from clearsight.cli.progress import progress_bar
 from clearsight.core.errors import InputError
 
 app = typer.Typer(help="LLM security: prompt-injection detection and red-teaming.", no_args_is_help=True)
 app.command("redteam")(redteam)
+
+
+_PROGRESS_FROM = 1 << 20  # bytes of input: smaller files finish before a bar is worth drawing
 
 
 class DetectFormat(StrEnum):
@@ -82,9 +86,13 @@ def detect_cmd(
 
     kept: list[Screened] = []
     counts = {"texts": 0, "injections": 0}
+    size = input_file.stat().st_size if input_file is not None and str(input_file) != "-" else 0
     with ExitStack() as stack:
         sink = _sink(stack, output) if fmt is DetectFormat.jsonl else None
+        progress = stack.enter_context(progress_bar("Screening")) if size > _PROGRESS_FROM else None
         for item in inputs:
+            if progress is not None and counts["texts"] % 500 == 0:
+                progress(item.end, size)
             found = Screened(item.line, item.text, detector(item.text, context.value), item.id, item.truncated)
             counts["texts"] += 1
             counts["injections"] += found.detection.flagged

@@ -24,6 +24,7 @@ class InputText:
     text: str
     id: str | None = None
     truncated: bool = False
+    end: int = 0  # bytes of the input read up to here, for progress on large files
 
 
 def read_texts(path: Path, *, max_chars: int, jsonl: bool | None = None) -> Iterator[InputText]:
@@ -38,13 +39,13 @@ def read_texts(path: Path, *, max_chars: int, jsonl: bool | None = None) -> Iter
 
 def texts_from(handle: BinaryIO, where: str, *, max_chars: int, jsonl: bool | None = None) -> Iterator[InputText]:
     limit = max_chars * 4 + 2  # UTF-8 needs at most four bytes a character
-    for number, (raw, cut) in enumerate(_lines(handle, limit), start=1):
+    for number, (raw, cut, end) in enumerate(_lines(handle, limit), start=1):
         text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
         if jsonl is None and text.strip():
             jsonl = text.lstrip().startswith("{")
         if not jsonl:
             if text.strip():
-                yield InputText(number, text[:max_chars], truncated=cut or len(text) > max_chars)
+                yield InputText(number, text[:max_chars], truncated=cut or len(text) > max_chars, end=end)
             continue
         if not text.strip():
             continue
@@ -60,20 +61,23 @@ def texts_from(handle: BinaryIO, where: str, *, max_chars: int, jsonl: bool | No
             raise InputError(f"line {number}: needs an object with a string 'text' field", path=where)
         ident = row.get("id")
         body: str = row["text"]
-        yield InputText(number, body[:max_chars], None if ident is None else str(ident), len(body) > max_chars)
+        yield InputText(number, body[:max_chars], None if ident is None else str(ident), len(body) > max_chars, end)
 
 
-def _lines(handle: BinaryIO, limit: int) -> Iterator[tuple[bytes, bool]]:
-    """Lines of at most ``limit`` bytes; the rest of a longer line is read and dropped (flagged as cut)."""
+def _lines(handle: BinaryIO, limit: int) -> Iterator[tuple[bytes, bool, int]]:
+    """Lines of at most ``limit`` bytes, and the bytes read so far; the rest of a longer line is dropped (cut)."""
+    read = 0
     while True:
         line = handle.readline(limit)
         if not line:
             return
+        read += len(line)
         cut = False
         if len(line) >= limit and not line.endswith(b"\n"):
             cut = True
             while True:  # skip the remainder without holding it
                 rest = handle.readline(_CHUNK)
+                read += len(rest)
                 if not rest or rest.endswith(b"\n"):
                     break
-        yield line, cut
+        yield line, cut, read
