@@ -21,7 +21,7 @@ from clearsight.guard.proxy import build_proxy
 def test_proxy_guards_and_forwards(tmp_path: Path) -> None:
     audit = tmp_path / "audit.jsonl"
     upstream_app = scoring_app()
-    policy = parse_policy(policy_text(audit, limits="['4/minute']"))
+    policy = parse_policy(policy_text(audit, limits="['4/hour']"))
     with serve(upstream_app) as upstream, serve(build_proxy(upstream, policy)) as proxy:
         direct = httpx.post(upstream + "/v1/score", json={"features": LEGIT}).json()
         through = [httpx.post(proxy + "/v1/score?trace=1", json={"features": LEGIT}, headers={"X-Partner-Key": "p"})
@@ -75,7 +75,7 @@ def test_no_audit_record_is_lost_under_concurrent_load(tmp_path: Path) -> None:
 def test_guard_serve_command_end_to_end(tmp_path: Path) -> None:
     audit = tmp_path / "audit.jsonl"
     policy_file = tmp_path / "guard.yaml"
-    policy_file.write_text(policy_text(audit, limits="['2/minute']"))
+    policy_file.write_text(policy_text(audit, limits="['2/hour']"))
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

@@ -21,7 +21,7 @@ POSTGRES_URL = os.environ.get("CLEARSIGHT_TEST_POSTGRES_URL", "postgresql+psycop
 
 def test_two_replicas_share_one_redis_budget(tmp_path: Path) -> None:
     prefix = f"cs-test-{uuid.uuid4().hex[:8]}"
-    text = policy_text(tmp_path / "a.jsonl", limits="['5/minute']").replace(
+    text = policy_text(tmp_path / "a.jsonl", limits="['5/hour']").replace(
         "max_body_bytes", f"storage: {REDIS_URL}\nmax_body_bytes")
     policy = parse_policy(text)
     apps = [scoring_app(), scoring_app()]
