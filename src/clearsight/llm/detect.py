@@ -8,6 +8,7 @@ suspect. The guard uses :func:`screener` to plug the detector into a route's pro
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Literal
 
@@ -54,19 +55,19 @@ class Detector:
         return Detection("injection" if flagged else "benign", round(score, 4), tuple(reasons))
 
 
-_DEFAULT: list[Detector] = []
+@cache
+def _shipped() -> Detector:
+    return Detector()
 
 
 def detect(text: str, context: Context = "prompt") -> Detection:
     """Score one text with the shipped model."""
-    if not _DEFAULT:
-        _DEFAULT.append(Detector())
-    return _DEFAULT[0](text, context)
+    return _shipped()(text, context)
 
 
 def screener(context: Context = "prompt", *, model: Path | None = None) -> Screener:
     """The detector as a guard screener: ``ModelGuard(app, policy, screeners={"injection": screener()})``."""
-    detector = Detector(load_model(model) if model else None)
+    detector = Detector(load_model(model))
 
     def screen(text: str) -> Screening:
         found = detector(text, context)
