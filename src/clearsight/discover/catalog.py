@@ -67,3 +67,9 @@ def lookup_import(module: str) -> AIPackage | None:
         if found is not None:
             return found
     return None
+
+
+@cache
+def import_names() -> tuple[tuple[str, ...], ...]:
+    """Every catalogued import as its dotted parts in lower case, for text pre-checks before parsing."""
+    return tuple(sorted({tuple(module.lower().split(".")) for module in _tables().imports}))

@@ -90,17 +90,23 @@ def _dotted(node: ast.expr) -> str | None:
     return None
 
 
-def _aliases(tree: ast.Module) -> dict[str, str]:
-    """Local name -> fully qualified name, from every import in the module."""
-    out: dict[str, str] = {}
+def _imports_and_calls(tree: ast.Module) -> tuple[dict[str, str], list[tuple[ast.Call, str]]]:
+    """Local name -> fully qualified name from every import, and every call with its dotted name, in one walk."""
+    aliases: dict[str, str] = {}
+    calls: list[tuple[ast.Call, str]] = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
+        if isinstance(node, ast.Call):
+            dotted = _dotted(node.func)
+            if dotted:
+                calls.append((node, dotted))
+        elif isinstance(node, ast.Import):
             for alias in node.names:
-                out[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
+                top = alias.name.split(".")[0]
+                aliases[alias.asname or top] = alias.name if alias.asname else top
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             for alias in node.names:
-                out[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-    return out
+                aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    return aliases, calls
 
 
 def _resolve(dotted: str, aliases: dict[str, str]) -> str:
@@ -113,31 +119,50 @@ def _kw(call: ast.Call, name: str) -> ast.expr | None:
     return next((k.value for k in call.keywords if k.arg == name), None)
 
 
-def _python_calls(tree: ast.Module) -> Iterator[tuple[ast.Call, str]]:
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            dotted = _dotted(node.func)
-            if dotted:
-                yield node, dotted
+# What every observation below needs written in the file: one of these names or literals, a pinned revision (a
+# 40-hex commit), or a rate-limiting module in an import statement (see _imports_limiter).
+_PYTHON_WORDS = ("ModelGuard", "weights_only", "safetensors", "hvac", "secretsmanager", "SecretClient",
+                 "secretmanager", "clearsight")
+_COMMIT = re.compile(r"[0-9a-f]{40}")
+_LIMITER_MODULE = re.compile(r"\b(?:" + "|".join(_RATE_LIMIT_MODULES) + r")\b")
+# What may come before a module's name on its line: ``from``, or ``import`` and earlier modules of its list.
+_IMPORT_PREFIX = re.compile(r"(?:.*[;:])?[ \t]*(?:from|import(?:[ \t]+[\w.]+(?:[ \t]+as[ \t]+\w+)?[ \t]*,)*)[ \t]+")
 
 
-_PYTHON_HINTS = re.compile(
-    r"limit|Limiter|ModelGuard|revision|weights_only|safe_open|load_file|load_model|safetensors|hvac|"
-    r"secretsmanager|SecretClient|secretmanager|clearsight"
-)
+def _might_observe(text: str) -> bool:
+    """A cheap text check before parsing: most files use none of these libraries."""
+    return (any(word in text for word in _PYTHON_WORDS)
+            or ("revision" in text and _COMMIT.search(text) is not None)
+            or (any(module in text for module in _RATE_LIMIT_MODULES) and _imports_limiter(text)))
+
+
+def _imports_limiter(text: str) -> bool:
+    """A rate-limiting module imported by its top-level name on one line (a statement continued with a
+    backslash before the module's name is missed); "limits" in prose or ``sympy.series.limits`` is not enough."""
+    for match in _LIMITER_MODULE.finditer(text):
+        if _IMPORT_PREFIX.fullmatch(text, text.rfind("\n", 0, match.start()) + 1, match.start()):
+            return True
+    return False
 
 
 def _detect_python(file: SourceFile) -> list[Observation]:
-    if not file.text or not _PYTHON_HINTS.search(file.text):
-        return []  # cheap text check first: most files use none of these libraries
+    if not file.text or not _might_observe(file.text):
+        return []
+    return python_controls(file)
+
+
+def python_controls(file: SourceFile) -> list[Observation]:
+    """What :func:`_detect_python` reports, without the text check in front (tests compare the two)."""
+    if not file.text:
+        return []
     tree = parse_python(file.text)
     if tree is None:
         return []
-    aliases = _aliases(tree)
+    aliases, calls = _imports_and_calls(tree)
     modules = set(aliases.values())
     rate_limit_lib = any(m == lib or m.startswith(lib + ".") for m in modules for lib in _RATE_LIMIT_MODULES)
     found: list[Observation] = []
-    for call, dotted in _python_calls(tree):
+    for call, dotted in calls:
         full = _resolve(dotted, aliases)
         last = dotted.rsplit(".", 1)[-1]
         line = call.lineno

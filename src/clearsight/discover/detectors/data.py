@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -42,10 +43,29 @@ def _line_at(text: str, offset: int) -> int:
 
 # --- database URLs -----------------------------------------------------------------------------------------------
 
-_URL = re.compile(
-    r"(?<![A-Za-z0-9+])(?P<scheme>(?:jdbc:)?(?:postgres(?:ql)?|mysql|mariadb|mongodb|rediss?|snowflake|bigquery|mssql|"
-    r"sqlserver|oracle|sqlite|clickhouse|cockroachdb|redshift|neo4j|duckdb|databricks)(?:\+[a-z0-9_]+)?)"
-    r"://(?P<rest>[^\s'\"`<>()\\,]*)", re.IGNORECASE)
+_SCHEME = (r"(?<![A-Za-z0-9+])(?P<scheme>(?:jdbc:)?(?:postgres(?:ql)?|mysql|mariadb|mongodb|rediss?|snowflake|bigquery|"
+           r"mssql|sqlserver|oracle|sqlite|clickhouse|cockroachdb|redshift|neo4j|duckdb|databricks)(?:\+[a-z0-9_]+)?)")
+_URL = re.compile(_SCHEME + r"://(?P<rest>[^\s'\"`<>()\\,]*)", re.IGNORECASE)
+_SCHEME_BEFORE = re.compile(_SCHEME + r"\Z", re.IGNORECASE)
+_SCHEME_REACH = 96  # the longest scheme looked for before "://", driver suffix included
+
+
+def database_urls(text: str, start: int = 0) -> Iterator[re.Match[str]]:
+    """The database URLs in ``text`` from ``start``, in order.
+
+    Only the places where "://" occurs are examined: trying the pattern at every character of every file was
+    slow. The scheme is looked for in the few characters before each "://", so a driver suffix longer than
+    ``_SCHEME_REACH`` is not recognised.
+    """
+    pos = start
+    while (sep := text.find("://", pos)) >= 0:
+        scheme = _SCHEME_BEFORE.search(text, max(pos, sep - _SCHEME_REACH), sep)
+        match = _URL.match(text, scheme.start()) if scheme else None
+        if match is None:
+            pos = sep + 3
+            continue
+        yield match
+        pos = max(match.end(), sep + 3)
 _URL_EXTS = {"py", "pyi", "ipynb", "js", "jsx", "ts", "tsx", "mjs", "cjs", "java", "kt", "scala", "go", "rb", "rs",
              "cs", "php", "yaml", "yml", "json", "toml", "ini", "cfg", "conf", "properties", "tf", "tfvars", "sh",
              "xml", "sql", "r"}
@@ -73,7 +93,7 @@ def _detect_urls(file: SourceFile) -> list[Observation]:
     if not text or "://" not in text:
         return []
     found: list[Observation] = []
-    for match in _URL.finditer(text):
+    for match in database_urls(text):
         scheme = match.group("scheme")
         engine = db_engine(scheme)
         if engine is None:
@@ -129,27 +149,33 @@ def _detect_images(file: SourceFile) -> list[Observation]:
 
 # --- database clients --------------------------------------------------------------------------------------------
 
-_PY_CLIENTS: list[tuple[str, re.Pattern[str]]] = [
-    ("postgresql", re.compile(r"\b(?:psycopg2?|asyncpg|pg8000)\.(?:connect|create_pool|AsyncConnection\.connect)"
-                              r"\s*\(")),
-    ("sqlalchemy", re.compile(r"\b(?:create_engine|create_async_engine)\s*\(")),
-    ("mongodb", re.compile(r"\b(?:MongoClient|AsyncIOMotorClient|AsyncMongoClient)\s*\(")),
-    ("sqlite", re.compile(r"\b(?:sqlite3|aiosqlite)\.connect\s*\(")),
-    ("mysql", re.compile(r"\b(?:mysql\.connector|pymysql|MySQLdb|aiomysql)\.connect\s*\(")),
-    ("redis", re.compile(r"\bredis\.(?:Redis|StrictRedis|from_url)\s*\(|\bRedis\.from_url\s*\(")),
-    ("snowflake", re.compile(r"\bsnowflake\.connector\.connect\s*\(")),
-    ("bigquery", re.compile(r"\bbigquery\.Client\s*\(")),
-    ("oracle", re.compile(r"\b(?:cx_Oracle|oracledb)\.connect\s*\(")),
-    ("mssql", re.compile(r"\b(?:pyodbc|pymssql)\.connect\s*\(")),
-    ("duckdb", re.compile(r"\bduckdb\.connect\s*\(")),
-    ("elasticsearch", re.compile(r"\b(?:Async)?Elasticsearch\s*\(")),
-    ("dynamodb", re.compile(r"\bboto3\.(?:client|resource)\s*\(\s*[\"']dynamodb[\"']")),
+# (engine, words one of which the call must contain, pattern). The words are checked first with a plain
+# substring search: running a dozen ``\b(?:…)`` patterns over every file was most of discovery's regex time.
+_Client = tuple[str, tuple[str, ...], re.Pattern[str]]
+_PY_CLIENTS: list[_Client] = [
+    ("postgresql", ("psycopg", "asyncpg", "pg8000"),
+     re.compile(r"\b(?:psycopg2?|asyncpg|pg8000)\.(?:connect|create_pool|AsyncConnection\.connect)\s*\(")),
+    ("sqlalchemy", ("create_engine", "create_async_engine"),
+     re.compile(r"\b(?:create_engine|create_async_engine)\s*\(")),
+    ("mongodb", ("MongoClient", "MotorClient"),
+     re.compile(r"\b(?:MongoClient|AsyncIOMotorClient|AsyncMongoClient)\s*\(")),
+    ("sqlite", ("sqlite",), re.compile(r"\b(?:sqlite3|aiosqlite)\.connect\s*\(")),
+    ("mysql", ("mysql", "MySQLdb"), re.compile(r"\b(?:mysql\.connector|pymysql|MySQLdb|aiomysql)\.connect\s*\(")),
+    ("redis", ("redis", "Redis"), re.compile(r"\bredis\.(?:Redis|StrictRedis|from_url)\s*\(|\bRedis\.from_url\s*\(")),
+    ("snowflake", ("snowflake",), re.compile(r"\bsnowflake\.connector\.connect\s*\(")),
+    ("bigquery", ("bigquery",), re.compile(r"\bbigquery\.Client\s*\(")),
+    ("oracle", ("cx_Oracle", "oracledb"), re.compile(r"\b(?:cx_Oracle|oracledb)\.connect\s*\(")),
+    ("mssql", ("pyodbc", "pymssql"), re.compile(r"\b(?:pyodbc|pymssql)\.connect\s*\(")),
+    ("duckdb", ("duckdb",), re.compile(r"\bduckdb\.connect\s*\(")),
+    ("elasticsearch", ("Elasticsearch",), re.compile(r"\b(?:Async)?Elasticsearch\s*\(")),
+    ("dynamodb", ("dynamodb",), re.compile(r"\bboto3\.(?:client|resource)\s*\(\s*[\"']dynamodb[\"']")),
 ]
-_JS_CLIENTS: list[tuple[str, re.Pattern[str]]] = [
-    ("mongodb", re.compile(r"\bnew\s+MongoClient\s*\(|\bmongoose\.connect\s*\(")),
-    ("postgresql", re.compile(r"\bnew\s+(?:pg\.)?(?:Pool|Client)\s*\(\s*\{[^}]*\b(?:connectionString|database)\b")),
-    ("mysql", re.compile(r"\bmysql2?(?:/promise)?\.create(?:Connection|Pool)\s*\(")),
-    ("redis", re.compile(r"\bcreateClient\s*\(\s*\{\s*url\s*:\s*[\"'`]redis")),
+_JS_CLIENTS: list[_Client] = [
+    ("mongodb", ("MongoClient", "mongoose"), re.compile(r"\bnew\s+MongoClient\s*\(|\bmongoose\.connect\s*\(")),
+    ("postgresql", ("Pool", "Client"),
+     re.compile(r"\bnew\s+(?:pg\.)?(?:Pool|Client)\s*\(\s*\{[^}]*\b(?:connectionString|database)\b")),
+    ("mysql", ("mysql",), re.compile(r"\bmysql2?(?:/promise)?\.create(?:Connection|Pool)\s*\(")),
+    ("redis", ("createClient",), re.compile(r"\bcreateClient\s*\(\s*\{\s*url\s*:\s*[\"'`]redis")),
 ]
 _CLIENT_EXTS = {"py": _PY_CLIENTS, "js": _JS_CLIENTS, "mjs": _JS_CLIENTS, "cjs": _JS_CLIENTS, "ts": _JS_CLIENTS,
                 "jsx": _JS_CLIENTS, "tsx": _JS_CLIENTS}
@@ -157,10 +183,13 @@ _CLIENT_EXTS = {"py": _PY_CLIENTS, "js": _JS_CLIENTS, "mjs": _JS_CLIENTS, "cjs":
 
 def _detect_clients(file: SourceFile) -> list[Observation]:
     text = file.text
-    patterns = _CLIENT_EXTS.get(_ext(file.rel))
-    if not text or patterns is None or not any(p.search(text) for _, p in patterns):
-        return []  # one pass over the whole text first; most files open no database
-    comment = "#" if patterns is _PY_CLIENTS else "//"
+    table = _CLIENT_EXTS.get(_ext(file.rel))
+    if not text or table is None:
+        return []
+    patterns = [(engine, pattern) for engine, words, pattern in table if any(w in text for w in words)]
+    if not any(pattern.search(text) for _, pattern in patterns):
+        return []  # most files open no database
+    comment = "#" if table is _PY_CLIENTS else "//"
     found: list[Observation] = []
     for number, line in enumerate(text.splitlines(), start=1):
         code = line.split(comment, 1)[0] if comment == "#" else line
@@ -172,7 +201,7 @@ def _detect_clients(file: SourceFile) -> list[Observation]:
                 continue
             name = engine
             if engine == "sqlalchemy":  # the engine is in the URL when it is a literal on the same line
-                url = _URL.search(code, match.end())
+                url = next(database_urls(code, match.end()), None)
                 name = (db_engine(url.group("scheme")) or "sqlalchemy") if url else "sqlalchemy"
             found.append(Observation(kind="data_store", name=name, rel=file.rel, line=number,
                                      detector="data.db_client", evidence=f"{match.group(0).strip()[:60]}…",
@@ -232,6 +261,7 @@ def _words(name: str) -> list[str]:
     return [word for word in re.split(r"[^A-Za-z0-9]+", name.lower()) if word]
 
 
+@lru_cache(maxsize=8192)
 def classify_field(name: str) -> tuple[str, Confidence] | None:
     """The personal-data category of a field or column name, with a confidence, or None."""
     words = _words(name)
@@ -318,6 +348,9 @@ _PY_FIELD = re.compile(r"^[ \t]+(?P<name>[A-Za-z_]\w*)\s*:\s*(?P<type>[A-Za-z_][
 _ORM_FIELD = re.compile(r"^[ \t]+(?P<name>[A-Za-z_]\w*)\s*(?::[^=]*)?=\s*(?:models\.\w+Field|(?:db\.|sa\.)?Column|"
                         r"(?:orm\.)?mapped_column|fields\.\w+|Field)\s*\(")
 _PY_NOT_FIELDS = {"self", "cls", "return", "model_config", "class_config"}
+# Where a field can start: an indented name followed by ":" or "=" on the same line. Finding these in the whole
+# text first spares matching both patterns against every line of every file.
+_FIELD_START = re.compile(r"^[ \t]+(?P<name>[A-Za-z_]\w*)[ \t]*[:=]", re.MULTILINE)
 
 
 def _detect_python_fields(file: SourceFile) -> list[Observation]:
@@ -326,7 +359,15 @@ def _detect_python_fields(file: SourceFile) -> list[Observation]:
         return []
     found: list[Observation] = []
     seen: set[str] = set()
-    for number, line in enumerate(text.splitlines(), start=1):
+    number, counted = 1, 0
+    for start in _FIELD_START.finditer(text):
+        if classify_field(start.group("name")) is None:
+            continue  # most assignments in code are not personal data; the patterns below capture the same name
+        begin = start.start()
+        number += text.count("\n", counted, begin)
+        counted = begin
+        end = text.find("\n", begin)
+        line = text[begin:end if end >= 0 else len(text)].rstrip("\r")
         match = _PY_FIELD.match(line) or _ORM_FIELD.match(line)
         if match is None or (line.rstrip().endswith(":") and "=" not in line):
             continue  # a block opener such as `    else:` is not a field

@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import ast
 import re
+import unicodedata
 from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import PurePosixPath
 
 from clearsight.core.system import ComponentKind
-from clearsight.discover.catalog import lookup_import
+from clearsight.discover.catalog import import_names, lookup_import
 from clearsight.discover.interface import Confidence, FunctionDetector, Observation, SourceFile
 from clearsight.discover.python_source import parse_python
 
@@ -114,7 +116,7 @@ def python_observations(source: str, rel: str, *, context: PythonContext | None 
     return unique
 
 
-class _Visitor(ast.NodeVisitor):
+class _Visitor:
     def __init__(self, rel: str, detector: str, ctx: PythonContext) -> None:
         self.rel = rel
         self.detector = detector
@@ -127,13 +129,25 @@ class _Visitor(ast.NodeVisitor):
                                       detector=self.detector, evidence=evidence, confidence=confidence))
 
     def run(self, tree: ast.Module) -> None:
-        # Imports first (anywhere in the tree), so aliases and "this file uses AI" are known before the calls.
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import | ast.ImportFrom):
-                self._import(node)
+        """Imports first (anywhere in the tree), so aliases and "this file uses AI" are known before the calls;
+        then module constants; then calls, assignments and ``with`` blocks in source order."""
+        imports, nodes = _collect(tree)
+        for statement in imports:
+            self._import(statement)
         for stmt in tree.body:
             self._module_constant(stmt)
-        self.visit(tree)
+        for node in nodes:
+            if isinstance(node, ast.Call):
+                self._call(node)
+            elif isinstance(node, ast.Assign):
+                for target in node.targets:
+                    if isinstance(target, ast.Name):
+                        self._bind_handle(target.id, node.value)
+            else:
+                for item in node.items:
+                    if isinstance(item.optional_vars, ast.Name):
+                        self._bind_handle(item.optional_vars.id, item.context_expr)
+
 
     # ------------------------------------------------------------------------------------------- imports
 
@@ -207,18 +221,6 @@ class _Visitor(ast.NodeVisitor):
         base = self.ctx.aliases.get(node.id) or _CONVENTIONAL.get(node.id, node.id)
         return ".".join([base, *reversed(parts)])
 
-    def visit_With(self, node: ast.With) -> None:
-        for item in node.items:
-            if isinstance(item.optional_vars, ast.Name):
-                self._bind_handle(item.optional_vars.id, item.context_expr)
-        self.generic_visit(node)
-
-    def visit_Assign(self, node: ast.Assign) -> None:
-        for target in node.targets:
-            if isinstance(target, ast.Name):
-                self._bind_handle(target.id, node.value)
-        self.generic_visit(node)
-
     def _bind_handle(self, name: str, value: ast.expr) -> None:
         """Remember which file a handle was opened on, so ``pickle.load(fh)`` names the file it unpickles."""
         path: tuple[str, str] | None = None
@@ -231,12 +233,6 @@ class _Visitor(ast.NodeVisitor):
             self.ctx.handles[name] = path[0]
         else:
             self.ctx.handles.pop(name, None)
-
-    def visit_Call(self, node: ast.Call) -> None:
-        try:
-            self._call(node)
-        finally:
-            self.generic_visit(node)
 
     def _call(self, node: ast.Call) -> None:
         func = node.func
@@ -315,6 +311,120 @@ class _Visitor(ast.NodeVisitor):
                 self.add("model", loaded, node, RISK_PREFIX + "numpy.load with allow_pickle=True")
 
 
+_Import = ast.Import | ast.ImportFrom
+_Visited = ast.Call | ast.Assign | ast.With
+
+
+def _collect(tree: ast.Module) -> tuple[list[ast.Import | ast.ImportFrom], list[ast.Call | ast.Assign | ast.With]]:
+    """One iterative walk (deep trees cannot exhaust the stack): imports in breadth-first order, as ``ast.walk``
+    yields them, and calls, assignments and ``with`` blocks depth-first in source order.
+
+    Breadth-first order within one depth is depth-first order, so sorting the imports by (depth, position)
+    reproduces ``ast.walk`` without a second pass over the tree.
+    """
+    imports: list[tuple[int, int, ast.Import | ast.ImportFrom]] = []
+    nodes: list[ast.Call | ast.Assign | ast.With] = []
+    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
+    position = 0
+    while stack:
+        node, depth = stack.pop()
+        position += 1
+        if isinstance(node, _Visited):
+            nodes.append(node)
+        elif isinstance(node, _Import):
+            imports.append((depth, position, node))
+        children: list[tuple[ast.AST, int]] = []
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, ast.AST):
+                children.append((value, depth + 1))
+            elif isinstance(value, list):
+                children.extend((item, depth + 1) for item in value if isinstance(item, ast.AST))
+        children.reverse()
+        stack.extend(children)
+    imports.sort(key=lambda entry: (entry[0], entry[1]))
+    return [node for _, _, node in imports], nodes
+
+
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
+# A name holding "model" given a string or a bare name, as a keyword argument or an assignment (``model="x"``,
+# ``MODEL_ID: str = 'x'``, ``model=MODEL``); line continuations, comments and parentheses may come between.
+_MODEL_BINDING = re.compile(
+    r"model\w*\s*(?::[^=\n]*)?=(?!=)(?:[\s\\(]|#[^\n]*)*(?:[ru]{0,2}[\"']|[a-z_]\w*[ \t]*(?:[,)\n;#\\]|$))")
+
+
+_CallNeed = tuple[frozenset[str], frozenset[str]]
+
+
+@cache
+def _call_needs() -> tuple[_CallNeed, ...]:
+    """For every call this detector reports: (one of these, all of these) identifiers the source must hold.
+
+    A call's name is resolved through the file's imports, so every part of a resolved name is written in the
+    file, except that a first part may be written as its conventional short name (``pd`` for ``pandas``).
+    """
+    short_names = {full: alias for alias, full in _CONVENTIONAL.items()}
+    needs: list[_CallNeed] = []
+    for dotted in (*_PICKLE_LOADS, "torch.load"):
+        first, *rest = dotted.lower().split(".")
+        needs.append((frozenset({first, short_names.get(first, first)}), frozenset(rest)))
+    for name in ("from_pretrained", "load_dataset", "trust_remote_code", "allow_pickle", *_MODEL_CONSTRUCTORS,
+                 *_HUB_DOWNLOADS):
+        needs.append((frozenset({name.lower()}), frozenset()))
+    return tuple(needs)
+
+
+@cache
+def _call_words() -> frozenset[str]:
+    return frozenset(word for first, rest in _call_needs() for word in first | rest)
+
+
+def might_observe(source: str) -> bool:
+    """False only when the file cannot yield an observation, so its syntax tree need not be built.
+
+    Parsing and walking the tree is most of discovery's cost, and most files in a big tree mention no AI
+    package. Every observation needs something written in the file: a catalogue import (all its dotted parts,
+    the first in an import statement), the parts of a reported call (:func:`_call_needs`), or a keyword or
+    constant whose name holds "model" given a string or a name. The check works on NFKC-folded lower case, as
+    Python folds identifiers, so it can only let extra files through; substring checks come before splitting
+    the text into identifiers, which is the slow part. A test runs the full detector on every file this
+    rejects and expects nothing.
+    """
+    folded = (source if source.isascii() else unicodedata.normalize("NFKC", source)).lower()
+    if _MODEL_BINDING.search(folded):
+        return True
+    tokens: set[str] | None = None
+    present = {word for word in _call_words() if word in folded}
+    if any(present.issuperset(rest) and not present.isdisjoint(first) for first, rest in _call_needs()):
+        tokens = set(_IDENTIFIER.findall(folded))
+    if tokens is not None and any(not tokens.isdisjoint(first) and tokens.issuperset(rest)
+                                  for first, rest in _call_needs()):
+        return True
+    imported = set(_IDENTIFIER.findall(" ".join(_import_lines(folded))))
+    candidates = [parts for parts in import_names() if parts[0] in imported]
+    if not candidates:
+        return False
+    if tokens is None:
+        tokens = set(_IDENTIFIER.findall(folded))
+    return any(tokens.issuperset(parts) for parts in candidates)
+
+
+def _import_lines(text: str) -> list[str]:
+    """Every line holding "import", with backslash continuations joined: an import's first dotted part is
+    written on the line of its ``import`` keyword (``from x import (`` included), so "together" in a docstring
+    is not `import together`."""
+    if "\\\n" in text:
+        text = text.replace("\\\n", " ")
+    lines: list[str] = []
+    at = text.find("import")
+    while at >= 0:
+        end = text.find("\n", at)
+        end = len(text) if end < 0 else end
+        lines.append(text[text.rfind("\n", 0, at) + 1:end])
+        at = text.find("import", end)
+    return lines
+
+
 def _is_local_path(value: str) -> bool:
     return value.startswith((".", "/", "~")) or "\\" in value or value.count("/") > 1
 
@@ -324,7 +434,7 @@ def _wants(rel: str) -> bool:
 
 
 def _detect(file: SourceFile) -> list[Observation]:
-    if file.text is None:
+    if file.text is None or not might_observe(file.text):
         return []
     return python_observations(file.text, file.rel)
 

@@ -1,0 +1,105 @@
+"""Text checks that let discovery skip parsing must never change what it reports.
+
+Each detector with such a check is compared with the same detector without it, on real code (a sample of the
+standard library, the labelled corpus repositories) and on snippets written to slip past a careless check.
+"""
+
+from __future__ import annotations
+
+import sysconfig
+from pathlib import Path
+
+import pytest
+from corpus_repos import build_repos
+
+from clearsight.discover.detectors.controls import _detect_python, _imports_limiter, python_controls
+from clearsight.discover.detectors.data import _URL, database_urls
+from clearsight.discover.detectors.python_code import PYTHON_CODE, might_observe, python_observations
+from clearsight.discover.interface import SourceFile
+
+STDLIB = Path(sysconfig.get_paths()["stdlib"])
+
+
+def _file(text: str, rel: str = "app.py") -> SourceFile:
+    return SourceFile(path=Path(rel), rel=rel, root=Path("."), size=len(text), text=text)
+
+
+def _stdlib_sample(count: int = 240) -> list[Path]:
+    files = sorted(p for p in STDLIB.rglob("*.py") if "site-packages" not in p.parts and "test" not in p.parts)
+    step = max(1, len(files) // count)
+    return files[::step][:count]
+
+
+def _sources(corpus: Path) -> list[tuple[str, str]]:
+    build_repos(corpus)
+    paths = [(p, p.relative_to(STDLIB)) for p in _stdlib_sample()]
+    paths += [(p, p.relative_to(corpus)) for p in sorted(corpus.rglob("*.py"))]
+    return [(str(rel), path.read_text(encoding="utf-8", errors="replace")) for path, rel in paths]
+
+
+def test_the_checks_change_nothing_on_real_code(tmp_path: Path) -> None:
+    sources = _sources(tmp_path)
+    assert len(sources) > 200
+    skipped = 0
+    for rel, text in sources:
+        file = _file(text, rel)
+        assert PYTHON_CODE.detect(file) == python_observations(text, rel), rel
+        assert _detect_python(file) == python_controls(file), rel
+        skipped += not might_observe(text)
+    assert skipped > len(sources) // 2  # the check must actually spare most parses of ordinary code
+
+
+TRICKY = {
+    "continued import": "from google \\\n    import genai\n",
+    "import after a semicolon": "x = 1; import openai\n",
+    "import after a colon": "try: import anthropic\nexcept ImportError: pass\n",
+    "parenthesised from-import": "from google import (\n    genai,\n)\n",
+    "full-width identifier": "import \uff4f\uff50\uff45\uff4e\uff41\uff49\n",
+    "keyword with a comment before its value": 'client.chat(\n    model=  # the model\n    "gpt-4o",\n)\n',
+    "parenthesised string": 'run(model=("gpt-4o"))\n',
+    "keyword given a constant": 'NAME = "gpt-4o"\nrun(model=NAME)\n',
+    "annotated constant": 'MODEL_ID: str = "meta-llama/Llama-3.1-8B"\n',
+    "conventional pandas name": "frame = pd.read_pickle(path)\n",
+    "aliased pickle load": "from pickle import loads as undo\nundo(blob)\n",
+    "aliased torch": "import torch as T\nT.load('m.pt')\n",
+    "joblib through sklearn": "from sklearn.externals import joblib\njoblib.load('m.pkl')\n",
+    "numpy allow_pickle": "import numpy as np\nnp.load('x.npy', allow_pickle=True)\n",
+    "hub download": "snapshot_download(repo_id='org/model')\n",
+}
+
+
+@pytest.mark.parametrize("source", TRICKY.values(), ids=TRICKY.keys())
+def test_tricky_code_is_still_parsed(source: str) -> None:
+    found = python_observations(source, "app.py")
+    assert found, "the snippet itself must be something the detector reports"
+    assert might_observe(source)
+    assert PYTHON_CODE.detect(_file(source)) == found
+
+
+def test_words_in_prose_are_not_imports() -> None:
+    prose = '"""Work together with the datasets module; see the inference notes."""\nimport os\n'
+    assert not might_observe(prose)
+    assert python_observations(prose, "app.py") == []
+
+
+@pytest.mark.parametrize(("line", "imports"), [
+    ("import os, limits", True), ("from limits import parse", True), ("import slowapi as sa", True),
+    ("    from slowapi.util import get_remote_address", True), ("x = 1; import ratelimit", True),
+    ("try: import limits", True), ("from sympy.series.limits import limit", False),
+    ("the integration limits of", False),
+])
+def test_rate_limit_imports_are_told_from_prose(line: str, imports: bool) -> None:
+    assert _imports_limiter(line) is imports
+
+
+URL_TEXTS = [
+    "a jdbc:postgresql://h/x and xpostgres://no POSTGRESQL+psycopg2://u:p@h:5/db mongodb://a://b redis://x",
+    "see https://example.org and sqlite:///tmp/db.sqlite3; mysql+pymysql://root@db/shop",
+    "postgres://a postgres://b",
+    "no urls here ://",
+]
+
+
+@pytest.mark.parametrize("text", URL_TEXTS)
+def test_database_urls_match_a_full_scan(text: str) -> None:
+    assert [m.span() for m in database_urls(text)] == [m.span() for m in _URL.finditer(text)]
