@@ -24,6 +24,14 @@ class DiscoveredComponent(Frozen):
     detectors: list[str]
 
 
+class DataUse(Frozen):
+    """A path written in a system's files that leads into a folder without AI but with data findings."""
+
+    folder: str = Field(description="The folder whose data is used, relative to the scanned root.")
+    reference: str = Field(description="The path as written.")
+    location: SourceLocation
+
+
 class DiscoveredSystem(Frozen):
     id: str
     name: str
@@ -31,6 +39,10 @@ class DiscoveredSystem(Frozen):
     declared: bool
     declared_as: str | None = Field(None, description="ID of the inventory system that claims this unit.")
     components: list[DiscoveredComponent]
+    reads: list[DataUse] = Field(
+        default_factory=list,
+        description="Folders without AI whose data this system uses; their personal data and data stores are "
+                    "among this system's components.")
 
 
 class SkippedFile(Frozen):

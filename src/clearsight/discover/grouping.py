@@ -13,10 +13,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from clearsight.core.discovery import DiscoveredComponent, DiscoveredSystem
+from clearsight.core.discovery import DataUse, DiscoveredComponent, DiscoveredSystem
 from clearsight.core.ids import slugify
 from clearsight.core.system import SourceLocation
 from clearsight.discover.interface import Confidence, Observation
+from clearsight.discover.links import find_reads
 
 UNIT_MARKERS = frozenset({
     "pyproject.toml", "setup.py", "setup.cfg", "Pipfile", "environment.yml", "environment.yaml", "package.json",
@@ -25,6 +26,8 @@ UNIT_MARKERS = frozenset({
 _REQUIREMENTS = re.compile(r"^requirements[\w.-]*\.(txt|in)$")
 AI_KINDS = frozenset({"provider", "sdk", "model", "model_file", "agent_framework", "serving", "vector_store",
                       "mcp_server", "dataset"})
+# What a folder without AI lends to the systems that use its data.
+DATA_KINDS = frozenset({"personal_data", "data_store"})
 _CONFIDENCE = {"low": 0, "medium": 1, "high": 2}
 
 
@@ -107,30 +110,53 @@ def claim(unit: str, declared: Mapping[str, Sequence[str]]) -> str | None:
 
 def group(
     observations: Sequence[Observation], rels: Iterable[str], *, root_name: str,
-    declared: Mapping[str, Sequence[str]] | None = None,
+    declared: Mapping[str, Sequence[str]] | None = None, texts: Mapping[str, str] | None = None,
 ) -> list[DiscoveredSystem]:
-    """Systems for the units that use AI; non-AI findings (data stores, personal data, key names) ride along."""
-    units = unit_roots(rels)
+    """Systems for the units that use AI; non-AI findings (data stores, personal data, key names) ride along.
+
+    With ``texts`` (file path -> text), a folder without AI whose files hold personal data or data stores
+    lends them to every system whose files write a path into it (see :mod:`clearsight.discover.links`).
+    """
+    files = list(rels)
+    units = unit_roots(files)
     by_unit: dict[str, list[Observation]] = {}
     for ob in observations:
         by_unit.setdefault(unit_of(ob.rel, units), []).append(ob)
+    owners = {unit: claim(unit, declared or {}) for unit in by_unit}
+    ai_units = {unit for unit, found in by_unit.items() if any(ob.kind in AI_KINDS for ob in found)}
+    data_units = {unit for unit, found in by_unit.items()
+                  if unit not in ai_units and any(ob.kind in DATA_KINDS for ob in found)}
+    readers = ai_units | {unit for unit, owner in owners.items() if owner is not None}
+    reads: dict[str, list[DataUse]] = {}
+    if texts and data_units:
+        file_units = {rel: unit_of(rel, units) for rel in texts}
+        reads = find_reads(texts, file_units, readers, data_units)
+
+    def lent(folders: Sequence[str]) -> tuple[list[DataUse], list[Observation]]:
+        uses = sorted({use.folder: use for folder in folders for use in reads.get(folder, [])
+                       if use.folder not in folders}.values(), key=lambda use: use.folder)
+        return uses, [ob for use in uses for ob in by_unit[use.folder] if ob.kind in DATA_KINDS]
+
     systems: list[DiscoveredSystem] = []
     owned: dict[str, list[str]] = {}
     for unit, found in sorted(by_unit.items()):
-        owner = claim(unit, declared or {})
+        owner = owners[unit]
         if owner is not None:  # a declared system is one system, however many folders it spans
             owned.setdefault(owner, []).append(unit)
             continue
-        components = merge(found)
-        if not any(c.kind in AI_KINDS for c in components):
+        if unit not in ai_units:
             continue
+        uses, borrowed = lent([unit])
         name = root_name if unit == "." else PurePosixPath(unit).name
         systems.append(DiscoveredSystem(
-            id=slugify(name if unit == "." else unit), name=name, root=unit, declared=False, components=components,
+            id=slugify(name if unit == "." else unit), name=name, root=unit, declared=False,
+            components=merge([*found, *borrowed]), reads=uses,
         ))
     for owner, folders in sorted(owned.items()):
-        components = merge(ob for folder in folders for ob in by_unit[folder])
+        uses, borrowed = lent(folders)
+        components = merge([*(ob for folder in folders for ob in by_unit[folder]), *borrowed])
         systems.append(DiscoveredSystem(
             id=owner, name=owner, root=folders[0], declared=True, declared_as=owner, components=components,
+            reads=uses,
         ))
     return sorted(systems, key=lambda s: (s.declared, s.root))

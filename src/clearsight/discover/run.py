@@ -52,7 +52,9 @@ def discover_root(task: RootTask) -> RootResult:
     files = list(walk([task.root], skipped=found))
     observations = run_detectors(files, errors=errors)
     declared = {k: list(v) for k, v in task.declared} if not task.multi else None
-    systems = group(observations, [f.rel for f in files], root_name=task.root.resolve().name, declared=declared)
+    texts = {f.rel: f.text for f in files if f.text is not None}
+    systems = group(observations, [f.rel for f in files], root_name=task.root.resolve().name, declared=declared,
+                    texts=texts)
     if task.multi:
         systems = [s.model_copy(update={"id": f"{_slug(task.label)}-{s.id}"}) for s in systems]
     skipped = [SkippedFile(path=_join(task.label, s.rel), reason=s.reason) for s in found
