@@ -37,7 +37,7 @@ def read_text_file(file: Path, *, max_bytes: int, what: str) -> str:
 def load_model(text: str, model: type[M], shown: str, *, empty_hint: str, top_level: str) -> tuple[yaml.Node, M]:
     """Parse, reject duplicate keys and validate; every failure is an :class:`InputError` with a line."""
     try:
-        node, data = _parse(text)
+        node, data = _parse(text, shown)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -48,7 +48,6 @@ def load_model(text: str, model: type[M], shown: str, *, empty_hint: str, top_le
         raise InputError("the file is empty", path=shown, hint=empty_hint)
     if not isinstance(data, dict):
         raise InputError(f"the top level must be a mapping with {top_level}", path=shown, line=1)
-    _reject_duplicate_keys(node, shown)
     try:
         return node, model.model_validate(data)
     except ValidationError as exc:
@@ -66,13 +65,37 @@ _STR_TAG = "tag:yaml.org,2002:str"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
-def _parse(text: str) -> tuple[yaml.Node | None, Any]:
+class _Loader(SAFE_LOADER):  # type: ignore[misc]
+    """The safe loader, remembering each plain scalar's resolved tag.
+
+    Resolving runs PyYAML's regular expressions in Python for every scalar, and a big inventory repeats the
+    same few hundred values (trait names, levels, statuses) hundreds of thousands of times. A plain scalar's
+    tag depends on its text alone (safe loaders have no path resolvers), so a per-document memo is exact.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._tags: dict[str, str] = {}
+
+    def resolve(self, kind: type[yaml.Node], value: str, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode and implicit[0]:
+            tag = self._tags.get(value)
+            if tag is None:
+                tag = self._tags[value] = super().resolve(kind, value, implicit)
+            return tag
+        resolved: str = super().resolve(kind, value, implicit)
+        return resolved
+
+
+def _parse(text: str, shown: str) -> tuple[yaml.Node | None, Any]:
     """Parse once: the node tree (with line marks) and the plain data built from it.
 
     Building plain strings, lists and dicts ourselves is several times faster than PyYAML's constructor
     on big inventories; every other scalar (numbers, booleans, dates) still goes through the safe one.
+    Duplicate keys are caught while building: a mapping that built fewer keys than it has, one with
+    non-string keys, or one with merge keys (built by PyYAML) is checked by key text, with all below it.
     """
-    node = yaml.compose(text, Loader=SAFE_LOADER)
+    node = yaml.compose(text, Loader=_Loader)
     if node is None:
         return None, None
     constructor = yaml.constructor.SafeConstructor()
@@ -95,22 +118,28 @@ def _parse(text: str) -> tuple[yaml.Node | None, Any]:
             value = [build(item) for item in n.value]
         elif isinstance(n, yaml.MappingNode) and not any(k.tag == _MERGE_TAG for k, _ in n.value):
             value = {}
+            plain = True
             for k, v in n.value:
                 key = build(k)
                 if not isinstance(key, str | int | float | bool | None):
                     raise yaml.constructor.ConstructorError(None, None, "a mapping key must be a plain value",
                                                             k.start_mark)
+                plain = plain and isinstance(key, str)
                 value[key] = build(v)
+            if not plain or len(value) != len(n.value):
+                _reject_duplicate_keys(n, shown)
         else:
             value = constructor.construct_object(n, deep=True)
+            if isinstance(n, yaml.MappingNode):
+                _reject_duplicate_keys(n, shown)
         built[id(n)] = value
         return value
 
     return node, build(node)
 
 
-
 def _reject_duplicate_keys(root: yaml.Node, shown: str) -> None:
+    """Raise for the first mapping under ``root`` that repeats a key (compared as written)."""
     seen_nodes: set[int] = set()  # aliases point at shared nodes: visit each once
     stack = [root]
     while stack:

@@ -1,0 +1,41 @@
+"""Line-aware YAML loading: duplicate keys are errors wherever they hide, and tags resolve as PyYAML's do."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import yaml
+from pydantic import BaseModel, ConfigDict
+
+from clearsight.core.errors import InputError
+from clearsight.frameworks.catalogue import SAFE_LOADER
+from clearsight.yaml_models import load_model
+
+
+class Anything(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+def _load(text: str) -> dict[str, object]:
+    return load_model(text, Anything, "f.yaml", empty_hint="", top_level="keys")[1].model_dump()
+
+
+@pytest.mark.parametrize(("text", "line"), [
+    ("a: 1\nb: 2\na: 3\n", 3),
+    ("outer:\n  inner:\n    x: 1\n    x: 2\n", 4),
+    ("base: &b {x: 1}\nuse:\n  <<: *b\n  nested:\n    y: 1\n    y: 2\n", 6),
+    ("keys:\n  1: one\n  '1': also one\n", 3),
+    ("list:\n  - {k: 1, k: 2}\n", 2),
+])
+def test_duplicate_keys_are_errors_with_their_line(text: str, line: int) -> None:
+    with pytest.raises(InputError) as caught:
+        _load(text)
+    assert "appears twice" in caught.value.message and caught.value.line == line
+
+
+def test_values_resolve_as_the_safe_loader_resolves_them() -> None:
+    text = ("n: 12\nf: 1.5\nyes_word: yes\nt: true\nnull_value: ~\nday: 2026-11-26\nword: high\n"
+            "repeat: [high, high, 12, '12', true, 'true']\noctal: 0o17\n")
+    assert _load(text) == yaml.load(text, Loader=SAFE_LOADER)
+    assert _load(text)["day"] == dt.date(2026, 11, 26)
