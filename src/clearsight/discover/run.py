@@ -5,7 +5,9 @@ to it. ``declared`` maps inventory system IDs to their folders, so units they co
 
 The work for one root (walk, detectors, grouping) is :func:`discover_root`, a top-level function whose
 argument and result pickle, so an executor (serial, a process pool, a Dask cluster) can run roots anywhere;
-results are merged in root order, so the report is the same whatever the executor.
+results are merged in root order, so the report is the same whatever the executor. A single root is split
+the other way: it is walked here and its files go to the executor in contiguous chunks for the detectors
+(:func:`detect_chunk`), so one repository uses every worker too; observations come back in walk order.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from clearsight.core.discovery import DiscoveredSystem, DiscoveryReport, SkippedFile
 from clearsight.discover.grouping import group, merge
-from clearsight.discover.interface import Observation
+from clearsight.discover.interface import Observation, SourceFile
 from clearsight.discover.registry import DetectorError, run_detectors
 from clearsight.discover.walk import Skipped, walk
 
@@ -45,12 +47,47 @@ class RootResult:
     files_read: int = field(default=0)
 
 
-def discover_root(task: RootTask) -> RootResult:
-    """Walk one root, run every detector and group its observations into systems."""
+CHUNK_BYTES = 4 * 1024 * 1024  # of file text per detector task: enough work to outweigh sending it
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    observations: tuple[Observation, ...]
+    errors: tuple[DetectorError, ...]
+
+
+def detect_chunk(files: Sequence[SourceFile]) -> ChunkResult:
+    """Every detector on a run of files (a worker's share of one root)."""
+    errors: list[DetectorError] = []
+    observations = run_detectors(files, errors=errors)
+    return ChunkResult(observations=tuple(observations), errors=tuple(errors))
+
+
+def chunks(files: Sequence[SourceFile], limit: int) -> list[list[SourceFile]]:
+    """Contiguous runs of files of about ``limit`` bytes of text (binary files count by their head)."""
+    out: list[list[SourceFile]] = [[]]
+    size = 0
+    for file in files:
+        if out[-1] and size >= limit:
+            out.append([])
+            size = 0
+        out[-1].append(file)
+        size += len(file.text) if file.text is not None else len(file.head)
+    return out if out[0] else []
+
+
+def discover_root(task: RootTask, detect_on: Executor | None = None) -> RootResult:
+    """Walk one root, run every detector (on ``detect_on`` in chunks, if given) and group the observations."""
     found: list[Skipped] = []
     errors: list[DetectorError] = []
     files = list(walk([task.root], skipped=found))
-    observations = run_detectors(files, errors=errors)
+    if detect_on is None:
+        observations = run_detectors(files, errors=errors)
+    else:
+        observations = []
+        for part in detect_on.map(detect_chunk, chunks(files, CHUNK_BYTES)):
+            observations.extend(part.observations)
+            errors.extend(part.errors)
     declared = {k: list(v) for k, v in task.declared} if not task.multi else None
     texts = {f.rel: f.text for f in files if f.text is not None}
     systems = group(observations, [f.rel for f in files], root_name=task.root.resolve().name, declared=declared,
@@ -76,7 +113,11 @@ def discover(
     multi = len(paths) != 1
     frozen = tuple((k, tuple(v)) for k, v in (declared or {}).items())
     tasks = [RootTask(root=Path(p), label=_label(Path(p), len(paths)), multi=multi, declared=frozen) for p in paths]
-    results = (executor or SerialExecutor()).map(discover_root, tasks)
+    runner = executor or SerialExecutor()
+    if len(tasks) == 1 and not isinstance(runner, SerialExecutor):
+        results = [discover_root(tasks[0], runner)]
+    else:
+        results = runner.map(discover_root, tasks)
     systems: list[DiscoveredSystem] = []
     everything: list[Observation] = []
     skipped: list[SkippedFile] = []
