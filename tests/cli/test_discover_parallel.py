@@ -74,4 +74,3 @@ def test_unreachable_dask_is_an_input_error(capsys: pytest.CaptureFixture[str], 
     _repo(tmp_path / "one", "openai")
     code, _, err = run(capsys, "discover", str(tmp_path / "one"), "--executor", "dask://127.0.0.1:1")
     assert code == 2 and "cannot reach the Dask scheduler" in err
-
