@@ -491,9 +491,64 @@ module.exports = { index: pc.index("articles") };
     }
 
 
+# ---------------------------------------------------------------------------------------------- 9. recommender
+
+def _recommender(root: Path) -> Expected:
+    header = json.dumps({"embeddings.weight": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 16]}}).encode()
+    _write(root, {
+        "requirements.txt": "torch==2.3.0\nsentence-transformers==2.7.0\nfaiss-cpu==1.8.0\nqdrant-client==1.9.0\n"
+                            "mlflow==2.12.1\nwandb==0.17.0\ndatasets==2.19.0\nhuggingface-hub==0.23.0\nnumpy\n",
+        "artifacts/encoder.safetensors": len(header).to_bytes(8, "little") + header + bytes(16),
+        "artifacts/ranker.bin": pickle.dumps({"weights": [0.2, 0.8], "bias": 0.1}, protocol=4),
+        "artifacts/README.md": "Weights are rebuilt nightly by `recsys/train.py`; do not edit by hand.\n",
+        "recsys/__init__.py": "",
+        "recsys/data.py": """
+from datasets import load_dataset
+from huggingface_hub import hf_hub_download
+
+REVIEWS = load_dataset("McAuley-Lab/Amazon-Reviews-2023", "raw_review_All_Beauty")
+RATINGS = hf_hub_download(repo_id="kestrel/ratings-2024", repo_type="dataset", filename="ratings.parquet")
+""",
+        "recsys/index.py": """
+import faiss
+import numpy as np
+from qdrant_client import QdrantClient
+from sentence_transformers import SentenceTransformer
+
+ENCODER = SentenceTransformer("sentence-transformers/all-MiniLM-L6-v2")
+client = QdrantClient(url="http://qdrant:6333")
+index = faiss.IndexFlatIP(384)
+
+
+def add(texts: list[str]) -> None:
+    index.add(np.asarray(ENCODER.encode(texts)))
+""",
+        "recsys/train.py": """
+import mlflow
+import torch
+import wandb
+
+# import pinecone  -- tried it in 2023, see ADR-7
+wandb.init(project="recsys")
+with mlflow.start_run():
+    state = torch.load("artifacts/ranker.bin", weights_only=True)
+    mlflow.log_metric("ndcg", 0.41)
+""",
+    })
+    return {
+        ("sdk", "pytorch"), ("sdk", "sentence-transformers"), ("sdk", "datasets"), ("provider", "huggingface-hub"),
+        ("vector_store", "faiss"), ("vector_store", "qdrant"), ("pipeline", "mlflow"), ("pipeline", "wandb"),
+        ("dataset", "McAuley-Lab/Amazon-Reviews-2023"), ("dataset", "kestrel/ratings-2024"),
+        ("model", "sentence-transformers/all-MiniLM-L6-v2"),
+        ("model_file", "artifacts/encoder.safetensors"), ("model_file", "artifacts/ranker.bin"),
+        ("pipeline", "control:weights-only-format"),  # torch.load(..., weights_only=True): a control, not a risk
+    }
+
+
 _BUILDERS = {
     "chatbot": _chatbot, "rag-app": _rag, "fraud-model": _fraud, "finetune": _finetune,
     "serving-stack": _serving, "mcp-agent": _agent, "notebooks": _notebooks, "js-app": _js_app,
+    "recommender": _recommender,
 }
 
 
