@@ -43,6 +43,19 @@ class Observation:
     version: str | None = None
 
 
+def source_lines(text: str) -> list[str]:
+    """The lines of a text as editors and SARIF viewers number them.
+
+    Only ``\n`` (with an optional ``\r`` before it) ends a line. ``str.splitlines`` also splits on form feeds,
+    ``\x1c``–``\x1e``, ``\x85`` and the Unicode separators, which shifts every later line number in files that
+    hold them (form feeds between sections are common in older code).
+    """
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # a final newline ends the last line, it does not start another
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
 class Detector(Protocol):
     @property
     def id(self) -> str: ...

@@ -17,7 +17,7 @@ import yaml
 
 from clearsight.core.system import ComponentKind
 from clearsight.discover.catalog import lookup_pypi
-from clearsight.discover.interface import Confidence, Detector, FunctionDetector, Observation, SourceFile
+from clearsight.discover.interface import Confidence, Detector, FunctionDetector, Observation, SourceFile, source_lines
 
 __all__ = ["CONFIG_DETECTORS", "db_engine"]
 
@@ -106,7 +106,7 @@ def _detect_env(file: SourceFile) -> list[Observation]:
     confidence: Confidence = "medium" if template else "high"
     detector = "config.dotenv"
     found: list[Observation] = []
-    for number, raw in enumerate(file.text.splitlines(), start=1):
+    for number, raw in enumerate(source_lines(file.text), start=1):
         match = _ENV_LINE.match(raw)
         if match is None or raw.lstrip().startswith("#"):
             continue
@@ -175,7 +175,7 @@ def _detect_serving(file: SourceFile) -> list[Observation]:
                                             "bentoml", "llama", "localai", "seldondeployment")):
         return []
     ray_serve = bool(re.search(r"\bserve\b|serveConfig|RayService", text))
-    lines = text.splitlines()
+    lines = source_lines(text)
     found: list[Observation] = []
     seen: set[tuple[str, int]] = set()
     for index, line in enumerate(lines):

@@ -35,7 +35,7 @@ import ast
 import re
 from collections.abc import Callable, Iterator
 
-from clearsight.discover.interface import Detector, FunctionDetector, Observation, SourceFile
+from clearsight.discover.interface import Detector, FunctionDetector, Observation, SourceFile, source_lines
 from clearsight.discover.python_source import parse_python
 
 __all__ = ["CONTROL_DETECTORS", "CONTROL_PREFIX", "control_name", "is_ci_file"]
@@ -224,7 +224,7 @@ _JS_RATE = re.compile(
 def _code_lines(text: str, comment: str) -> Iterator[tuple[int, str]]:
     """(line number, line) for lines that are not comments; trailing comments are cut off."""
     in_block = False
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(source_lines(text), start=1):
         line = raw.strip()
         if comment == "//":
             if in_block:
@@ -350,7 +350,7 @@ def _wants_pinning(rel: str) -> bool:
 def _requirement_lines(text: str) -> Iterator[tuple[int, str]]:
     """Logical requirement lines (backslash continuations joined), comments removed, with the first line number."""
     pending, start = "", 0
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(source_lines(text), start=1):
         line = re.sub(r"(^|\s)#.*$", "", raw).rstrip()
         if not pending:
             start = number

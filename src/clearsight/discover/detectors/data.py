@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from clearsight.discover.detectors.config import db_engine
-from clearsight.discover.interface import Confidence, Detector, FunctionDetector, Observation, SourceFile
+from clearsight.discover.interface import Confidence, Detector, FunctionDetector, Observation, SourceFile, source_lines
 
 __all__ = ["DATA_DETECTORS", "classify_field"]
 
@@ -135,7 +135,7 @@ def _detect_images(file: SourceFile) -> list[Observation]:
     if not text:
         return []
     found: list[Observation] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(source_lines(text), start=1):
         match = _IMAGE_LINE.match(line)
         if match is None:
             continue
@@ -191,7 +191,7 @@ def _detect_clients(file: SourceFile) -> list[Observation]:
         return []  # most files open no database
     comment = "#" if table is _PY_CLIENTS else "//"
     found: list[Observation] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(source_lines(text), start=1):
         code = line.split(comment, 1)[0] if comment == "#" else line
         if line.lstrip().startswith(comment):
             continue

@@ -21,7 +21,7 @@ import yaml
 
 from clearsight.discover.catalog import AIPackage, lookup_npm, lookup_pypi
 from clearsight.discover.detectors.python_code import is_known_model_name, plausible_identifier
-from clearsight.discover.interface import Confidence, Detector, FunctionDetector, Observation, SourceFile
+from clearsight.discover.interface import Confidence, Detector, FunctionDetector, Observation, SourceFile, source_lines
 
 __all__ = ["MANIFEST_DETECTORS", "parse_requirement"]
 
@@ -45,7 +45,7 @@ def _line_at(text: str, offset: int) -> int:
 def _find_line(text: str, name: str, start_line: int = 1) -> int | None:
     """The first line at or after ``start_line`` where ``name`` appears as a whole package token."""
     pattern = re.compile(r"(?<![A-Za-z0-9_.@/-])" + re.escape(name) + r"(?![A-Za-z0-9_-])", re.IGNORECASE)
-    lines = text.splitlines()
+    lines = source_lines(text)
     for index in range(max(start_line, 1) - 1, len(lines)):
         if pattern.search(lines[index]):
             return index + 1
@@ -129,7 +129,7 @@ def _wants_requirements(rel: str) -> bool:
 def _logical_lines(text: str) -> Iterator[tuple[str, int]]:
     """Requirement lines with ``\\`` continuations joined, each with its first physical line number."""
     buffer, start = "", 0
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(source_lines(text), start=1):
         line = raw if raw.lstrip().startswith("#") else re.split(r"(?:^|\s)#", raw, maxsplit=1)[0]
         if not buffer:
             start = number
@@ -376,7 +376,7 @@ _NPM_PIN = re.compile(r"^=?v?(\d+\.\d+\.\d+(?:[-+][A-Za-z0-9.-]+)?)$")
 
 def _json_key_line(text: str, key: str, start_line: int = 1) -> int | None:
     pattern = re.compile(r'"' + re.escape(key) + r'"\s*:')
-    lines = text.splitlines()
+    lines = source_lines(text)
     for index in range(max(start_line, 1) - 1, len(lines)):
         if pattern.search(lines[index]):
             return index + 1
@@ -522,7 +522,7 @@ def _detect_served_models(file: SourceFile) -> list[Observation]:
     """Models named on a model server's command line or environment, in a file that runs a model server."""
     if not file.text or not _SERVER_WORDS.search(file.text):
         return []
-    rel, lines = file.rel, file.text.splitlines()
+    rel, lines = file.rel, source_lines(file.text)
     found: list[Observation] = []
     for index, line in enumerate(lines):
         if line.lstrip().startswith("#"):
