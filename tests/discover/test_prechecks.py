@@ -16,6 +16,7 @@ from clearsight.discover.detectors.controls import _detect_python, _imports_limi
 from clearsight.discover.detectors.data import _URL, database_urls
 from clearsight.discover.detectors.python_code import PYTHON_CODE, might_observe, python_observations
 from clearsight.discover.interface import SourceFile
+from clearsight.discover.links import find_reads
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 
@@ -103,3 +104,16 @@ URL_TEXTS = [
 @pytest.mark.parametrize("text", URL_TEXTS)
 def test_database_urls_match_a_full_scan(text: str) -> None:
     assert [m.span() for m in database_urls(text)] == [m.span() for m in _URL.finditer(text)]
+
+
+def test_hostile_text_gets_answers_not_backtracking() -> None:
+    # Each of these took seconds to forever before the patterns and scans were bounded (exponential
+    # backtracking on comment runs, a quadratic search back for each line start, a path walked per match).
+    assert not might_observe("model=" + "#" * 60 + "!")
+    assert might_observe("run(model=" + "  # note\n" * 20_000 + '"gpt-4o")')
+    assert not _imports_limiter("from x " + "limits " * 200_000)
+    assert _imports_limiter("limits\n" * 100_000 + "from limits import parse")
+    wall = {"app/a.py": "x/data/" * 200_000}
+    assert find_reads(wall, {"app/a.py": "app"}, ["app"], ["db/data"]) == {}
+    reads = find_reads({"app/a.py": "data/" * 200_000}, {"app/a.py": "app"}, ["app"], ["data"])
+    assert [use.folder for use in reads["app"]] == ["data"]

@@ -26,9 +26,10 @@ READER_SUFFIXES = frozenset({
     ".tf", ".tfvars", ".hcl", ".mk",
 })
 READER_NAMES = frozenset({"Dockerfile", "Makefile", "Justfile", "Procfile", "docker-compose.yml", ".env"})
-_PATH_CHAR = re.compile(r"[\w.\-/]")
+_PATH_RUN = re.compile(r"[\w.\-/]*")
 _NAME_CHAR = re.compile(r"[\w\-]")
-MAX_READS_PER_FOLDER = 1  # the first reference (by file and line) is enough to show the link
+MAX_MATCHES_PER_FILE = 1000  # a file naming a data folder more often than this is read only that far
+MAX_PATH_CHARS = 300  # looked at on each side of a folder name; longer paths are cut (hostile files stay linear)
 
 
 def find_reads(
@@ -56,14 +57,17 @@ def find_reads(
         text = texts[rel]
         if not any(name + "/" in text for name in names):
             continue
-        for match in pattern.finditer(text):
+        for seen, match in enumerate(pattern.finditer(text)):
+            if seen == MAX_MATCHES_PER_FILE:
+                break
             start = match.start()
             if start and _NAME_CHAR.match(text, start - 1):
                 continue  # part of a longer name: "metadata/" is not "data/"
+            candidates = [f for f in by_name[match.group(0)[:-1]] if f != unit and f not in found.get(unit, {})]
+            if not candidates:
+                continue  # the first reference to each folder is enough to show the link
             reference = _path_around(text, start, match.end())
-            for folder in _lands_in(reference, rel, by_name[match.group(0)[:-1]]):
-                if folder == unit or folder in found.get(unit, {}):
-                    continue
+            for folder in _lands_in(reference, rel, candidates):
                 line = text.count("\n", 0, start) + 1
                 found.setdefault(unit, {})[folder] = DataUse(
                     folder=folder, reference=reference, location=SourceLocation(path=rel, line=line))
@@ -78,13 +82,11 @@ def is_reader(rel: str) -> bool:
 
 def _path_around(text: str, start: int, end: int) -> str:
     """The whole path token around a match: path characters to the left and to the right."""
-    left = start
-    while left > 0 and _PATH_CHAR.match(text, left - 1):
-        left -= 1
-    right = end
-    while right < len(text) and _PATH_CHAR.match(text, right):
-        right += 1
-    return text[left:right].rstrip(".")[:300]  # a sentence's full stop is not part of the path
+    before = _PATH_RUN.match(text[max(0, start - MAX_PATH_CHARS):start][::-1])
+    after = _PATH_RUN.match(text, end, min(len(text), end + MAX_PATH_CHARS))
+    left = start - (before.end() if before else 0)
+    right = after.end() if after else end
+    return text[left:right].rstrip(".")  # a sentence's full stop is not part of the path
 
 
 def _lands_in(reference: str, rel: str, candidates: list[str]) -> list[str]:

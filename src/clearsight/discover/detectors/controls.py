@@ -126,6 +126,7 @@ _PYTHON_WORDS = ("ModelGuard", "weights_only", "safetensors", "hvac", "secretsma
 _COMMIT = re.compile(r"[0-9a-f]{40}")
 _LIMITER_MODULE = re.compile(r"\b(?:" + "|".join(_RATE_LIMIT_MODULES) + r")\b")
 # What may come before a module's name on its line: ``from``, or ``import`` and earlier modules of its list.
+_MAX_IMPORT_PREFIX = 1000  # characters before the module's name on its line; longer import lines are missed
 _IMPORT_PREFIX = re.compile(r"(?:.*[;:])?[ \t]*(?:from|import(?:[ \t]+[\w.]+(?:[ \t]+as[ \t]+\w+)?[ \t]*,)*)[ \t]+")
 
 
@@ -139,8 +140,14 @@ def _might_observe(text: str) -> bool:
 def _imports_limiter(text: str) -> bool:
     """A rate-limiting module imported by its top-level name on one line (a statement continued with a
     backslash before the module's name is missed); "limits" in prose or ``sympy.series.limits`` is not enough."""
+    line_start = scanned = 0
     for match in _LIMITER_MODULE.finditer(text):
-        if _IMPORT_PREFIX.fullmatch(text, text.rfind("\n", 0, match.start()) + 1, match.start()):
+        newline = text.rfind("\n", scanned, match.start())  # only the stretch since the last match: linear
+        line_start = newline + 1 if newline >= 0 else line_start
+        scanned = match.start()
+        if match.start() - line_start > _MAX_IMPORT_PREFIX:
+            continue  # bounded, so a long line full of "limits" stays linear
+        if _IMPORT_PREFIX.fullmatch(text, line_start, match.start()):
             return True
     return False
 

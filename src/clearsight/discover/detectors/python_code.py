@@ -349,8 +349,9 @@ def _collect(tree: ast.Module) -> tuple[list[ast.Import | ast.ImportFrom], list[
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 # A name holding "model" given a string or a bare name, as a keyword argument or an assignment (``model="x"``,
 # ``MODEL_ID: str = 'x'``, ``model=MODEL``); line continuations, comments and parentheses may come between.
+# A comment there runs to its newline, so the pattern cannot split one in many ways (no exponential backtracking).
 _MODEL_BINDING = re.compile(
-    r"model\w*\s*(?::[^=\n]*)?=(?!=)(?:[\s\\(]|#[^\n]*)*(?:[ru]{0,2}[\"']|[a-z_]\w*[ \t]*(?:[,)\n;#\\]|$))")
+    r"model\w*\s*(?::[^=\n]*)?=(?!=)(?:[\s\\(]|#[^\n]*\n)*(?:[ru]{0,2}[\"']|[a-z_]\w*[ \t]*(?:[,)\n;#\\]|$))")
 
 
 _CallNeed = tuple[frozenset[str], frozenset[str]]
