@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from clearsight.discover.registry import DetectorError, run_detectors
-from clearsight.discover.walk import Skipped, walk
+from clearsight.discover.walk import Skipped, TextsOnDisk, walk
 
 
 def _tree(root: Path, files: dict[str, bytes | str]) -> None:
@@ -143,3 +143,16 @@ def test_run_detectors_records_a_failing_detector_and_goes_on(tmp_path: Path) ->
     found = run_detectors(walk([tmp_path]), detectors=[Boom(), *DETECTORS], errors=errors)  # type: ignore[list-item]
     assert [(o.kind, o.name) for o in found] == [("provider", "openai")]
     assert errors == [DetectorError(rel="app.py", detector="boom", error="ValueError: kaput")]
+
+
+def test_texts_are_read_again_from_disk_on_demand(tmp_path: Path) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "a.py").write_text("\ufeffimport os\n", encoding="utf-8")
+    (tmp_path / "b.txt").write_text("gone soon\n", encoding="utf-8")
+    texts = TextsOnDisk(tmp_path, [f.rel for f in walk([tmp_path]) if f.text is not None])
+    assert sorted(texts) == ["app/a.py", "b.txt"] and len(texts) == 2
+    assert texts["app/a.py"] == "import os\n"  # the BOM goes, as in the walk
+    (tmp_path / "b.txt").unlink()
+    assert texts["b.txt"] == ""  # vanished since the walk: empty, never an error
+    with pytest.raises(KeyError):
+        texts["app/never-walked.py"]

@@ -12,7 +12,7 @@ the other way: it is walked here and its files go to the executor in contiguous 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,7 +21,7 @@ from clearsight.core.discovery import DiscoveredSystem, DiscoveryReport, Skipped
 from clearsight.discover.grouping import group, merge
 from clearsight.discover.interface import Observation, SourceFile
 from clearsight.discover.registry import DetectorError, run_detectors
-from clearsight.discover.walk import Skipped, walk
+from clearsight.discover.walk import Skipped, TextsOnDisk, walk
 
 if TYPE_CHECKING:
     from clearsight.executors import Executor
@@ -77,21 +77,33 @@ def chunks(files: Sequence[SourceFile], limit: int) -> list[list[SourceFile]]:
 
 
 def discover_root(task: RootTask, detect_on: Executor | None = None) -> RootResult:
-    """Walk one root, run every detector (on ``detect_on`` in chunks, if given) and group the observations."""
+    """Walk one root, run every detector (on ``detect_on`` in chunks, if given) and group the observations.
+
+    Run here, files stream past the detectors and only their paths are kept; the few files searched for
+    paths into data folders are read again (:class:`TextsOnDisk`). Chunks for an executor hold their texts.
+    """
     found: list[Skipped] = []
     errors: list[DetectorError] = []
-    files = list(walk([task.root], skipped=found))
+    rels: list[str] = []
+    text_rels: list[str] = []
+
+    def walked() -> Iterator[SourceFile]:
+        for file in walk([task.root], skipped=found):
+            rels.append(file.rel)
+            if file.text is not None:
+                text_rels.append(file.rel)
+            yield file
+
+    observations: list[Observation] = []
     if detect_on is None:
-        observations = run_detectors(files, errors=errors)
+        observations = run_detectors(walked(), errors=errors)
     else:
-        observations = []
-        for part in detect_on.map(detect_chunk, chunks(files, CHUNK_BYTES)):
+        for part in detect_on.map(detect_chunk, chunks(list(walked()), CHUNK_BYTES)):
             observations.extend(part.observations)
             errors.extend(part.errors)
     declared = {k: list(v) for k, v in task.declared} if not task.multi else None
-    texts = {f.rel: f.text for f in files if f.text is not None}
-    systems = group(observations, [f.rel for f in files], root_name=task.root.resolve().name, declared=declared,
-                    texts=texts)
+    systems = group(observations, rels, root_name=task.root.resolve().name, declared=declared,
+                    texts=TextsOnDisk(task.root, text_rels))
     if task.multi:
         systems = [s.model_copy(update={"id": f"{_slug(task.label)}-{s.id}"}) for s in systems]
     skipped = [SkippedFile(path=_join(task.label, s.rel), reason=s.reason) for s in found
@@ -100,7 +112,7 @@ def discover_root(task: RootTask, detect_on: Executor | None = None) -> RootResu
                    for e in errors)
     return RootResult(
         systems=tuple(systems), observations=tuple(_relabel(o, task.label) for o in observations),
-        skipped=tuple(skipped), files_read=len(files),
+        skipped=tuple(skipped), files_read=len(rels),
     )
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -172,3 +172,34 @@ def _why(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return type(exc).__name__
+
+
+class TextsOnDisk(Mapping[str, str]):
+    """The texts of files a walk read as text, read again from disk when asked.
+
+    Keeping every file's text for the whole scan cost as much memory as the tree itself; after the detectors
+    have run, only the few files searched for paths into data folders are needed again. A file that changed
+    or vanished since is read as it is now, or as empty text, never an error.
+    """
+
+    def __init__(self, root: Path, rels: Sequence[str], max_text_bytes: int = DEFAULT_MAX_TEXT_BYTES) -> None:
+        base = Path(os.path.abspath(root))
+        self._base = base.parent if base.is_file() else base
+        self._rels = list(rels)
+        self._known = set(self._rels)
+        self._max = max_text_bytes
+
+    def __getitem__(self, rel: str) -> str:
+        if rel not in self._known:
+            raise KeyError(rel)
+        try:
+            with open(self._base / rel, "rb") as fh:
+                return fh.read(self._max + 1)[: self._max].decode("utf-8-sig", errors="replace")
+        except OSError:
+            return ""
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rels)
+
+    def __len__(self) -> int:
+        return len(self._rels)
