@@ -21,7 +21,7 @@ from clearsight.core.discovery import DiscoveredSystem, DiscoveryReport, Skipped
 from clearsight.discover.grouping import group, merge
 from clearsight.discover.interface import Observation, SourceFile
 from clearsight.discover.registry import DetectorError, run_detectors
-from clearsight.discover.walk import Skipped, TextsOnDisk, walk
+from clearsight.discover.walk import FileRef, Skipped, TextsOnDisk, read_file, walk, walk_paths
 
 if TYPE_CHECKING:
     from clearsight.executors import Executor
@@ -47,60 +47,88 @@ class RootResult:
     files_read: int = field(default=0)
 
 
-CHUNK_BYTES = 4 * 1024 * 1024  # of file text per detector task: enough work to outweigh sending it
+CHUNK_FILES = 256  # files per worker task: enough work to outweigh sending the task
+
+
+@dataclass(frozen=True)
+class ReadChunk:
+    """A worker's share of one root: files to read and scan, numbered by their place in the walk."""
+
+    first: int
+    files: tuple[FileRef, ...]
 
 
 @dataclass(frozen=True)
 class ChunkResult:
     observations: tuple[Observation, ...]
     errors: tuple[DetectorError, ...]
+    skipped: tuple[tuple[int, Skipped], ...]  # (place in the walk, record)
+    read: tuple[tuple[str, bool], ...]  # (path, read as text) of every file read, in walk order
 
 
-def detect_chunk(files: Sequence[SourceFile]) -> ChunkResult:
-    """Every detector on a run of files (a worker's share of one root)."""
+def read_and_detect(chunk: ReadChunk) -> ChunkResult:
+    """Read a worker's files and run every detector on them, so texts never travel between processes."""
+    skipped: list[tuple[int, Skipped]] = []
+    read: list[tuple[str, bool]] = []
+
+    def files() -> Iterator[SourceFile]:
+        for place, ref in enumerate(chunk.files, start=chunk.first):
+            sink: list[Skipped] = []
+            for file in read_file(ref, sink):
+                read.append((file.rel, file.text is not None))
+                yield file
+            skipped.extend((place, record) for record in sink)
+
     errors: list[DetectorError] = []
-    observations = run_detectors(files, errors=errors)
-    return ChunkResult(observations=tuple(observations), errors=tuple(errors))
+    observations = run_detectors(files(), errors=errors)
+    return ChunkResult(observations=tuple(observations), errors=tuple(errors), skipped=tuple(skipped),
+                       read=tuple(read))
 
 
-def chunks(files: Sequence[SourceFile], limit: int) -> list[list[SourceFile]]:
-    """Contiguous runs of files of about ``limit`` bytes of text (binary files count by their head)."""
-    out: list[list[SourceFile]] = [[]]
-    size = 0
-    for file in files:
-        if out[-1] and size >= limit:
-            out.append([])
-            size = 0
-        out[-1].append(file)
-        size += len(file.text) if file.text is not None else len(file.head)
-    return out if out[0] else []
+def chunks(refs: Sequence[FileRef], size: int) -> list[ReadChunk]:
+    """Contiguous runs of ``size`` files, in walk order."""
+    return [ReadChunk(first=i, files=tuple(refs[i:i + size])) for i in range(0, len(refs), size)]
 
 
 def discover_root(task: RootTask, detect_on: Executor | None = None) -> RootResult:
     """Walk one root, run every detector (on ``detect_on`` in chunks, if given) and group the observations.
 
-    Run here, files stream past the detectors and only their paths are kept; the few files searched for
-    paths into data folders are read again (:class:`TextsOnDisk`). Chunks for an executor hold their texts.
+    Files stream past the detectors and only their paths are kept; the few files searched for paths into data
+    folders are read again (:class:`TextsOnDisk`). With an executor, the workers read their own files.
     """
     found: list[Skipped] = []
     errors: list[DetectorError] = []
     rels: list[str] = []
     text_rels: list[str] = []
-
-    def walked() -> Iterator[SourceFile]:
-        for file in walk([task.root], skipped=found):
-            rels.append(file.rel)
-            if file.text is not None:
-                text_rels.append(file.rel)
-            yield file
-
     observations: list[Observation] = []
     if detect_on is None:
+        def walked() -> Iterator[SourceFile]:
+            for file in walk([task.root], skipped=found):
+                rels.append(file.rel)
+                if file.text is not None:
+                    text_rels.append(file.rel)
+                yield file
+
         observations = run_detectors(walked(), errors=errors)
     else:
-        for part in detect_on.map(detect_chunk, chunks(list(walked()), CHUNK_BYTES)):
+        # The traversal's own records are placed before the file that followed them, and each file's record
+        # at that file, so the merged list is in the serial walk's order.
+        refs: list[FileRef] = []
+        placed: list[tuple[int, int, Skipped]] = []
+        traversal: list[Skipped] = []
+        for ref in walk_paths([task.root], skipped=traversal):
+            placed.extend((len(refs), 0, record) for record in traversal[len(placed):])
+            refs.append(ref)
+        placed.extend((len(refs), 0, record) for record in traversal[len(placed):])
+        for part in detect_on.map(read_and_detect, chunks(refs, CHUNK_FILES)):
             observations.extend(part.observations)
             errors.extend(part.errors)
+            placed.extend((place, 1, record) for place, record in part.skipped)
+            for rel, is_text in part.read:
+                rels.append(rel)
+                if is_text:
+                    text_rels.append(rel)
+        found = [record for _, _, record in sorted(placed, key=lambda item: (item[0], item[1]))]
     declared = {k: list(v) for k, v in task.declared} if not task.multi else None
     systems = group(observations, rels, root_name=task.root.resolve().name, declared=declared,
                     texts=TextsOnDisk(task.root, text_rels))

@@ -50,6 +50,15 @@ class Skipped:
     detail: str = ""
 
 
+@dataclass(frozen=True)
+class FileRef:
+    """A file the traversal found and has not read yet (it may still turn out unreadable)."""
+
+    path: Path
+    root: Path
+    rel: str
+
+
 def walk(
     roots: Sequence[Path],
     *,
@@ -59,12 +68,20 @@ def walk(
 ) -> Iterator[SourceFile]:
     """Every file under ``roots`` in a stable (sorted, depth-first) order; skipped items go to ``skipped``."""
     sink: list[Skipped] = skipped if skipped is not None else []
+    for ref in walk_paths(roots, skipped=sink, excluded_dirs=excluded_dirs):
+        yield from read_file(ref, sink, max_text_bytes)
+
+
+def walk_paths(
+    roots: Sequence[Path], *, skipped: list[Skipped], excluded_dirs: frozenset[str] = DEFAULT_EXCLUDED_DIRS,
+) -> Iterator[FileRef]:
+    """The traversal alone: files to read, in walk order; what the traversal itself skips goes to ``skipped``
+    (files that turn out binary, huge or unreadable are recorded by :func:`read_file`)."""
     for root in roots:
-        yield from _walk_root(Path(root), sink, max_text_bytes, excluded_dirs)
+        yield from _walk_root(Path(root), skipped, excluded_dirs)
 
 
-def _walk_root(root: Path, sink: list[Skipped], max_text_bytes: int,
-               excluded_dirs: frozenset[str]) -> Iterator[SourceFile]:
+def _walk_root(root: Path, sink: list[Skipped], excluded_dirs: frozenset[str]) -> Iterator[FileRef]:
     root_abs = Path(os.path.abspath(root))
     try:
         root_real = root_abs.resolve(strict=True)
@@ -72,7 +89,7 @@ def _walk_root(root: Path, sink: list[Skipped], max_text_bytes: int,
         sink.append(Skipped(root_abs, ".", "unreadable", _why(exc)))
         return
     if root_real.is_file():
-        yield from _read_file(root_abs, root_abs.parent, root_abs.name, sink, max_text_bytes)
+        yield FileRef(root_abs, root_abs.parent, root_abs.name)
         return
     visited: set[tuple[int, int]] = set()
     stack: list[tuple[Path, str]] = [(root_abs, "")]
@@ -107,7 +124,7 @@ def _walk_root(root: Path, sink: list[Skipped], max_text_bytes: int,
             except OSError as exc:
                 sink.append(Skipped(root_abs, rel, "unreadable", _why(exc)))
                 continue
-            yield from _read_file(path, root_abs, rel, sink, max_text_bytes)
+            yield FileRef(path, root_abs, rel)
         stack.extend(reversed(subdirs))
 
 
@@ -135,7 +152,10 @@ def _skip_symlink(path: Path, rel: str, directory: Path, root_abs: Path, root_re
         sink.append(Skipped(root_abs, rel, "symlink", "target is walked at its real path"))
 
 
-def _read_file(path: Path, root: Path, rel: str, sink: list[Skipped], max_text_bytes: int) -> Iterator[SourceFile]:
+def read_file(ref: FileRef, sink: list[Skipped], max_text_bytes: int = DEFAULT_MAX_TEXT_BYTES) -> Iterator[SourceFile]:
+    """The file as a :class:`SourceFile` (text None for binary, huge or undecodable ones, which are also
+    recorded in ``sink``); nothing for an unreadable one, which is recorded only."""
+    path, root, rel = ref.path, ref.root, ref.rel
     try:
         st = os.stat(path, follow_symlinks=False)
         if not stat.S_ISREG(st.st_mode):
