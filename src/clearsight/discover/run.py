@@ -21,7 +21,8 @@ from clearsight.core.discovery import DiscoveredSystem, DiscoveryReport, Skipped
 from clearsight.discover.grouping import group, merge
 from clearsight.discover.interface import Observation, SourceFile
 from clearsight.discover.registry import DetectorError, run_detectors
-from clearsight.discover.walk import FileRef, Skipped, TextsOnDisk, read_file, walk, walk_paths
+from clearsight.discover.walk import FileRef, Skipped, TextsOnDisk, read_file, walk_paths
+from clearsight.executors import SerialExecutor
 
 if TYPE_CHECKING:
     from clearsight.executors import Executor
@@ -93,42 +94,32 @@ def chunks(refs: Sequence[FileRef], size: int) -> list[ReadChunk]:
 def discover_root(task: RootTask, detect_on: Executor | None = None) -> RootResult:
     """Walk one root, run every detector (on ``detect_on`` in chunks, if given) and group the observations.
 
-    Files stream past the detectors and only their paths are kept; the few files searched for paths into data
-    folders are read again (:class:`TextsOnDisk`). With an executor, the workers read their own files.
+    Only paths are kept: files are read and scanned one after the other (by the workers, with an executor),
+    and the few files searched for paths into data folders are read again (:class:`TextsOnDisk`).
     """
-    found: list[Skipped] = []
+    # The traversal's own records are placed before the file that followed them, and each file's record at
+    # that file, so the merged list is in walk order however the files were split.
+    refs: list[FileRef] = []
+    placed: list[tuple[int, int, Skipped]] = []
+    traversal: list[Skipped] = []
+    for ref in walk_paths([task.root], skipped=traversal):
+        placed.extend((len(refs), 0, record) for record in traversal[len(placed):])
+        refs.append(ref)
+    placed.extend((len(refs), 0, record) for record in traversal[len(placed):])
     errors: list[DetectorError] = []
     rels: list[str] = []
     text_rels: list[str] = []
     observations: list[Observation] = []
-    if detect_on is None:
-        def walked() -> Iterator[SourceFile]:
-            for file in walk([task.root], skipped=found):
-                rels.append(file.rel)
-                if file.text is not None:
-                    text_rels.append(file.rel)
-                yield file
-
-        observations = run_detectors(walked(), errors=errors)
-    else:
-        # The traversal's own records are placed before the file that followed them, and each file's record
-        # at that file, so the merged list is in the serial walk's order.
-        refs: list[FileRef] = []
-        placed: list[tuple[int, int, Skipped]] = []
-        traversal: list[Skipped] = []
-        for ref in walk_paths([task.root], skipped=traversal):
-            placed.extend((len(refs), 0, record) for record in traversal[len(placed):])
-            refs.append(ref)
-        placed.extend((len(refs), 0, record) for record in traversal[len(placed):])
-        for part in detect_on.map(read_and_detect, chunks(refs, CHUNK_FILES)):
-            observations.extend(part.observations)
-            errors.extend(part.errors)
-            placed.extend((place, 1, record) for place, record in part.skipped)
-            for rel, is_text in part.read:
-                rels.append(rel)
-                if is_text:
-                    text_rels.append(rel)
-        found = [record for _, _, record in sorted(placed, key=lambda item: (item[0], item[1]))]
+    runner = detect_on or SerialExecutor()
+    for part in runner.map(read_and_detect, chunks(refs, CHUNK_FILES if detect_on else max(1, len(refs)))):
+        observations.extend(part.observations)
+        errors.extend(part.errors)
+        placed.extend((place, 1, record) for place, record in part.skipped)
+        for rel, is_text in part.read:
+            rels.append(rel)
+            if is_text:
+                text_rels.append(rel)
+    found = [record for _, _, record in sorted(placed, key=lambda item: (item[0], item[1]))]
     declared = {k: list(v) for k, v in task.declared} if not task.multi else None
     systems = group(observations, rels, root_name=task.root.resolve().name, declared=declared,
                     texts=TextsOnDisk(task.root, text_rels))
@@ -148,8 +139,6 @@ def discover(
     paths: Sequence[Path], *, declared: Mapping[str, Sequence[str]] | None = None,
     executor: Executor | None = None,
 ) -> DiscoveryReport:
-    from clearsight.executors import SerialExecutor
-
     multi = len(paths) != 1
     frozen = tuple((k, tuple(v)) for k, v in (declared or {}).items())
     tasks = [RootTask(root=Path(p), label=_label(Path(p), len(paths)), multi=multi, declared=frozen) for p in paths]
