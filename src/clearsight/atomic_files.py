@@ -11,12 +11,12 @@ from typing import TextIO
 
 
 @contextmanager
-def _sibling(path: Path) -> Iterator[tuple[str, TextIO]]:
+def _sibling(path: Path) -> Iterator[str]:
     """A temporary sibling of ``path`` with normal permissions; removed if the block fails."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            yield tmp, handle
+        yield tmp
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
@@ -25,17 +25,23 @@ def _sibling(path: Path) -> Iterator[tuple[str, TextIO]]:
         raise
 
 
-def stage(path: Path, text: str) -> str:
-    """Write ``text`` to a temporary sibling of ``path`` and return its name."""
-    with _sibling(path) as (tmp, handle):
-        handle.write(text)
+def stage(path: Path, text: str | bytes) -> str:
+    """Write ``text`` to a temporary sibling of ``path`` and return its name.
+
+    Bytes are written as they are (UTF-8 already): a large JSON report then skips a decode and an encode.
+    """
+    with _sibling(path) as tmp:
+        if isinstance(text, bytes):
+            Path(tmp).write_bytes(text)
+        else:
+            Path(tmp).write_text(text, encoding="utf-8")
     return tmp
 
 
 @contextmanager
 def streamed(path: Path) -> Iterator[TextIO]:
     """Write a long output piece by piece; it replaces ``path`` only when the block completes."""
-    with _sibling(path) as (tmp, handle):
+    with _sibling(path) as tmp, open(tmp, "w", encoding="utf-8") as handle:
         yield handle
     try:
         os.replace(tmp, path)

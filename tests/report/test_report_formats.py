@@ -89,5 +89,5 @@ def test_csv_neutralises_formulas(example_assessment: Assessment) -> None:
 
 def test_json_report_round_trips(example_assessment: Assessment, tmp_path: Path) -> None:
     path = tmp_path / "a.json"
-    path.write_text(json_report.render(example_assessment))
+    path.write_bytes(json_report.render(example_assessment))
     assert json_report.read_assessment(path) == example_assessment

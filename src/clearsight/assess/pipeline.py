@@ -25,6 +25,7 @@ from clearsight.core.assessment import (
     SystemAssessment,
 )
 from clearsight.core.evidence import Evidence
+from clearsight.core.gap import OPEN_STATUSES
 from clearsight.core.severity import Severity
 from clearsight.core.system import AISystem
 from clearsight.frameworks.bundle import Catalogues
@@ -70,11 +71,13 @@ _LEGAL_ORDER = {"prohibited": 0, "high-risk": 1, "limited": 2, "minimal": 3, "ou
 
 def rank_portfolio(results: Sequence[SystemAssessment]) -> list[PortfolioEntry]:
     """Most dangerous first: internal tier, then impact x likelihood, then legal class, then open gaps."""
+    open_gaps = {r.system.id: sum(1 for g in r.gaps if g.status in OPEN_STATUSES) for r in results}
+
     def key(r: SystemAssessment) -> tuple[int, int, int, int, str]:
         internal = r.risk.internal
         return (
             -internal.tier.rank, -internal.impact * internal.likelihood, _LEGAL_ORDER[r.risk.legal.tier],
-            -sum(1 for g in r.gaps if g.is_open), r.system.id,
+            -open_gaps[r.system.id], r.system.id,
         )
 
     ranked = sorted(results, key=key)
@@ -82,7 +85,7 @@ def rank_portfolio(results: Sequence[SystemAssessment]) -> list[PortfolioEntry]:
         PortfolioEntry(
             rank=i, system=r.system.id, name=r.system.name, internal_tier=r.risk.internal.tier,
             legal_tier=r.risk.legal.tier, score=r.risk.internal.impact * r.risk.internal.likelihood,
-            open_gaps=sum(1 for g in r.gaps if g.is_open), declared=r.system.declared,
+            open_gaps=open_gaps[r.system.id], declared=r.system.declared,
         )
         for i, r in enumerate(ranked, start=1)
     ]
@@ -90,8 +93,13 @@ def rank_portfolio(results: Sequence[SystemAssessment]) -> list[PortfolioEntry]:
 
 def summarise(results: Sequence[SystemAssessment], *, discovery_run: bool = False) -> Summary:
     tiers = Counter(r.risk.internal.tier.value for r in results)
-    open_gaps = Counter(g.severity.value for r in results for g in r.gaps if g.is_open)
-    gaps = [g for r in results for g in r.gaps]
+    statuses: Counter[str] = Counter()
+    open_gaps: Counter[str] = Counter()
+    for r in results:
+        for g in r.gaps:
+            statuses[g.status] += 1
+            if g.status in OPEN_STATUSES:
+                open_gaps[g.severity.value] += 1
     return Summary(
         systems=len(results),
         discovery_run=discovery_run,
@@ -99,6 +107,6 @@ def summarise(results: Sequence[SystemAssessment], *, discovery_run: bool = Fals
         high_risk_legal=sum(1 for r in results if r.risk.legal.tier == "high-risk"),
         internal_tiers={s.value: tiers.get(s.value, 0) for s in reversed(Severity)},
         open_gaps={s.value: open_gaps.get(s.value, 0) for s in reversed(Severity)},
-        controls_in_place=sum(1 for g in gaps if g.status == "implemented"),
-        controls_required=sum(1 for g in gaps if g.status != "not-applicable"),
+        controls_in_place=statuses["implemented"],
+        controls_required=sum(statuses.values()) - statuses["not-applicable"],
     )

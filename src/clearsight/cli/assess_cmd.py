@@ -69,17 +69,17 @@ def assess(
 def _render(
     assessment: Assessment, atlas: AtlasCatalogue, formats: list[str], output: Path | None,
     output_dir: Path | None,
-) -> dict[Path | None, str]:
+) -> dict[Path | None, str | bytes]:
     from clearsight.cli.output import prepare_folder
     from clearsight.cli.tables import assessment_table
     from clearsight.report.registry import get_format
 
-    rendered: dict[Path | None, str] = {}
+    rendered: dict[Path | None, str | bytes] = {}
     if output_dir is not None:
         prepare_folder(output_dir)
     for name in dict.fromkeys(formats):
         if name == "table":  # a terminal view: always to the screen when writing a folder of reports
-            text = assessment_table(assessment)
+            text: str | bytes = assessment_table(assessment)
             target = None if output_dir else output
         else:
             fmt = get_format(name)

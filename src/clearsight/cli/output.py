@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from clearsight.atomic_files import stage
@@ -24,8 +25,8 @@ def prepare_folder(folder: Path) -> None:
         raise InputError(f"cannot create output folder ({exc.strerror or exc})", path=str(folder)) from exc
 
 
-def write_outputs(outputs: dict[Path | None, str]) -> None:
-    """Write every rendered text; ``None`` means standard output."""
+def write_outputs(outputs: Mapping[Path | None, str | bytes]) -> None:
+    """Write every rendered text (bytes: UTF-8 text); ``None`` means standard output."""
     staged: list[tuple[str, Path]] = []
     try:
         for path, text in outputs.items():
@@ -46,5 +47,10 @@ def write_outputs(outputs: dict[Path | None, str]) -> None:
             Path(tmp).unlink(missing_ok=True)
     for path, text in outputs.items():
         if path is None:
-            sys.stdout.write(text)
-            sys.stdout.flush()
+            if isinstance(text, bytes):
+                sys.stdout.flush()
+                sys.stdout.buffer.write(text)
+                sys.stdout.buffer.flush()
+            else:
+                sys.stdout.write(text)
+                sys.stdout.flush()

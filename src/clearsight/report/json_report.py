@@ -11,8 +11,10 @@ from clearsight.core.errors import InputError
 from clearsight.frameworks.atlas import AtlasCatalogue
 
 
-def render(assessment: Assessment, atlas: AtlasCatalogue | None = None) -> str:
-    return assessment.model_dump_json(indent=2) + "\n"
+def render(assessment: Assessment, atlas: AtlasCatalogue | None = None) -> bytes:
+    """UTF-8 bytes straight from the serialiser: for 10,000 systems (~390 MB) the text round trip of
+    ``model_dump_json`` cost a second."""
+    return Assessment.__pydantic_serializer__.to_json(assessment, indent=2) + b"\n"
 
 
 def read_assessment(path: Path) -> Assessment:

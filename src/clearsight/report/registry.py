@@ -1,6 +1,7 @@
 """The report formats, in one table: adding a format means one module and one line here.
 
-Every renderer takes the finished :class:`Assessment` and returns text; none of them recomputes a rating.
+Every renderer takes the finished :class:`Assessment` and returns text (or UTF-8 bytes); none of them
+recomputes a rating.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ if TYPE_CHECKING:
     from clearsight.core.assessment import Assessment
     from clearsight.frameworks.atlas import AtlasCatalogue
 
-Render = Callable[["Assessment", "AtlasCatalogue | None"], str]
-"""Render a finished assessment; the ATLAS edition it was made with is passed when the caller has it."""
+Render = Callable[["Assessment", "AtlasCatalogue | None"], "str | bytes"]
+"""Render a finished assessment; the ATLAS edition it was made with is passed when the caller has it.
+
+A renderer may return UTF-8 bytes instead of text when that saves a large document a decode and an encode."""
 
 
 @dataclass(frozen=True)
