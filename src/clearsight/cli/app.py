@@ -6,7 +6,6 @@ Exit codes: 0 clean, 1 findings at or above ``--fail-on``, 2 usage or input erro
 from __future__ import annotations
 
 import os
-import sys
 
 import typer
 
@@ -23,6 +22,7 @@ from clearsight.cli import (
     model_cmd,
     schema_cmd,
 )
+from clearsight.cli.lifetime import exit_process, release
 from clearsight.core.errors import ClearsightError
 
 EXIT_INPUT = 2
@@ -61,6 +61,7 @@ def _root(
 
 
 def main(argv: list[str] | None = None) -> int:
+    release()
     try:
         # Without standalone mode click returns the code of a typer.Exit instead of raising it.
         result = app(args=argv, standalone_mode=False)
@@ -85,4 +86,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> None:
-    sys.exit(main())
+    exit_process(main())

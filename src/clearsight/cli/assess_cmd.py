@@ -42,6 +42,7 @@ def assess(
     no_discover: bool = typer.Option(False, "--no-discover", help="Assess the declared systems only."),
 ) -> None:
     """Assess the AI systems declared under PATH and write the reports."""
+    from clearsight.cli.lifetime import keep_until_exit
     from clearsight.cli.output import write_outputs
     from clearsight.core.severity import Severity
     from clearsight.frameworks.bundle import load_catalogues
@@ -57,6 +58,7 @@ def assess(
     date = _parse_date(as_of) if as_of else None
     catalogues = load_catalogues(home)
     assessment = assess_path(path, as_of=date, calendar=calendar, catalogues=catalogues, discover=not no_discover)
+    keep_until_exit(assessment)
     rendered = _render(assessment, catalogues.atlas, formats, output, output_dir)
     write_outputs(rendered)
     for target in rendered:
