@@ -7,7 +7,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 
 @contextmanager
@@ -25,17 +25,25 @@ def _sibling(path: Path) -> Iterator[str]:
         raise
 
 
-def stage(path: Path, text: str | bytes) -> str:
-    """Write ``text`` to a temporary sibling of ``path`` and return its name.
+Rendered = str | bytes | Iterator[bytes]
+"""A finished output: text, UTF-8 bytes, or UTF-8 pieces for a document too large to hold twice."""
 
-    Bytes are written as they are (UTF-8 already): a large JSON report then skips a decode and an encode.
-    """
-    with _sibling(path) as tmp:
-        if isinstance(text, bytes):
-            Path(tmp).write_bytes(text)
-        else:
-            Path(tmp).write_text(text, encoding="utf-8")
+
+def stage(path: Path, text: Rendered) -> str:
+    """Write ``text`` to a temporary sibling of ``path`` and return its name."""
+    with _sibling(path) as tmp, open(tmp, "wb") as handle:
+        write_rendered(handle, text)
     return tmp
+
+
+def write_rendered(handle: BinaryIO, text: Rendered) -> None:
+    if isinstance(text, str):
+        handle.write(text.encode("utf-8"))
+    elif isinstance(text, bytes):
+        handle.write(text)
+    else:
+        for piece in text:
+            handle.write(piece)
 
 
 @contextmanager

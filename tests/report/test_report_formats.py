@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import jsonschema
+import pytest
 
 from clearsight.core.assessment import Assessment
 from clearsight.report import csv_plan, json_report, markdown, navigator, sarif
@@ -89,5 +90,21 @@ def test_csv_neutralises_formulas(example_assessment: Assessment) -> None:
 
 def test_json_report_round_trips(example_assessment: Assessment, tmp_path: Path) -> None:
     path = tmp_path / "a.json"
-    path.write_bytes(json_report.render(example_assessment))
+    path.write_bytes(b"".join(json_report.render(example_assessment)))
     assert json_report.read_assessment(path) == example_assessment
+
+
+@pytest.mark.parametrize("organisation", ["Kestrel Bank", 'Tricky\n  "systems": [] Ltd', "{\n  \"systems\": []}"])
+@pytest.mark.parametrize("systems", ["all", "none"])
+def test_json_report_in_pieces_equals_one_serialisation(
+    example_assessment: Assessment, organisation: str, systems: str
+) -> None:
+    # The report is streamed one system at a time; it must be exactly the document serialised at once.
+    update: dict[str, object] = {"organisation": organisation}
+    if systems == "none":
+        update["systems"] = []
+    assessment = example_assessment.model_copy(update=update)
+    pieces = list(json_report.render(assessment))
+    whole = Assessment.__pydantic_serializer__.to_json(assessment, indent=2) + b"\n"
+    assert b"".join(pieces) == whole
+    assert len(pieces) == (1 if systems == "none" else len(assessment.systems) + 2)

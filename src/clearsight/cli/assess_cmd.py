@@ -13,6 +13,7 @@ from clearsight.core.errors import InputError
 from clearsight.report.names import FORMAT_NAMES
 
 if TYPE_CHECKING:  # the CLI starts fast because heavy modules load only when a command runs
+    from clearsight.atomic_files import Rendered
     from clearsight.core.assessment import Assessment
     from clearsight.core.severity import Severity
     from clearsight.frameworks.atlas import AtlasCatalogue
@@ -71,17 +72,17 @@ def assess(
 def _render(
     assessment: Assessment, atlas: AtlasCatalogue, formats: list[str], output: Path | None,
     output_dir: Path | None,
-) -> dict[Path | None, str | bytes]:
+) -> dict[Path | None, Rendered]:
     from clearsight.cli.output import prepare_folder
     from clearsight.cli.tables import assessment_table
     from clearsight.report.registry import get_format
 
-    rendered: dict[Path | None, str | bytes] = {}
+    rendered: dict[Path | None, Rendered] = {}
     if output_dir is not None:
         prepare_folder(output_dir)
     for name in dict.fromkeys(formats):
         if name == "table":  # a terminal view: always to the screen when writing a folder of reports
-            text: str | bytes = assessment_table(assessment)
+            text: Rendered = assessment_table(assessment)
             target = None if output_dir else output
         else:
             fmt = get_format(name)

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from clearsight.atomic_files import stage
+from clearsight.atomic_files import Rendered, stage, write_rendered
 from clearsight.core.errors import InputError
 
 
@@ -25,8 +25,8 @@ def prepare_folder(folder: Path) -> None:
         raise InputError(f"cannot create output folder ({exc.strerror or exc})", path=str(folder)) from exc
 
 
-def write_outputs(outputs: Mapping[Path | None, str | bytes]) -> None:
-    """Write every rendered text (bytes: UTF-8 text); ``None`` means standard output."""
+def write_outputs(outputs: Mapping[Path | None, Rendered]) -> None:
+    """Write every rendered output; ``None`` means standard output."""
     staged: list[tuple[str, Path]] = []
     try:
         for path, text in outputs.items():
@@ -47,10 +47,10 @@ def write_outputs(outputs: Mapping[Path | None, str | bytes]) -> None:
             Path(tmp).unlink(missing_ok=True)
     for path, text in outputs.items():
         if path is None:
-            if isinstance(text, bytes):
-                sys.stdout.flush()
-                sys.stdout.buffer.write(text)
-                sys.stdout.buffer.flush()
-            else:
+            if isinstance(text, str):
                 sys.stdout.write(text)
                 sys.stdout.flush()
+            else:
+                sys.stdout.flush()
+                write_rendered(sys.stdout.buffer, text)
+                sys.stdout.buffer.flush()

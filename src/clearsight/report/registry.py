@@ -1,6 +1,6 @@
 """The report formats, in one table: adding a format means one module and one line here.
 
-Every renderer takes the finished :class:`Assessment` and returns text (or UTF-8 bytes); none of them
+Every renderer takes the finished :class:`Assessment` and returns text (or UTF-8 pieces); none of them
 recomputes a rating.
 """
 
@@ -10,16 +10,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from clearsight.atomic_files import Rendered
 from clearsight.report.names import FORMAT_NAMES
 
 if TYPE_CHECKING:
     from clearsight.core.assessment import Assessment
     from clearsight.frameworks.atlas import AtlasCatalogue
 
-Render = Callable[["Assessment", "AtlasCatalogue | None"], "str | bytes"]
+Render = Callable[["Assessment", "AtlasCatalogue | None"], Rendered]
 """Render a finished assessment; the ATLAS edition it was made with is passed when the caller has it.
 
-A renderer may return UTF-8 bytes instead of text when that saves a large document a decode and an encode."""
+A renderer may return UTF-8 bytes or pieces instead of text when the document is large (the JSON report)."""
 
 
 @dataclass(frozen=True)
