@@ -26,8 +26,6 @@ from clearsight.core.threat import ThreatMatch
 from clearsight.frameworks.atlas import AtlasCatalogue
 from clearsight.frameworks.controls import ControlCatalogue
 
-_LOWER = {Severity.CRITICAL: Severity.HIGH, Severity.HIGH: Severity.MEDIUM,
-          Severity.MEDIUM: Severity.LOW, Severity.LOW: Severity.LOW}
 URGENT_WITHIN = dt.timedelta(days=365)
 
 
@@ -37,6 +35,7 @@ class _CompiledControl:
     applies: Predicate
     techniques: frozenset[str]
     obligations: frozenset[str]
+    baseline: int | None  # rank of the tier from which the control is a baseline
 
 
 def addressed_techniques(control: Control, atlas: AtlasCatalogue) -> frozenset[str]:
@@ -83,6 +82,7 @@ class GapAnalyser:
                 applies=compile_condition(c.applies_when),
                 techniques=addressed_techniques(c, atlas),
                 obligations=frozenset(c.refs.eu_ai_act),
+                baseline=None if c.baseline is None else c.baseline.rank,
             )
             for c in controls.controls
         ]
@@ -100,47 +100,50 @@ class GapAnalyser:
         self, system: AISystem, traits: SystemTraits, risk: RiskProfile, threats: Sequence[ThreatMatch],
         evidence: Sequence[Evidence], as_of: dt.date,
     ) -> list[Gap]:
+        # Runs ~64 controls for each of possibly 10,000 systems: severities are compared as integer ranks.
         legal_parts = self._legal_parts(risk.legal, as_of)
         countered_by: dict[int, list[ThreatMatch]] = {}
         for threat in threats:
             for index in self._controls_countering(threat.technique):
                 countered_by.setdefault(index, []).append(threat)
         tier = risk.internal.tier
+        tier_rank = tier.rank
+        baseline_rank = min(tier_rank, _HIGH)
         baseline_reason = f"baseline for {tier.value}-tier systems"
         claims = [e for e in evidence if e.claims]
         out: list[Gap] = []
         for index, compiled in enumerate(self._controls):
-            control = compiled.control
             if not compiled.applies(traits):
                 continue
-            reasons: list[str] = []
-            severities: list[Severity] = []
-            countered = countered_by.get(index, [])
+            control = compiled.control
+            legal_ids, legal_reasons, worst = legal_parts[index]
+            countered = countered_by.get(index, ())
             if countered:
-                worst = max(countered, key=lambda t: t.likelihood * t.impact)
-                severities.append(worst.severity)
-                reasons.append(_counter_text(tuple((t.technique, t.name) for t in countered)))
-            legal_ids, legal_reasons, legal_severities = legal_parts[index]
-            reasons.extend(legal_reasons)
-            severities.extend(legal_severities)
-            if control.baseline is not None and tier >= control.baseline:
-                severities.append(min(tier, Severity.HIGH))
+                riskiest = max(countered, key=_threat_risk)
+                worst = max(worst, _RANK[riskiest.severity])
+                reasons = [_counter_text(tuple((t.technique, t.name) for t in countered)), *legal_reasons]
+            else:
+                reasons = list(legal_reasons)
+            if compiled.baseline is not None and tier_rank >= compiled.baseline:
+                worst = max(worst, baseline_rank)
                 reasons.append(baseline_reason)
             if not reasons:
                 continue
-            status, evidence_ids, status_reason = _status(control, claims, evidence)
-            severity = max(severities)
+            if claims or control.evidence:
+                status, evidence_ids, status_reason = _status(control, claims, evidence)
+            else:
+                status, evidence_ids, status_reason = "missing", [], _NO_EVIDENCE
             if status == "partial":
-                severity = _LOWER[severity]
+                worst = max(worst - 1, 0)
             elif status in ("implemented", "not-applicable"):
-                severity = Severity.LOW
+                worst = 0
             out.append(Gap(
                 id=gap_id(system.id, control.id), system=system.id, control=control.id, title=control.title,
-                status=status, severity=severity, required_by=reasons,
+                status=status, severity=_BY_RANK[worst], required_by=reasons,
                 threats=[t.technique for t in countered], obligations=legal_ids, evidence=evidence_ids,
                 status_reason=status_reason,
             ))
-        out.sort(key=lambda g: (g.status not in ("missing", "partial"), -g.severity.rank, g.control))
+        out.sort(key=lambda g: (g.status not in ("missing", "partial"), -_RANK[g.severity], g.control))
         return out
 
     def _legal_parts(self, legal: LegalClassification, as_of: dt.date) -> list[_LegalPart]:
@@ -167,12 +170,21 @@ class GapAnalyser:
             if prohibited and compiled.control.domain == "governance":
                 severities.append(Severity.CRITICAL)
                 reasons.append("the system falls under an Art. 5 prohibited practice")
-            parts.append((ids, tuple(reasons), tuple(severities)))
+            parts.append((ids, tuple(reasons), max((_RANK[s] for s in severities), default=-1)))
         self._legal_cache[id(legal)] = (legal, parts)
         return parts
 
 
-_LegalPart = tuple[list[str], tuple[str, ...], tuple[Severity, ...]]
+_LegalPart = tuple[list[str], tuple[str, ...], int]
+"""Per control: the obligation IDs, the reasons in words, and the highest severity's rank (-1: none)."""
+_RANK = {s: s.rank for s in Severity}
+_BY_RANK = sorted(Severity, key=lambda s: s.rank)
+_HIGH = Severity.HIGH.rank
+_NO_EVIDENCE = "no attestation or evidence found"
+
+
+def _threat_risk(threat: ThreatMatch) -> int:
+    return threat.likelihood * threat.impact
 
 
 @lru_cache(maxsize=4096)
@@ -206,7 +218,7 @@ def _status(
         return status, [chosen.id], f"{status} according to {chosen.source}{detail}"
     best: ControlStatus = "missing"
     used: list[str] = []
-    why = "no attestation or evidence found"
+    why = _NO_EVIDENCE
     if not control.evidence:
         return best, used, why
     for item in evidence:

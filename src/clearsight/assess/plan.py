@@ -23,7 +23,7 @@ from functools import cached_property
 
 from clearsight.core.atlas_ids import covers
 from clearsight.core.control import Control
-from clearsight.core.gap import Gap
+from clearsight.core.gap import OPEN_STATUSES, Gap
 from clearsight.core.ids import action_id
 from clearsight.core.plan import Action, Phase, PhaseNumber, Plan
 from clearsight.core.severity import Severity
@@ -47,6 +47,7 @@ class _Draft:
     id: str
     control: Control
     gaps: list[Gap]
+    systems: list[str]  # sorted
     severity: Severity
     deps: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -59,10 +60,6 @@ class _Draft:
     @property
     def target(self) -> int | None:
         return _TARGET.get(self.severity)
-
-    @cached_property
-    def systems(self) -> list[str]:
-        return sorted({g.system for g in self.gaps})
 
     @cached_property
     def effort(self) -> float:
@@ -118,15 +115,20 @@ def _drafts(gaps: Sequence[Gap], controls: Mapping[str, Control], phase_capacity
     """One action per control and severity band, in batches that fit a phase."""
     bands: dict[tuple[str, Severity], list[Gap]] = {}
     for gap in gaps:
-        if gap.is_open:
-            bands.setdefault((gap.control, gap.severity), []).append(gap)
+        if gap.status in OPEN_STATUSES:
+            key = (gap.control, gap.severity)
+            band = bands.get(key)
+            if band is None:
+                bands[key] = [gap]
+            else:
+                band.append(gap)
     drafts: dict[str, _Draft] = {}
     for (control_id, severity), band in sorted(bands.items(), key=lambda kv: (kv[0][0], -kv[0][1].rank)):
         control = controls[control_id]
-        for number, batch in enumerate(_batches(band, control, phase_capacity), start=1):
+        for number, (systems, batch) in enumerate(_batches(band, control, phase_capacity), start=1):
             suffix = f":{number}" if number > 1 else ""
             draft_id = action_id(f"{control_id}:{severity.value}") + suffix
-            drafts[draft_id] = _Draft(id=draft_id, control=control, gaps=batch, severity=severity)
+            drafts[draft_id] = _Draft(id=draft_id, control=control, gaps=batch, systems=systems, severity=severity)
     prerequisites = {dep for d in drafts.values() for dep in d.control.depends_on}
     by_system_control: dict[tuple[str, str], str] = {
         (system, d.control.id): d.id for d in drafts.values() if d.control.id in prerequisites for system in d.systems
@@ -141,17 +143,20 @@ def _drafts(gaps: Sequence[Gap], controls: Mapping[str, Control], phase_capacity
     return drafts
 
 
-def _batches(band: list[Gap], control: Control, phase_capacity: float) -> list[list[Gap]]:
-    """Split a band's systems so that each batch's effort fits one phase (at least one system each)."""
+def _batches(band: list[Gap], control: Control, phase_capacity: float) -> list[tuple[list[str], list[Gap]]]:
+    """Split a band's systems so that each batch's effort fits one phase (at least one system each).
+
+    Each batch comes with its systems, sorted.
+    """
     systems = sorted({g.system for g in band})
     if _effort(control, len(systems)) <= phase_capacity or len(systems) == 1:
-        return [band]
+        return [(systems, band)]
     per = max(1, int((phase_capacity - control.effort.base_days) // max(control.effort.per_system_days, 1e-9)) + 1)
     chunk_of = {system: i // per for i, system in enumerate(systems)}
     batches: list[list[Gap]] = [[] for _ in range((len(systems) + per - 1) // per)]
     for gap in band:
         batches[chunk_of[gap.system]].append(gap)
-    return batches
+    return [(systems[i * per:(i + 1) * per], batch) for i, batch in enumerate(batches)]
 
 
 def _schedule(
@@ -224,8 +229,9 @@ class _Values:
             counts: dict[str, bool] = {}
             value = 0.0
             keys: list[ThreatKey] = []
+            half = 0.5 * _WEIGHT[draft.severity]  # a draft's gaps all have its severity
             for gap in draft.gaps:
-                value += 0.5 * _WEIGHT[gap.severity]
+                value += half
                 for technique in gap.threats:
                     ok = counts.get(technique)
                     if ok is None:
@@ -234,8 +240,13 @@ class _Values:
                         continue
                     key = (gap.system, technique)
                     weight = _WEIGHT[severity.get(key, gap.severity)]
-                    value += _credit(weight, covered[key])
-                    self._sharing.setdefault(key, []).append((draft_id, weight))
+                    already = covered.get(key, 0)
+                    value += weight if already == 0 else weight * DEPTH_CREDIT / already  # _credit, inlined
+                    sharing = self._sharing.get(key)
+                    if sharing is None:
+                        self._sharing[key] = [(draft_id, weight)]
+                    else:
+                        sharing.append((draft_id, weight))
                     keys.append(key)
             self._value[draft_id] = value
             self._keys[draft_id] = keys
