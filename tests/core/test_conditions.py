@@ -61,3 +61,14 @@ def test_describe_reads_like_a_rule() -> None:
     cond = Condition.model_validate({"all": [{"trait": "exposure", "in": ["partner", "public"]},
                                              {"trait": "inference_api", "is": True}]})
     assert cond.describe() == "exposure in partner, public and inference_api is true"
+
+
+@pytest.mark.parametrize("size", range(6))
+def test_all_and_any_agree_with_python_for_every_arity(size: int) -> None:
+    # Small combinations are compiled into direct chains; every truth assignment must still give all()/any().
+    flags = ["agent", "rag", "inference_api", "regulated_sector", "generates_content"][:size]
+    tests = [{"trait": flag, "is": True} for flag in flags]
+    for assignment in range(2**size):
+        values = {flag: bool(assignment >> i & 1) for i, flag in enumerate(flags)}
+        assert check({"all": tests}, **values) is all(values.values())
+        assert check({"any": tests}, **values) is any(values.values())

@@ -103,11 +103,9 @@ def compile_condition(cond: Condition | None) -> Predicate:
     if cond is None:
         return lambda _t: True
     if cond.all_ is not None:
-        parts = [compile_condition(c) for c in cond.all_]
-        return lambda t: all(p(t) for p in parts)
+        return _all_of([compile_condition(c) for c in cond.all_])
     if cond.any_ is not None:
-        parts = [compile_condition(c) for c in cond.any_]
-        return lambda t: any(p(t) for p in parts)
+        return _any_of([compile_condition(c) for c in cond.any_])
     if cond.not_ is not None:
         inner = compile_condition(cond.not_)
         return lambda t: not inner(t)
@@ -129,6 +127,34 @@ def compile_condition(cond: Condition | None) -> Predicate:
     threshold = order.index(cond.at_least or "")
     rank = {value: i for i, value in enumerate(order)}
     return lambda t: rank.get(getattr(t, name), -1) >= threshold
+
+
+# Conditions mostly combine two or three tests; chaining them directly saves a generator per evaluation,
+# and every control and threat rule is evaluated for every system of the portfolio.
+
+
+def _all_of(parts: list[Predicate]) -> Predicate:
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) == 2:
+        first, second = parts
+        return lambda t: first(t) and second(t)
+    if len(parts) == 3:
+        first, second, third = parts
+        return lambda t: first(t) and second(t) and third(t)
+    return lambda t: all(p(t) for p in parts)
+
+
+def _any_of(parts: list[Predicate]) -> Predicate:
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) == 2:
+        first, second = parts
+        return lambda t: first(t) or second(t)
+    if len(parts) == 3:
+        first, second, third = parts
+        return lambda t: first(t) or second(t) or third(t)
+    return lambda t: any(p(t) for p in parts)
 
 
 Condition.model_rebuild()
