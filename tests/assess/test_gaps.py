@@ -98,3 +98,25 @@ def test_baseline_controls_follow_the_internal_tier() -> None:
     gaps = run({"business_criticality": "low", "scale": "small", "decision_role": "none"})
     assert "CS-GOV-01" in gaps  # baseline low: every system
     assert any(r.startswith("baseline") for r in gaps["CS-GOV-01"].required_by)
+
+
+def test_one_analyser_rates_obligations_by_the_date_of_each_call() -> None:
+    # Legal parts are shared between systems; the date they were rated for is part of what is shared.
+    control = Control(
+        id="CS-GOV-99", title="Technical documentation", objective="test", domain="governance", crisp_phase="P1",
+        refs=FrameworkRefs(eu_ai_act=["ART11"]), effort=Effort(base_days=1, per_system_days=0, drivers="x"),
+        detection="attestation",
+    )
+    analyser = GapAnalyser(ControlCatalogue(meta=load_controls().meta, controls=[control]), ATLAS)
+    system = AISystem(id="s", name="S", traits=SystemTraits.model_validate({"purposes": ["credit-scoring"]}))
+    resolved = resolve_traits(system.traits, EU)
+    risk = classify_system(system, resolved, EU, "digital-omnibus-2026")
+
+    def severity(as_of: dt.date) -> Severity:
+        (gap,) = analyser.gaps_for(system, resolved, risk, [], [], as_of)
+        return gap.severity
+
+    far, near = dt.date(2025, 1, 1), dt.date(2027, 6, 1)  # Art. 11 applies from 2027-12-02
+    assert severity(far) is Severity.MEDIUM
+    assert severity(near) is Severity.HIGH
+    assert severity(far) is Severity.MEDIUM

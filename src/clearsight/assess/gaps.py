@@ -87,7 +87,8 @@ class GapAnalyser:
             for c in controls.controls
         ]
         self._countering: dict[str, tuple[int, ...]] = {}
-        self._legal_cache: dict[int, tuple[LegalClassification, list[_LegalPart]]] = {}
+        self._legal_cache: dict[int, tuple[LegalClassification, dt.date, list[_LegalPart]]] = {}
+        self._parts_by_obligations: dict[tuple[object, ...], list[_LegalPart]] = {}
 
     def _controls_countering(self, technique: str) -> tuple[int, ...]:
         found = self._countering.get(technique)
@@ -153,10 +154,21 @@ class GapAnalyser:
         once per distinct classification.
         """
         cached = self._legal_cache.get(id(legal))
-        if cached is not None and cached[0] is legal:
-            return cached[1]
-        obligations = {o.id: o for o in legal.obligations}
+        if cached is not None and cached[0] is legal and cached[1] == as_of:
+            return cached[2]
         prohibited = legal.tier == "prohibited"
+        # Many classifications (different purposes, roles...) carry the same obligations: share their parts.
+        key = (as_of, prohibited, tuple((o.id, o.article, o.title, o.applies_from) for o in legal.obligations))
+        parts = self._parts_by_obligations.get(key)
+        if parts is None:
+            parts = self._parts_by_obligations[key] = self._compute_legal_parts(legal, prohibited, as_of)
+        self._legal_cache[id(legal)] = (legal, as_of, parts)
+        return parts
+
+    def _compute_legal_parts(
+        self, legal: LegalClassification, prohibited: bool, as_of: dt.date
+    ) -> list[_LegalPart]:
+        obligations = {o.id: o for o in legal.obligations}
         parts: list[_LegalPart] = []
         for compiled in self._controls:
             ids = sorted(compiled.obligations & obligations.keys())
@@ -171,7 +183,6 @@ class GapAnalyser:
                 severities.append(Severity.CRITICAL)
                 reasons.append("the system falls under an Art. 5 prohibited practice")
             parts.append((ids, tuple(reasons), max((_RANK[s] for s in severities), default=-1)))
-        self._legal_cache[id(legal)] = (legal, parts)
         return parts
 
 
