@@ -121,3 +121,17 @@ def test_folders_and_missing_files(tmp_path: Path) -> None:
         load_table(tmp_path / "nope.csv", "label")
     with pytest.raises(InputError, match="one sub-folder per class"):
         load_table(tmp_path, "label")
+
+
+@pytest.mark.parametrize("sample", [None, 1000])
+def test_whole_numbers_first_and_decimals_later_are_one_numeric_column(tmp_path: Path, sample: int | None) -> None:
+    # PyArrow types a column from its first 4 MB block; whole numbers there must not make later decimals "mixed".
+    path = tmp_path / "late.csv"
+    filler = "x" * 40
+    rows = [f"{i},{filler}{i % 7},{i % 2}" for i in range(150_000)] + [f"{i}.25,{filler},{i % 2}" for i in range(100)]
+    path.write_text("amount,note,is_fraud\n" + "\n".join(rows) + "\n")
+    table = load_table(path, "is_fraud", sample=sample)
+    amounts = table.columns["amount"]
+    assert amounts.dtype == np.float64
+    if sample is None:
+        assert amounts[-1] == 99.25 and amounts[0] == 0.0

@@ -55,5 +55,5 @@ def test_sample_refuses_what_it_cannot_do(big: dict[str, Path], tmp_path: Path) 
     with pytest.raises(InputError, match="use one or the other"):
         check_data(big["csv"], label="is_fraud", sample=1000, baseline=big["csv"])
     np.savez(tmp_path / "d.npz", X=np.zeros((20, 2)), y=np.array([0, 1] * 10))
-    with pytest.raises(InputError, match="one CSV or Parquet file"):
+    with pytest.raises(InputError, match="CSV or Parquet files"):
         load_table(tmp_path / "d.npz", "y", sample=10)

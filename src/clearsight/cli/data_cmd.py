@@ -45,7 +45,8 @@ def check(
     delimiter: str | None = typer.Option(None, "--delimiter", help="CSV delimiter (guessed from the header)."),
     max_rows: int = typer.Option(1_000_000, "--max-rows", min=10, help="Refuse data larger than this."),
     sample: int | None = typer.Option(None, "--sample", min=10,
-                                      help="Screen a uniform sample of N rows of a larger CSV/Parquet file."),
+                                      help="Screen a uniform sample of N rows; every row of the CSV/Parquet "
+                                           "data is still read, in pieces, by the executor."),
     signals: str | None = typer.Option(None, "--signals", help="Comma-separated signal IDs (default: all)."),
     ignore: str | None = typer.Option(None, "--ignore",
                                       help="Comma-separated columns the signals leave out (label leaks, notes)."),
@@ -54,7 +55,8 @@ def check(
     system: str | None = typer.Option(None, "--system", help="System ID the evidence is for (with --record)."),
     seed: int = typer.Option(0, "--seed"),
     executor_spec: str = typer.Option("local", "--executor",
-                                      help="Where model fits run: local, or dask://HOST:PORT (clearsight[dask])."),
+                                      help="Where model fits (and, with --sample, the reading) run: local, or "
+                                           "dask://HOST:PORT (clearsight[dask])."),
     jobs: int = typer.Option(1, "--jobs", min=1, help="Worker processes for the local executor."),
 ) -> None:
     """Screen training data for poisoning before a training run (exit 1 when a finding reaches --fail-on)."""

@@ -11,17 +11,14 @@ Use it inside a training pipeline before ``fit``::
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from clearsight.core.datacheck import DataCheckReport, DataFinding, DataProfile, ValidationResult
 from clearsight.core.errors import InputError
 from clearsight.core.severity import Severity
-from clearsight.data.loading import MAX_ROWS, load_table
+from clearsight.data.loading import MAX_ROWS, Progress, load_table
 from clearsight.data.table import LabelledTable, encode, label_values
 from clearsight.executors import Executor
-
-Progress = Callable[[str], None]
 
 
 def check_data(path: Path, *, label: str, id_column: str | None = None, baseline: Path | None = None,
@@ -41,7 +38,7 @@ def check_data(path: Path, *, label: str, id_column: str | None = None, baseline
     if progress:
         progress("reading data")
     table = load_table(path, label, id_column=id_column, max_rows=max_rows, delimiter=delimiter, sample=sample,
-                       seed=seed)
+                       seed=seed, executor=executor, progress=progress)
     verified = _verify_baseline(baseline, baseline_key) if baseline is not None and baseline_key else None
     trusted = None
     if baseline is not None:

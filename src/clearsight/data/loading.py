@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,11 @@ from numpy.typing import NDArray
 
 from clearsight.core.errors import InputError
 from clearsight.data.table import Columns, LabelledTable
+from clearsight.executors import Executor
 from clearsight.hashing import sha256_file
 
 MAX_ROWS = 1_000_000
+Progress = Callable[[str], None]
 
 
 class RowLimitError(InputError):
@@ -43,16 +46,18 @@ def sniff_format(path: Path) -> str:
 
 
 def load_table(path: Path, label: str, *, id_column: str | None = None, max_rows: int = MAX_ROWS,
-               delimiter: str | None = None, sample: int | None = None, seed: int = 0) -> LabelledTable:
+               delimiter: str | None = None, sample: int | None = None, seed: int = 0,
+               executor: Executor | None = None, progress: Progress | None = None) -> LabelledTable:
     """Read ``path`` and check the label and ID columns are usable; raise :class:`InputError` otherwise.
 
-    With ``sample``, a uniform random sample of that many rows is kept while the whole file streams past
-    (memory holds the sample and one block), for data sets larger than ``max_rows``.
+    With ``sample``, a uniform random sample of that many rows is kept while every row is read, piece by
+    piece, through ``executor`` (see :mod:`clearsight.data.pieces`), for data larger than ``max_rows`` or than
+    this machine's memory. The sample is the same whichever executor reads the pieces.
     """
     if not path.exists():
         raise InputError("no such file", path=str(path))
     if sample is not None:
-        return _load_sample(path, label, id_column, sample, delimiter, seed)
+        return _load_sample(path, label, id_column, sample, delimiter, seed, executor, progress)
     if path.is_dir():
         parts = _partition_files(path)
         if parts:
@@ -70,64 +75,30 @@ def load_table(path: Path, label: str, *, id_column: str | None = None, max_rows
 
 
 def _load_sample(path: Path, label: str, id_column: str | None, size: int, delimiter: str | None,
-                 seed: int) -> LabelledTable:
+                 seed: int, executor: Executor | None = None, progress: Progress | None = None) -> LabelledTable:
+    from clearsight.data.pieces import plan, sample_pieces
+
     if size < 10:
         raise InputError("--sample must be at least 10 rows")
-    fmt = "" if path.is_dir() else sniff_format(path)
-    if fmt not in ("csv", "parquet"):
-        raise InputError("--sample reads one CSV or Parquet file", path=str(path))
-    if path.stat().st_size == 0:
-        raise InputError("empty file", path=str(path))
-    reservoir = _Reservoir(size, seed)
-    try:
-        if fmt == "parquet":
-            import pyarrow.parquet as pq
-
-            for batch in pq.ParquetFile(str(path)).iter_batches(batch_size=65_536):
-                reservoir.add(batch)
-        else:
-            for batch in _csv_reader(path, delimiter):
-                reservoir.add(batch)
-    except _arrow().ArrowInvalid as exc:
-        raise InputError(_arrow_message(str(exc)) if fmt == "csv" else f"cannot read as Parquet: {exc}",
-                         path=str(path)) from exc
-    except UnicodeDecodeError as exc:
-        raise InputError("not UTF-8 text", path=str(path)) from exc
-    table_ = reservoir.table
-    if table_ is None:
+    if not path.is_dir() and sniff_format(path) not in ("csv", "parquet"):
+        raise InputError("--sample reads CSV or Parquet files, or a folder of them", path=str(path))
+    pieces = plan(path, delimiter)
+    sample, results = sample_pieces(pieces, size, seed, executor, progress)
+    if sample.table is None:
         raise InputError("no data rows, only a header", path=str(path))
     try:
-        columns = {name: _to_numpy(table_.column(name), name) for name in _unique_names(table_.column_names)}
+        names = _unique_names(sample.table.column_names)
+        columns = {name: _to_numpy(sample.table.column(name), name) for name in names}
     except InputError as exc:
         exc.path = exc.path or str(path)
         raise
-    table = LabelledTable(columns, label, id_column, source=str(path), format=fmt, sha256=sha256_file(path),
-                          sampled_from=reservoir.seen)
+    partitions = {piece.shown: (result.sha256, result.rows) for piece, result in zip(pieces, results, strict=True)}
+    digest = hashlib.sha256("".join(f"{k}\0{h}\n" for k, (h, _n) in partitions.items()).encode()).hexdigest()
+    fmt = ", ".join(sorted({piece.fmt for piece in pieces}))
+    table = LabelledTable(columns, label, id_column, source=str(path), format=f"{fmt} in {len(pieces)} pieces",
+                          sha256=digest, partitions=partitions, sampled_from=sum(r.rows for r in results))
     check_table(table)
     return table
-
-
-class _Reservoir:
-    """The ``size`` rows with the smallest random keys seen so far, kept in file order."""
-
-    def __init__(self, size: int, seed: int) -> None:
-        self.size = size
-        self.rng = np.random.default_rng(seed)
-        self.table: Any = None
-        self.keys = np.zeros(0)
-        self.seen = 0
-
-    def add(self, batch: Any) -> None:
-        pa = _arrow()
-        keys = self.rng.random(batch.num_rows)
-        self.seen += batch.num_rows
-        incoming = pa.Table.from_batches([batch])
-        merged = incoming if self.table is None else pa.concat_tables([self.table, incoming])
-        merged_keys = np.concatenate([self.keys, keys])
-        if merged.num_rows > self.size:
-            keep = np.sort(np.argpartition(merged_keys, self.size)[:self.size])
-            merged, merged_keys = merged.take(keep), merged_keys[keep]
-        self.table, self.keys = merged, merged_keys
 
 
 PARTITION_SUFFIXES = (".parquet", ".pq", ".csv", ".tsv")
@@ -312,14 +283,33 @@ def _detect_delimiter(path: Path) -> str:
 
 
 def _csv_reader(path: Path, delimiter: str | None) -> Any:
-    from pyarrow import csv
-
     sep = delimiter or _detect_delimiter(path)
     if len(sep) != 1:
         raise InputError(f"--delimiter must be one character (got {sep!r})")
-    return csv.open_csv(str(path), read_options=csv.ReadOptions(block_size=BLOCK),
-                        parse_options=csv.ParseOptions(delimiter=sep),
-                        convert_options=csv.ConvertOptions(strings_can_be_null=True))
+    return open_csv(lambda: str(path), sep)
+
+
+def open_csv(source: Callable[[], Any], sep: str) -> Any:
+    """A batch reader over CSV text from ``source()`` (a path or a fresh stream each call).
+
+    PyArrow fixes each column's type from the first block, so a column of whole numbers there and decimals
+    further down would fail as "mixed types". Every number becomes float64 here anyway, so columns typed as
+    integers are read as float64 from the start (the reader is opened again with those types).
+    """
+    pa = _arrow()
+    from pyarrow import csv
+
+    def reader(types: dict[str, Any]) -> Any:
+        return csv.open_csv(source(), read_options=csv.ReadOptions(block_size=BLOCK),
+                            parse_options=csv.ParseOptions(delimiter=sep),
+                            convert_options=csv.ConvertOptions(strings_can_be_null=True, column_types=types))
+
+    first = reader({})
+    whole = {f.name: pa.float64() for f in first.schema if pa.types.is_integer(f.type)}
+    if not whole:
+        return first
+    first.close()
+    return reader(whole)
 
 
 def _csv(path: Path, max_rows: int, delimiter: str | None) -> Columns:
