@@ -11,6 +11,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
+from clearsight.core.datacheck import ValidationIssue
 from clearsight.core.errors import InputError
 from clearsight.data import pieces
 from clearsight.data import simulate as sim
@@ -19,6 +20,16 @@ from clearsight.data.loading import load_table
 from clearsight.executors import DaskExecutor, Executor, LocalExecutor, SerialExecutor
 
 ROWS = 12_000
+SCHEMA = """version: 1
+columns:
+  amount: {type: float, min: 0, max: 900}
+  hour: {type: int, min: 0, max: 22}
+  merchant: {type: str, allowed: [grocery, fuel, travel, electronics, online, restaurant]}
+  transaction_id: {type: str, unique: true, nullable: false}
+relations:
+  - velocity_24h >= velocity_1h
+  - velocity_1h <= 2
+"""
 
 
 @pytest.fixture(scope="module")
@@ -105,17 +116,20 @@ def test_a_column_with_numbers_in_one_piece_and_words_in_another_is_refused(tmp_
 
 
 def test_dask_reads_data_larger_than_one_piece_with_the_result_of_the_local_run(
-        files: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+        files: dict[str, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     distributed = pytest.importorskip("dask.distributed")
     monkeypatch.setattr(pieces, "PIECE_BYTES", 50_000)  # planned here; the workers get byte ranges
+    schema = tmp_path / "schema.yaml"
+    schema.write_text(SCHEMA)
 
     def run(executor: Executor | None) -> str:
         report = check_data(files["csv"], label="is_fraud", id_column="transaction_id", sample=6000,
-                            effect=False, executor=executor)
+                            effect=False, executor=executor, schema=schema)
         return report.model_copy(update={"seconds": 0.0}).model_dump_json()
 
     local = run(None)
     assert '"sampled_from":12120' in local and '"triggers":[]' not in local  # every row read; the backdoor found
+    assert '"passed":false' in local  # and validated
     cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1",
                                        scheduler_port=0, dashboard_address=None)
     try:
@@ -123,3 +137,25 @@ def test_dask_reads_data_larger_than_one_piece_with_the_result_of_the_local_run(
     finally:
         cluster.close()
     assert remote == local
+
+
+
+
+def test_every_row_is_validated_with_the_counts_and_rows_of_a_full_read(files: dict[str, Path], tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    schema = tmp_path / "schema.yaml"
+    schema.write_text(SCHEMA)
+    full = check_data(files["csv"], label="is_fraud", schema=schema, signals=["label.confident"], effect=False)
+    monkeypatch.setattr(pieces, "PIECE_BYTES", 40_000)
+    sampled = check_data(files["csv"], label="is_fraud", schema=schema, sample=500, signals=["label.confident"],
+                         effect=False)
+    assert sampled.data.partitions > 10 and sampled.data.rows == 500
+    assert full.validation is not None and sampled.validation is not None
+    assert not full.validation.passed
+    by_check = {(i.check, i.column): i for i in full.validation.issues}
+    assert {k for k in by_check if k[1] in ("amount", "hour", "merchant")} and any(
+        k[0].startswith("relation") for k in by_check)  # failures of every kind, spread over the pieces
+    def key(issue: ValidationIssue) -> tuple[str, str]:
+        return issue.check, issue.column or ""
+
+    assert sorted(sampled.validation.issues, key=key) == sorted(full.validation.issues, key=key)

@@ -38,7 +38,7 @@ def check_data(path: Path, *, label: str, id_column: str | None = None, baseline
     if progress:
         progress("reading data")
     table = load_table(path, label, id_column=id_column, max_rows=max_rows, delimiter=delimiter, sample=sample,
-                       seed=seed, executor=executor, progress=progress)
+                       seed=seed, executor=executor, progress=progress, schema=rules, schema_source=str(schema))
     verified = _verify_baseline(baseline, baseline_key) if baseline is not None and baseline_key else None
     trusted = None
     if baseline is not None:
@@ -47,8 +47,8 @@ def check_data(path: Path, *, label: str, id_column: str | None = None, baseline
         if progress:
             progress("reading baseline")
         trusted = load_baseline(baseline, table, delimiter=delimiter, max_rows=max_rows)
-    validation = None
-    if rules is not None:
+    validation = table.validation  # with --sample, every row was validated while the pieces were read
+    if rules is not None and validation is None:
         from clearsight.data.schema import validate
 
         if progress:

@@ -13,7 +13,7 @@ import hashlib
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,6 +21,9 @@ from numpy.typing import NDArray
 from clearsight.core.errors import InputError
 from clearsight.data.table import Columns, LabelledTable
 from clearsight.executors import Executor
+
+if TYPE_CHECKING:
+    from clearsight.data.schema import DataSchema
 from clearsight.hashing import sha256_file
 
 MAX_ROWS = 1_000_000
@@ -47,17 +50,20 @@ def sniff_format(path: Path) -> str:
 
 def load_table(path: Path, label: str, *, id_column: str | None = None, max_rows: int = MAX_ROWS,
                delimiter: str | None = None, sample: int | None = None, seed: int = 0,
-               executor: Executor | None = None, progress: Progress | None = None) -> LabelledTable:
+               executor: Executor | None = None, progress: Progress | None = None,
+               schema: DataSchema | None = None, schema_source: str = "") -> LabelledTable:
     """Read ``path`` and check the label and ID columns are usable; raise :class:`InputError` otherwise.
 
     With ``sample``, a uniform random sample of that many rows is kept while every row is read, piece by
     piece, through ``executor`` (see :mod:`clearsight.data.pieces`), for data larger than ``max_rows`` or than
-    this machine's memory. The sample is the same whichever executor reads the pieces.
+    this machine's memory. The sample is the same whichever executor reads the pieces. A ``schema`` is then
+    checked on every row as the pieces are read (``table.validation``); without ``sample`` it is ignored here.
     """
     if not path.exists():
         raise InputError("no such file", path=str(path))
     if sample is not None:
-        return _load_sample(path, label, id_column, sample, delimiter, seed, executor, progress)
+        return _load_sample(path, label, id_column, sample, delimiter, seed, executor, progress, schema,
+                            schema_source)
     if path.is_dir():
         parts = _partition_files(path)
         if parts:
@@ -75,15 +81,16 @@ def load_table(path: Path, label: str, *, id_column: str | None = None, max_rows
 
 
 def _load_sample(path: Path, label: str, id_column: str | None, size: int, delimiter: str | None,
-                 seed: int, executor: Executor | None = None, progress: Progress | None = None) -> LabelledTable:
-    from clearsight.data.pieces import plan, sample_pieces
+                 seed: int, executor: Executor | None = None, progress: Progress | None = None,
+                 schema: DataSchema | None = None, schema_source: str = "") -> LabelledTable:
+    from clearsight.data.pieces import merge_issues, plan, sample_pieces
 
     if size < 10:
         raise InputError("--sample must be at least 10 rows")
     if not path.is_dir() and sniff_format(path) not in ("csv", "parquet"):
         raise InputError("--sample reads CSV or Parquet files, or a folder of them", path=str(path))
     pieces = plan(path, delimiter)
-    sample, results = sample_pieces(pieces, size, seed, executor, progress)
+    sample, results = sample_pieces(pieces, size, seed, executor, progress, schema)
     if sample.table is None:
         raise InputError("no data rows, only a header", path=str(path))
     try:
@@ -96,7 +103,8 @@ def _load_sample(path: Path, label: str, id_column: str | None, size: int, delim
     digest = hashlib.sha256("".join(f"{k}\0{h}\n" for k, (h, _n) in partitions.items()).encode()).hexdigest()
     fmt = ", ".join(sorted({piece.fmt for piece in pieces}))
     table = LabelledTable(columns, label, id_column, source=str(path), format=f"{fmt} in {len(pieces)} pieces",
-                          sha256=digest, partitions=partitions, sampled_from=sum(r.rows for r in results))
+                          sha256=digest, partitions=partitions, sampled_from=sum(r.rows for r in results),
+                          validation=merge_issues(results, schema_source) if schema is not None else None)
     check_table(table)
     return table
 

@@ -18,16 +18,21 @@ from __future__ import annotations
 import hashlib
 import io
 import itertools
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 from numpy.typing import NDArray
 
+from clearsight.core.datacheck import ValidationIssue, ValidationResult
 from clearsight.core.errors import InputError
 from clearsight.executors import Executor, SerialExecutor
+
+if TYPE_CHECKING:
+    from clearsight.data.schema import DataSchema
 
 PIECE_BYTES = 64 * 1024 * 1024
 WAVE = 8
@@ -68,6 +73,7 @@ class PieceResult:
     rows: int
     sha256: str
     sample: Sample
+    issues: list[ValidationIssue] | None = None  # schema failures, rows numbered within the piece
 
 
 def plan(path: Path, delimiter: str | None, *, piece_bytes: int | None = None) -> list[Piece]:
@@ -148,32 +154,36 @@ class Tally:
 
     rows: int
     sha256: str
+    issues: list[ValidationIssue] | None = None
 
 
 def sample_pieces(pieces: Sequence[Piece], size: int, seed: int, executor: Executor | None = None,
-                  progress: Callable[[str], None] | None = None) -> tuple[Sample, list[Tally]]:
-    """Read every piece (through ``executor``) and keep the ``size`` rows with the smallest keys."""
+                  progress: Callable[[str], None] | None = None,
+                  schema: DataSchema | None = None) -> tuple[Sample, list[Tally]]:
+    """Read every piece (through ``executor``) and keep the ``size`` rows with the smallest keys; with a
+    ``schema``, every row of every piece is validated on the way."""
     run = executor or SerialExecutor()
     sample = Sample.empty()
     results: list[Tally] = []
-    tasks = [(ordinal, piece, size, seed) for ordinal, piece in enumerate(pieces)]
+    tasks = [(ordinal, piece, size, seed, schema) for ordinal, piece in enumerate(pieces)]
     for first in range(0, len(tasks), WAVE):
         if progress and len(tasks) > 1:
             progress(f"reading data: pieces {first + 1}-{min(first + WAVE, len(tasks))} of {len(tasks)}")
         wave = run.map(read_piece, tasks[first:first + WAVE])
         sample = merge([sample, *(r.sample for r in wave)], size)
-        results.extend(Tally(r.rows, r.sha256) for r in wave)  # the pieces' own samples are let go here
+        results.extend(Tally(r.rows, r.sha256, r.issues) for r in wave)  # the pieces' samples are let go here
     return sample, results
 
 
-def read_piece(task: tuple[int, Piece, int, int]) -> PieceResult:
-    """One piece's row count, hash and smallest-key rows (runs on a worker; everything here pickles)."""
-    ordinal, piece, size, seed = task
+def read_piece(task: tuple[int, Piece, int, int, DataSchema | None]) -> PieceResult:
+    """One piece's row count, hash, smallest-key rows and schema failures (runs on a worker; all of it pickles)."""
+    ordinal, piece, size, seed, schema = task
     from clearsight.data.loading import _arrow, _arrow_message
 
     pa = _arrow()
     digest = hashlib.sha256()
     sample = Sample.empty()
+    kept: list[Any] = []
     rows = 0
     try:
         for batch in _batches(piece, digest):
@@ -182,12 +192,63 @@ def read_piece(task: tuple[int, Piece, int, int]) -> PieceResult:
                            np.arange(rows, rows + batch.num_rows, dtype=np.int64))
             sample = merge([sample, chunk], size)
             rows += batch.num_rows
+            if schema is not None:
+                kept.append(batch)
     except pa.ArrowInvalid as exc:
         message = _arrow_message(str(exc)) if piece.fmt == "csv" else f"cannot read as Parquet: {exc}"
         raise InputError(message, path=piece.path) from exc
     except UnicodeDecodeError as exc:
         raise InputError("not UTF-8 text", path=piece.path) from exc
-    return PieceResult(ordinal, rows, digest.hexdigest(), sample)
+    issues = _validate(pa.Table.from_batches(kept), schema, piece) if schema is not None and kept else None
+    return PieceResult(ordinal, rows, digest.hexdigest(), sample, issues)
+
+
+def _validate(table: Any, schema: DataSchema, piece: Piece) -> list[ValidationIssue]:
+    from clearsight.data.loading import _to_numpy, _unique_names
+    from clearsight.data.schema import validate
+    from clearsight.data.table import LabelledTable
+
+    try:
+        names = _unique_names(table.column_names)
+        columns = {name: _to_numpy(table.column(name), name) for name in names}
+    except InputError as exc:
+        exc.path = exc.path or piece.path
+        raise
+    return validate(LabelledTable(columns, names[0]), schema, piece.shown).issues
+
+
+_ROW = re.compile(r"data row (\d+)")
+
+
+def _renumber(example: str, offset: int) -> str:
+    return _ROW.sub(lambda m: f"data row {int(m.group(1)) + offset}", example)
+
+
+def merge_issues(tallies: Sequence[Tally], source: str) -> ValidationResult:
+    """One validation result for the whole data from the pieces' own.
+
+    Failures of row checks add up and their examples are renumbered into data rows; checks of a whole
+    column (its type, its null rate, a missing column) count once however many pieces fail them.
+    """
+    from clearsight.data.schema import EXAMPLES
+
+    merged: dict[tuple[str, str | None], ValidationIssue] = {}
+    offset = 0
+    for tally in tallies:
+        for issue in tally.issues or []:
+            examples = [_renumber(e, offset) for e in issue.examples]
+            per_row = any(_ROW.search(e) for e in issue.examples)
+            key = (issue.check, issue.column)
+            seen = merged.get(key)
+            if seen is None:
+                merged[key] = issue.model_copy(update={"examples": examples[:EXAMPLES]})
+                continue
+            failures = seen.failures + issue.failures if per_row else max(seen.failures, issue.failures)
+            merged[key] = seen.model_copy(update={"failures": failures,
+                                                  "examples": (seen.examples + examples)[:EXAMPLES]})
+        offset += tally.rows
+    issues = list(merged.values())
+    return ValidationResult(schema_source=source, passed=not issues, issues=issues)
 
 
 def _batches(piece: Piece, digest: Any) -> Any:

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from clearsight.core.datacheck import ValidationResult
+
 Columns = dict[str, NDArray[Any]]
 MAX_CATEGORIES = 250  # gradient boosting's limit for native categories; wider columns become frequency codes
 FREE_TEXT_SHARE = 0.5
@@ -33,6 +35,7 @@ class LabelledTable:
     sha256: str | None = None
     partitions: dict[str, tuple[str, int]] = field(default_factory=dict)  # relative path -> (sha256, rows)
     sampled_from: int | None = None  # rows in the file when only a sample was read
+    validation: ValidationResult | None = None  # every row checked against a schema while a sample was read
 
     @property
     def rows(self) -> int:
