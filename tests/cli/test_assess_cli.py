@@ -136,6 +136,11 @@ def test_bad_values_in_the_inventory(capsys: pytest.CaptureFixture[str], tmp_pat
     assert f"clearsight.yaml:{line}:" in err
 
 
+def test_several_formats_need_a_folder(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, err = run(capsys, "assess", str(inventory(tmp_path)), "-f", "json", "-f", "table")
+    assert code == 2 and "use --output-dir" in err and out == ""
+
+
 def test_output_dir_that_is_a_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     blocker = tmp_path / "out"
     blocker.write_text("not a folder")

@@ -56,6 +56,8 @@ def assess(
         raise InputError("use either --output or --output-dir, not both")
     if output and len(formats) > 1:
         raise InputError("--output takes one format; use --output-dir for several")
+    if not output and not output_dir and len(set(formats)) > 1:  # they would overwrite each other on the screen
+        raise InputError("standard output takes one format; use --output-dir for several")
     date = _parse_date(as_of) if as_of else None
     catalogues = load_catalogues(home)
     assessment = assess_path(path, as_of=date, calendar=calendar, catalogues=catalogues, discover=not no_discover)
