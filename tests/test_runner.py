@@ -40,3 +40,16 @@ def test_objects_built_while_paused_leave_the_youngest_generation() -> None:
     finally:
         gc.set_threshold(*thresholds)
     assert all(id(obj) in oldest for obj in built)
+
+
+def test_objects_the_caller_froze_stay_frozen() -> None:
+    kept = [_Node() for _ in range(100)]
+    gc.freeze()
+    try:
+        before = gc.get_freeze_count()
+        with collector_paused():
+            _more = [_Node() for _ in range(100)]
+        assert gc.get_freeze_count() == before
+        assert not any(obj is kept[0] for obj in gc.get_objects(generation=2))
+    finally:
+        gc.unfreeze()

@@ -48,15 +48,18 @@ def collector_paused() -> Iterator[None]:
 
     Everything allocated meanwhile sits in the youngest generation, so the first collection after
     re-enabling would walk all of it (10,000 systems: 1.6 s). Freezing and unfreezing moves those objects
-    to the oldest generation instead, where only the rare full collections look at them.
+    to the oldest generation instead, where only the rare full collections look at them. A caller that froze
+    objects itself (a pre-fork server keeping pages shared) keeps them frozen: then nothing is moved.
     """
     was_enabled = gc.isenabled()
+    frozen_before = gc.get_freeze_count()
     gc.disable()
     try:
         yield
     finally:
-        gc.freeze()
-        gc.unfreeze()
+        if frozen_before == 0:
+            gc.freeze()
+            gc.unfreeze()
         if was_enabled:
             gc.enable()
 

@@ -14,9 +14,13 @@ from clearsight.cli import lifetime
 from clearsight.cli.app import main
 
 SCRIPT = textwrap.dedent("""
-    import atexit, pathlib, sys
+    import atexit, pathlib, sys, threading, time
     from clearsight.cli.lifetime import exit_process, keep_until_exit
     atexit.register(lambda: pathlib.Path(sys.argv[1]).write_text("handlers ran"))
+    def late():
+        time.sleep(0.3)
+        pathlib.Path(sys.argv[1] + ".thread").write_text("thread finished")
+    threading.Thread(target=late).start()
     keep_until_exit([{"big": list(range(1000))} for _ in range(100)])
     sys.stdout.write("buffered, no newline")
     sys.stderr.write("to stderr")
@@ -31,6 +35,7 @@ def test_a_kept_result_ends_the_process_with_code_output_and_handlers(tmp_path: 
     assert proc.stdout == "buffered, no newline"
     assert proc.stderr == "to stderr"
     assert marker.read_text() == "handlers ran"
+    assert (tmp_path / "marker.txt.thread").read_text() == "thread finished"  # non-daemon threads are waited for
 
 
 def test_without_a_kept_result_the_exit_is_the_normal_one() -> None:

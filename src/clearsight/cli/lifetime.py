@@ -13,6 +13,7 @@ import atexit
 import contextlib
 import os
 import sys
+import threading
 from typing import NoReturn
 
 _kept: list[object] = []
@@ -32,8 +33,15 @@ def exit_process(code: int) -> NoReturn:
     """End the process with ``code``; skip the heap's teardown when a command kept a large result."""
     if not _kept:
         sys.exit(code)
+    current = threading.current_thread()
+    for thread in threading.enumerate():  # what the interpreter's own shutdown waits for
+        if thread is not current and not thread.daemon:
+            thread.join()
     atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # a closed pipe or stream: nothing left to flush
-            stream.flush()
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):  # output was lost (a closed pipe): say so, as Python's own exit does
+        code = code or 120
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
     os._exit(code)
