@@ -1,7 +1,9 @@
-"""Writing results: everything is rendered before the first byte is written, and files appear whole.
+"""Writing results: files appear whole or not at all.
 
 Several reports are written in two passes — every file to a temporary sibling first, then all renamed into
-place — so an error on the third file does not leave the first two behind.
+place — so an error on the third file does not leave the first two behind. A report rendered in pieces (the
+large JSON document) is serialised while it is written, into its temporary sibling; to standard output it
+streams, so a failure there can leave part of it printed.
 """
 
 from __future__ import annotations

@@ -63,7 +63,7 @@ def load_table(path: Path, label: str, *, id_column: str | None = None, max_rows
         raise InputError("no such file", path=str(path))
     if sample is not None:
         return _load_sample(path, label, id_column, sample, delimiter, seed, executor, progress, schema,
-                            schema_source)
+                            schema_source, max_rows)
     if path.is_dir():
         parts = _partition_files(path)
         if parts:
@@ -82,11 +82,16 @@ def load_table(path: Path, label: str, *, id_column: str | None = None, max_rows
 
 def _load_sample(path: Path, label: str, id_column: str | None, size: int, delimiter: str | None,
                  seed: int, executor: Executor | None = None, progress: Progress | None = None,
-                 schema: DataSchema | None = None, schema_source: str = "") -> LabelledTable:
-    from clearsight.data.pieces import merge_issues, plan, sample_pieces
+                 schema: DataSchema | None = None, schema_source: str = "",
+                 max_rows: int = MAX_ROWS) -> LabelledTable:
+    from clearsight.data.piece_validation import merge_checks
+    from clearsight.data.pieces import plan, sample_pieces, value_at
 
     if size < 10:
         raise InputError("--sample must be at least 10 rows")
+    if size > max_rows:
+        raise InputError(f"--sample {size:,} is more than --max-rows {max_rows:,}, the rows this check holds",
+                         hint="sample fewer rows, or raise --max-rows if memory allows")
     if not path.is_dir() and sniff_format(path) not in ("csv", "parquet"):
         raise InputError("--sample reads CSV or Parquet files, or a folder of them", path=str(path))
     pieces = plan(path, delimiter)
@@ -98,13 +103,18 @@ def _load_sample(path: Path, label: str, id_column: str | None, size: int, delim
         columns = {name: _to_numpy(sample.table.column(name), name) for name in names}
     except InputError as exc:
         exc.path = exc.path or str(path)
+        exc.message = f"{exc.message} (rows counted within the sample)"
         raise
     partitions = {piece.shown: (result.sha256, result.rows) for piece, result in zip(pieces, results, strict=True)}
     digest = hashlib.sha256("".join(f"{k}\0{h}\n" for k, (h, _n) in partitions.items()).encode()).hexdigest()
+    validation = None
+    if schema is not None:
+        validation = merge_checks([r.checks for r in results if r.checks is not None], [r.rows for r in results],
+                                  schema, schema_source, lambda column, row: value_at(pieces, results, column, row))
     fmt = ", ".join(sorted({piece.fmt for piece in pieces}))
     table = LabelledTable(columns, label, id_column, source=str(path), format=f"{fmt} in {len(pieces)} pieces",
                           sha256=digest, partitions=partitions, sampled_from=sum(r.rows for r in results),
-                          validation=merge_issues(results, schema_source) if schema is not None else None)
+                          validation=validation)
     check_table(table)
     return table
 

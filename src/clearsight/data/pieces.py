@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import io
 import itertools
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,11 +26,11 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import numpy as np
 from numpy.typing import NDArray
 
-from clearsight.core.datacheck import ValidationIssue, ValidationResult
 from clearsight.core.errors import InputError
 from clearsight.executors import Executor, SerialExecutor
 
 if TYPE_CHECKING:
+    from clearsight.data.piece_validation import PieceChecks
     from clearsight.data.schema import DataSchema
 
 PIECE_BYTES = 64 * 1024 * 1024
@@ -41,15 +40,16 @@ _FORMATS = ("csv", "parquet")
 
 @dataclass(frozen=True)
 class Piece:
-    """Part of one file. CSV: bytes ``start..end`` (whole lines) after a ``header``-byte header line.
-    Parquet: row groups ``start..end``."""
+    """Part of one file. CSV: bytes ``start..end`` (whole records), read after the header line at bytes
+    ``header_start..header_end``. Parquet: row groups ``start..end``."""
 
     path: str
     shown: str
     fmt: str
     start: int
     end: int
-    header: int = 0
+    header_start: int = 0
+    header_end: int = 0
     delimiter: str = ","
 
 
@@ -72,8 +72,9 @@ class PieceResult:
     ordinal: int
     rows: int
     sha256: str
+    columns: tuple[str, ...]
     sample: Sample
-    issues: list[ValidationIssue] | None = None  # schema failures, rows numbered within the piece
+    checks: PieceChecks | None = None  # with a schema
 
 
 def plan(path: Path, delimiter: str | None, *, piece_bytes: int | None = None) -> list[Piece]:
@@ -81,6 +82,7 @@ def plan(path: Path, delimiter: str | None, *, piece_bytes: int | None = None) -
     piece_bytes = piece_bytes or PIECE_BYTES
     from clearsight.data.loading import _partition_files, sniff_format
 
+    path = path.resolve()  # workers elsewhere (Dask) get absolute paths
     if path.is_dir():
         files = [(f, str(f.relative_to(path))) for f in _partition_files(path)]
         if not files:
@@ -108,25 +110,50 @@ def _csv_pieces(file: Path, shown: str, delimiter: str | None, piece_bytes: int)
         raise InputError(f"--delimiter must be one character (got {sep!r})")
     size = file.stat().st_size
     with file.open("rb") as fh:
-        header = _next_line_end(fh, 0)
-        cuts = [header]
-        while cuts[-1] < size:
-            cuts.append(_next_line_end(fh, min(size, cuts[-1] + max(piece_bytes, 1))))
-    if header >= size:
+        head = fh.read(1 << 16)
+        if b"\r" in head and b"\n" not in head:
+            raise InputError("lines end in a carriage return only", path=str(file),
+                             hint="convert the file to LF or CRLF line endings")
+        header_start = len(head) - len(head.lstrip(b"\r\n"))  # blank lines before the header are skipped
+        cuts = _record_ends(fh, header_start, piece_bytes)
+    if not cuts or cuts[0] >= size:
         raise InputError("no data rows, only a header", path=str(file))
-    return [Piece(str(file), f"{shown} bytes {a}-{b - 1}", "csv", a, b, header, sep)
+    if cuts[-1] < size:
+        cuts.append(size)  # the last record has no line end
+    return [Piece(str(file), f"{shown} bytes {a}-{b - 1}", "csv", a, b, header_start, cuts[0], sep)
             for a, b in itertools.pairwise(cuts) if b > a]
 
 
-def _next_line_end(fh: BinaryIO, position: int) -> int:
-    """The offset just past the first line end at or after ``position`` (the file's end if none)."""
-    fh.seek(position)
-    while chunk := fh.read(1 << 16):
-        found = chunk.find(b"\n")
-        if found >= 0:
-            return position + found + 1
-        position += len(chunk)
-    return position
+def _record_ends(fh: BinaryIO, start: int, piece_bytes: int) -> list[int]:
+    """Offsets just past line ends that close a record, about ``piece_bytes`` apart; the first ends the header.
+
+    A line end inside a quoted field does not close a record: a quote character opens or closes a field
+    (RFC 4180 doubles quotes inside one), so a line end closes a record when the quotes before it are even.
+    One sequential pass, counting quotes in C; Python looks only at line ends near each cut.
+    """
+    cuts: list[int] = []
+    target, base, quotes = start, 0, 0
+    fh.seek(0)
+    while chunk := fh.read(1 << 20):
+        end = base + len(chunk)
+        while target < end:
+            at = target - base
+            parity = quotes + chunk.count(b'"', 0, at)
+            found = chunk.find(b"\n", at)
+            while found >= 0:
+                parity += chunk.count(b'"', at, found)
+                if parity % 2 == 0:
+                    break
+                at = found
+                found = chunk.find(b"\n", found + 1)
+            if found < 0:
+                target = end  # go on in the next chunk
+                break
+            cuts.append(base + found + 1)
+            target = cuts[-1] + piece_bytes
+        quotes += chunk.count(b'"')
+        base = end
+    return cuts
 
 
 def _parquet_pieces(file: Path, shown: str, piece_bytes: int) -> list[Piece]:
@@ -148,35 +175,35 @@ def _parquet_pieces(file: Path, shown: str, piece_bytes: int) -> list[Piece]:
     return pieces
 
 
-@dataclass(frozen=True)
-class Tally:
-    """What remains of a piece once its rows are merged into the sample."""
-
-    rows: int
-    sha256: str
-    issues: list[ValidationIssue] | None = None
-
-
 def sample_pieces(pieces: Sequence[Piece], size: int, seed: int, executor: Executor | None = None,
                   progress: Callable[[str], None] | None = None,
-                  schema: DataSchema | None = None) -> tuple[Sample, list[Tally]]:
+                  schema: DataSchema | None = None) -> tuple[Sample, list[PieceResult]]:
     """Read every piece (through ``executor``) and keep the ``size`` rows with the smallest keys; with a
-    ``schema``, every row of every piece is validated on the way."""
+    ``schema``, every row of every piece is checked on the way (:mod:`clearsight.data.piece_validation`).
+
+    The results come back without their own samples, which are merged and let go wave by wave.
+    """
     run = executor or SerialExecutor()
     sample = Sample.empty()
-    results: list[Tally] = []
+    results: list[PieceResult] = []
     tasks = [(ordinal, piece, size, seed, schema) for ordinal, piece in enumerate(pieces)]
     for first in range(0, len(tasks), WAVE):
         if progress and len(tasks) > 1:
             progress(f"reading data: pieces {first + 1}-{min(first + WAVE, len(tasks))} of {len(tasks)}")
         wave = run.map(read_piece, tasks[first:first + WAVE])
+        for result in wave:
+            if results and result.columns != results[0].columns:
+                raise InputError(f"columns differ from the first piece's ({', '.join(results[0].columns[:8])})",
+                                 path=pieces[result.ordinal].path)
+            results.append(result)
         sample = merge([sample, *(r.sample for r in wave)], size)
-        results.extend(Tally(r.rows, r.sha256, r.issues) for r in wave)  # the pieces' samples are let go here
+        for result in wave:
+            result.sample = Sample.empty()
     return sample, results
 
 
 def read_piece(task: tuple[int, Piece, int, int, DataSchema | None]) -> PieceResult:
-    """One piece's row count, hash, smallest-key rows and schema failures (runs on a worker; all of it pickles)."""
+    """One piece's row count, hash, smallest-key rows and schema checks (runs on a worker; all of it pickles)."""
     ordinal, piece, size, seed, schema = task
     from clearsight.data.loading import _arrow, _arrow_message
 
@@ -185,10 +212,13 @@ def read_piece(task: tuple[int, Piece, int, int, DataSchema | None]) -> PieceRes
     sample = Sample.empty()
     kept: list[Any] = []
     rows = 0
+    names: tuple[str, ...] = ()
     try:
-        for batch in _batches(piece, digest):
+        for raw in _batches(piece, digest):
+            batch = _normalised(raw)
+            names = tuple(batch.schema.names)
             keys = row_keys(seed, ordinal, rows, batch.num_rows)
-            chunk = Sample(pa.Table.from_batches([batch]), keys, np.full(batch.num_rows, ordinal, dtype=np.int64),
+            chunk = Sample(batch, keys, np.full(batch.num_rows, ordinal, dtype=np.int64),
                            np.arange(rows, rows + batch.num_rows, dtype=np.int64))
             sample = merge([sample, chunk], size)
             rows += batch.num_rows
@@ -197,58 +227,59 @@ def read_piece(task: tuple[int, Piece, int, int, DataSchema | None]) -> PieceRes
     except pa.ArrowInvalid as exc:
         message = _arrow_message(str(exc)) if piece.fmt == "csv" else f"cannot read as Parquet: {exc}"
         raise InputError(message, path=piece.path) from exc
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"cannot read {piece.shown}: {' '.join(str(exc).split())[:200]}", path=piece.path) from exc
     except UnicodeDecodeError as exc:
         raise InputError("not UTF-8 text", path=piece.path) from exc
-    issues = _validate(pa.Table.from_batches(kept), schema, piece) if schema is not None and kept else None
-    return PieceResult(ordinal, rows, digest.hexdigest(), sample, issues)
+    checks = _check(pa.concat_tables(kept), schema, piece) if schema is not None and kept else None
+    return PieceResult(ordinal, rows, digest.hexdigest(), names, sample, checks)
 
 
-def _validate(table: Any, schema: DataSchema, piece: Piece) -> list[ValidationIssue]:
+def _normalised(batch: Any) -> Any:
+    """The batch as a table with the types the check ends up with (numbers float64, categories text), so
+    that pieces their readers typed differently (int here, float there; dictionary or plain text) merge."""
+    import pyarrow as pa
+
+    columns, fields = [], []
+    for name, column in zip(batch.schema.names, batch.columns, strict=True):
+        kind = column.type
+        if pa.types.is_integer(kind) or pa.types.is_boolean(kind) or pa.types.is_floating(kind):
+            column = column.cast(pa.float64())
+        elif pa.types.is_dictionary(kind) or pa.types.is_large_string(kind):
+            column = column.cast(pa.string())
+        columns.append(column)
+        fields.append(pa.field(name, column.type))
+    return pa.Table.from_arrays(columns, schema=pa.schema(fields))
+
+
+def _check(table: Any, schema: DataSchema, piece: Piece) -> PieceChecks:
     from clearsight.data.loading import _to_numpy, _unique_names
-    from clearsight.data.schema import validate
-    from clearsight.data.table import LabelledTable
+    from clearsight.data.piece_validation import check_piece
 
     try:
         names = _unique_names(table.column_names)
         columns = {name: _to_numpy(table.column(name), name) for name in names}
     except InputError as exc:
         exc.path = exc.path or piece.path
+        exc.message = f"{exc.message} (rows counted within {piece.shown})"
         raise
-    return validate(LabelledTable(columns, names[0]), schema, piece.shown).issues
+    return check_piece(columns, schema, piece.shown)
 
 
-_ROW = re.compile(r"data row (\d+)")
+def value_at(pieces: Sequence[Piece], results: Sequence[PieceResult], column: str, row: int) -> Any:
+    """The value of ``column`` in data row ``row`` (0-based over all pieces), read back from its piece."""
+    import pyarrow as pa
 
+    from clearsight.data.loading import _to_numpy
+    from clearsight.data.piece_validation import python_value
 
-def _renumber(example: str, offset: int) -> str:
-    return _ROW.sub(lambda m: f"data row {int(m.group(1)) + offset}", example)
-
-
-def merge_issues(tallies: Sequence[Tally], source: str) -> ValidationResult:
-    """One validation result for the whole data from the pieces' own.
-
-    Failures of row checks add up and their examples are renumbered into data rows; checks of a whole
-    column (its type, its null rate, a missing column) count once however many pieces fail them.
-    """
-    from clearsight.data.schema import EXAMPLES
-
-    merged: dict[tuple[str, str | None], ValidationIssue] = {}
-    offset = 0
-    for tally in tallies:
-        for issue in tally.issues or []:
-            examples = [_renumber(e, offset) for e in issue.examples]
-            per_row = any(_ROW.search(e) for e in issue.examples)
-            key = (issue.check, issue.column)
-            seen = merged.get(key)
-            if seen is None:
-                merged[key] = issue.model_copy(update={"examples": examples[:EXAMPLES]})
-                continue
-            failures = seen.failures + issue.failures if per_row else max(seen.failures, issue.failures)
-            merged[key] = seen.model_copy(update={"failures": failures,
-                                                  "examples": (seen.examples + examples)[:EXAMPLES]})
-        offset += tally.rows
-    issues = list(merged.values())
-    return ValidationResult(schema_source=source, passed=not issues, issues=issues)
+    for piece, result in zip(pieces, results, strict=True):
+        if row < result.rows:
+            table = pa.concat_tables([_normalised(b) for b in _batches(piece, hashlib.sha256())],
+                                     promote_options="permissive")
+            return python_value(_to_numpy(table.column(column), column), row)
+        row -= result.rows
+    raise IndexError(row)
 
 
 def _batches(piece: Piece, digest: Any) -> Any:
@@ -256,21 +287,23 @@ def _batches(piece: Piece, digest: Any) -> Any:
         import pyarrow.parquet as pq
 
         handle = pq.ParquetFile(piece.path)
+        digest.update(str(handle.schema_arrow).encode())  # names and types count, not only the values
         with open(piece.path, "rb") as fh:
             for group in range(piece.start, piece.end):
                 start, end = _row_group_span(handle.metadata.row_group(group))
                 fh.seek(start)
                 _hash_bytes(fh, end - start, digest)
-                yield from handle.read_row_group(group).to_batches()
+                yield from handle.iter_batches(row_groups=[group], batch_size=65_536)
         return
     from clearsight.data.loading import open_csv
 
+    text = bytearray()
     with open(piece.path, "rb") as fh:
-        head = fh.read(piece.header)
+        fh.seek(piece.header_start)
+        text += fh.read(piece.header_end - piece.header_start)
         fh.seek(piece.start)
-        body = fh.read(piece.end - piece.start)
-    digest.update(body)
-    text = head + body
+        text += fh.read(piece.end - piece.start)
+    digest.update(text)  # the header with every piece: renamed or swapped columns change the digest
     yield from open_csv(lambda: io.BytesIO(text), piece.delimiter)
 
 

@@ -177,7 +177,21 @@ def validate(table: LabelledTable, schema: DataSchema, source: str) -> Validatio
         model.validate(_frame(table), lazy=True)
     except pe.SchemaErrors as exc:
         issues += _issues(exc.failure_cases)
+    issues = order_issues(issues, schema)
     return ValidationResult(schema_source=source, passed=not issues, issues=issues)
+
+
+def order_issues(issues: list[ValidationIssue], schema: DataSchema) -> list[ValidationIssue]:
+    """Relations first, then columns, each in the schema's order: the same order however the data was read."""
+    relations = {f"relation: {r}": i for i, r in enumerate(schema.relations)}
+    columns = {name: i for i, name in enumerate(schema.columns)}
+
+    def key(issue: ValidationIssue) -> tuple[int, int, str, str]:
+        if issue.column is None:
+            return 0, relations.get(issue.check, len(relations)), "", issue.check
+        return 1, columns.get(issue.column, len(columns)), issue.column, issue.check
+
+    return sorted(issues, key=key)
 
 
 def _is_number(text: str) -> bool:
