@@ -7,6 +7,8 @@ Evaluation data is held apart from training:
 * ``benchmarks/injection/eval_written.jsonl`` — written for evaluation only, by someone who did not see the
   training supplement; many hard negatives (security talk, role-play, code, other languages, benign documents
   with imperatives for humans) and indirect injections in documents.
+* ``benchmarks/injection/eval_fresh.jsonl`` — a second set written the same way in a later session by a writer
+  who saw neither the training data, nor the first evaluation set, nor the detector's rules; measured once.
 * ``--public``: ``benchmarks/injection/.public_eval.jsonl``, extracted from openly licensed sets shipped in PyPI
   and npm packages by ``benchmarks/injection/public_eval.py`` (not committed; sources and licences there).
 
@@ -34,6 +36,7 @@ ROOT = HERE.parent
 TRAIN = [ROOT.parent / "shared" / "datasets" / "prompt-injection" / "train.jsonl",
          *sorted((HERE / "injection").glob("train_written*.jsonl"))]
 WRITTEN = HERE / "injection" / "eval_written.jsonl"
+FRESH = HERE / "injection" / "eval_fresh.jsonl"
 PUBLIC = HERE / "injection" / ".public_eval.jsonl"
 ANCHOR_PYTHON = HERE / ".venv-llm-anchors" / "bin" / "python"
 
@@ -117,7 +120,7 @@ def main() -> None:
     args = parser.parse_args()
     os.sched_setaffinity(0, {0})
     train_keys = {_key(r["text"]) for path in TRAIN if path.is_file() for r in read(path)}
-    sets = {"written": WRITTEN}
+    sets = {"written": WRITTEN, "fresh": FRESH}
     if args.public:
         if not PUBLIC.is_file():
             raise SystemExit(f"{PUBLIC} is missing: run benchmarks/injection/public_eval.py first")
