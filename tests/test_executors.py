@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 
@@ -99,3 +100,10 @@ def test_bad_executor_spec_is_an_input_error(spec: str) -> None:
 def test_jobs_must_be_positive() -> None:
     with pytest.raises(InputError):
         executor_from("local", 0)
+
+
+def test_pool_workers_share_the_cores_among_their_thread_pools() -> None:
+    # Each worker's OpenMP/BLAS gets its share of the cores; all-cores-each oversubscribed the machine.
+    seen = LocalExecutor(2).map(os.getenv, ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"])
+    expected = str(max(1, (os.cpu_count() or 1) // 2))
+    assert seen == [expected, expected]

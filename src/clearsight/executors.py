@@ -6,6 +6,7 @@ Every executor returns results in the order of its inputs, so no output depends 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
@@ -46,8 +47,24 @@ class LocalExecutor:
 
         # spawn, not fork: a parent that already ran OpenMP code (scikit-learn's boosting) deadlocks forked children
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(self.jobs, len(items)), mp_context=context) as pool:
+        workers = min(self.jobs, len(items))
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_limit_threads,
+                                 initargs=(threads,)) as pool:
             return list(pool.map(fn, items))
+
+
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
+
+
+def _limit_threads(threads: int) -> None:
+    """Give each worker its share of the cores before it loads OpenMP or BLAS.
+
+    Every worker's gradient boosting otherwise starts one OpenMP thread per core: two workers on two cores
+    ran four spinning threads, and the out-of-sample fits of a 50,000-row check took 107 s instead of 4 s.
+    """
+    for name in _THREAD_VARIABLES:
+        os.environ[name] = str(threads)
 
 
 class DaskExecutor:
