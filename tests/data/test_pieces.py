@@ -260,3 +260,13 @@ def test_unreadable_pieces_and_oversized_samples_are_clear_errors(tmp_path: Path
         load_table(path, "label", sample=10)
     with pytest.raises(InputError, match="more than --max-rows"):
         load_table(tmp_path / "broken.parquet", "label", sample=100, max_rows=50)
+
+
+def test_a_file_that_changes_after_planning_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "moving.csv"
+    path.write_text("id,label\n" + "".join(f"{i},{i % 2}\n" for i in range(100)))
+    plan = pieces.plan(path, None, piece_bytes=100)
+    with path.open("a") as fh:
+        fh.write("100,0\n")
+    with pytest.raises(InputError, match="changed while it was being read"):
+        pieces.sample_pieces(plan, 10, seed=0)

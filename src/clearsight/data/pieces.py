@@ -51,6 +51,7 @@ class Piece:
     header_start: int = 0
     header_end: int = 0
     delimiter: str = ","
+    stamp: tuple[int, int] = (0, 0)  # the file's size and modification time when it was planned
 
 
 @dataclass
@@ -120,8 +121,13 @@ def _csv_pieces(file: Path, shown: str, delimiter: str | None, piece_bytes: int)
         raise InputError("no data rows, only a header", path=str(file))
     if cuts[-1] < size:
         cuts.append(size)  # the last record has no line end
-    return [Piece(str(file), f"{shown} bytes {a}-{b - 1}", "csv", a, b, header_start, cuts[0], sep)
+    return [Piece(str(file), f"{shown} bytes {a}-{b - 1}", "csv", a, b, header_start, cuts[0], sep, _stamp(file))
             for a, b in itertools.pairwise(cuts) if b > a]
+
+
+def _stamp(file: Path) -> tuple[int, int]:
+    info = file.stat()
+    return info.st_size, info.st_mtime_ns
 
 
 def _record_ends(fh: BinaryIO, start: int, piece_bytes: int) -> list[int]:
@@ -168,7 +174,8 @@ def _parquet_pieces(file: Path, shown: str, piece_bytes: int) -> list[Piece]:
     for group in range(meta.num_row_groups):
         size += meta.row_group(group).total_byte_size
         if size >= piece_bytes or group == meta.num_row_groups - 1:
-            pieces.append(Piece(str(file), f"{shown} row groups {start}-{group}", "parquet", start, group + 1))
+            pieces.append(Piece(str(file), f"{shown} row groups {start}-{group}", "parquet", start, group + 1,
+                                stamp=_stamp(file)))
             start, size = group + 1, 0
     if not pieces:
         raise InputError("no data rows", path=str(file))
@@ -206,6 +213,14 @@ def read_piece(task: tuple[int, Piece, int, int, DataSchema | None]) -> PieceRes
     """One piece's row count, hash, smallest-key rows and schema checks (runs on a worker; all of it pickles)."""
     ordinal, piece, size, seed, schema = task
     from clearsight.data.loading import _arrow, _arrow_message
+
+    try:
+        changed = _stamp(Path(piece.path)) != piece.stamp
+    except OSError as exc:
+        raise InputError(f"cannot read {piece.shown}: {exc.strerror or exc}", path=piece.path) from exc
+    if changed:
+        raise InputError("the file changed while it was being read", path=piece.path,
+                         hint="check a copy that nothing writes to")
 
     pa = _arrow()
     digest = hashlib.sha256()
