@@ -103,9 +103,9 @@ def compile_condition(cond: Condition | None) -> Predicate:
     if cond is None:
         return lambda _t: True
     if cond.all_ is not None:
-        return _all_of([compile_condition(c) for c in cond.all_])
+        return _chained([compile_condition(c) for c in cond.all_], every=True)
     if cond.any_ is not None:
-        return _any_of([compile_condition(c) for c in cond.any_])
+        return _chained([compile_condition(c) for c in cond.any_], every=False)
     if cond.not_ is not None:
         inner = compile_condition(cond.not_)
         return lambda t: not inner(t)
@@ -133,27 +133,18 @@ def compile_condition(cond: Condition | None) -> Predicate:
 # and every control and threat rule is evaluated for every system of the portfolio.
 
 
-def _all_of(parts: list[Predicate]) -> Predicate:
+def _chained(parts: list[Predicate], *, every: bool) -> Predicate:
+    """``all`` (every=True) or ``any`` of the parts; up to three are chained directly."""
     if len(parts) == 1:
         return parts[0]
     if len(parts) == 2:
         first, second = parts
-        return lambda t: first(t) and second(t)
+        return (lambda t: first(t) and second(t)) if every else (lambda t: first(t) or second(t))
     if len(parts) == 3:
-        first, second, third = parts
-        return lambda t: first(t) and second(t) and third(t)
-    return lambda t: all(p(t) for p in parts)
-
-
-def _any_of(parts: list[Predicate]) -> Predicate:
-    if len(parts) == 1:
-        return parts[0]
-    if len(parts) == 2:
-        first, second = parts
-        return lambda t: first(t) or second(t)
-    if len(parts) == 3:
-        first, second, third = parts
-        return lambda t: first(t) or second(t) or third(t)
+        a, b, c = parts
+        return (lambda t: a(t) and b(t) and c(t)) if every else (lambda t: a(t) or b(t) or c(t))
+    if every:
+        return lambda t: all(p(t) for p in parts)
     return lambda t: any(p(t) for p in parts)
 
 

@@ -85,7 +85,7 @@ def _load_sample(path: Path, label: str, id_column: str | None, size: int, delim
                  schema: DataSchema | None = None, schema_source: str = "",
                  max_rows: int = MAX_ROWS) -> LabelledTable:
     from clearsight.data.piece_validation import merge_checks
-    from clearsight.data.pieces import plan, sample_pieces, value_at
+    from clearsight.data.pieces import plan, sample_pieces, values_at
 
     if size < 10:
         raise InputError("--sample must be at least 10 rows")
@@ -99,8 +99,7 @@ def _load_sample(path: Path, label: str, id_column: str | None, size: int, delim
     if sample.table is None:
         raise InputError("no data rows, only a header", path=str(path))
     try:
-        names = _unique_names(sample.table.column_names)
-        columns = {name: _to_numpy(sample.table.column(name), name) for name in names}
+        columns = table_columns(sample.table)
     except InputError as exc:
         exc.path = exc.path or str(path)
         exc.message = f"{exc.message} (rows counted within the sample)"
@@ -110,7 +109,7 @@ def _load_sample(path: Path, label: str, id_column: str | None, size: int, delim
     validation = None
     if schema is not None:
         validation = merge_checks([r.checks for r in results if r.checks is not None], [r.rows for r in results],
-                                  schema, schema_source, lambda column, row: value_at(pieces, results, column, row))
+                                  schema, schema_source, lambda column, rows: values_at(pieces, results, column, rows))
     fmt = ", ".join(sorted({piece.fmt for piece in pieces}))
     table = LabelledTable(columns, label, id_column, source=str(path), format=f"{fmt} in {len(pieces)} pieces",
                           sha256=digest, partitions=partitions, sampled_from=sum(r.rows for r in results),
@@ -347,7 +346,7 @@ def _csv(path: Path, max_rows: int, delimiter: str | None) -> Columns:
         raise InputError(_arrow_message(str(exc))) from exc
     except UnicodeDecodeError as exc:
         raise InputError("not UTF-8 text") from exc
-    return {name: _to_numpy(table.column(name), name) for name in _unique_names(table.column_names)}
+    return table_columns(table)
 
 
 def _arrow_message(text: str) -> str:
@@ -358,6 +357,11 @@ def _arrow_message(text: str) -> str:
     if "Expected" in first and "columns" in first:
         return f"rows have different numbers of fields: {first}"
     return f"cannot read as CSV: {first}"
+
+
+def table_columns(table: Any) -> Columns:
+    """A PyArrow table as the check's NumPy columns (numbers float64, the rest text), names unique."""
+    return {name: _to_numpy(table.column(name), name) for name in _unique_names(table.column_names)}
 
 
 def _unique_names(names: list[str]) -> list[str]:
@@ -381,7 +385,7 @@ def _parquet(path: Path, max_rows: int) -> Columns:
         table = meta.read()
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"cannot read as Parquet: {str(exc).splitlines()[0]}") from exc
-    return {name: _to_numpy(table.column(name), name) for name in _unique_names(table.column_names)}
+    return table_columns(table)
 
 
 def _npz(path: Path, label: str, max_rows: int) -> Columns:

@@ -71,8 +71,8 @@ def _renumber(example: str, offset: int) -> tuple[str, bool]:
 
 
 def merge_checks(checks: Sequence[PieceChecks], rows: Sequence[int], schema: DataSchema, source: str,
-                 value_at: Callable[[str, int], Any]) -> ValidationResult:
-    """One result for the whole data. ``value_at(column, row)`` reads a value back (for ``unique`` examples)."""
+                 values_at: Callable[[str, list[int]], list[Any]]) -> ValidationResult:
+    """One result for the whole data. ``values_at(column, rows)`` reads values back (``unique`` examples)."""
     merged: dict[tuple[str, str | None], ValidationIssue] = {}
     offset = 0
     for piece, count in zip(checks, rows, strict=True):
@@ -97,7 +97,7 @@ def merge_checks(checks: Sequence[PieceChecks], rows: Sequence[int], schema: Dat
             issues.append(ValidationIssue(check=f"null rate at most {rule.max_null_rate}", column=name,
                                           failures=1, examples=["False"]))
         if rule.unique and all(name in c.hashes for c in checks):
-            repeated = _duplicates(name, checks, value_at)
+            repeated = _duplicates(name, checks, values_at)
             if repeated is not None:
                 issues.append(repeated)
     issues = order_issues(issues, schema)
@@ -105,7 +105,7 @@ def merge_checks(checks: Sequence[PieceChecks], rows: Sequence[int], schema: Dat
 
 
 def _duplicates(name: str, checks: Sequence[PieceChecks],
-                value_at: Callable[[str, int], Any]) -> ValidationIssue | None:
+                values_at: Callable[[str, list[int]], list[Any]]) -> ValidationIssue | None:
     hashes = np.concatenate([c.hashes[name] for c in checks])
     present = np.concatenate([c.present[name] for c in checks])
     rows = np.flatnonzero(present)
@@ -115,7 +115,8 @@ def _duplicates(name: str, checks: Sequence[PieceChecks],
     repeated = rows[counts[inverse] > 1]
     if not len(repeated):
         return None
-    examples = [f"{value_at(name, int(row))!r} (data row {int(row) + 1})" for row in repeated[:EXAMPLES]]
+    shown = [int(row) for row in repeated[:EXAMPLES]]
+    examples = [f"{value!r} (data row {row + 1})" for row, value in zip(shown, values_at(name, shown), strict=True)]
     return ValidationIssue(check="field_uniqueness", column=name, failures=len(repeated), examples=examples)
 
 

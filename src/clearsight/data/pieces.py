@@ -268,12 +268,11 @@ def _normalised(batch: Any) -> Any:
 
 
 def _check(table: Any, schema: DataSchema, piece: Piece) -> PieceChecks:
-    from clearsight.data.loading import _to_numpy, _unique_names
+    from clearsight.data.loading import table_columns
     from clearsight.data.piece_validation import check_piece
 
     try:
-        names = _unique_names(table.column_names)
-        columns = {name: _to_numpy(table.column(name), name) for name in names}
+        columns = table_columns(table)
     except InputError as exc:
         exc.path = exc.path or piece.path
         exc.message = f"{exc.message} (rows counted within {piece.shown})"
@@ -281,20 +280,24 @@ def _check(table: Any, schema: DataSchema, piece: Piece) -> PieceChecks:
     return check_piece(columns, schema, piece.shown)
 
 
-def value_at(pieces: Sequence[Piece], results: Sequence[PieceResult], column: str, row: int) -> Any:
-    """The value of ``column`` in data row ``row`` (0-based over all pieces), read back from its piece."""
+def values_at(pieces: Sequence[Piece], results: Sequence[PieceResult], column: str, rows: Sequence[int]) -> list[Any]:
+    """The values of ``column`` in data rows ``rows`` (0-based over all pieces), each piece read back once."""
     import pyarrow as pa
 
     from clearsight.data.loading import _to_numpy
     from clearsight.data.piece_validation import python_value
 
+    found: dict[int, Any] = {}
+    first = 0
     for piece, result in zip(pieces, results, strict=True):
-        if row < result.rows:
+        wanted = [r for r in rows if first <= r < first + result.rows]
+        if wanted:
             table = pa.concat_tables([_normalised(b) for b in _batches(piece, hashlib.sha256())],
                                      promote_options="permissive")
-            return python_value(_to_numpy(table.column(column), column), row)
-        row -= result.rows
-    raise IndexError(row)
+            values = _to_numpy(table.column(column), column)
+            found.update((r, python_value(values, r - first)) for r in wanted)
+        first += result.rows
+    return [found[r] for r in rows]
 
 
 def _batches(piece: Piece, digest: Any) -> Any:
