@@ -7,8 +7,9 @@ Two kinds of feature:
   for being long. Character n-grams belong to words, so a word's contribution can be cached: that is what keeps
   detection near a millisecond.
 * **signals** — each rule that fired, whether it fired inside quotation marks (citing an attack is not making
-  one), each disguise that was undone, whether the text is a document, and rules that fired only after decoding
-  a payload. Unscaled: a rule hit in a long e-mail counts as much as in a tweet.
+  one), each disguise that was undone, whether the text is a document, rules that fired only after decoding
+  a payload, and a harmful request wrapped in a pretext, persona or override (the pair, not either alone).
+  Unscaled: a rule hit in a long e-mail counts as much as in a tweet.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from clearsight.llm.rules import matches, matching, quoted
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 _CHAR_ORDERS = (3, 4, 5)
 _MAX_WORD = 30  # longer "words" are blobs (hashes, base64, minified code): n-grams of them are noise
+# Tactics that wrap a harmful request so that answering looks allowed (see rules.py, "jailbreak framing").
+_WRAPPERS = frozenset({"jailbreak-framing", "persona-switch", "refusal-suppression", "instruction-override"})
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,8 @@ def analyse(text: str, context: str) -> Analysis:
         signals.append("x:document")
         signals.extend(f"d:{rule}" for rule in hit)
     reasons = tuple(dict.fromkeys([*hit.values(), *hidden.values()]))
+    if "harmful-request" in reasons and not _WRAPPERS.isdisjoint(reasons):
+        signals.append("c:wrapped-harm")  # a linear model cannot see "both" on its own
     return Analysis(normalised=norm, rules=reasons, signals=tuple(dict.fromkeys(signals)))
 
 

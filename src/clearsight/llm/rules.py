@@ -33,8 +33,9 @@ _PRIOR = _any("previous", "prior", "preceding", "above", "earlier", "former", "o
 _ORDERS = _any("instructions?", "directions?", "directives?", "rules", "guidelines", "prompts?", "context",
                "constraints", "commands?", "orders", "guardrails", "programming", "restrictions", "messages?",
                "safeguards", "filters", "training", "settings")
-_AI = _any("ai", "a\\.i\\.", "artificial intelligence", "language models?", "llms?", "assistants?", "chat ?bots?",
-           "bots?", "gpt", "chatgpt", "claude", "gemini", "copilot", "summari[sz]ers?", "agents?", "models?")
+_AI = _any("ai", "a\\.i\\.", "artificial intelligence", "language models?", "llms?",
+           "(?:digital |virtual )?assistants?", "ai helpers?", "chat ?bots?", "bots?", "gpt", "chatgpt", "claude",
+           "gemini", "copilot", "summari[sz]ers?", "agents?", "models?")
 _DROP_NEEDLES = ("ignor", "disregard", "forget", "skip", "overrid", "bypass", "abandon", "discard", "neglect",
                  "set aside", "throw away", "drop", "cancel", "overrule", "stop following")
 _AI_NEEDLES = ("ai", "a.i.", "intelligence", "model", "llm", "assistant", "bot", "gpt", "claude", "gemini", "copilot",
@@ -228,13 +229,61 @@ RULES: tuple[Rule, ...] = (
           r"refus\w*)\b",
           "refus", "declin", "sorry", "apologi", "warning", "disclaimer", "ethic", "moral", "legality", "polic",
           "character", "question", "censor", "filter", "say no", "can't", "cannot"),
+    # ---------------------------------------------------------------- jailbreak framing
+    # The pretexts that wrap a forbidden request so that answering it looks allowed: fiction that must be
+    # "technically accurate", games whose engine "describes every page", opposite days, other universes,
+    # pleas and dares. Benign stories and games use the same words, so alone this is weak evidence; next to a
+    # harmful request (below) it is the shape of most jailbreaks people write by hand.
+    _rule("framing.pretext", "jailbreak-framing",
+          r"\bfor (?:purely |strictly |only )?(?:educational|research|academic|informational|testing) purposes\b|"
+          r"\b(?:opposite|backwards|reverse) day\b|\b(?:alternate|parallel|fictional|hypothetical) (?:universe|"
+          r"reality|world)\b|\bhypothetically(?:,| speaking)\b|\bin a (?:world|universe|society) where\b|"
+          r"\b(?:technically|scientifically|chemically) (?:accurate|correct|precise)\b|"
+          r"\bwith (?:exact |precise )?(?:quantities|measurements|amounts) and steps\b|"
+          r"\b(?:you are|you're|act as) (?:the )?(?:game engine|narrator|simulator|simulation)\b|"
+          r"\bbegging you\b|\bjust this once\b|\bit will be your fault\b|\bprove (?:that )?you(?:'re| are) "
+          r"(?:smarter|better|not)\b|\bother (?:ais|models|chatbots|assistants) (?:did|do|can|would|answered)\b|"
+          r"\b(?:the usual|normal|your) rules don'?t apply\b|\bno (?:rules|limits|restrictions|filters|boundaries|"
+          r"ethics|morals|lectures)\b|\bzero (?:ethics|morals|limits|filters)\b|\b(?:alter ego|uncensored|"
+          r"unfiltered|unmoderated|unrestricted|without guardrails|no guardrails)\b|"
+          r"\b(?:start|begin) (?:your |each |every )?(?:reply|response|answer)s? with\b",
+          "purposes", "day", "universe", "reality", "world", "hypothetical", "accurate", "correct", "precise",
+          "quantities", "measurements", "amounts", "engine", "narrator", "simulat", "begging", "just this once",
+          "your fault", "prove", "other ai", "other model", "other chatbot", "other assistant", "rules don",
+          "no rules", "no limits", "no restrictions", "no filters", "no boundaries", "no ethics", "no morals",
+          "no lectures", "zero ", "alter ego", "uncensored", "unfiltered", "unmoderated", "unrestricted",
+          "guardrails", "start", "begin"),
+    # ---------------------------------------------------------------- the forbidden request itself
+    # Requests for serious harm (weapons, poisons, drugs, intrusion into other people's accounts, forgery,
+    # malware). Security questions mention the same things, which is why this is a feature the model weighs,
+    # not a verdict; its pairing with a pretext or a persona is a separate signal (features.analyse).
+    _rule("harm.request", "harmful-request",
+          r"\b(?:ricin|sarin|vx nerve|nerve agents?|mustard gas|anthrax|botulinum|napalm|thermite|pipe ?bombs?|"
+          r"molotov|nail bomb|explosives?|detonators?|silencers?|suppressors? for|ghost guns?|untraceable (?:gun|"
+          r"firearm|weapon)s?|fentanyl|methamphetamine|meth lab|cook meth|crack cocaine|lethal dose|"
+          r"poison (?:someone|somebody|my|a person|him|her)|knock (?:someone|somebody|him|her) out|"
+          r"without a prescription|hotwire|steal a car|fake (?:id|passport|driver'?s licen[cs]e|doctor'?s note)|"
+          r"forge (?:a|an|the)|counterfeit|money[- ]mules?|launder(?:ing)? money|phishing (?:kit|page|site|e-?mail)s?|"
+          r"ransomware|keylogger|credential stealer|ddos|botnet|bypass (?:the |a )?lock ?screen|"
+          r"(?:get|break|hack) into (?:someone|somebody|my ex|his|her|their|a)\w*(?:'s)? (?:\w+ )?(?:phone|e-?mail|"
+          r"account|instagram|facebook|computer)|stalk(?:ing)? (?:someone|my|her|him))",
+          "ricin", "sarin", "nerve", "mustard gas", "anthrax", "botulinum", "napalm", "thermite", "bomb", "molotov",
+          "explosive", "detonator", "silencer", "suppressor", "ghost gun", "untraceable", "fentanyl", "meth",
+          "crack cocaine", "lethal dose", "poison", "knock", "prescription", "hotwire", "steal a car", "fake ",
+          "forge", "counterfeit", "mule", "launder", "phishing", "ransomware", "keylogger", "credential stealer",
+          "ddos", "botnet", "lock", "into", "stalk"),
     # ---------------------------------------------------------------- addressed to the AI (indirect injection)
     _rule("addressed.if-ai", "addressed-to-ai",
           rf"\b(?:if|when|whenever|as) you(?:'re| are)? (?:an?|the)? ?{_AI}\b|\b(?:you are|you're) (?:an?|the) "
           rf"{_AI} (?:reading|processing|summari[sz]ing|parsing|analy[sz]ing|reviewing)|\b{_AI}\s*[:,]\s*(?:when|if|"
           rf"please|you|ignore|do|always|never|from now)\b|\bwhen you (?:summari[sz]e|process|read|analy[sz]e|parse|"
-          rf"review|answer questions about) (?:this|the) (?:e-?mail|document|page|message|file|text|article|ticket)",
-          " you", *_AI_NEEDLES),
+          rf"review|answer questions about) (?:this|the) (?:e-?mail|document|page|message|file|text|article|ticket)|"
+          rf"\bif (?:an?|the|any) {_AI} (?:is )?(?:handling|reading|processing|summari[sz]ing|screening|answering)\b|"
+          rf"\b(?:is|being) (?:summari[sz]ed|processed|read|screened|triaged|parsed) (?:automatically|by (?:an?|the) "
+          rf"{_AI})\b|\bwhoever or whatever\b|\b(?:any|every) (?:automated|automatic|ai|llm) (?:\w+ ){{0,2}}"
+          rf"(?:reading|processing|checking|reviewing|answering|screening|summari[sz]ing)\b|\bautomated (?:reviewer|"
+          rf"checker|screener|assistant|agent|system)s?\s*[:,]",
+          " you", "whoever", "automat", *_AI_NEEDLES),
     _rule("addressed.note-to-ai", "addressed-to-ai",
           rf"\b(?:note|message|instructions?|attention|important|notice|memo|reminder|directive)s?\s*(?:to|for)\s*"
           rf"(?:the |any |all )?{_AI}\b|\b(?:dear|hey|hello|hi|attention|psst)\W+(?:the )?{_AI}\b",
@@ -252,14 +301,24 @@ RULES: tuple[Rule, ...] = (
         r"\bnote (?:pour|à) (?:l'|le |la )?(?:ia|assistant|bot)\b", r"\bnota per (?:l'|il )?(?:ia|assistente|bot)\b",
         r"\b(?:notitie|bericht) (?:voor|aan) (?:de )?(?:ai|assistent)",
         r"给(?:AI|人工智能|助手|机器人)", r"(?:AI|アシスタント)(?:へ|への)",
+        r"\b(?:ao|à|para o|para a) (?:assistente|ia)\b", r"\bassistente (?:de ia|virtual)\b",
+        r"\b(?:al|para el) asistente\b", r"\basistente (?:de ia|virtual)\b", r"\bà l'(?:assistant|ia)\b",
+        r"\bassistant (?:ia|virtuel)\b", r"\b(?:all'|per l')assistente\b",
+        r"\b(?:ki|ki-assistent\w*)\s*(?:,\s*die|:)", r"\ban (?:die|den) (?:ki|ki-assistent\w*)\b",
+        r"\baan de (?:ai|ai-assistent|assistent)\b", r"\bai-assistent\b", r"\byapay zeka\b",
+        r"(?:ии|ai)-(?:ассистент|помощник)\w*", r"एआई सहायक", r"致\s*(?:AI|人工智能)", r"(?:AI|人工智能)助手",
+        r"AIアシスタント", r"(?:AI|인공지능)\s*(?:어시스턴트|비서|에게)",
     ),
           "для", "nota para", "hinweis", "nachricht", "anweisung", "note pour", "note à", "nota per", "notitie",
-          "bericht", "给", "へ"),
+          "bericht", "给", "へ", "assistente", "ia", "asistente", "assistant", "ki", "aan de", "ai-assistent",
+          "yapay zeka", "ассистент", "помощник", "एआई सहायक", "致", "助手", "アシスタント", "어시스턴트", "비서",
+          "에게"),
     _rule("addressed.ai-processing", "addressed-to-ai",
           rf"\b{_AI}\b{_gap(3)}(?:reading|processing|summari[sz]ing|parsing|analy[sz]ing|reviewing|screening|"
-          rf"evaluating|ranking|scoring|indexing|crawling)\b{_gap(2)}(?:this|these|the following|my)\b",
+          rf"evaluating|ranking|scoring|indexing|crawling|answering|handling|managing|aggregating|triaging)\b{_gap(2)}"
+          rf"(?:this|these|the following|my|our|questions)\b",
           "reading", "processing", "summari", "parsing", "analy", "reviewing", "screening", "evaluating", "ranking",
-          "scoring", "indexing", "crawling"),
+          "scoring", "indexing", "crawling", "answering", "handling", "managing", "aggregating", "triaging"),
     _rule("addressed.hidden-markup", "hidden-content",
           r"<!--[^>]{0,400}?\b(?:ignore|instruction|assistant|ai|llm|system|prompt|model|summar\w*)\b|"
           r"display\s*:\s*none|font-size\s*:\s*0|visibility\s*:\s*hidden|opacity\s*:\s*0(?:\.0+)?\s*[;\"']|"
