@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from clearsight.runner import collector_paused
+from clearsight.collector import collector_paused
 
 
 class _Node:
