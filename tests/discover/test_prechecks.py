@@ -14,9 +14,17 @@ from corpus_repos import build_repos
 
 from clearsight.discover.detectors.controls import _detect_python, _imports_limiter, python_controls
 from clearsight.discover.detectors.data import _URL, database_urls
-from clearsight.discover.detectors.python_code import PYTHON_CODE, might_observe, python_observations
+from clearsight.discover.detectors.python_code import (
+    DETECTOR_ID,
+    PYTHON_CODE,
+    PythonContext,
+    _Visitor,
+    might_observe,
+    python_observations,
+)
 from clearsight.discover.interface import SourceFile
 from clearsight.discover.links import find_reads
+from clearsight.discover.python_source import parse_python
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 
@@ -48,6 +56,60 @@ def test_the_checks_change_nothing_on_real_code(tmp_path: Path) -> None:
         assert _detect_python(file) == python_controls(file), rel
         skipped += not might_observe(text)
     assert skipped > len(sources) // 2  # the check must actually spare most parses of ordinary code
+
+
+def _visit(text: str, *, pruned: bool, context: PythonContext | None = None) -> list[object]:
+    tree = parse_python(text)
+    assert tree is not None
+    visitor = _Visitor("app.py", DETECTOR_ID, context if context is not None else PythonContext())
+    visitor.run(tree, text if pruned else None)
+    return list(visitor.found)
+
+
+def test_skipping_statements_changes_nothing_on_real_code(tmp_path: Path) -> None:
+    """The walk skips statements without a word the visitor acts on; every observation, in order, stays."""
+    sources = [(rel, text) for rel, text in _sources(tmp_path) if parse_python(text) is not None]
+    assert len(sources) > 200
+    reported = 0
+    for rel, text in sources:
+        pruned = _visit(text, pruned=True)
+        assert pruned == _visit(text, pruned=False), rel
+        reported += bool(pruned)
+    assert reported > 20  # real findings were compared, not only empty lists
+
+
+PRUNING = {
+    "loader alias called on a line without its name": (
+        "from pickle import loads as fetch\nimport os\n\ndef f(b):\n    x = 1\n    return fetch(b)\n"),
+    "handle reassigned before the load": (
+        'import pickle\nfh = open("m.pkl", "rb")\nfh = other()\nobj = pickle.load(fh)\n'),
+    "handle rebound by a later with": (
+        'import pickle\nwith open("a.pkl", "rb") as fh:\n    pass\nwith other() as fh:\n    pass\npickle.load(fh)\n'),
+    "import deep inside a function": "def f(p):\n    if p:\n        import torch\n    return torch.load(p)\n",
+    "constant used in a method": 'MODEL = "gpt-4o"\n\nclass A:\n    def go(self):\n        return c.chat(model=MODEL)\n',
+    "keyword on a later line": 'client.create(\n    messages=m,\n    temperature=0,\n    model="gpt-4o",\n)\n',
+    "except and match bodies": (
+        "import joblib\ntry:\n    pass\nexcept OSError:\n    m = joblib.load('m.pkl')\n"
+        "match m:\n    case 1:\n        joblib.load('n.pkl')\n"),
+}
+
+
+@pytest.mark.parametrize("source", PRUNING.values(), ids=PRUNING.keys())
+def test_skipping_statements_keeps_what_matters(source: str) -> None:
+    found = _visit(source, pruned=True)
+    assert found, "the snippet itself must be something the detector reports"
+    assert found == _visit(source, pruned=False)
+
+
+def test_handles_from_an_earlier_cell_are_still_forgotten() -> None:
+    """Notebook cells share a context: a handle opened in one cell and rebound in the next is not the file."""
+    cells = ['fh = open("m.pkl", "rb")\n', "import pickle\nfh = other()\nobj = pickle.load(fh)\n"]
+    results = []
+    for pruned in (True, False):
+        context = PythonContext()
+        results.append([_visit(cell, pruned=pruned, context=context) for cell in cells])
+    assert results[0] == results[1]
+    assert "m.pkl" not in str(results[0][1])
 
 
 TRICKY = {

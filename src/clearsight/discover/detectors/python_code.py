@@ -21,8 +21,10 @@ from __future__ import annotations
 import ast
 import re
 import unicodedata
+from bisect import bisect_right
 from dataclasses import dataclass, field, replace
 from functools import cache
+from itertools import accumulate
 from pathlib import PurePosixPath
 
 from clearsight.core.system import ComponentKind
@@ -103,7 +105,7 @@ def python_observations(source: str, rel: str, *, context: PythonContext | None 
     ctx = context if context is not None else PythonContext()
     visitor = _Visitor(rel, detector, ctx)
     try:
-        visitor.run(tree)
+        visitor.run(tree, source)
     except RecursionError:
         return []
     seen: set[tuple[str, str, int | None, str]] = set()
@@ -128,15 +130,22 @@ class _Visitor:
         self.found.append(Observation(kind=kind, name=name, rel=self.rel, line=getattr(node, "lineno", None),
                                       detector=self.detector, evidence=evidence, confidence=confidence))
 
-    def run(self, tree: ast.Module) -> None:
+    def run(self, tree: ast.Module, source: str | None = None) -> None:
         """Imports first (anywhere in the tree), so aliases and "this file uses AI" are known before the calls;
-        then module constants; then calls, assignments and ``with`` blocks in source order."""
-        imports, nodes = _collect(tree)
+        then module constants; then calls, assignments and ``with`` blocks in source order.
+
+        With the ``source``, statements whose lines cannot matter are not walked (:class:`_Lines`): a big test
+        module that loads one pickle is mostly statements without a word this visitor acts on.
+        """
+        lines = _Lines(source) if source is not None and source.isascii() else None
+        imports = _collect(tree, _IMPORT_WORDS, lines)[0]
+        handles = _opened_names(tree, lines) if lines is not None else ()
         for statement in imports:
             self._import(statement)
         for stmt in tree.body:
             self._module_constant(stmt)
-        for node in nodes:
+        words = (*_CALL_WORDS, *handles, *self.ctx.handles, *self._risky_aliases())
+        for node in _collect(tree, words, lines)[1]:
             if isinstance(node, ast.Call):
                 self._call(node)
             elif isinstance(node, ast.Assign):
@@ -220,6 +229,10 @@ class _Visitor:
             return None
         base = self.ctx.aliases.get(node.id) or _CONVENTIONAL.get(node.id, node.id)
         return ".".join([base, *reversed(parts)])
+
+    def _risky_aliases(self) -> list[str]:
+        """Names that call a risky loader without saying so (``from pickle import loads as fetch``)."""
+        return [name for name, full in self.ctx.aliases.items() if full in _RISKY_CALLS]
 
     def _bind_handle(self, name: str, value: ast.expr) -> None:
         """Remember which file a handle was opened on, so ``pickle.load(fh)`` names the file it unpickles."""
@@ -313,15 +326,73 @@ class _Visitor:
 
 _Import = ast.Import | ast.ImportFrom
 _Visited = ast.Call | ast.Assign | ast.With
+_RISKY_CALLS = frozenset({*_PICKLE_LOADS, "torch.load", "numpy.load"})
+# A statement can matter to the visitor only if one of its lines holds one of these (or a name below).
+_IMPORT_WORDS = ("import",)
+_CALL_WORDS = ("from_pretrained", *_MODEL_CONSTRUCTORS, "load_dataset", *_HUB_DOWNLOADS, "model",
+               "trust_remote_code", "load", "Unpickler", "read_pickle", "open")
 
 
-def _collect(tree: ast.Module) -> tuple[list[ast.Import | ast.ImportFrom], list[ast.Call | ast.Assign | ast.With]]:
+class _Lines:
+    """Which lines of a source hold which words, to skip statements that cannot matter.
+
+    Why this is exact: every node the visitor acts on names one of the words on one of its own lines — an
+    import says ``import``; a reported call names its function (``from_pretrained``, ``load``…), a ``model…``
+    keyword or ``trust_remote_code``, or is called through an alias of a risky loader (those aliases are
+    words too); a handle is bound by a line that says ``open`` and forgotten by a line that names it (the
+    names ever bound to ``open`` are words too). A statement none of whose lines holds a word holds none of
+    those nodes. Only ASCII sources are pruned: Python folds other identifiers (NFKC), text search does not.
+    """
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._starts = [0]
+        at = source.find("\n")
+        while at >= 0:
+            self._starts.append(at + 1)
+            at = source.find("\n", at + 1)
+        self._cache: dict[tuple[str, ...], list[int]] = {}
+
+    def marks(self, words: tuple[str, ...]) -> list[int]:
+        """Running count of lines holding a word: ``marks[end] - marks[start - 1]`` > 0 when lines start..end
+        (1-based) hold one."""
+        found = self._cache.get(words)
+        if found is not None:
+            return found
+        hit = bytearray(len(self._starts) + 1)
+        source = self.source
+        for word in set(words):
+            at = source.find(word)
+            while at >= 0:
+                line = bisect_right(self._starts, at)  # 1-based line of offset ``at``
+                hit[line] = 1
+                at = source.find(word, self._starts[line] if line < len(self._starts) else len(source))
+        counts = list(accumulate(hit))
+        self._cache[words] = counts
+        return counts
+
+
+def _opened_names(tree: ast.Module, lines: _Lines) -> tuple[str, ...]:
+    """Names assigned an ``open(...)`` anywhere (``fh = open(p)``, ``with open(p) as fh``)."""
+    names: list[str] = []
+    for node in _collect(tree, ("open",), lines)[1]:
+        if isinstance(node, ast.Assign):
+            names.extend(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.With):
+            names.extend(i.optional_vars.id for i in node.items if isinstance(i.optional_vars, ast.Name))
+    return tuple(names)
+
+
+def _collect(tree: ast.Module, words: tuple[str, ...] = (), lines: _Lines | None = None,
+             ) -> tuple[list[ast.Import | ast.ImportFrom], list[ast.Call | ast.Assign | ast.With]]:
     """One iterative walk (deep trees cannot exhaust the stack): imports in breadth-first order, as ``ast.walk``
-    yields them, and calls, assignments and ``with`` blocks depth-first in source order.
+    yields them, and calls, assignments and ``with`` blocks depth-first in source order. With ``lines``,
+    statements none of whose lines holds one of ``words`` are skipped with everything inside them.
 
     Breadth-first order within one depth is depth-first order, so sorting the imports by (depth, position)
     reproduces ``ast.walk`` without a second pass over the tree.
     """
+    marks = lines.marks(words) if lines is not None else None
     imports: list[tuple[int, int, ast.Import | ast.ImportFrom]] = []
     nodes: list[ast.Call | ast.Assign | ast.With] = []
     stack: list[tuple[ast.AST, int]] = [(tree, 0)]
@@ -339,7 +410,12 @@ def _collect(tree: ast.Module) -> tuple[list[ast.Import | ast.ImportFrom], list[
             if isinstance(value, ast.AST):
                 children.append((value, depth + 1))
             elif isinstance(value, list):
-                children.extend((item, depth + 1) for item in value if isinstance(item, ast.AST))
+                if marks is not None:
+                    children.extend((item, depth + 1) for item in value if isinstance(item, ast.AST) and (
+                        not isinstance(item, ast.stmt)
+                        or marks[item.end_lineno or item.lineno] > marks[item.lineno - 1]))
+                else:
+                    children.extend((item, depth + 1) for item in value if isinstance(item, ast.AST))
         children.reverse()
         stack.extend(children)
     imports.sort(key=lambda entry: (entry[0], entry[1]))
