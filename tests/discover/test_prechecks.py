@@ -86,7 +86,8 @@ PRUNING = {
     "handle rebound by a later with": (
         'import pickle\nwith open("a.pkl", "rb") as fh:\n    pass\nwith other() as fh:\n    pass\npickle.load(fh)\n'),
     "import deep inside a function": "def f(p):\n    if p:\n        import torch\n    return torch.load(p)\n",
-    "constant used in a method": 'MODEL = "gpt-4o"\n\nclass A:\n    def go(self):\n        return c.chat(model=MODEL)\n',
+    "constant used in a method": (
+        'MODEL = "gpt-4o"\n\nclass A:\n    def go(self):\n        return c.chat(model=MODEL)\n'),
     "keyword on a later line": 'client.create(\n    messages=m,\n    temperature=0,\n    model="gpt-4o",\n)\n',
     "except and match bodies": (
         "import joblib\ntry:\n    pass\nexcept OSError:\n    m = joblib.load('m.pkl')\n"
