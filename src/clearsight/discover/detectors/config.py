@@ -18,12 +18,9 @@ import yaml
 from clearsight.core.system import ComponentKind
 from clearsight.discover.catalog import lookup_pypi
 from clearsight.discover.interface import Confidence, Detector, FunctionDetector, Observation, SourceFile, source_lines
+from clearsight.discover.relpaths import base_name
 
 __all__ = ["CONFIG_DETECTORS", "db_engine"]
-
-
-def _base(rel: str) -> str:
-    return rel.rsplit("/", 1)[-1]
 
 
 def _line_at(text: str, offset: int) -> int:
@@ -86,7 +83,7 @@ def db_engine(scheme: str) -> str | None:
 
 
 def _wants_env(rel: str) -> bool:
-    base = _base(rel).lower()
+    base = base_name(rel).lower()
     return base == ".env" or base.startswith(".env.") or (base.endswith(".env") and not base.endswith(".venv"))
 
 
@@ -101,7 +98,7 @@ def _key_component(variable: str) -> tuple[ComponentKind, str] | None:
 def _detect_env(file: SourceFile) -> list[Observation]:
     if not file.text:
         return []
-    base = _base(file.rel).lower()
+    base = base_name(file.rel).lower()
     template = any(word in base for word in ("example", "sample", "template", "dist", "tmpl"))
     confidence: Confidence = "medium" if template else "high"
     detector = "config.dotenv"
@@ -151,7 +148,7 @@ _RAY_IMAGE = re.compile(r"\brayproject/ray(?:-ml)?(?::(?P<tag>[\w.-]+))?")
 
 
 def _wants_deploy(rel: str) -> bool:
-    base = _base(rel).lower()
+    base = base_name(rel).lower()
     return (base in {"dockerfile", "containerfile"} or base.startswith(("dockerfile.", "containerfile."))
             or base.endswith((".dockerfile", ".yaml", ".yml")))
 
@@ -215,13 +212,13 @@ _SECRETISH = re.compile(r"(?:^sk-|^ghp_|^gho_|^xox[abp]-|^AKIA|^eyJ|token|secret
 
 def _known_mcp_location(rel: str) -> bool:
     lowered = rel.lower()
-    if _base(lowered) in _MCP_FILES or "/.continue/mcpservers/" in "/" + lowered:
+    if base_name(lowered) in _MCP_FILES or "/.continue/mcpservers/" in "/" + lowered:
         return True
     return any(lowered == path or lowered.endswith("/" + path) for path in _MCP_DIR_FILES)
 
 
 def _wants_mcp(rel: str) -> bool:
-    base = _base(rel).lower()
+    base = base_name(rel).lower()
     if base in _SKIP_JSON or base.endswith((".lock", "-lock.json", ".schema.json")):
         return False
     return _known_mcp_location(rel) or base.endswith((".json", ".yaml", ".yml"))
@@ -294,7 +291,8 @@ def _detect_mcp(file: SourceFile) -> list[Observation]:
         return []
     found: list[Observation] = []
     for key in _MCP_KEYS:
-        if key not in data or (key in ("mcp", "context_servers") and not known and _base(file.rel) != "opencode.json"):
+        if key not in data or (key in ("mcp", "context_servers") and not known
+                               and base_name(file.rel) != "opencode.json"):
             continue
         key_match = re.search(r"[\"']?" + re.escape(key) + r"[\"']?\s*:", text)
         start = key_match.end() if key_match else 0

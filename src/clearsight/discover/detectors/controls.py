@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterator
 
 from clearsight.discover.interface import Detector, FunctionDetector, Observation, SourceFile, source_lines
 from clearsight.discover.python_source import parse_python
+from clearsight.discover.relpaths import base_name
 
 __all__ = ["CONTROL_DETECTORS", "CONTROL_PREFIX", "control_name", "is_ci_file"]
 
@@ -51,10 +52,6 @@ def control_name(name: str) -> str | None:
 def _observe(control: str, file: SourceFile, line: int | None, detector: str, evidence: str) -> Observation:
     return Observation(kind="pipeline", name=f"{CONTROL_PREFIX}{control}", rel=file.rel, line=line,
                        detector=detector, evidence=evidence[:200])
-
-
-def _base(rel: str) -> str:
-    return rel.rsplit("/", 1)[-1]
 
 
 def _dedupe(found: list[Observation]) -> list[Observation]:
@@ -278,7 +275,7 @@ _GW_PATTERNS = (
 
 
 def _wants_gateway(rel: str) -> bool:
-    base = _base(rel).lower()
+    base = base_name(rel).lower()
     return (base.endswith((".conf", ".yaml", ".yml", ".json")) and not base.endswith("-lock.json")
             and not is_ci_file(rel))
 
@@ -316,7 +313,7 @@ _CI_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 
 def is_ci_file(rel: str) -> bool:
     lower = rel.lower()
-    base = _base(lower)
+    base = base_name(lower)
     if lower.startswith(".github/workflows/") or "/.github/workflows/" in lower:
         return base.endswith((".yml", ".yaml"))
     if lower.endswith(".circleci/config.yml"):
@@ -327,7 +324,7 @@ def is_ci_file(rel: str) -> bool:
 def _detect_ci(file: SourceFile) -> list[Observation]:
     if not file.text:
         return []
-    comment = "//" if _base(file.rel).lower() == "jenkinsfile" else "#"
+    comment = "//" if base_name(file.rel).lower() == "jenkinsfile" else "#"
     found: list[Observation] = []
     for number, line in _code_lines(file.text, comment):
         for control, pattern in _CI_PATTERNS:
@@ -350,7 +347,7 @@ _PINNED = re.compile(r"===?\s*[^\s,;*]+(?:\s*;.*)?$")
 
 
 def _wants_pinning(rel: str) -> bool:
-    base = _base(rel)
+    base = base_name(rel)
     return bool(_REQUIREMENTS.match(base)) or base.lower() in _LOCK_FILES
 
 
@@ -373,7 +370,7 @@ def _requirement_lines(text: str) -> Iterator[tuple[int, str]]:
 
 
 def _detect_pinning(file: SourceFile) -> list[Observation]:
-    base = _base(file.rel)
+    base = base_name(file.rel)
     if base.lower() in _LOCK_FILES:
         return [_observe("dependency-pinning", file, None, _PIN_ID, f"lock file {base}")]
     if not file.text:

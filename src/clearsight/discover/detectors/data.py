@@ -24,16 +24,13 @@ import yaml
 
 from clearsight.discover.detectors.config import db_engine
 from clearsight.discover.interface import Confidence, Detector, FunctionDetector, Observation, SourceFile, source_lines
+from clearsight.discover.relpaths import base_name
 
 __all__ = ["DATA_DETECTORS", "classify_field"]
 
 
-def _base(rel: str) -> str:
-    return rel.rsplit("/", 1)[-1]
-
-
 def _ext(rel: str) -> str:
-    base = _base(rel).lower()
+    base = base_name(rel).lower()
     return base.rsplit(".", 1)[-1] if "." in base else ""
 
 
@@ -73,7 +70,7 @@ _LOCAL_HOSTS = {"localhost", "127.0.0.1", "0.0.0.0", "host", "hostname", "exampl
 
 
 def _wants_url(rel: str) -> bool:
-    base = _base(rel).lower()
+    base = base_name(rel).lower()
     if base.endswith((".lock", "-lock.json")) or base == ".env" or base.startswith(".env.") or base.endswith(".env"):
         return False
     return _ext(rel) in _URL_EXTS or base in {"dockerfile", "containerfile"} or base.startswith("dockerfile.")
@@ -125,7 +122,7 @@ _REGISTRY_PREFIX = re.compile(r"^(?:docker\.io/|index\.docker\.io/|public\.ecr\.
 
 
 def _wants_images(rel: str) -> bool:
-    base = _base(rel).lower()
+    base = base_name(rel).lower()
     return (base in {"dockerfile", "containerfile"} or base.startswith(("dockerfile.", "containerfile."))
             or base.endswith(".dockerfile") or _ext(rel) in {"yaml", "yml"})
 
@@ -419,7 +416,7 @@ def _schema_properties(node: Any, depth: int = 0) -> list[str]:
 
 
 def _wants_schema(rel: str) -> bool:
-    base = _base(rel).lower()
+    base = base_name(rel).lower()
     if base.endswith((".lock", "-lock.json")) or base in {"package.json", "tsconfig.json"}:
         return False
     return base.endswith((".json", ".yaml", ".yml"))
@@ -429,7 +426,7 @@ def _detect_schema(file: SourceFile) -> list[Observation]:
     text = file.text
     if not text or "properties" not in text:
         return []
-    base = _base(file.rel).lower()
+    base = base_name(file.rel).lower()
     is_json = base.endswith(".json")
     schema_like = ("$schema" in text or "schema" in base or "openapi" in text[:2000] or "swagger" in text[:2000]
                    or "components:" in text or '"definitions"' in text or "$defs" in text)

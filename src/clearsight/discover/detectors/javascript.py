@@ -11,11 +11,11 @@ Template literals with ``${…}`` are ignored. Regex literals are not parsed (a 
 from __future__ import annotations
 
 import re
-from pathlib import PurePosixPath
 
 from clearsight.discover.catalog import lookup_npm
 from clearsight.discover.detectors.python_code import is_known_model_name, plausible_identifier, short
 from clearsight.discover.interface import Confidence, FunctionDetector, Observation, SourceFile
+from clearsight.discover.relpaths import suffix
 
 DETECTOR_ID = "javascript"
 EXTENSIONS = frozenset({".js", ".jsx", ".ts", ".tsx", ".mjs", ".cjs", ".mts", ".cts"})
@@ -132,7 +132,7 @@ def javascript_observations(text: str, rel: str) -> list[Observation]:
 
 
 def _wants(rel: str) -> bool:
-    return PurePosixPath(rel).suffix.lower() in EXTENSIONS and not rel.endswith((".min.js", ".d.ts"))
+    return suffix(rel).lower() in EXTENSIONS and not rel.endswith((".min.js", ".d.ts"))
 
 
 def _detect(file: SourceFile) -> list[Observation]:

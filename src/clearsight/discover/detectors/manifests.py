@@ -22,6 +22,7 @@ import yaml
 from clearsight.discover.catalog import AIPackage, lookup_npm, lookup_pypi
 from clearsight.discover.detectors.python_code import is_known_model_name, plausible_identifier
 from clearsight.discover.interface import Confidence, Detector, FunctionDetector, Observation, SourceFile, source_lines
+from clearsight.discover.relpaths import base_name
 
 __all__ = ["MANIFEST_DETECTORS", "parse_requirement"]
 
@@ -32,10 +33,6 @@ _BARE_VERSION = re.compile(r"^v?\d+(?:\.\d+)*(?:[-.+]?[A-Za-z0-9.]+)?$")
 # conda package names that differ from their PyPI distribution
 _CONDA_ALIASES = {"pytorch": "torch", "pytorch-cpu": "torch", "pytorch-gpu": "torch", "tensorflow-gpu": "tensorflow",
                   "py-xgboost": "xgboost", "faiss": "faiss-cpu", "huggingface_hub": "huggingface-hub"}
-
-
-def _base(rel: str) -> str:
-    return rel.rsplit("/", 1)[-1]
 
 
 def _line_at(text: str, offset: int) -> int:
@@ -117,7 +114,7 @@ def _from_specs(file: SourceFile, detector: str, specs: Iterable[tuple[str, int 
 # --- requirements files ------------------------------------------------------------------------------------------
 
 def _wants_requirements(rel: str) -> bool:
-    base = _base(rel).lower()
+    base = base_name(rel).lower()
     parent = rel.lower().rsplit("/", 2)[-2] if "/" in rel else ""
     if base.endswith(".txt"):
         return "requirements" in base or base.startswith("constraints") or parent == "requirements"
@@ -147,7 +144,7 @@ def _detect_requirements(file: SourceFile) -> list[Observation]:
         return []
     specs = [(line.strip(), number) for line, number in _logical_lines(file.text)
              if line.strip() and not line.lstrip().startswith(("-", "#"))]  # -r / -c / -e / --index-url ignored
-    return _from_specs(file, "manifest.requirements", specs, _base(file.rel))
+    return _from_specs(file, "manifest.requirements", specs, base_name(file.rel))
 
 
 # --- pyproject.toml ----------------------------------------------------------------------------------------------
@@ -313,7 +310,7 @@ def _detect_setup_py(file: SourceFile) -> list[Observation]:
 # --- conda environment.yml ---------------------------------------------------------------------------------------
 
 def _wants_conda(rel: str) -> bool:
-    base = _base(rel).lower()
+    base = base_name(rel).lower()
     return bool(re.fullmatch(r"(environment|conda)([-_.][\w.-]*)?\.ya?ml", base))
 
 
@@ -363,8 +360,8 @@ def _detect_conda(file: SourceFile) -> list[Observation]:
             continue
         line = _find_line(text, entry.strip(), deps_line) or _find_line(text, name, deps_line)
         found.append(_observe(package, file, line, "manifest.conda", f"{entry.strip()} in "
-                              f"{_base(file.rel)} (conda)", version))
-    found += _from_specs(file, "manifest.conda", pip_specs, f"{_base(file.rel)} (pip)")
+                              f"{base_name(file.rel)} (conda)", version))
+    found += _from_specs(file, "manifest.conda", pip_specs, f"{base_name(file.rel)} (pip)")
     return found
 
 
@@ -435,7 +432,7 @@ def _detect_toml_lock(file: SourceFile) -> list[Observation]:
         match = re.search(r'^\s*name\s*=\s*"' + re.escape(name) + r'"', text, re.MULTILINE)
         line = _line_at(text, match.start()) if match else _find_line(text, name)
         found.append(_observe(package, file, line, "manifest.lockfile", f"{name} {version or ''} locked in "
-                              f"{_base(file.rel)}".replace("  ", " "), version, lock=True))
+                              f"{base_name(file.rel)}".replace("  ", " "), version, lock=True))
     return found
 
 
@@ -488,7 +485,7 @@ def _detect_package_lock(file: SourceFile) -> list[Observation]:
             continue
         seen.add((package.name, version))
         found.append(_observe(package, file, _json_key_line(text, key), "manifest.package_lock",
-                              f"{name} {version or ''} locked in {_base(file.rel)}".replace("  ", " "), version,
+                              f"{name} {version or ''} locked in {base_name(file.rel)}".replace("  ", " "), version,
                               lock=True))
     return found
 
@@ -497,7 +494,7 @@ def _named(*names: str) -> Any:
     wanted = {name.lower() for name in names}
 
     def wants(rel: str) -> bool:
-        return _base(rel).lower() in wanted
+        return base_name(rel).lower() in wanted
 
     return wants
 
@@ -513,7 +510,7 @@ _SERVER_WORDS = re.compile(r"vllm|text-generation|text-embeddings|tritonserver|t
 
 
 def _wants_deployment(rel: str) -> bool:
-    base = _base(rel).lower()
+    base = base_name(rel).lower()
     return (base in {"dockerfile", "containerfile"} or base.startswith(("dockerfile.", "containerfile."))
             or base.endswith((".dockerfile", ".yaml", ".yml")))
 

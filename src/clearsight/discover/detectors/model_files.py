@@ -8,10 +8,9 @@ stream counts only under a model extension (``.pt``, ``.keras``, ``.joblib``…)
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
-
 from clearsight.controls.artifacts.formats import MODEL_EXTENSIONS, sniff
 from clearsight.discover.interface import Confidence, FunctionDetector, Observation, SourceFile
+from clearsight.discover.relpaths import suffix
 
 DETECTOR_ID = "model-files"
 
@@ -25,18 +24,18 @@ _UNSAFE = frozenset({"pickle", "joblib", "joblib-zf", "torch-legacy"})
 
 
 def model_file_observation(file: SourceFile) -> Observation | None:
-    suffix = PurePosixPath(file.rel).suffix.lower()
-    if file.text is not None and suffix not in MODEL_EXTENSIONS:
+    extension = suffix(file.rel).lower()
+    if file.text is not None and extension not in MODEL_EXTENSIONS:
         return None
     fmt = sniff(file.head, name=file.rel)
     confidence: Confidence = "high"
     if fmt in MODEL_FORMATS:
         evidence = f"{fmt} content"
-        expected = MODEL_EXTENSIONS.get(suffix)
-        if suffix and (suffix not in MODEL_EXTENSIONS or (expected is not None and fmt not in expected)):
-            evidence += f" named {suffix}"
-    elif fmt in _CONTAINERS and suffix in MODEL_EXTENSIONS:
-        evidence, confidence = f"{fmt} container named {suffix}", "medium"
+        expected = MODEL_EXTENSIONS.get(extension)
+        if extension and (extension not in MODEL_EXTENSIONS or (expected is not None and fmt not in expected)):
+            evidence += f" named {extension}"
+    elif fmt in _CONTAINERS and extension in MODEL_EXTENSIONS:
+        evidence, confidence = f"{fmt} container named {extension}", "medium"
     else:
         return None
     if fmt in _UNSAFE:

@@ -12,11 +12,11 @@ Imports and module-level constants carry over from earlier cells (as when the no
 from __future__ import annotations
 
 import json
-from pathlib import PurePosixPath
 from typing import Any
 
 from clearsight.discover.detectors.python_code import PythonContext, python_observations, with_evidence_prefix
 from clearsight.discover.interface import FunctionDetector, Observation, SourceFile
+from clearsight.discover.relpaths import suffix
 
 DETECTOR_ID = "notebooks"
 
@@ -65,7 +65,7 @@ def notebook_observations(text: str, rel: str) -> list[Observation]:
 
 
 def _wants(rel: str) -> bool:
-    return PurePosixPath(rel).suffix.lower() == ".ipynb"
+    return suffix(rel).lower() == ".ipynb"
 
 
 def _detect(file: SourceFile) -> list[Observation]:

@@ -25,12 +25,12 @@ from bisect import bisect_right
 from dataclasses import dataclass, field, replace
 from functools import cache
 from itertools import accumulate
-from pathlib import PurePosixPath
 
 from clearsight.core.system import ComponentKind
 from clearsight.discover.catalog import import_names, lookup_import
 from clearsight.discover.interface import Confidence, FunctionDetector, Observation, SourceFile
 from clearsight.discover.python_source import parse_python
+from clearsight.discover.relpaths import suffix
 
 DETECTOR_ID = "python-code"
 RISK_PREFIX = "risky load: "
@@ -507,7 +507,7 @@ def _is_local_path(value: str) -> bool:
 
 
 def _wants(rel: str) -> bool:
-    return PurePosixPath(rel).suffix.lower() in (".py", ".pyw")
+    return suffix(rel).lower() in (".py", ".pyw")
 
 
 def _detect(file: SourceFile) -> list[Observation]:
