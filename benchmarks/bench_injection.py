@@ -4,11 +4,13 @@
 
 Evaluation data is held apart from training:
 
-* ``benchmarks/injection/eval_written.jsonl`` — written for evaluation only, by someone who did not see the
-  training supplement; many hard negatives (security talk, role-play, code, other languages, benign documents
-  with imperatives for humans) and indirect injections in documents.
-* ``benchmarks/injection/eval_fresh.jsonl`` — a second set written the same way in a later session by a writer
-  who saw neither the training data, nor the first evaluation set, nor the detector's rules; measured once.
+* ``benchmarks/injection/eval_fresh_2.jsonl`` — written for evaluation only, in the seventh session, by a writer
+  (a helper agent) who opened none of the training data, none of the earlier evaluation sets, and neither the
+  detector's code nor its docs; many hard negatives (security talk, role-play, code, other languages, benign
+  documents full of imperatives for people) and indirect injections in documents. Measured once.
+* The two earlier evaluation sets were looked at for error analysis after their measurement and are training
+  data now (``train_retired_eval_1.jsonl``, ``train_retired_eval_2.jsonl``); their results stay in
+  docs/benchmarks.md.
 * ``--public``: ``benchmarks/injection/.public_eval.jsonl``, extracted from openly licensed sets shipped in PyPI
   and npm packages by ``benchmarks/injection/public_eval.py`` (not committed; sources and licences there).
 
@@ -34,9 +36,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 TRAIN = [ROOT.parent / "shared" / "datasets" / "prompt-injection" / "train.jsonl",
-         *sorted((HERE / "injection").glob("train_written*.jsonl"))]
-WRITTEN = HERE / "injection" / "eval_written.jsonl"
-FRESH = HERE / "injection" / "eval_fresh.jsonl"
+         *sorted((HERE / "injection").glob("train_*.jsonl"))]
+HELD_OUT = HERE / "injection" / "eval_fresh_2.jsonl"
 PUBLIC = HERE / "injection" / ".public_eval.jsonl"
 ANCHOR_PYTHON = HERE / ".venv-llm-anchors" / "bin" / "python"
 
@@ -120,7 +121,7 @@ def main() -> None:
     args = parser.parse_args()
     os.sched_setaffinity(0, {0})
     train_keys = {_key(r["text"]) for path in TRAIN if path.is_file() for r in read(path)}
-    sets = {"written": WRITTEN, "fresh": FRESH}
+    sets = {"held-out": HELD_OUT}
     if args.public:
         if not PUBLIC.is_file():
             raise SystemExit(f"{PUBLIC} is missing: run benchmarks/injection/public_eval.py first")

@@ -62,7 +62,7 @@ def test_benign_look_alikes_fire_no_override_or_persona_rule(text: str) -> None:
 
 def _corpus() -> list[str]:
     texts: list[str] = []
-    for path in (SHARED, WRITTEN / "train_written.jsonl", WRITTEN / "eval_written.jsonl"):
+    for path in (SHARED, WRITTEN / "train_written.jsonl", WRITTEN / "train_retired_eval_1.jsonl"):
         if path.is_file():  # split on newlines only: texts may hold U+2028, which splitlines() would cut at
             texts.extend(json.loads(line)["text"] for line in path.read_text(encoding="utf-8").split("\n") if line)
     return texts

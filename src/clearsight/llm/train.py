@@ -175,7 +175,7 @@ def choose_threshold(labels: Sequence[int], scores: Sequence[float], hard: Seque
 
 
 def train(data: Sequence[Path], *, folds: int = 5, seed: int = 7, cs: Sequence[float] = DEFAULT_CS,
-          max_hard_fpr: float = 0.03, log: Any = sys.stderr, errors: Path | None = None) -> LinearModel:
+          max_hard_fpr: float = 0.04, log: Any = sys.stderr, errors: Path | None = None) -> LinearModel:
     examples = read_examples(data)
     print(f"{len(examples)} texts ({sum(e.label for e in examples)} injections) from {len(data)} files", file=log)
     prepared = [prepare(e) for e in examples]
@@ -218,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "model" / MODEL_FILE)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--max-hard-fpr", type=float, default=0.03)
+    parser.add_argument("--max-hard-fpr", type=float, default=0.04)
     parser.add_argument("--errors", type=Path, help="Write the cross-validation errors here (JSONL), to study.")
     args = parser.parse_args(argv)
     model = train(args.data, folds=args.folds, seed=args.seed, max_hard_fpr=args.max_hard_fpr, errors=args.errors)
