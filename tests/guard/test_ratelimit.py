@@ -1,0 +1,89 @@
+"""The guard's in-memory limits: enforced like ``limits``' own storage, with expired counters swept on a budget."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from clearsight.guard.ratelimit import SWEPT_PER_SECOND, RateLimiter, SweptMemoryStorage, parse_limits
+
+
+def test_memory_limits_allow_up_to_the_limit_then_say_when_to_retry() -> None:
+    async def run() -> list[float | None]:
+        limiter = RateLimiter("memory://")
+        limits = parse_limits(["3/minute"])
+        answers = [await limiter.hit("/score", "alice", limits) for _ in range(4)]
+        answers.append(await limiter.hit("/score", "bob", limits))  # another client has its own budget
+        return answers
+
+    first, second, third, fourth, other = asyncio.run(run())
+    assert (first, second, third, other) == (None, None, None, None)
+    assert fourth is not None and 1.0 <= fourth <= 120.0
+
+
+def test_the_tightest_of_several_limits_decides() -> None:
+    async def run() -> list[float | None]:
+        limiter = RateLimiter("memory://")
+        limits = parse_limits(["100/minute", "2/hour"])
+        return [await limiter.hit("/score", "alice", limits) for _ in range(3)]
+
+    answers = asyncio.run(run())
+    assert answers[:2] == [None, None]
+    assert answers[2] is not None and answers[2] > 60  # the hourly limit, not the per-minute one
+
+
+def _filled(counters: int, expiry: float) -> SweptMemoryStorage:
+    storage = SweptMemoryStorage()
+
+    async def fill() -> None:
+        for i in range(counters):
+            await storage.incr(f"k{i}", expiry)
+
+    asyncio.run(fill())
+    return storage
+
+
+def test_a_due_sweep_drops_expired_counters_and_keeps_live_ones() -> None:
+    storage = _filled(50, expiry=10)
+    asyncio.run(storage.incr("long-lived", 3600))
+    removed = storage.sweep(time.time() + 11)
+    assert removed == 50
+    assert set(storage.storage) == {"long-lived"} and set(storage.expirations) == {"long-lived"}
+
+
+def test_hits_between_sweeps_do_not_walk_the_counters() -> None:
+    """The point of the storage: a hit costs the same with 10 or 100,000 clients."""
+    storage = _filled(50, expiry=10)
+    later = time.time() + 11
+    storage.sweep(later)
+    asyncio.run(storage.incr("again", 10))  # expired by ``later + 0.5`` too, but no sweep is due yet
+    storage.expirations["again"] = later - 1
+    assert storage.sweep(later + 0.5) == 0
+    assert "again" in storage.expirations
+    assert storage.sweep(later + 1.0) == 1
+
+
+def test_the_sweep_period_grows_with_the_number_of_counters() -> None:
+    storage = _filled(SWEPT_PER_SECOND * 3, expiry=3600)
+    now = time.time()
+    storage.next_sweep = 0.0
+    storage.sweep(now)
+    assert storage.next_sweep == now + 3.0
+
+
+def test_an_expired_counter_reads_as_expired_before_any_sweep() -> None:
+    async def run() -> tuple[int, int, int]:
+        storage = SweptMemoryStorage()
+        await storage.incr("k", 60)
+        await storage.incr("k", 60)
+        storage.next_sweep = time.time() + 3600  # no sweep is due
+        storage.expirations["k"] = time.time() - 1  # as if the minute had passed
+        stale = await storage.get("k")
+        await storage.incr("k", 60)
+        await storage.incr("k", 60)
+        storage.expirations["k"] = time.time() - 1
+        restarted = await storage.incr("k", 60)
+        storage.expirations["k"] = time.time() - 1
+        return stale, restarted, await storage.decr("k")
+
+    assert asyncio.run(run()) == (0, 1, 0)
