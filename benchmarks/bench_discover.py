@@ -181,6 +181,7 @@ def main() -> int:
     ap.add_argument("--work", type=Path, default=Path("/tmp/clearsight-bench-discover"))
     ap.add_argument("--json", type=Path, help="also write the raw results here")
     ap.add_argument("--skip-anchors", action="store_true", help="time Clearsight only")
+    ap.add_argument("--skip-aibom", action="store_true", help="leave out ai-bom (about 3 minutes a run here)")
     ap.add_argument("--quick", action="store_true",
                     help="Clearsight serial and split --jobs 2 only (skip 1-root --jobs 2 and split serial)")
     args = ap.parse_args()
@@ -190,7 +191,7 @@ def main() -> int:
     out.mkdir(exist_ok=True)
 
     cdx = {"available": False, "why": "skipped"} if args.skip_anchors else install_cdxgen(work)
-    aib = {"available": False, "why": "skipped"} if args.skip_anchors else install_aibom(work)
+    aib = {"available": False, "why": "skipped"} if args.skip_anchors or args.skip_aibom else install_aibom(work)
     tree, parts = build_tree(work, args.target_files)
     nfiles = count_files(tree)
     log(f"tree {tree}: {nfiles} files in {len(parts)} top-level folders")
