@@ -49,7 +49,7 @@ def analyse(text: str, context: str) -> Analysis:
     hidden: dict[str, str] = {}
     for view in (*norm.payloads, *((norm.rot13,) if norm.rot13 else ())):
         hidden.update({r.id: r.reason for r in matching(view)})
-    for rule in hidden.keys() - hit.keys():
+    for rule in [r for r in hidden if r not in hit]:  # in rule order: a set's order changes per process
         signals.append(f"p:{rule}")
         signals.append("p:any")
     signals.extend(f"t:{trick}" for trick in sorted(norm.tricks))

@@ -53,17 +53,32 @@ _SECRET_PROMPT = _any("system ?prompts?", "system messages?", "initial (?:prompt
 
 @dataclass(frozen=True)
 class Rule:
-    """One tactic; ``reason`` is what a detection reports when it fires."""
+    """One tactic; ``reason`` is what a detection reports when it fires.
+
+    ``pattern`` is the whole rule. A rule whose alternatives have different needles also keeps them as
+    ``parts`` (each a pattern and its own needles), so a common needle of one alternative does not make the
+    regex engine try all of them; the leftmost match among the parts is the match ``pattern`` would give.
+    """
 
     id: str
     reason: str
     pattern: re.Pattern[str]
     needles: tuple[str, ...] = ()  # lower-case substrings of which one must occur, or the regex is not run
+    parts: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = ()
 
     def find(self, text: str, lowered: str) -> re.Match[str] | None:
-        if self.needles and not any(n in lowered for n in self.needles):
-            return None
-        return self.pattern.search(text)
+        if not self.parts:
+            if self.needles and not any(n in lowered for n in self.needles):
+                return None
+            return self.pattern.search(text)
+        best: re.Match[str] | None = None
+        for pattern, needles in self.parts:
+            if not any(n in lowered for n in needles):
+                continue
+            found = pattern.search(text)
+            if found is not None and (best is None or found.start() < best.start()):
+                best = found
+        return best
 
     def search(self, text: str, lowered: str) -> bool:
         return self.find(text, lowered) is not None
@@ -72,6 +87,14 @@ class Rule:
 def _rule(id_: str, reason: str, pattern: str, *needles: str, case: bool = False) -> Rule:
     flags = re.MULTILINE if case else re.IGNORECASE | re.MULTILINE
     return Rule(id_, reason, re.compile(pattern, flags), needles)
+
+
+def _rule_parts(id_: str, reason: str, *parts: tuple[str, tuple[str, ...]]) -> Rule:
+    """A rule made of alternatives with their own needles; ``pattern`` is their alternation, in order."""
+    flags = re.IGNORECASE | re.MULTILINE
+    whole = re.compile("|".join(f"(?:{pattern})" for pattern, _ in parts), flags)
+    return Rule(id_, reason, whole, tuple(n for _, needles in parts for n in needles),
+                tuple((re.compile(pattern, flags), needles) for pattern, needles in parts))
 
 
 RULES: tuple[Rule, ...] = (
@@ -247,12 +270,14 @@ RULES: tuple[Rule, ...] = (
           r"ethics|morals|lectures)\b|\bzero (?:ethics|morals|limits|filters)\b|\b(?:alter ego|uncensored|"
           r"unfiltered|unmoderated|unrestricted|without guardrails|no guardrails)\b|"
           r"\b(?:start|begin) (?:your |each |every )?(?:reply|response|answer)s? with\b",
-          "purposes", "day", "universe", "reality", "world", "hypothetical", "accurate", "correct", "precise",
-          "quantities", "measurements", "amounts", "engine", "narrator", "simulat", "begging", "just this once",
-          "your fault", "prove", "other ai", "other model", "other chatbot", "other assistant", "rules don",
+          "purposes", "opposite day", "backwards day", "reverse day", "alternate ", "parallel ", "fictional ",
+          "hypothetical", "world where", "universe where", "society where", "technically ", "scientifically ",
+          "chemically ", "and steps", "game engine", "narrator", "simulat", "begging you", "just this once",
+          "your fault", "prove ", "other ai", "other model", "other chatbot", "other assistant", "rules don",
           "no rules", "no limits", "no restrictions", "no filters", "no boundaries", "no ethics", "no morals",
           "no lectures", "zero ", "alter ego", "uncensored", "unfiltered", "unmoderated", "unrestricted",
-          "guardrails", "start", "begin"),
+          "guardrails", "reply with", "replys with", "response with", "responses with", "answer with",
+          "answers with"),
     # ---------------------------------------------------------------- the forbidden request itself
     # Requests for serious harm (weapons, poisons, drugs, intrusion into other people's accounts, forgery,
     # malware). Security questions mention the same things, which is why this is a feature the model weighs,
@@ -268,22 +293,29 @@ RULES: tuple[Rule, ...] = (
           r"(?:get|break|hack) into (?:someone|somebody|my ex|his|her|their|a)\w*(?:'s)? (?:\w+ )?(?:phone|e-?mail|"
           r"account|instagram|facebook|computer)|stalk(?:ing)? (?:someone|my|her|him))",
           "ricin", "sarin", "nerve", "mustard gas", "anthrax", "botulinum", "napalm", "thermite", "bomb", "molotov",
-          "explosive", "detonator", "silencer", "suppressor", "ghost gun", "untraceable", "fentanyl", "meth",
-          "crack cocaine", "lethal dose", "poison", "knock", "prescription", "hotwire", "steal a car", "fake ",
-          "forge", "counterfeit", "mule", "launder", "phishing", "ransomware", "keylogger", "credential stealer",
-          "ddos", "botnet", "lock", "into", "stalk"),
+          "explosive", "detonator", "silencer", "suppressor", "ghost gun", "untraceable", "fentanyl",
+          "methamphetamine", "meth lab", "cook meth", "crack cocaine", "lethal dose", "poison ", "knock ",
+          "prescription", "hotwire", "steal a car", "fake ", "forge ", "counterfeit", "mule", "launder", "phishing",
+          "ransomware", "keylogger", "credential stealer", "ddos", "botnet", "bypass ", "get into", "break into",
+          "hack into", "stalk"),
     # ---------------------------------------------------------------- addressed to the AI (indirect injection)
-    _rule("addressed.if-ai", "addressed-to-ai",
-          rf"\b(?:if|when|whenever|as) you(?:'re| are)? (?:an?|the)? ?{_AI}\b|\b(?:you are|you're) (?:an?|the) "
-          rf"{_AI} (?:reading|processing|summari[sz]ing|parsing|analy[sz]ing|reviewing)|\b{_AI}\s*[:,]\s*(?:when|if|"
-          rf"please|you|ignore|do|always|never|from now)\b|\bwhen you (?:summari[sz]e|process|read|analy[sz]e|parse|"
-          rf"review|answer questions about) (?:this|the) (?:e-?mail|document|page|message|file|text|article|ticket)|"
-          rf"\bif (?:an?|the|any) {_AI} (?:is )?(?:handling|reading|processing|summari[sz]ing|screening|answering)\b|"
-          rf"\b(?:is|being) (?:summari[sz]ed|processed|read|screened|triaged|parsed) (?:automatically|by (?:an?|the) "
-          rf"{_AI})\b|\bwhoever or whatever\b|\b(?:any|every) (?:automated|automatic|ai|llm) (?:\w+ ){{0,2}}"
-          rf"(?:reading|processing|checking|reviewing|answering|screening|summari[sz]ing)\b|\bautomated (?:reviewer|"
-          rf"checker|screener|assistant|agent|system)s?\s*[:,]",
-          " you", "whoever", "automat", *_AI_NEEDLES),
+    _rule_parts(
+        "addressed.if-ai", "addressed-to-ai",
+        (rf"\b(?:if|when|whenever|as) you(?:'re| are)? (?:an?|the)? ?{_AI}\b|\b(?:you are|you're) (?:an?|the) "
+         rf"{_AI} (?:reading|processing|summari[sz]ing|parsing|analy[sz]ing|reviewing)|\b{_AI}\s*[:,]\s*(?:when|if|"
+         rf"please|you|ignore|do|always|never|from now)\b|\bwhen you (?:summari[sz]e|process|read|analy[sz]e|parse|"
+         rf"review|answer questions about) (?:this|the) (?:e-?mail|document|page|message|file|text|article|ticket)",
+         (" you", *_AI_NEEDLES)),
+        (rf"\bif (?:an?|the|any) {_AI} (?:is )?(?:handling|reading|processing|summari[sz]ing|screening|answering)\b",
+         ("handling", "reading", "processing", "summari", "screening", "answering")),
+        (rf"\b(?:is|being) (?:summari[sz]ed|processed|read|screened|triaged|parsed) (?:automatically|by (?:an?|the) "
+         rf"{_AI})\b", ("summarized", "summarised", "processed", " read ", "screened", "triaged", "parsed")),
+        (r"\bwhoever or whatever\b", ("whoever",)),
+        (r"\b(?:any|every) (?:automated|automatic|ai|llm) (?:\w+ ){0,2}"
+         r"(?:reading|processing|checking|reviewing|answering|screening|summari[sz]ing)\b",
+         ("any automat", "every automat", "any ai ", "every ai ", "any llm ", "every llm ")),
+        (r"\bautomated (?:reviewer|checker|screener|assistant|agent|system)s?\s*[:,]", ("automated ",)),
+    ),
     _rule("addressed.note-to-ai", "addressed-to-ai",
           rf"\b(?:note|message|instructions?|attention|important|notice|memo|reminder|directive)s?\s*(?:to|for)\s*"
           rf"(?:the |any |all )?{_AI}\b|\b(?:dear|hey|hello|hi|attention|psst)\W+(?:the )?{_AI}\b",
@@ -294,25 +326,30 @@ RULES: tuple[Rule, ...] = (
           rf"process(?:es)?|handles?|manages?|summari[sz]es?|answers?|reviews?|screens?)\b|\b(?:for|to)\s+your\s+"
           rf"{_AI}\b",
           *_AI_NEEDLES),
-    _rule("addressed.multilingual", "addressed-to-ai", _any(
-        r"(?:примечание|заметка|сообщение|инструкция|указание|внимание)\w* для (?:ии|ai|ассистент|бот|нейросет)",
-        r"\bnota para (?:la |el )?(?:ia|asistente|bot)\b",
-        r"\b(?:hinweis|nachricht|anweisung)\w* (?:für|an) (?:die |den )?(?:ki|assistent|bot)",
-        r"\bnote (?:pour|à) (?:l'|le |la )?(?:ia|assistant|bot)\b", r"\bnota per (?:l'|il )?(?:ia|assistente|bot)\b",
-        r"\b(?:notitie|bericht) (?:voor|aan) (?:de )?(?:ai|assistent)",
-        r"给(?:AI|人工智能|助手|机器人)", r"(?:AI|アシスタント)(?:へ|への)",
-        r"\b(?:ao|à|para o|para a) (?:assistente|ia)\b", r"\bassistente (?:de ia|virtual)\b",
-        r"\b(?:al|para el) asistente\b", r"\basistente (?:de ia|virtual)\b", r"\bà l'(?:assistant|ia)\b",
-        r"\bassistant (?:ia|virtuel)\b", r"\b(?:all'|per l')assistente\b",
-        r"\b(?:ki|ki-assistent\w*)\s*(?:,\s*die|:)", r"\ban (?:die|den) (?:ki|ki-assistent\w*)\b",
-        r"\baan de (?:ai|ai-assistent|assistent)\b", r"\bai-assistent\b", r"\byapay zeka\b",
-        r"(?:ии|ai)-(?:ассистент|помощник)\w*", r"एआई सहायक", r"致\s*(?:AI|人工智能)", r"(?:AI|人工智能)助手",
-        r"AIアシスタント", r"(?:AI|인공지능)\s*(?:어시스턴트|비서|에게)",
+    _rule_parts(
+        "addressed.multilingual", "addressed-to-ai",
+        (_any(r"(?:примечание|заметка|сообщение|инструкция|указание|внимание)\w* для (?:ии|ai|ассистент|бот|нейросет)",
+              r"\bnota para (?:la |el )?(?:ia|asistente|bot)\b",
+              r"\b(?:hinweis|nachricht|anweisung)\w* (?:für|an) (?:die |den )?(?:ki|assistent|bot)",
+              r"\bnote (?:pour|à) (?:l'|le |la )?(?:ia|assistant|bot)\b",
+              r"\bnota per (?:l'|il )?(?:ia|assistente|bot)\b",
+              r"\b(?:notitie|bericht) (?:voor|aan) (?:de )?(?:ai|assistent)",
+              r"给(?:AI|人工智能|助手|机器人)", r"(?:AI|アシスタント)(?:へ|への)"),
+         ("для", "nota para", "hinweis", "nachricht", "anweisung", "note pour", "note à", "nota per", "notitie",
+          "bericht", "给", "へ")),
+        (r"\b(?:ao|à|para o|para a) (?:assistente|ia)\b", ("assistente", "ao ia", "à ia", "para o ia", "para a ia")),
+        (r"\bassistente (?:de ia|virtual)\b", ("assistente",)),
+        (r"\b(?:al|para el) asistente\b|\basistente (?:de ia|virtual)\b", ("asistente",)),
+        (r"\bà l'(?:assistant|ia)\b|\bassistant (?:ia|virtuel)\b", ("à l'", "assistant ia", "assistant virtuel")),
+        (r"\b(?:all'|per l')assistente\b", ("assistente",)),
+        (r"\b(?:ki|ki-assistent\w*)\s*(?:,\s*die|:)|\ban (?:die|den) (?:ki|ki-assistent\w*)\b", ("ki",)),
+        (r"\baan de (?:ai|ai-assistent|assistent)\b|\bai-assistent\b", ("aan de", "ai-assistent")),
+        (r"\byapay zeka\b", ("yapay zeka",)),
+        (r"(?:ии|ai)-(?:ассистент|помощник)\w*", ("ассистент", "помощник")),
+        (r"एआई सहायक|致\s*(?:AI|人工智能)|(?:AI|人工智能)助手|AIアシスタント|"
+         r"(?:AI|인공지능)\s*(?:어시스턴트|비서|에게)",
+         ("एआई सहायक", "致", "助手", "アシスタント", "어시스턴트", "비서", "에게")),
     ),
-          "для", "nota para", "hinweis", "nachricht", "anweisung", "note pour", "note à", "nota per", "notitie",
-          "bericht", "给", "へ", "assistente", "ia", "asistente", "assistant", "ki", "aan de", "ai-assistent",
-          "yapay zeka", "ассистент", "помощник", "एआई सहायक", "致", "助手", "アシスタント", "어시스턴트", "비서",
-          "에게"),
     _rule("addressed.ai-processing", "addressed-to-ai",
           rf"\b{_AI}\b{_gap(3)}(?:reading|processing|summari[sz]ing|parsing|analy[sz]ing|reviewing|screening|"
           rf"evaluating|ranking|scoring|indexing|crawling|answering|handling|managing|aggregating|triaging)\b{_gap(2)}"
