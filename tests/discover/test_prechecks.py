@@ -89,6 +89,12 @@ PRUNING = {
     "constant used in a method": (
         'MODEL = "gpt-4o"\n\nclass A:\n    def go(self):\n        return c.chat(model=MODEL)\n'),
     "keyword on a later line": 'client.create(\n    messages=m,\n    temperature=0,\n    model="gpt-4o",\n)\n',
+    "call in a function's decorator": '@app.route(model="gpt-4o")\ndef f():\n    pass\n',
+    "call in a class decorator": "import pickle\n\n@register(pickle.loads(b))\nclass A:\n    x = 1\n",
+    "carriage returns only": 'import torch\r\rmodel = torch.load("weights.pt")\r',
+    "a carriage return after a backslash": "import pickle\nx = 1 + \\\r 2\ny = 3\npickle.load(f)\n",
+    "more names bound to open than the word budget": (
+        "import pickle\n" + "".join(f'h{i} = open("f{i}.pkl", "rb")\n' for i in range(100)) + "pickle.load(h5)\n"),
     "except and match bodies": (
         "import joblib\ntry:\n    pass\nexcept OSError:\n    m = joblib.load('m.pkl')\n"
         "match m:\n    case 1:\n        joblib.load('n.pkl')\n"),

@@ -342,23 +342,29 @@ class _Lines:
     words too); a handle is bound by a line that says ``open`` and forgotten by a line that names it (the
     names ever bound to ``open`` are words too). A statement none of whose lines holds a word holds none of
     those nodes. Only ASCII sources are pruned: Python folds other identifiers (NFKC), text search does not.
+    A lone carriage return ends a line for Python, so it counts as one here. With more than ``MAX_WORDS``
+    words (thousands of names bound to ``open``) one scan per word would cost more than the walk saves.
     """
 
+    MAX_WORDS = 64
+
     def __init__(self, source: str) -> None:
-        self.source = source
+        self.source = source.replace("\r\n", "\n").replace("\r", "\n") if "\r" in source else source
         self._starts = [0]
-        at = source.find("\n")
+        at = self.source.find("\n")
         while at >= 0:
             self._starts.append(at + 1)
-            at = source.find("\n", at + 1)
+            at = self.source.find("\n", at + 1)
         self._cache: dict[tuple[str, ...], list[int]] = {}
 
-    def marks(self, words: tuple[str, ...]) -> list[int]:
+    def marks(self, words: tuple[str, ...]) -> list[int] | None:
         """Running count of lines holding a word: ``marks[end] - marks[start - 1]`` > 0 when lines start..end
         (1-based) hold one."""
         found = self._cache.get(words)
         if found is not None:
             return found
+        if len(set(words)) > self.MAX_WORDS:
+            return None  # walk everything
         hit = bytearray(len(self._starts) + 1)
         source = self.source
         for word in set(words):
@@ -370,6 +376,13 @@ class _Lines:
         counts = list(accumulate(hit))
         self._cache[words] = counts
         return counts
+
+
+def _first_line(statement: ast.stmt) -> int:
+    """A decorated definition starts at its first decorator, though ``lineno`` is the ``def`` line."""
+    if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and statement.decorator_list:
+        return min(statement.lineno, *(d.lineno for d in statement.decorator_list))
+    return statement.lineno
 
 
 def _opened_names(tree: ast.Module, lines: _Lines) -> tuple[str, ...]:
@@ -413,7 +426,7 @@ def _collect(tree: ast.Module, words: tuple[str, ...] = (), lines: _Lines | None
                 if marks is not None:
                     children.extend((item, depth + 1) for item in value if isinstance(item, ast.AST) and (
                         not isinstance(item, ast.stmt)
-                        or marks[item.end_lineno or item.lineno] > marks[item.lineno - 1]))
+                        or marks[item.end_lineno or item.lineno] > marks[_first_line(item) - 1]))
                 else:
                     children.extend((item, depth + 1) for item in value if isinstance(item, ast.AST))
         children.reverse()
