@@ -46,7 +46,7 @@ def _filled(counters: int, expiry: float) -> SweptMemoryStorage:
 def test_a_due_sweep_drops_expired_counters_and_keeps_live_ones() -> None:
     storage = _filled(50, expiry=10)
     asyncio.run(storage.incr("long-lived", 3600))
-    removed = storage.sweep(time.time() + 11)
+    removed = storage.sweep(time.time() + 11, at=time.monotonic() + 11)
     assert removed == 50
     assert set(storage.storage) == {"long-lived"} and set(storage.expirations) == {"long-lived"}
 
@@ -54,21 +54,29 @@ def test_a_due_sweep_drops_expired_counters_and_keeps_live_ones() -> None:
 def test_hits_between_sweeps_do_not_walk_the_counters() -> None:
     """The point of the storage: a hit costs the same with 10 or 100,000 clients."""
     storage = _filled(50, expiry=10)
-    later = time.time() + 11
-    storage.sweep(later)
-    asyncio.run(storage.incr("again", 10))  # expired by ``later + 0.5`` too, but no sweep is due yet
-    storage.expirations["again"] = later - 1
-    assert storage.sweep(later + 0.5) == 0
+    wall, mono = time.time() + 11, time.monotonic() + 11
+    storage.sweep(wall, at=mono)
+    asyncio.run(storage.incr("again", 10))
+    storage.expirations["again"] = wall - 1  # expired, but no sweep is due for another second
+    assert storage.sweep(wall + 0.5, at=mono + 0.5) == 0
     assert "again" in storage.expirations
-    assert storage.sweep(later + 1.0) == 1
+    assert storage.sweep(wall + 1.0, at=mono + 1.0) == 1
+
+
+def test_a_wall_clock_set_back_does_not_stop_the_sweeps() -> None:
+    storage = _filled(50, expiry=10)
+    mono = time.monotonic() + 11
+    storage.sweep(time.time() + 11, at=mono)
+    asyncio.run(storage.incr("later", 10))
+    storage.expirations["later"] = time.time() - 3600 - 1  # an hour back, and already expired by that clock
+    assert storage.sweep(time.time() - 3600, at=mono + 1.0) == 1
 
 
 def test_the_sweep_period_grows_with_the_number_of_counters() -> None:
     storage = _filled(SWEPT_PER_SECOND * 3, expiry=3600)
-    now = time.time()
-    storage.next_sweep = 0.0
-    storage.sweep(now)
-    assert storage.next_sweep == now + 3.0
+    mono = time.monotonic() + 100
+    storage.sweep(time.time(), at=mono)
+    assert storage.next_sweep == mono + 3.0
 
 
 def test_an_expired_counter_reads_as_expired_before_any_sweep() -> None:
@@ -76,7 +84,7 @@ def test_an_expired_counter_reads_as_expired_before_any_sweep() -> None:
         storage = SweptMemoryStorage()
         await storage.incr("k", 60)
         await storage.incr("k", 60)
-        storage.next_sweep = time.time() + 3600  # no sweep is due
+        storage.next_sweep = time.monotonic() + 3600  # no sweep is due
         storage.expirations["k"] = time.time() - 1  # as if the minute had passed
         stale = await storage.get("k")
         await storage.incr("k", 60)

@@ -66,16 +66,19 @@ class SweptMemoryStorage(MemoryStorage):
         self.storage[key] = count
         return count
 
-    def sweep(self, now: float) -> int:
-        """Drop expired counters when the sweep is due; the period grows with the number of counters, so the
-        work stays near ``SWEPT_PER_SECOND`` counters a second however many clients there are."""
-        if now < self.next_sweep:
+    def sweep(self, now: float, at: float | None = None) -> int:
+        """Drop counters expired at wall-clock ``now`` when the sweep is due; the period grows with the number
+        of counters, so the work stays near ``SWEPT_PER_SECOND`` counters a second however many clients there
+        are. Sweeps are scheduled on the monotonic clock (``at``), so a wall clock set back does not stop them.
+        """
+        at = time.monotonic() if at is None else at
+        if at < self.next_sweep:
             return 0
         expired = [key for key, until in self.expirations.items() if until <= now]
         for key in expired:
             self.storage.pop(key, None)
             self.expirations.pop(key, None)
-        self.next_sweep = now + max(1.0, len(self.expirations) / SWEPT_PER_SECOND)
+        self.next_sweep = at + max(1.0, len(self.expirations) / SWEPT_PER_SECOND)
         return len(expired)
 
     def _drop_if_expired(self, key: str, now: float) -> None:
