@@ -78,6 +78,9 @@ def test_a_megabyte_of_text_is_screened_quickly() -> None:
     "![" * 100_000,
     "<!--" * 100_000,
     "ignore " * 100_000,
+    "примечание" * 100_000 + " для",  # a prefix repeated inside one long word: each repeat was a new start
+    "ignorier" * 125_000 + " x",
+    "zeig" * 250_000 + " x",
     "".join(chr(c) for c in range(0x0, 0x3000)) * 10,
     "\ud800\udfff lone surrogates",
 ])

@@ -63,7 +63,7 @@ class Rule:
     id: str
     reason: str
     pattern: re.Pattern[str]
-    needles: tuple[str, ...] = ()  # lower-case substrings of which one must occur, or the regex is not run
+    needles: tuple[str, ...] = ()  # substrings of needle_text(text) of which one must occur, or no regex runs
     parts: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = ()
 
     def find(self, text: str, lowered: str) -> re.Match[str] | None:
@@ -109,26 +109,27 @@ RULES: tuple[Rule, ...] = (
           rf"\b(?:instead|rather)\b{_gap(3)}(?:you (?:will|must|should|shall)|do|say|output|respond|reply|print|"
           rf"write)\b", "instead", "rather"),
     _rule("override.multilingual", "instruction-override", _any(
-        r"ignorier\w*\s+(?:\w+\s+){0,3}(?:anweisungen|instruktionen|befehle|regeln|vorgaben)",
+        r"ignorier\w{0,30}\s+(?:\w+\s+){0,3}(?:anweisungen|instruktionen|befehle|regeln|vorgaben)",
         r"vergiss\s+(?:\w+\s+){0,3}(?:anweisungen|instruktionen|regeln|vorgaben)",
         r"ignore[rz]?\s+(?:\w+\s+){0,3}(?:instructions|consignes|directives|règles)",
         r"oublie[rz]?\s+(?:\w+\s+){0,3}(?:instructions|consignes|directives|règles)",
-        r"ignor[ae]\w*\s+(?:\w+\s+){0,3}(?:instrucciones|indicaciones|reglas|órdenes|istruzioni|regole|"
+        r"ignor[ae]\w{0,30}\s+(?:\w+\s+){0,3}(?:instrucciones|indicaciones|reglas|órdenes|istruzioni|regole|"
         r"instruções|regras|indicazioni)",
-        r"olvida\w*\s+(?:\w+\s+){0,3}(?:instrucciones|reglas)", r"dimentica\w*\s+(?:\w+\s+){0,3}(?:istruzioni|regole)",
-        r"esque[çc]a\w*\s+(?:\w+\s+){0,3}(?:instruções|regras)",
-        r"(?:игнорир|проигнорир|забуд|забыв|отмен)\w*\s+(?:\w+\s+){0,3}(?:инструкци|указани|правил|команд|"
-        r"ограничени)\w*",
+        r"olvida\w{0,30}\s+(?:\w+\s+){0,3}(?:instrucciones|reglas)",
+        r"dimentica\w{0,30}\s+(?:\w+\s+){0,3}(?:istruzioni|regole)",
+        r"esque[çc]a\w{0,30}\s+(?:\w+\s+){0,3}(?:instruções|regras)",
+        r"(?:игнорир|проигнорир|забуд|забыв|отмен)\w{0,30}\s+(?:\w+\s+){0,3}(?:инструкци|указани|правил|команд|"
+        r"ограничени)\w{0,30}",
         r"(?:忽略|无视|忘记|忘掉|不要理会|忽视).{0,12}(?:指令|指示|说明|规则|提示|要求|设定)",
         r"(?:指示|命令|ルール|指令).{0,8}(?:無視|忘れ)", r"無視して",
         r"negeer\s+(?:\w+\s+){0,3}(?:instructies|regels|opdrachten)",
         r"(?:zignoruj|zapomnij|pomiń)\s+(?:\w+\s+){0,3}(?:instrukcje|polecenia|zasady|reguły)",
         r"(?:talimatları|kuralları|yönergeleri)\s+(?:\w+\s+){0,2}(?:yok say|unut|görmezden gel)",
-        r"ignora\w*\s+lo que te (?:dijeron|han dicho|indicaron)", r"تجاهل.{0,40}(?:التعليمات|الأوامر|القواعد)",
+        r"ignora\w{0,30}\s+lo que te (?:dijeron|han dicho|indicaron)", r"تجاهل.{0,40}(?:التعليمات|الأوامر|القواعد)",
         r"(?:دستورالعمل|دستورات).{0,30}نادیده", r"निर्देशों को (?:अनदेखा|नज़रअंदाज़|भूल)",
         r"(?:지시|지침|명령).{0,10}무시", r"bỏ qua.{0,30}(?:hướng dẫn|chỉ dẫn|quy tắc)",
         r"abaikan\s+(?:\w+\s+){0,3}(?:instruksi|perintah|aturan)",
-        r"(?:ігноруй|забудь)\w*\s+(?:\w+\s+){0,3}(?:інструкці|вказівк|правил)",
+        r"(?:ігноруй|забудь)\w{0,30}\s+(?:\w+\s+){0,3}(?:інструкці|вказівк|правил)",
         r"ignorera\s+(?:\w+\s+){0,3}(?:instruktioner|regler)",
     ),
           "ignor", "vergiss", "oubli", "olvid", "dimentic", "esque", "игнор", "забу", "забыв", "отмен", "忽", "无视",
@@ -158,9 +159,9 @@ RULES: tuple[Rule, ...] = (
     _rule("persona.multilingual", "persona-switch", _any(
         r"modo (?:desarrollador|dios|sin restricciones|de desenvolvedor|desenvolvedor)", r"modalità (?:sviluppatore|"
         r"sviluppo|dio)", r"mode (?:développeur|développement|dieu)", r"entwicklermodus", r"ontwikkelaarsmodus",
-        r"tryb (?:dewelopera|programisty)", r"режим\w* (?:разработчика|бога|без ограничений)", r"开发者模式",
+        r"tryb (?:dewelopera|programisty)", r"режим\w{0,30} (?:разработчика|бога|без ограничений)", r"开发者模式",
         r"開発者モード", r"개발자 모드", r"\bsin (?:ninguna |ningún )?(?:restricci|filtro|límite|regla)",
-        r"\bsenza (?:alcun\w* )?(?:restrizion|filtr|limit|regol)", r"\bsem (?:nenhuma |nenhum )?(?:restri|filtro|"
+        r"\bsenza (?:alcun\w{0,30} )?(?:restrizion|filtr|limit|regol)", r"\bsem (?:nenhuma |nenhum )?(?:restri|filtro|"
         r"limit|regra)", r"\bsans (?:aucune? )?(?:restriction|filtre|limite|règle)",
         r"\bohne (?:jegliche |irgendwelche )?(?:einschränkung|filter|regeln|grenzen)",
         r"\bбез (?:каких-либо |всяких )?(?:ограничений|фильтров|правил)",
@@ -180,15 +181,16 @@ RULES: tuple[Rule, ...] = (
           "verbatim", "word for word", "exactly as written", "in full", "starting with", "your reply with",
           "your answer with", "your response with", "your output with"),
     _rule("extraction.multilingual", "prompt-extraction", _any(
-        r"system-?prompt", r"systemanweisung", r"(?:zeig|gib|nenn|verrat)\w*\s+(?:\w+\s+){0,3}(?:anweisungen|"
-        r"instruktionen)", r"(?:révèle|montre|affiche|donne)\w*\s+(?:\w+\s+){0,3}(?:instructions|consignes)",
-        r"(?:muestra|revela|dime)\w*\s+(?:\w+\s+){0,3}instrucciones", r"(?:mostra|rivela)\w*\s+(?:\w+\s+){0,3}"
-        r"istruzioni", r"(?:покажи|выведи|раскрой|повтори|напиши)\w*\s+(?:\w+\s+){0,3}(?:инструкци|системн|промпт)",
+        r"system-?prompt", r"systemanweisung", r"(?:zeig|gib|nenn|verrat)\w{0,30}\s+(?:\w+\s+){0,3}(?:anweisungen|"
+        r"instruktionen)", r"(?:révèle|montre|affiche|donne)\w{0,30}\s+(?:\w+\s+){0,3}(?:instructions|consignes)",
+        r"(?:muestra|revela|dime)\w{0,30}\s+(?:\w+\s+){0,3}instrucciones",
+        r"(?:mostra|rivela)\w{0,30}\s+(?:\w+\s+){0,3}istruzioni",
+        r"(?:покажи|выведи|раскрой|повтори|напиши)\w{0,30}\s+(?:\w+\s+){0,3}(?:инструкци|системн|промпт)",
         r"系统提示", r"系统指令", r"システムプロンプト", r"初期指示",
-        r"\b(?:deine|ihre|eure) (?:\w+ )?(?:anweisungen|instruktionen|vorgaben|systemanweisung\w*)",
+        r"\b(?:deine|ihre|eure) (?:\w+ )?(?:anweisungen|instruktionen|vorgaben|systemanweisung\w{0,30})",
         r"\b(?:tes|vos) (?:\w+ )?(?:instructions|consignes)", r"\b(?:tus|sus) (?:\w+ )?instrucciones",
         r"\b(?:tue|sue) (?:\w+ )?istruzioni", r"\b(?:suas|tuas) (?:\w+ )?instruções",
-        r"\b(?:сво|тво|ваш)\w* (?:\w+ )?(?:инструкци|указани|правил)\w*",
+        r"\b(?:сво|тво|ваш)\w{0,30} (?:\w+ )?(?:инструкци|указани|правил)\w{0,30}",
         r"你的(?:指令|指示|提示词|系统提示|设定|规则)", r"あなたの(?:指示|設定|プロンプト|ルール)",
     ),
           "prompt", "systemanweisung", "anweisungen", "instruktionen", "vorgaben", "instructions", "consignes",
@@ -207,7 +209,7 @@ RULES: tuple[Rule, ...] = (
           "system", "assistant", "developer", "admin", "root", "operator"),
     _rule("delimiter.end-of-input", "delimiter-injection",
           r"\b(?:end|ignore the rest) of (?:the )?(?:user(?:'s)? )?(?:input|prompt|document|context|conversation|"
-          r"query|message|data)\b|-{3,}\s*(?:new|begin|start|end)\w*\s+(?:instructions?|system|prompt|session)|"
+          r"query|message|data)\b|-{3,}\s*(?:new|begin|start|end)\w{0,30}\s+(?:instructions?|system|prompt|session)|"
           r"={3,}\s*(?:new|system|begin)",
           " of ", "---", "==="),
     _rule("delimiter.fake-turn", "delimiter-injection",
@@ -248,8 +250,8 @@ RULES: tuple[Rule, ...] = (
           r"\b(?:do not|don't|dont|never|must not|mustn't|cannot|can't|won't|will not|shall not|are not allowed "
           r"to)\s+(?:ever\s+)?(?:refuse|decline|say (?:no|sorry|you can(?:no|')t)|apologi[sz]e|add (?:any )?"
           r"(?:warnings?|disclaimers?|notes?)|mention (?:ethics|morals|legality|policies)|break character|"
-          r"question)\b|\bwithout (?:any )?(?:warnings?|disclaimers?|censorship|filters?|moral\w*|ethic\w*|"
-          r"refus\w*)\b",
+          r"question)\b|\bwithout (?:any )?(?:warnings?|disclaimers?|censorship|filters?|moral\w{0,30}|ethic\w{0,30}|"
+          r"refus\w{0,30})\b",
           "refus", "declin", "sorry", "apologi", "warning", "disclaimer", "ethic", "moral", "legality", "polic",
           "character", "question", "censor", "filter", "say no", "can't", "cannot"),
     # ---------------------------------------------------------------- jailbreak framing
@@ -290,8 +292,8 @@ RULES: tuple[Rule, ...] = (
           r"without a prescription|hotwire|steal a car|fake (?:id|passport|driver'?s licen[cs]e|doctor'?s note)|"
           r"forge (?:a|an|the)|counterfeit|money[- ]mules?|launder(?:ing)? money|phishing (?:kit|page|site|e-?mail)s?|"
           r"ransomware|keylogger|credential stealer|ddos|botnet|bypass (?:the |a )?lock ?screen|"
-          r"(?:get|break|hack) into (?:someone|somebody|my ex|his|her|their|a)\w*(?:'s)? (?:\w+ )?(?:phone|e-?mail|"
-          r"account|instagram|facebook|computer)|stalk(?:ing)? (?:someone|my|her|him))",
+          r"(?:get|break|hack) into (?:someone|somebody|my ex|his|her|their|a)\w{0,30}(?:'s)? (?:\w+ )?"
+          r"(?:phone|e-?mail|account|instagram|facebook|computer)|stalk(?:ing)? (?:someone|my|her|him))",
           "ricin", "sarin", "nerve", "mustard gas", "anthrax", "botulinum", "napalm", "thermite", "bomb", "molotov",
           "explosive", "detonator", "silencer", "suppressor", "ghost gun", "untraceable", "fentanyl",
           "methamphetamine", "meth lab", "cook meth", "crack cocaine", "lethal dose", "poison ", "knock ",
@@ -328,9 +330,10 @@ RULES: tuple[Rule, ...] = (
           *_AI_NEEDLES),
     _rule_parts(
         "addressed.multilingual", "addressed-to-ai",
-        (_any(r"(?:примечание|заметка|сообщение|инструкция|указание|внимание)\w* для (?:ии|ai|ассистент|бот|нейросет)",
+        (_any(r"(?:примечание|заметка|сообщение|инструкция|указание|внимание)\w{0,30} для "
+              r"(?:ии|ai|ассистент|бот|нейросет)",
               r"\bnota para (?:la |el )?(?:ia|asistente|bot)\b",
-              r"\b(?:hinweis|nachricht|anweisung)\w* (?:für|an) (?:die |den )?(?:ki|assistent|bot)",
+              r"\b(?:hinweis|nachricht|anweisung)\w{0,30} (?:für|an) (?:die |den )?(?:ki|assistent|bot)",
               r"\bnote (?:pour|à) (?:l'|le |la )?(?:ia|assistant|bot)\b",
               r"\bnota per (?:l'|il )?(?:ia|assistente|bot)\b",
               r"\b(?:notitie|bericht) (?:voor|aan) (?:de )?(?:ai|assistent)",
@@ -342,10 +345,10 @@ RULES: tuple[Rule, ...] = (
         (r"\b(?:al|para el) asistente\b|\basistente (?:de ia|virtual)\b", ("asistente",)),
         (r"\bà l'(?:assistant|ia)\b|\bassistant (?:ia|virtuel)\b", ("à l'", "assistant ia", "assistant virtuel")),
         (r"\b(?:all'|per l')assistente\b", ("assistente",)),
-        (r"\b(?:ki|ki-assistent\w*)\s*(?:,\s*die|:)|\ban (?:die|den) (?:ki|ki-assistent\w*)\b", ("ki",)),
+        (r"\b(?:ki|ki-assistent\w{0,30})\s*(?:,\s*die|:)|\ban (?:die|den) (?:ki|ki-assistent\w{0,30})\b", ("ki",)),
         (r"\baan de (?:ai|ai-assistent|assistent)\b|\bai-assistent\b", ("aan de", "ai-assistent")),
         (r"\byapay zeka\b", ("yapay zeka",)),
-        (r"(?:ии|ai)-(?:ассистент|помощник)\w*", ("ассистент", "помощник")),
+        (r"(?:ии|ai)-(?:ассистент|помощник)\w{0,30}", ("ассистент", "помощник")),
         (r"एआई सहायक|致\s*(?:AI|人工智能)|(?:AI|人工智能)助手|AIアシスタント|"
          r"(?:AI|인공지능)\s*(?:어시스턴트|비서|에게)",
          ("एआई सहायक", "致", "助手", "アシスタント", "어시스턴트", "비서", "에게")),
@@ -357,7 +360,7 @@ RULES: tuple[Rule, ...] = (
           "reading", "processing", "summari", "parsing", "analy", "reviewing", "screening", "evaluating", "ranking",
           "scoring", "indexing", "crawling", "answering", "handling", "managing", "aggregating", "triaging"),
     _rule("addressed.hidden-markup", "hidden-content",
-          r"<!--[^>]{0,400}?\b(?:ignore|instruction|assistant|ai|llm|system|prompt|model|summar\w*)\b|"
+          r"<!--[^>]{0,400}?\b(?:ignore|instruction|assistant|ai|llm|system|prompt|model|summar\w{0,30})\b|"
           r"display\s*:\s*none|font-size\s*:\s*0|visibility\s*:\s*hidden|opacity\s*:\s*0(?:\.0+)?\s*[;\"']|"
           r"color\s*:\s*(?:#fff(?:fff)?|white|transparent)\b",
           "<!--", "display", "font-size", "visibility", "opacity", "color"),
@@ -370,8 +373,20 @@ def matching(text: str, rules: Iterable[Rule] = RULES) -> list[Rule]:
     return [rule for rule, _ in matches(text, rules)]
 
 
+# Letters that re.IGNORECASE matches to a needle's letter but str.lower() does not turn into it (Turkish
+# dotted and dotless i, long s, the old Cyrillic letter variants): folded before needles are looked for.
+_NEEDLE_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u1c80": "в", "\u1c81": "д",
+                              "\u1c82": "о", "\u1c83": "с", "\u1c84": "т", "\u1c85": "т", "\u1c86": "ъ",
+                              "\u1c87": "ѣ", "\u1c88": "ꙋ"})
+
+
+def needle_text(text: str) -> str:
+    """The text needles are looked for in: lower case, with the letters above folded."""
+    return text.translate(_NEEDLE_FOLD).lower()
+
+
 def matches(text: str, rules: Iterable[Rule] = RULES) -> list[tuple[Rule, re.Match[str]]]:
-    lowered = text.lower()
+    lowered = needle_text(text)
     found = []
     for rule in rules:
         match = rule.find(text, lowered)
