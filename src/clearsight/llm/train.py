@@ -33,6 +33,7 @@ from clearsight.llm.detect import CONTEXTS
 from clearsight.llm.features import analyse, analysed_text, gram_counts, scale
 
 DEFAULT_CS = (4.0, 16.0, 32.0, 64.0, 128.0)
+DEFAULT_MAX_HARD_FPR = 0.04
 
 
 @dataclass(frozen=True)
@@ -175,7 +176,7 @@ def choose_threshold(labels: Sequence[int], scores: Sequence[float], hard: Seque
 
 
 def train(data: Sequence[Path], *, folds: int = 5, seed: int = 7, cs: Sequence[float] = DEFAULT_CS,
-          max_hard_fpr: float = 0.04, log: Any = sys.stderr, errors: Path | None = None) -> LinearModel:
+          max_hard_fpr: float = DEFAULT_MAX_HARD_FPR, log: Any = sys.stderr, errors: Path | None = None) -> LinearModel:
     examples = read_examples(data)
     print(f"{len(examples)} texts ({sum(e.label for e in examples)} injections) from {len(data)} files", file=log)
     prepared = [prepare(e) for e in examples]
@@ -218,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "model" / MODEL_FILE)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--max-hard-fpr", type=float, default=0.04)
+    parser.add_argument("--max-hard-fpr", type=float, default=DEFAULT_MAX_HARD_FPR)
     parser.add_argument("--errors", type=Path, help="Write the cross-validation errors here (JSONL), to study.")
     args = parser.parse_args(argv)
     model = train(args.data, folds=args.folds, seed=args.seed, max_hard_fpr=args.max_hard_fpr, errors=args.errors)

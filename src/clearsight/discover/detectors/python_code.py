@@ -138,14 +138,19 @@ class _Visitor:
         module that loads one pickle is mostly statements without a word this visitor acts on.
         """
         lines = _Lines(source) if source is not None and source.isascii() else None
-        imports = _collect(tree, _IMPORT_WORDS, lines)[0]
-        handles = _opened_names(tree, lines) if lines is not None else ()
+        handles: tuple[str, ...] = ()
+        if lines is None:
+            imports, nodes = _collect(tree)  # nothing to prune by: one walk serves both lists
+        else:
+            imports, nodes = _collect(tree, _IMPORT_WORDS, lines)[0], []
+            handles = _opened_names(tree, lines)
         for statement in imports:
             self._import(statement)
         for stmt in tree.body:
             self._module_constant(stmt)
-        words = (*_CALL_WORDS, *handles, *self.ctx.handles, *self._risky_aliases())
-        for node in _collect(tree, words, lines)[1]:
+        if lines is not None:  # the words depend on the aliases the imports just bound
+            nodes = _collect(tree, (*_CALL_WORDS, *handles, *self.ctx.handles, *self._risky_aliases()), lines)[1]
+        for node in nodes:
             if isinstance(node, ast.Call):
                 self._call(node)
             elif isinstance(node, ast.Assign):
