@@ -170,7 +170,8 @@ def test_missing_runtime_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -
 @pytest.mark.parametrize(
     ("value", "positive", "expected"),
     [(0.7, None, 0.7), ([0.2, 0.8], None, 0.8), ({"fraud": 0.2, "legit": 0.8}, "fraud", 0.2),
-     ({"fraud": 0.2, "legit": 0.8}, None, None), ({"fraud": "x"}, "fraud", None), (True, None, None), ([], None, None)],
+     ({"fraud": 0.2, "legit": 0.8}, None, None), ({"fraud": "x"}, "fraud", None), (True, None, None), ([], None, None),
+     (10**400, None, None), ([0.1, 10**400], None, None), ({"fraud": 10**400}, "fraud", None)],
 )
 def test_positive_class_score_is_never_guessed(value: object, positive: str | None, expected: float | None) -> None:
     from clearsight.guard.engine import _positive_score

@@ -62,3 +62,9 @@ def test_vector_noise_keeps_the_winner(scores: list[float], noise: float, seed: 
     assert isinstance(out, list) and len(out) == len(scores)
     assert max(range(len(out)), key=out.__getitem__) == top
     assert all(0.0 <= v <= 1.0 for v in out)
+
+
+def test_integers_beyond_any_float_are_left_alone() -> None:
+    assert _run({"p": 10**400}, SCALAR, round=2) == {"p": 10**400}
+    assert _run({"probs": [1, 10**400]}, VECTOR, round=2) == {"probs": [1, 10**400]}
+    assert _run({"p": 1}, SCALAR, round=2) == {"p": 1.0}

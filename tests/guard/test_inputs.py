@@ -66,3 +66,23 @@ def test_client_identity_hashes_keys_and_falls_back_to_the_peer() -> None:
     forwarded = ClientIdentity(api_key_header=None, trust_forwarded_for=True)
     assert client_id({"x-forwarded-for": "1.2.3.4, 10.0.0.1"}, "10.0.0.1", forwarded) == "ip:1.2.3.4"
     assert client_id({"x-forwarded-for": "1.2.3.4"}, "10.0.0.1", ClientIdentity()) == "ip:10.0.0.1"
+
+
+def test_integers_too_long_for_a_float_or_for_int_are_rejected_not_raised() -> None:
+    """json.loads accepts a 400-digit integer (float() then overflows) and refuses 5,000 digits with ValueError."""
+    spec = InputSpec(paths=[parse_path("$.x")])
+    with pytest.raises(Rejection) as caught:
+        feature_vector({"x": [1.0, 10**400]}, spec)
+    assert caught.value.reason == "input.not-finite" and "$.x[1]" in caught.value.message
+    with pytest.raises(Rejection) as caught:
+        parse_json(b'{"x": [' + b"9" * 5000 + b"]}")
+    assert caught.value.reason == "input.not-json" and caught.value.status == 400
+
+
+def test_the_fast_path_and_the_checks_agree() -> None:
+    spec = InputSpec(paths=[parse_path("$.x")])
+    assert feature_vector({"x": [1, 2.5, 0, -3]}, spec) == [1.0, 2.5, 0.0, -3.0]
+    assert feature_vector({"x": [1e308, 1e308]}, spec) == [1e308, 1e308]  # sums to inf, each is finite
+    for bad in ([float("nan"), 1.0], [1.0, float("inf"), float("-inf")]):
+        with pytest.raises(Rejection, match="finite"):
+            feature_vector({"x": bad}, spec)

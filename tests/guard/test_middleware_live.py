@@ -49,6 +49,7 @@ def test_guarded_route_hardens_audits_and_measures(tmp_path: Path) -> None:
         ({"X-Partner-Key": "k"}, b'{"features": [1, 2]}', 422, "input.length"),
         ({"X-Partner-Key": "k"}, b'{"features": "x"}', 422, "input.shape"),
         ({"X-Partner-Key": "k"}, b'{"other": 1}', 422, "input.missing"),
+        ({"X-Partner-Key": "k"}, b'{"features": [' + b"9" * 400 + b",1" * 9 + b"]}", 422, "input.not-finite"),
         ({"X-Partner-Key": "k"}, b'{"features": [' + b"1," * 3000 + b"1]}", 413, "input.too-large"),
     ],
 )

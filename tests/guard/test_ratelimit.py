@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import math
+import random
 import time
+
+import pytest
 
 from clearsight.guard.ratelimit import SWEPT_PER_SECOND, RateLimiter, SweptMemoryStorage, parse_limits
 
@@ -95,3 +99,36 @@ def test_an_expired_counter_reads_as_expired_before_any_sweep() -> None:
         return stale, restarted, await storage.decr("k")
 
     assert asyncio.run(run()) == (0, 1, 0)
+
+
+def test_the_fast_memory_path_decides_exactly_like_limits_own_storage(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Random hits from a few clients at random times through both; every answer and counter must agree."""
+    from limits.aio.storage import MemoryStorage
+    from limits.aio.strategies import SlidingWindowCounterRateLimiter
+
+    rng = random.Random(7)
+    clock = [1_700_000_000.0]
+    monkeypatch.setattr(time, "time", lambda: clock[0])
+    items = parse_limits(["3/second", "8/10 seconds", "20/minute"])
+
+    async def run() -> tuple[list[float | None], list[float | None]]:
+        ours = RateLimiter("memory://")
+        reference = SlidingWindowCounterRateLimiter(MemoryStorage())
+        got, want = [], []
+        for _ in range(3000):
+            clock[0] += rng.choice((0.0, 0.0, 0.0, 0.001, 0.01, 0.05, 0.3, 3.0))
+            client = rng.choice(("alice", "bob", "carol"))
+            route_limits = rng.sample(items, rng.randint(1, 3))
+            got.append(await ours.hit("/score", client, route_limits))
+            answer: float | None = None
+            for item in route_limits:
+                if not await reference.hit(item, "/score", client):
+                    stats = await reference.get_window_stats(item, "/score", client)
+                    answer = max(1.0, math.ceil(stats.reset_time - time.time()))
+                    break
+            want.append(answer)
+        return got, want
+
+    got, want = asyncio.run(run())
+    assert got == want
+    assert sum(a is None for a in got) > 500 and sum(a is not None for a in got) > 500  # both outcomes exercised

@@ -208,7 +208,7 @@ class Guard:
             return review
         try:
             document = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        except (ValueError, RecursionError):  # also an integer longer than int() accepts
             review.reasons.append("output.not-json")
             return review
         assert route.output is not None and route.output.scores is not None
@@ -375,13 +375,13 @@ def _positive_score(value: Any, positive: str | None) -> float | None:
     An object of scores without a named positive key gives None (the detectors then skip the answer-based
     signals) rather than a guess such as the largest score, which would be the top class, not the positive one.
     """
-    if isinstance(value, bool):
+    if isinstance(value, list) and value:
+        value = value[-1]
+    elif isinstance(value, dict):
+        value = value.get(positive) if positive is not None else None
+    if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    if isinstance(value, int | float):
+    try:
         return float(value)
-    if isinstance(value, list) and value and isinstance(value[-1], int | float) and not isinstance(value[-1], bool):
-        return float(value[-1])
-    if isinstance(value, dict) and positive is not None:
-        chosen = value.get(positive)
-        return float(chosen) if isinstance(chosen, int | float) and not isinstance(chosen, bool) else None
-    return None
+    except OverflowError:  # an integer of hundreds of digits is no probability; the monitor would refuse it
+        return None

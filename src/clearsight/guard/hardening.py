@@ -45,7 +45,10 @@ def _harden_value(value: Any, output: OutputSpec, spec: HardeningSpec, rng: rand
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if isinstance(value, float):
+        return math.isfinite(value)
+    # an int of hundreds of digits has no float (math.isfinite would raise): not a score to harden
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**53) <= value <= 2**53
 
 
 def _scalar(score: float, threshold: float, spec: HardeningSpec, rng: random.Random) -> float:

@@ -29,7 +29,7 @@ def parse_json(body: bytes) -> Any:
         raise Rejection(400, "the request body is empty; this route expects JSON", "input.empty")
     try:
         return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except ValueError as exc:  # JSONDecodeError, bad UTF-8, and an integer longer than int() accepts (4,300 digits)
         raise Rejection(400, f"the request body is not valid JSON ({exc})", "input.not-json") from exc
     except RecursionError as exc:
         raise Rejection(400, "the request body is nested too deeply", "input.too-deep") from exc
@@ -59,11 +59,23 @@ def _as_vector(value: Any, spec: InputSpec, where: str) -> list[float]:
         raise Rejection(422, f"{where} has {len(value)} values; at most {spec.max_features}", "input.too-long")
     if spec.feature_names is not None and len(value) != len(spec.feature_names):
         raise Rejection(422, f"{where} has {len(value)} values; expected {len(spec.feature_names)}", "input.length")
-    out: list[float] = []
+    if value and all(type(item) is float or type(item) is int for item in value):
+        # What json.loads gives for a feature vector: no bools, no strings. The sum of finite numbers is finite
+        # unless it overflows, and then the full check below tells which item, if any, is at fault.
+        try:
+            out = [float(item) for item in value]
+        except OverflowError:  # an integer beyond any float: the loop below names it
+            out = []
+        if out and math.isfinite(sum(out)):
+            return out
+    out = []
     for i, item in enumerate(value):
         if isinstance(item, bool) or not isinstance(item, int | float):
             raise Rejection(422, f"{where}[{i}] is not a number", "input.not-number")
-        number = float(item)
+        try:
+            number = float(item)
+        except OverflowError:  # a JSON integer of hundreds of digits
+            number = math.inf
         if not math.isfinite(number):
             raise Rejection(422, f"{where}[{i}] is not a finite number", "input.not-finite")
         out.append(number)

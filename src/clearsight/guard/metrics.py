@@ -71,6 +71,7 @@ class GuardMetrics:
         self._action = _BoundedLabel("action", max_actions)
         r = self.registry
         self._children: dict[tuple[str, str, int, str], tuple[Any, Any, Any, Any]] = {}
+        self._score_children: dict[tuple[str, str], Any] = {}
         self.requests = Counter("clearsight_guard_requests_total", "Requests the guard handled, by outcome.",
                                 ["route", "method", "status"], registry=r)
         self.decisions = Counter("clearsight_guard_decisions_total", "Guard decisions (allow, throttle, block...).",
@@ -112,10 +113,15 @@ class GuardMetrics:
             upstream.observe(upstream_s)
 
     def observe_scores(self, route: str, scores: Mapping[str, float]) -> None:
-        route_label = self._route(route)
+        cache = self._score_children
         for signal, score in scores.items():
             if math.isfinite(score):  # a NaN would poison the histogram's sum for good
-                self.detector_score.labels(route_label, self._signal(signal)).observe(score)
+                child = cache.get((route, signal))
+                if child is None:  # as in observe_request: labels() per call cost more than the observation
+                    child = self.detector_score.labels(self._route(route), self._signal(signal))
+                    if len(cache) < MAX_CACHED_CHILDREN:
+                        cache[(route, signal)] = child
+                child.observe(score)
 
     def alert(self, signal: str) -> None:
         self.alerts.labels(self._signal(signal)).inc()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, Storage
@@ -81,6 +82,32 @@ class SweptMemoryStorage(MemoryStorage):
         self.next_sweep = at + max(1.0, len(self.expirations) / SWEPT_PER_SECOND)
         return len(expired)
 
+    def acquire(self, key: str, limit: int, expiry: int, now: float) -> bool:
+        """``limits``' ``acquire_sliding_window_entry`` for one hit, without its awaits and wrappers.
+
+        Same keys, counters and arithmetic as ``limits`` 5 (a test replays random hits through both), but one
+        synchronous call: the library's path costs about ten coroutine frames and two key builds per limit,
+        a quarter of the guard's own time per request.
+        """
+        previous_key = f"{key}/{int((now - expiry) / expiry)}"
+        current_key = f"{key}/{int(now / expiry)}"
+        self.sweep(now)
+        self._drop_if_expired(previous_key, now)
+        self._drop_if_expired(current_key, now)
+        previous = self.storage.get(previous_key, 0)
+        previous_ttl = (1 - (((now - expiry) / expiry) % 1)) * expiry if previous else 0.0
+        weight = previous * previous_ttl / expiry
+        if math.floor(weight + self.storage.get(current_key, 0)) + 1 > limit:
+            return False
+        count = self.storage[current_key] + 1
+        self.storage[current_key] = count
+        if count == 1:
+            self.expirations[current_key] = now + 2 * expiry
+        if math.floor(weight + count) > limit:  # cannot happen on one loop; kept so the arithmetic matches
+            self.storage[current_key] = count - 1
+            return False
+        return True
+
     def _drop_if_expired(self, key: str, now: float) -> None:
         if self.expirations.get(key, now) <= now:
             self.storage.pop(key, None)
@@ -97,15 +124,41 @@ def open_storage(uri: str, key_prefix: str) -> Storage:
     return storage
 
 
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What ``RateLimitItem.key_for`` appends after the identifiers, and the window, worked out once per limit."""
+
+    namespace: str
+    suffix: str
+    amount: int
+    expiry: int
+
+    @classmethod
+    def of(cls, item: RateLimitItem) -> _Shape:
+        return cls(item.namespace, f"/{item.amount}/{item.multiples}/{item.GRANULARITY.name}", item.amount,
+                   item.get_expiry())
+
+
 class RateLimiter:
     def __init__(self, storage_uri: str = "memory://", *, key_prefix: str = "clearsight-guard") -> None:
         self.storage = open_storage(storage_uri, key_prefix)
         self._strategy = SlidingWindowCounterRateLimiter(self.storage)
+        self._memory = self.storage if isinstance(self.storage, SweptMemoryStorage) else None
+        self._shapes: dict[RateLimitItem, _Shape] = {}
 
     async def hit(self, scope: str, client: str, limits: Sequence[RateLimitItem]) -> float | None:
         """Count one request; None when allowed, else the seconds until the tightest limit frees a slot."""
+        memory = self._memory
         for item in limits:
-            if not await self._strategy.hit(item, scope, client):
+            if memory is not None:
+                shape = self._shapes.get(item)
+                if shape is None or shape.namespace != item.namespace:  # items compare equal across namespaces
+                    shape = self._shapes[item] = _Shape.of(item)
+                key = f"{shape.namespace}/{scope}/{client}{shape.suffix}"  # = item.key_for(scope, client)
+                allowed = memory.acquire(key, shape.amount, shape.expiry, time.time())
+            else:
+                allowed = await self._strategy.hit(item, scope, client)
+            if not allowed:
                 stats = await self._strategy.get_window_stats(item, scope, client)
                 return max(1.0, math.ceil(stats.reset_time - time.time()))
         return None
