@@ -1,6 +1,7 @@
 """Benchmark: what the guard costs a scoring API, side by side with the bare app and slowapi (issue #5).
 
-    python benchmarks/bench_guard_latency.py [--duration 10] [--json FILE]
+    python benchmarks/bench_guard_latency.py [--duration 10] [--rounds 1] [--only bare,guard] [--no-proxy]
+                                             [--json FILE]
 
 Each variant runs as its own ``uvicorn`` process (one worker) on 127.0.0.1 and is loaded with ``wrk`` (Debian
 package) from this machine, one after another in the same run:
@@ -19,6 +20,11 @@ package) from this machine, one after another in the same run:
 Throughput: ``wrk -t1 -c32`` for --duration seconds (requests/s, and p50/p99 under that load). Added latency:
 ``wrk -t1 -c1`` (one request at a time), p50 and p99 minus the bare app's. Targets: middleware >= 0.85x the bare
 app's throughput and <= 2 ms added p99.
+
+Rounds: this host's speed drifts by 10-30 % within minutes, more than the differences measured. With
+``--rounds N`` every round runs all variants again, each round in a rotated order, and ratios are taken
+against the bare app *of the same round*; the table shows the median over rounds of each figure (and the
+lowest and highest ratio), so one slow minute cannot make or break a target.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -100,9 +107,64 @@ def _ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
+def measure(port: int, duration: int, script: Path) -> dict[str, float]:
+    wrk(port, 8, 2, script)  # warm-up
+    loaded = wrk(port, 32, duration, script)
+    single = wrk(port, 1, duration, script)
+    return {"rps": loaded["rps"], "p50_c32_ms": loaded["p50_ms"], "p99_c32_ms": loaded["p99_ms"],
+            "p50_c1_ms": single["p50_ms"], "p99_c1_ms": single["p99_ms"], "non2xx": loaded["non2xx"] + single["non2xx"]}
+
+
+def run_app(app: str, env: dict[str, str], python: str, duration: int, script: Path) -> dict[str, float]:
+    port = free_port()
+    server = uvicorn(app, port, env, python)
+    try:
+        wait_up(port, server)
+        return measure(port, duration, script)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def run_proxy(policy: Path, env: dict[str, str], duration: int, script: Path) -> dict[str, float]:
+    """``clearsight guard serve`` (guard+extract policy) in front of a bare app process."""
+    upstream_port, proxy_port = free_port(), free_port()
+    upstream = uvicorn("guard_bench_app:bare", upstream_port, env)
+    proxy = subprocess.Popen([sys.executable, "-m", "clearsight", "guard", "serve", "--upstream",
+                              f"http://127.0.0.1:{upstream_port}", "--listen", f"127.0.0.1:{proxy_port}",
+                              "--policy", str(policy)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_up(upstream_port, upstream)
+        wait_up(proxy_port, proxy)
+        return measure(proxy_port, duration, script)
+    finally:
+        for process in (proxy, upstream):
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def summarise(rounds: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
+    """Per variant: medians over rounds, with throughput and latency taken relative to each round's bare app."""
+    out: dict[str, dict[str, float]] = {}
+    for name in rounds[0]:
+        ratios = [r[name]["rps"] / r["bare"]["rps"] for r in rounds]
+        out[name] = {
+            "rps": statistics.median(r[name]["rps"] for r in rounds),
+            "ratio": statistics.median(ratios), "ratio_min": min(ratios), "ratio_max": max(ratios),
+            "added_p50_c1_ms": statistics.median(r[name]["p50_c1_ms"] - r["bare"]["p50_c1_ms"] for r in rounds),
+            "added_p99_c1_ms": statistics.median(r[name]["p99_c1_ms"] - r["bare"]["p99_c1_ms"] for r in rounds),
+            "p99_c32_ms": statistics.median(r[name]["p99_c32_ms"] for r in rounds),
+            "non2xx": sum(r[name]["non2xx"] for r in rounds),
+        }
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--only", help="comma-separated variants to run (bare always runs)")
+    parser.add_argument("--no-proxy", action="store_true", help="skip the proxy variant")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -131,53 +193,34 @@ def main() -> None:
         ("guard+redis", "guard_bench_app:guarded", {**base_env, "GUARD_BENCH_POLICY": str(policies["redis"])},
          sys.executable),
     ]
-    results: dict[str, dict[str, float]] = {}
-    for name, app, env, python in variants:
-        port = free_port()
-        server = uvicorn(app, port, env, python)
-        try:
-            wait_up(port, server)
-            wrk(port, 8, 2, script)  # warm-up
-            loaded = wrk(port, 32, args.duration, script)
-            single = wrk(port, 1, args.duration, script)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-        results[name] = {"rps": loaded["rps"], "p50_c32_ms": loaded["p50_ms"], "p99_c32_ms": loaded["p99_ms"],
-                         "p50_c1_ms": single["p50_ms"], "p99_c1_ms": single["p99_ms"],
-                         "non2xx": loaded["non2xx"] + single["non2xx"]}
-        print(f"{name:14} {loaded['rps']:8.0f} req/s   c1 p50 {single['p50_ms']:.3f} ms  p99 {single['p99_ms']:.3f} ms",
-              flush=True)
-    # the proxy: guard serve (guard+extract policy) in front of a bare app process
-    upstream_port, proxy_port = free_port(), free_port()
-    upstream = uvicorn("guard_bench_app:bare", upstream_port, base_env)
-    proxy = subprocess.Popen([sys.executable, "-m", "clearsight", "guard", "serve", "--upstream",
-                              f"http://127.0.0.1:{upstream_port}", "--listen", f"127.0.0.1:{proxy_port}",
-                              "--policy", str(policies["extract"])], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        wait_up(upstream_port, upstream)
-        wait_up(proxy_port, proxy)
-        wrk(proxy_port, 8, 2, script)
-        loaded = wrk(proxy_port, 32, args.duration, script)
-        single = wrk(proxy_port, 1, args.duration, script)
-        results["proxy"] = {"rps": loaded["rps"], "p50_c32_ms": loaded["p50_ms"], "p99_c32_ms": loaded["p99_ms"],
-                            "p50_c1_ms": single["p50_ms"], "p99_c1_ms": single["p99_ms"],
-                            "non2xx": loaded["non2xx"] + single["non2xx"]}
-    finally:
-        for process in (proxy, upstream):
-            process.terminate()
-            process.wait(timeout=30)
-    bare = results["bare"]
-    print("\nvariant         req/s  ratio  added p50 (c1)  added p99 (c1)  p99 at c32  non-2xx")
-    for name, row in results.items():
-        added_p50, added_p99 = row["p50_c1_ms"] - bare["p50_c1_ms"], row["p99_c1_ms"] - bare["p99_c1_ms"]
-        print(f"{name:14} {row['rps']:6.0f}  {row['rps'] / bare['rps']:5.2f}  {added_p50:+10.3f} ms"
-              f"  {added_p99:+10.3f} ms  {row['p99_c32_ms']:7.2f} ms  {row['non2xx']:7.0f}")
+    wanted = {"bare", *(args.only.split(",") if args.only else [v[0] for v in variants] + ["proxy"])}
+    if args.no_proxy:
+        wanted.discard("proxy")
+    variants = [v for v in variants if v[0] in wanted]
+    rounds: list[dict[str, dict[str, float]]] = []
+    for round_ in range(args.rounds):
+        shift = round_ % len(variants)
+        results: dict[str, dict[str, float]] = {}
+        for name, app, env, python in variants[shift:] + variants[:shift]:
+            results[name] = run_app(app, env, python, args.duration, script)
+            print(f"round {round_ + 1}: {name:14} {results[name]['rps']:8.0f} req/s   c1 p50 "
+                  f"{results[name]['p50_c1_ms']:.3f} ms  p99 {results[name]['p99_c1_ms']:.3f} ms", flush=True)
+        if "proxy" in wanted:
+            results["proxy"] = run_proxy(policies["extract"], base_env, args.duration, script)
+            print(f"round {round_ + 1}: proxy          {results['proxy']['rps']:8.0f} req/s", flush=True)
+        rounds.append({name: results[name] for name in [v[0] for v in variants] + ["proxy"] if name in results})
+    summary = summarise(rounds)
+    print(f"\nmedians over {args.rounds} round(s); ratios against the same round's bare app")
+    print("variant         req/s  ratio (min-max)     added p50 (c1)  added p99 (c1)  p99 at c32  non-2xx")
+    for name, row in summary.items():
+        print(f"{name:14} {row['rps']:6.0f}  {row['ratio']:5.2f} ({row['ratio_min']:.2f}-{row['ratio_max']:.2f})"
+              f"  {row['added_p50_c1_ms']:+10.3f} ms  {row['added_p99_c1_ms']:+10.3f} ms  {row['p99_c32_ms']:7.2f} ms"
+              f"  {row['non2xx']:7.0f}")
     audits = {name: sum(1 for _ in (work / f"{name}-audit.jsonl").open()) for name in policies
               if (work / f"{name}-audit.jsonl").exists()}
     print(f"\naudit records written: {audits}")
     if args.json:
-        args.json.write_text(json.dumps({"results": results, "audit_records": audits}, indent=2))
+        args.json.write_text(json.dumps({"summary": summary, "rounds": rounds, "audit_records": audits}, indent=2))
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -93,8 +93,9 @@ class AuditRecord:
             raise ValueError("AuditRecord.latency_ms must be a finite number")
 
     def to_json(self) -> dict[str, object]:
+        when = self.time if self.time.tzinfo is UTC else self.time.astimezone(UTC)
         return {
-            "time": self.time.astimezone(UTC).isoformat(),
+            "time": when.isoformat(),
             "request_id": self.request_id,
             "client": self.client,
             "route": self.route,

@@ -298,8 +298,8 @@ class Guard:
         if self.audit is not None:
             await self.audit.asubmit(AuditRecord(
                 time=dt.datetime.now(dt.UTC), request_id=request_id, client=client, route=route.path,
-                method=method, status=status, action=action, reasons=tuple(reasons),
-                input_fingerprint=fingerprint_, scores=dict(scores), latency_ms=latency_s * 1000.0,
+                method=method, status=status, action=action, reasons=tuple(reasons),  # the record copies scores
+                input_fingerprint=fingerprint_, scores=scores, latency_ms=latency_s * 1000.0,
             ))
 
 
