@@ -17,12 +17,14 @@ import threading
 import time
 import tracemalloc
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from audit_support import RECORDS, T0, make_record, run_tasks, run_threads
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from clearsight.core.errors import InputError
 from clearsight.guard.audit import (
@@ -133,6 +135,29 @@ def test_record_round_trips_through_json() -> None:
     assert data["time"] == "2026-11-26T12:00:00.007000+00:00"
     assert json.loads(json.dumps(data)) == data
     assert AuditRecord.from_json(data) == record
+
+
+_TEXT = st.text(st.characters(codec="utf-8") | st.sampled_from(['"', "\\", "\n", "\x00", "\u2028", "é", "\U0001f600"]),
+                max_size=12)
+
+
+@given(
+    when=st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30))])),
+    texts=st.lists(_TEXT, min_size=5, max_size=5),
+    status=st.integers(-1000, 1000),
+    reasons=st.lists(_TEXT, max_size=3),
+    fingerprint=st.none() | _TEXT,
+    scores=st.dictionaries(_TEXT, st.floats(allow_nan=True, allow_infinity=True) | st.integers(-5, 5), max_size=4),
+    latency=st.floats(allow_nan=False, allow_infinity=False) | st.integers(0, 10),
+)
+@example(when=T0, texts=["r", "c", "/", "GET", "allow"], status=200, reasons=[], fingerprint=None,
+         scores={"inf": math.inf, "-inf": -math.inf, "nan": math.nan, "int": 1}, latency=0)
+def test_the_direct_json_line_is_json_dumps_of_the_dict(when: datetime, texts: list[str], status: int,
+                                                         reasons: list[str], fingerprint: str | None,
+                                                         scores: dict[str, float], latency: float) -> None:
+    record = AuditRecord(when, texts[0], texts[1], texts[2], texts[3], status, texts[4], tuple(reasons), fingerprint,
+                         scores, latency)
+    assert record.to_json_line() == json.dumps(record.to_json(), separators=(",", ":"))
 
 
 def test_record_rejects_naive_time_and_copies_mutable_inputs() -> None:

@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from json.encoder import encode_basestring_ascii as _quote  # C: a str as a quoted ASCII JSON string
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -109,6 +110,22 @@ class AuditRecord:
             "latency_ms": float(self.latency_ms),
         }
 
+    def to_json_line(self) -> str:
+        """``json.dumps(self.to_json(), separators=(",", ":"))``, ASCII only, built directly.
+
+        The audit writer thread serialises every record while holding the GIL, so its cost comes out of the
+        request path; this is about three times cheaper than building the dict and encoding it (a property
+        test checks it gives the same text).
+        """
+        when = self.time if self.time.tzinfo is UTC else self.time.astimezone(UTC)
+        fingerprint = "null" if self.input_fingerprint is None else _quote(self.input_fingerprint)
+        scores = ",".join(f"{_quote(str(k))}:{_json_number(v)}" for k, v in self.scores.items())
+        return (f'{{"time":"{when.isoformat()}","request_id":{_quote(self.request_id)},'
+                f'"client":{_quote(self.client)},"route":{_quote(self.route)},"method":{_quote(self.method)},'
+                f'"status":{int(self.status)!r},"action":{_quote(self.action)},'
+                f'"reasons":[{",".join(map(_quote, self.reasons))}],"input_fingerprint":{fingerprint},'
+                f'"scores":{{{scores}}},"latency_ms":{float(self.latency_ms)!r}}}')
+
     @classmethod
     def from_json(cls, data: object) -> AuditRecord:
         """Strict inverse of :meth:`to_json`; raises ``ValueError`` naming the first bad field."""
@@ -164,6 +181,11 @@ class AuditRecord:
 def _json_score(value: float) -> float | None:
     number = float(value)
     return number if math.isfinite(number) else None
+
+
+def _json_number(value: float) -> str:
+    number = float(value)
+    return repr(number) if math.isfinite(number) else "null"
 
 
 @runtime_checkable

@@ -72,7 +72,7 @@ class JsonlSink:
             return
         # ASCII-only JSON: a lone surrogate or control character in a request-derived string is escaped instead
         # of making the batch unencodable, which would otherwise fail every retry and stall the log.
-        data = "".join(json.dumps(r.to_json(), separators=(",", ":")) + "\n" for r in records).encode("ascii")
+        data = "".join(r.to_json_line() + "\n" for r in records).encode("ascii")
         with self._lock:
             handle = self._file
             if handle is None:
