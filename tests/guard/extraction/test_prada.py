@@ -88,7 +88,7 @@ def test_memory_is_bounded(window: int, max_distances: int, n: int, seed: int) -
     for x in rng.normal(size=(n, 4)) * rng.choice([0.001, 1.0, 100.0], size=(n, 1)):
         detector.observe(x, int(rng.integers(0, 2)), min_distances=10)
         assert detector.stored <= window
-    assert detector._vectors.shape[0] <= window
+    assert detector.capacity <= window
     assert detector._distances.size == max_distances
 
 

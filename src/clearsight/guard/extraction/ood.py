@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from clearsight.guard.extraction._types import FloatArray
-from clearsight.guard.extraction.reference import Reference
+from clearsight.guard.extraction.reference import Reference, Workspace
 
 
 def is_out_of_distribution(reference: Reference, x: FloatArray, t: FloatArray) -> bool:
@@ -36,3 +36,21 @@ def is_out_of_distribution(reference: Reference, x: FloatArray, t: FloatArray) -
     if whole.size and not np.array_equal(x[whole], np.round(x[whole])):
         return True
     return reference.nearest_sample_sq(t) > reference.ood_cut
+
+
+def is_out_of_distribution_fast(reference: Reference, values: list[float], work: Workspace) -> bool:
+    """``is_out_of_distribution`` for the monitor's hot path: ``values`` is ``x.tolist()``, ``work`` holds ``t``.
+
+    On a handful of Python floats, set membership and ``float.is_integer`` cost less than NumPy's fancy
+    indexing and rounding, and mean the same for finite values (the monitor rejects the others); the distance
+    test is :meth:`Reference.exceeds_ood_cut`, which decides as ``nearest_sample_sq`` does.
+    """
+    if not reference.has_sample:
+        return False
+    for j, seen in reference.code_checks:
+        if values[j] not in seen:
+            return True
+    for j in reference.whole:
+        if not values[j].is_integer():
+            return True
+    return reference.exceeds_ood_cut(work)

@@ -11,6 +11,8 @@ once per monitor, so the per-query cost is a ring-buffer update and one comparis
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from scipy import stats  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
@@ -37,21 +39,23 @@ class RateTracker:
 
     __slots__ = ("_critical", "_events", "_next", "count", "n")
 
-    def __init__(self, critical: IntArray) -> None:
+    def __init__(self, critical: IntArray | Sequence[int]) -> None:
+        # A Python sequence (the monitor passes a list) makes ``alarming`` a plain index; a bytearray ring costs
+        # a fraction of what a NumPy bool array's scalar reads and writes do, and holds the same 0/1 events.
         self._critical = critical
-        self._events = np.zeros(critical.size - 1, dtype=np.bool_)
+        self._events = bytearray(len(critical) - 1)
         self._next = 0
         self.count = 0
         self.n = 0
 
     def add(self, hit: bool) -> None:
-        window = self._events.size
+        window = len(self._events)
         if self.n == window:
-            self.count -= int(self._events[self._next])
+            self.count -= self._events[self._next]
         else:
             self.n += 1
-        self._events[self._next] = hit
-        self.count += int(hit)
+        self._events[self._next] = 1 if hit else 0
+        self.count += 1 if hit else 0
         self._next = (self._next + 1) % window
 
     @property
