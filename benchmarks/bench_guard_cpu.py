@@ -22,10 +22,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from extraction_sim import natural_bodies
+
 from clearsight.guard import ModelGuard
 from clearsight.guard.policy import GuardPolicy
 
-BODY = json.dumps({"features": [25.0, 5411, 14, 0, 1, 3.0, 1, 3, 40.0, 0.05]}).encode()
+# natural payments, one per request in turn; enough that no client is sent the same one twice in a run (a repeat
+# is what replaying clients do, and PRADA rightly flags it)
+BODIES = natural_bodies(30_000)
 ANSWER = json.dumps({"fraud_probability": 0.1234567, "label": "legit", "model_version": "bench"}).encode()
 VARIANTS = ("full", "no limits", "no audit", "no metrics", "no output review", "none of them", "full + extraction")
 
@@ -51,7 +55,7 @@ def policy(variant: str, audit: Path) -> GuardPolicy:
     return GuardPolicy.model_validate(copy.deepcopy(data))
 
 
-async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+async def app(scope: Any, receive: Any, send: Any) -> None:
     if scope["type"] != "http":
         return
     await receive()
@@ -60,11 +64,11 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": ANSWER})
 
 
-async def request(target: Any, client: int) -> None:
+async def request(target: Any, client: int, body: bytes) -> None:
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
              "path": "/v1/score", "raw_path": b"/v1/score", "query_string": b"", "root_path": "",
              "headers": [(b"content-type", b"application/json"), (b"x-api-key", f"client-{client}".encode()),
-                         (b"content-length", str(len(BODY)).encode())],
+                         (b"content-length", str(len(body)).encode())],
              "client": ("127.0.0.1", 5555), "server": ("127.0.0.1", 8000)}
     sent = False
 
@@ -72,7 +76,7 @@ async def request(target: Any, client: int) -> None:
         nonlocal sent
         if not sent:
             sent = True
-            return {"type": "http.request", "body": BODY, "more_body": False}
+            return {"type": "http.request", "body": body, "more_body": False}
         return {"type": "http.disconnect"}
 
     async def send(_message: dict[str, Any]) -> None:
@@ -83,10 +87,10 @@ async def request(target: Any, client: int) -> None:
 
 async def per_request_us(target: Any, requests: int, clients: int) -> float:
     for i in range(1000):
-        await request(target, i % clients)
+        await request(target, i % clients, BODIES[i % len(BODIES)])
     started = time.perf_counter()
     for i in range(requests):
-        await request(target, i % clients)
+        await request(target, i % clients, BODIES[i % len(BODIES)])
     return (time.perf_counter() - started) / requests * 1e6
 
 

@@ -42,19 +42,27 @@ import tempfile
 import time
 from pathlib import Path
 
+from extraction_sim import natural_bodies
+
 HERE = Path(__file__).resolve().parent
 ANCHOR_PYTHON = HERE / ".venv-guard-anchors" / "bin" / "python"
-BODY = json.dumps({"features": [25.0, 5411, 14, 0, 1, 3.0, 1, 3, 40.0, 0.05]})
+# Natural payments (extraction_sim.natural_bodies), one per request in turn; every connection walks the list.
 LUA = """wrk.method = "POST"
-wrk.body = 'BODY'
 wrk.headers["Content-Type"] = "application/json"
+bodies = {BODIES}
 counter = 0
 request = function()
   counter = counter + 1
   wrk.headers["X-API-Key"] = "bench-client-" .. (counter % 50)
-  return wrk.format()
+  return wrk.format(nil, nil, nil, bodies[(counter % #bodies) + 1])
 end
-""".replace("BODY", BODY)
+"""
+
+
+def lua_script() -> str:
+    bodies = natural_bodies(30_000)  # no client is sent the same payment twice in a run (PRADA flags repeats)
+    return LUA.replace("{BODIES}", "{" + ",".join("'" + b.decode() + "'" for b in bodies) + "}")
+
 
 POLICY = """\
 storage: {storage}
@@ -171,7 +179,7 @@ def main() -> None:
         sys.exit("wrk is not installed (apt-get install wrk)")
     work = Path(tempfile.mkdtemp(prefix="guard-bench-"))
     script = work / "post.lua"
-    script.write_text(LUA)
+    script.write_text(lua_script())
     policies = {}
     for name, storage, extraction in (("guard", "memory://", ""), ("extract", "memory://", EXTRACTION),
                                       ("redis", "redis://127.0.0.1:6379/15", EXTRACTION)):

@@ -20,6 +20,7 @@ use of a raw-probability API we tried), cut at the target's threshold.
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -84,6 +85,18 @@ class World:
         }
         values.update(overrides)
         return ExtractionSettings(**values)
+
+
+def natural_bodies(count: int, seed: int = 3) -> list[bytes]:
+    """JSON request bodies of natural payments from the example's generator, for the guard's speed benchmarks.
+
+    Fed one body over and over, the extraction monitor learns a reference of identical rows and every query
+    sits exactly on its out-of-distribution cut: a degenerate case, not what a scoring API sees.
+    """
+    generator = _load("fraud_example_generate", EXAMPLE / "data" / "generate_transactions.py")
+    features = json.loads((EXAMPLE / "model" / "features.json").read_text())["features"]
+    return [json.dumps({"features": [float(r[f]) for f in features]}).encode()  # type: ignore[arg-type,unused-ignore]
+            for r in generator.generate(count, seed)]
 
 
 def build_world(test_per_class: int = 1000, seed: int = 11) -> World:
