@@ -45,6 +45,7 @@ from clearsight.guard.extraction.rates import RateTracker, critical_counts
 from clearsight.guard.extraction.reference import MIN_REFERENCE_ROWS, Reference, Workspace
 
 SIGNALS: tuple[str, ...] = ("prada", "boundary", "ood", "flagged")
+_RATE_SIGNALS = (("boundary", "boundary_share"), ("ood", "ood_share"), ("flagged", "flagged_share"))
 
 
 @dataclass(frozen=True)
@@ -288,22 +289,12 @@ class ExtractionMonitor:
             scores["prada_w"] = prada.w
             if prada.w < s.prada_threshold:
                 alarms.append("prada")
-        # Unrolled (no per-call tuples or f-strings): this runs on every request, and nearly always fires nothing.
-        tracker = state.boundary
-        if tracker is not None and tracker.n:
-            scores["boundary_share"] = tracker.count / tracker.n
-            if tracker.alarming:
-                alarms.append("boundary")
-        tracker = state.ood
-        if tracker is not None and tracker.n:
-            scores["ood_share"] = tracker.count / tracker.n
-            if tracker.alarming:
-                alarms.append("ood")
-        tracker = state.flagged
-        if tracker is not None and tracker.n:
-            scores["flagged_share"] = tracker.count / tracker.n
-            if tracker.alarming:
-                alarms.append("flagged")
+        for name, key in _RATE_SIGNALS:  # a constant tuple: nothing is built per call unless a signal fires
+            tracker = getattr(state, name)
+            if tracker is not None and tracker.n:
+                scores[key] = tracker.count / tracker.n
+                if tracker.alarming:
+                    alarms.append(name)
         if state.queries < s.min_queries or not alarms:
             return ExtractionVerdict(scores=scores, fired=(), queries=state.queries, reason="")
         return ExtractionVerdict(scores=scores, fired=tuple(alarms), queries=state.queries,
