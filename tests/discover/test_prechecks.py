@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from corpus_repos import build_repos
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clearsight.discover.detectors.controls import _detect_python, _imports_limiter, python_controls
 from clearsight.discover.detectors.data import _URL, database_urls
@@ -18,6 +20,9 @@ from clearsight.discover.detectors.python_code import (
     DETECTOR_ID,
     PYTHON_CODE,
     PythonContext,
+    _call_needs,
+    _call_words,
+    _some_call_written,
     _Visitor,
     might_observe,
     python_observations,
@@ -186,3 +191,17 @@ def test_hostile_text_gets_answers_not_backtracking() -> None:
     assert find_reads(wall, {"app/a.py": "app"}, ["app"], ["db/data"]) == {}
     reads = find_reads({"app/a.py": "data/" * 200_000}, {"app/a.py": "app"}, ["app"], ["data"])
     assert [use.folder for use in reads["app"]] == ["data"]
+
+
+_CALL_WORD_LIST = sorted(_call_words())
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from([*_CALL_WORD_LIST, "x", "_", "down", "un", "s", "import", " "]), max_size=8)
+       .map("".join))
+def test_the_call_word_search_answers_as_a_full_search_would(text: str) -> None:
+    """Words are searched lazily (not at all when a word inside them is missing); the answer must be the one
+    that searching every word and comparing sets gives, also when words overlap or run into each other."""
+    present = {word for word in _CALL_WORD_LIST if word in text}
+    expected = any(present.issuperset(rest) and not present.isdisjoint(first) for first, rest in _call_needs())
+    assert _some_call_written(text) == expected

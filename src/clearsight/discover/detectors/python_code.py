@@ -474,6 +474,31 @@ def _call_words() -> frozenset[str]:
     return frozenset(word for first, rest in _call_needs() for word in first | rest)
 
 
+@cache
+def _inside() -> dict[str, tuple[str, ...]]:
+    """For each call word, the other call words written inside it ("load" in "load_dataset"): where one of
+    those is missing from a text, so is the word, and the text need not be searched for it."""
+    words = _call_words()
+    return {word: tuple(sorted(other for other in words if other != word and other in word)) for word in words}
+
+
+def _some_call_written(folded: str) -> bool:
+    """Whether, as substrings, some reported call's words are all in ``folded``: one of its first parts and all
+    the rest (see :func:`_call_needs`). Each word is searched for at most once, and not at all when a shorter
+    call word inside it is missing; most texts lack "load", which settles most calls with one search."""
+    known: dict[str, bool] = {}
+    inside = _inside()
+
+    def written(word: str) -> bool:
+        found = known.get(word)
+        if found is None:
+            found = known[word] = all(written(part) for part in inside[word]) and word in folded
+        return found
+
+    return any(all(written(word) for word in rest) and any(written(word) for word in first)
+               for first, rest in _call_needs())
+
+
 def might_observe(source: str) -> bool:
     """False only when the file cannot yield an observation, so its syntax tree need not be built.
 
@@ -489,8 +514,7 @@ def might_observe(source: str) -> bool:
     if _MODEL_BINDING.search(folded):
         return True
     tokens: set[str] | None = None
-    present = {word for word in _call_words() if word in folded}
-    if any(present.issuperset(rest) and not present.isdisjoint(first) for first, rest in _call_needs()):
+    if _some_call_written(folded):
         tokens = set(_IDENTIFIER.findall(folded))
     if tokens is not None and any(not tokens.isdisjoint(first) and tokens.issuperset(rest)
                                   for first, rest in _call_needs()):
