@@ -3,9 +3,13 @@
     python benchmarks/bench_model_scan.py [--skip-big] [--json FILE] [--runs 3] [--startup-runs 10]
 
 The three other scanners are installed only in ``benchmarks/.venv-anchors`` (created here with
-``python -m venv`` and pinned versions; nothing is added to the project's dependencies). Clearsight runs from the
-interpreter running this script: its CLI ``clearsight model scan ... --format json`` when present, else the
-library. Measured, on the same generated corpus (``tests/controls/artifacts/corpus.py``):
+``python -m venv`` and pinned versions; nothing is added to the project's dependencies). Clearsight runs the same
+way: ``pip install`` of this checkout into its own clean venv, ``benchmarks/.venv-clearsight`` (reinstalled on
+every run, so it is the code checked out now, with the bytecode caches pip writes), and its CLI ``clearsight
+model scan ... --format json``. Why not this interpreter: its site-packages may run start-up hooks that no user
+of a clean install pays (this sandbox's ``.pth`` files cost 20-150 ms per process, more than picklescan's whole
+start-up some minutes), which would be counted against Clearsight only. ``--in-place`` uses this interpreter's
+CLI (or the library) anyway. Measured, on the same generated corpus (``tests/controls/artifacts/corpus.py``):
 
   detection  per corpus file and family: Clearsight / picklescan / picklescan --strict / modelscan / fickling.
              picklescan and modelscan run as CLIs on each file; fickling has no folder or zip mode in its
@@ -45,6 +49,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 VENV = HERE / ".venv-anchors"
+CLEARSIGHT_VENV = HERE / ".venv-clearsight"
+IN_PLACE = False  # --in-place: this interpreter's CLI instead of the clean venv
 ANCHOR_PINS = {"picklescan": "1.0.5", "modelscan": "0.8.8", "fickling": "0.1.12"}
 # fickling 0.1.12 imports typing_extensions without declaring it, and its format detection (fickling.polyglot,
 # the fickling[torch] extra) needs torch: the CPU build pinned for this project.
@@ -145,9 +151,22 @@ def ensure_anchor_venv() -> dict[str, str]:
     return versions
 
 
+def ensure_clearsight_venv() -> None:
+    """Install this checkout into ``benchmarks/.venv-clearsight`` (a clean venv, like the anchors' one)."""
+    python = CLEARSIGHT_VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(CLEARSIGHT_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", str(REPO)], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--force-reinstall", "--no-deps", str(REPO)],
+                   check=True)
+
+
 def clearsight_cli() -> list[str] | None:
-    """The ``clearsight`` console script next to this interpreter (not a pyenv shim), if ``model scan`` works."""
-    for candidate in (Path(sys.executable).parent / "clearsight", shutil.which("clearsight")):
+    """The ``clearsight`` console script of the clean venv (or, ``--in-place``, the one next to this interpreter,
+    not a pyenv shim), if ``model scan`` works."""
+    candidates = ((Path(sys.executable).parent / "clearsight", shutil.which("clearsight")) if IN_PLACE
+                  else (CLEARSIGHT_VENV / "bin" / "clearsight",))
+    for candidate in candidates:
         if candidate and Path(candidate).exists():
             ok = subprocess.run([str(candidate), "model", "scan", "--help"], capture_output=True).returncode == 0
             if ok:
@@ -407,13 +426,19 @@ def main() -> None:
     parser.add_argument("--startup-runs", type=int, default=10)
     parser.add_argument("--skip-big", action="store_true", help="skip the 1 GiB checkpoint")
     parser.add_argument("--json", type=Path, help="write every per-file result here")
+    parser.add_argument("--in-place", action="store_true",
+                        help="run this interpreter's clearsight instead of a clean venv's (see the module docstring)")
     args = parser.parse_args()
 
+    global IN_PLACE
+    IN_PLACE = args.in_place
     versions = ensure_anchor_venv()
+    if not IN_PLACE:
+        ensure_clearsight_venv()
     cli = clearsight_cli()
     lines = [f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores; anchors: "
              + ", ".join(f"{n} {v}" for n, v in versions.items() if n in ANCHOR_PINS)
-             + f"; Clearsight via {'CLI' if cli else 'library (no CLI yet)'}; timing with "
+             + f"; Clearsight via {cli[0] if cli else 'the library (no CLI)'}; timing with "
              + ("hyperfine" if shutil.which("hyperfine") else "subprocess + perf_counter") + ".", ""]
     results: dict[str, Any] = {"versions": versions}
     with tempfile.TemporaryDirectory(prefix="clearsight-bench-") as tmp_name:

@@ -8,9 +8,6 @@ import json
 from pathlib import PurePath
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
 from clearsight.core.artifact import ModelScanReport
 from clearsight.core.severity import Severity
 
@@ -39,6 +36,9 @@ def render_json(report: ModelScanReport) -> str:
 
 
 def render_table(report: ModelScanReport, *, show_clean: bool = False) -> str:
+    from rich.console import Console  # only the table needs rich; its import is a tenth of a JSON scan's start-up
+    from rich.table import Table
+
     buffer = io.StringIO()
     console = Console(file=buffer, width=140, force_terminal=False, color_system=None, highlight=False)
     table = Table(title=f"Model scan ({report.summary.files} files, policy: {report.policy})", title_justify="left")
