@@ -9,8 +9,9 @@ from typing import Any, get_args
 import pytest
 
 from clearsight.cli.app import main
+from clearsight.core.base import SourceLocation
 from clearsight.core.discovery import DiscoveredComponent, DiscoveredSystem, DiscoveryReport
-from clearsight.core.system import ComponentKind, SourceLocation
+from clearsight.core.system import ComponentKind
 from clearsight.report.cyclonedx import render_cyclonedx
 
 validation = pytest.importorskip("cyclonedx.validation.json")

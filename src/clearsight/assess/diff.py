@@ -8,9 +8,9 @@ from typing import Literal
 from pydantic import Field
 
 from clearsight.core.assessment import Assessment
+from clearsight.core.base import Frozen
 from clearsight.core.gap import Gap
 from clearsight.core.severity import Severity
-from clearsight.core.system import Frozen
 
 ChangeKind = Literal[
     "system-added", "system-removed", "tier-changed", "legal-changed", "gap-opened", "gap-closed",

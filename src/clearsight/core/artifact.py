@@ -10,9 +10,9 @@ from typing import Literal
 
 from pydantic import Field
 
+from clearsight.core.base import Frozen
 from clearsight.core.evidence import Finding
 from clearsight.core.severity import Severity
-from clearsight.core.system import Frozen
 
 Verdict = Literal["malicious", "suspicious", "clean", "unsupported", "error"]
 VERDICT_ORDER: dict[str, int] = {"clean": 0, "unsupported": 1, "error": 2, "suspicious": 3, "malicious": 4}

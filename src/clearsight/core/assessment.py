@@ -10,12 +10,13 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from clearsight.core.base import Frozen
 from clearsight.core.evidence import Evidence
 from clearsight.core.gap import Gap
 from clearsight.core.plan import Plan
 from clearsight.core.risk import RiskProfile
 from clearsight.core.severity import Severity
-from clearsight.core.system import AISystem, Frozen
+from clearsight.core.system import AISystem
 from clearsight.core.threat import Scenario, ThreatMatch
 
 SCHEMA_VERSION: Literal["1.0"] = "1.0"

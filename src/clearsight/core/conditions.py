@@ -19,11 +19,11 @@ from typing import Any, get_args
 
 from pydantic import ConfigDict, Field, model_validator
 
+from clearsight.core.base import Frozen
 from clearsight.core.system import (
     Criticality,
     DecisionRole,
     Exposure,
-    Frozen,
     Incentive,
     Scale,
     SystemTraits,

@@ -6,10 +6,10 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from clearsight.core.base import Frozen
 from clearsight.core.conditions import Condition
 from clearsight.core.evidence import FactValue
 from clearsight.core.severity import Severity
-from clearsight.core.system import Frozen
 
 ControlDomain = Literal[
     "governance", "data", "model", "supply-chain", "deployment", "llm", "monitoring", "incident-response"

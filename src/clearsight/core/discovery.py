@@ -9,7 +9,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from clearsight.core.system import ComponentKind, Frozen, SourceLocation
+from clearsight.core.base import Frozen, SourceLocation
+from clearsight.core.system import ComponentKind
 
 Confidence = Literal["high", "medium", "low"]
 

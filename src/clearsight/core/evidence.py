@@ -11,8 +11,8 @@ from typing import Literal
 
 from pydantic import Field
 
+from clearsight.core.base import Frozen, SourceLocation
 from clearsight.core.severity import Severity
-from clearsight.core.system import Frozen, SourceLocation
 
 FactValue = str | int | float | bool | list[str]
 ClaimStatus = Literal["implemented", "partial", "missing", "not-applicable"]

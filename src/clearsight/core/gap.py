@@ -9,8 +9,8 @@ from typing import Literal
 
 from pydantic import Field
 
+from clearsight.core.base import Frozen
 from clearsight.core.severity import Severity
-from clearsight.core.system import Frozen
 
 ControlStatus = Literal["implemented", "partial", "missing", "not-applicable"]
 OPEN_STATUSES: frozenset[str] = frozenset({"missing", "partial"})

@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from clearsight.core.system import Frozen, SystemDeclaration
+from clearsight.core.base import Frozen
+from clearsight.core.system import SystemDeclaration
 
 
 class PlanningSettings(Frozen):

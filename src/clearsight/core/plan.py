@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import Field
 
+from clearsight.core.base import Frozen
 from clearsight.core.severity import Severity
-from clearsight.core.system import Frozen
 
 PhaseNumber = Literal[1, 2, 3]
 

@@ -15,8 +15,8 @@ from typing import Literal
 
 from pydantic import Field, JsonValue
 
+from clearsight.core.base import Frozen
 from clearsight.core.severity import Severity
-from clearsight.core.system import Frozen
 
 Verdict = Literal["vulnerable", "resisted", "inconclusive", "error"]
 VERDICTS: tuple[Verdict, ...] = ("vulnerable", "resisted", "inconclusive", "error")

@@ -11,8 +11,9 @@ from typing import Literal
 
 from pydantic import Field
 
+from clearsight.core.base import Frozen
 from clearsight.core.severity import Level, Severity
-from clearsight.core.system import Frozen, GpaiStatus
+from clearsight.core.system import GpaiStatus
 
 LegalTier = Literal["prohibited", "high-risk", "limited", "minimal", "out-of-scope"]
 LegalRoute = Literal["art5", "annex-i", "annex-iii", "none"]

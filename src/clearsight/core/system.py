@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from clearsight.core.base import Frozen, SourceLocation
 from clearsight.core.ids import SYSTEM_ID_PATTERN
 
 ModelKind = Literal["classical-ml", "deep-learning", "llm", "generative-media", "rules"]
@@ -38,20 +39,6 @@ ComponentKind = Literal[
 ]
 Incentive = Literal["low", "medium", "high"]
 AttestedStatus = Literal["implemented", "partial", "missing", "not-applicable"]
-
-
-class Frozen(BaseModel):
-    """Base for every domain value: immutable and strict about unknown fields."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class SourceLocation(Frozen):
-    """Where a declaration or observation sits, so reports and SARIF can point at it."""
-
-    path: str
-    line: int | None = None
-    column: int | None = None
 
 
 class SystemTraits(Frozen):

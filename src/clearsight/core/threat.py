@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from clearsight.core.base import Frozen
 from clearsight.core.severity import Level, Severity
-from clearsight.core.system import Frozen
 
 
 class ThreatMatch(Frozen):

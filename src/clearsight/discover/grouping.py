@@ -13,9 +13,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
+from clearsight.core.base import SourceLocation
 from clearsight.core.discovery import DataUse, DiscoveredComponent, DiscoveredSystem
 from clearsight.core.ids import slugify
-from clearsight.core.system import SourceLocation
 from clearsight.discover.interface import Confidence, Observation
 from clearsight.discover.links import find_reads
 

@@ -16,8 +16,8 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import PurePosixPath
 
+from clearsight.core.base import SourceLocation
 from clearsight.core.discovery import DataUse
-from clearsight.core.system import SourceLocation
 
 # Files whose paths do something: code, notebooks, configuration, scripts (not documentation or ignore lists).
 READER_SUFFIXES = frozenset({

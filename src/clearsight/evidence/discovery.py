@@ -15,10 +15,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from clearsight.core.base import SourceLocation
 from clearsight.core.discovery import DiscoveredComponent, DiscoveredSystem, DiscoveryReport
 from clearsight.core.evidence import Evidence
 from clearsight.core.ids import slugify
-from clearsight.core.system import AISystem, Component, SourceLocation
+from clearsight.core.system import AISystem, Component
 from clearsight.discover.detectors.controls import control_name, is_ci_file
 
 COLLECTOR_ID = "discovery"

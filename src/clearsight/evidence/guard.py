@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from clearsight.core.base import SourceLocation
 from clearsight.core.errors import InputError
 from clearsight.core.evidence import Evidence, Finding
 from clearsight.core.severity import Severity
-from clearsight.core.system import AISystem, SourceLocation
+from clearsight.core.system import AISystem
 from clearsight.evidence.folders import walk_files
 
 COLLECTOR_ID = "guard.policy"

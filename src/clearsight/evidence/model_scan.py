@@ -11,9 +11,10 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from clearsight.core.artifact import VERDICT_ORDER, FileScan
+from clearsight.core.base import SourceLocation
 from clearsight.core.evidence import Evidence, Finding
 from clearsight.core.severity import Severity
-from clearsight.core.system import AISystem, SourceLocation
+from clearsight.core.system import AISystem
 from clearsight.evidence.folders import walk_files
 
 COLLECTOR_ID = "artifacts.model-scan"

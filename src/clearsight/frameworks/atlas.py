@@ -15,8 +15,8 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
+from clearsight.core.base import Frozen
 from clearsight.core.errors import CatalogueError
-from clearsight.core.system import Frozen
 from clearsight.frameworks.catalogue import CatalogueMeta
 
 ATLAS_ID = re.compile(r"^AML\.(T|TA|M|CS)\d{4}(\.\d{3})?$")

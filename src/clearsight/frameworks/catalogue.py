@@ -10,8 +10,8 @@ from typing import Any
 import yaml
 
 from clearsight.core.assessment import CatalogueVersion
+from clearsight.core.base import Frozen
 from clearsight.core.errors import CatalogueError
-from clearsight.core.system import Frozen
 
 # libyaml's loader is ten times faster; the pure-Python one is the fallback. Both are safe loaders.
 SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

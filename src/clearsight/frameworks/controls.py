@@ -6,8 +6,8 @@ from functools import cache
 
 from pydantic import model_validator
 
+from clearsight.core.base import Frozen
 from clearsight.core.control import Control
-from clearsight.core.system import Frozen
 from clearsight.frameworks.catalogue import CatalogueMeta, read_package_data
 
 

@@ -6,7 +6,7 @@ from functools import cache
 
 from pydantic import Field
 
-from clearsight.core.system import Frozen
+from clearsight.core.base import Frozen
 from clearsight.frameworks.catalogue import CatalogueMeta, read_package_data
 
 

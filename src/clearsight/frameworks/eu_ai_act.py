@@ -12,8 +12,9 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from clearsight.core.base import Frozen
 from clearsight.core.risk import LegalRoute
-from clearsight.core.system import Frozen, Incentive
+from clearsight.core.system import Incentive
 from clearsight.frameworks.catalogue import CatalogueMeta, read_package_data
 
 Actor = Literal["provider", "deployer", "both"]

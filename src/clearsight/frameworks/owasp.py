@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from clearsight.core.system import Frozen
+from clearsight.core.base import Frozen
 from clearsight.frameworks.catalogue import CatalogueMeta, read_package_data
 
 

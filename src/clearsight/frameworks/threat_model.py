@@ -11,9 +11,9 @@ from functools import cache
 
 from pydantic import Field
 
+from clearsight.core.base import Frozen
 from clearsight.core.conditions import Condition
 from clearsight.core.severity import Level
-from clearsight.core.system import Frozen
 from clearsight.frameworks.catalogue import CatalogueMeta, read_package_data
 
 

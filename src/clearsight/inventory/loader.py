@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from clearsight.core.base import SourceLocation
 from clearsight.core.errors import InputError
 from clearsight.core.inventory import Inventory
-from clearsight.core.system import AISystem, Attestation, SourceLocation
+from clearsight.core.system import AISystem, Attestation
 from clearsight.yaml_models import line_of, load_model, read_text_file, suggest
 
 INVENTORY_NAMES = ("clearsight.yaml", "clearsight.yml")

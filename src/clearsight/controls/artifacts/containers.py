@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from typing import IO, Any, BinaryIO, Protocol
 
 from clearsight.controls.artifacts.interface import Member
+from clearsight.core.base import SourceLocation
 from clearsight.core.evidence import Finding
 from clearsight.core.severity import Severity
-from clearsight.core.system import SourceLocation
 
 GiB = 1 << 30
 MiB = 1 << 20

@@ -32,9 +32,9 @@ from typing import BinaryIO
 
 from clearsight.controls.artifacts.interface import Policy
 from clearsight.controls.artifacts.pickle_reader import Event, GlobalRef, Limits, ReadResult, read_pickles
+from clearsight.core.base import SourceLocation
 from clearsight.core.evidence import Finding
 from clearsight.core.severity import Severity
-from clearsight.core.system import SourceLocation
 
 __all__ = ["findings_from", "scan_pickle_bytes", "scan_pickle_stream"]
 

@@ -338,10 +338,10 @@ def _untagged_loader() -> Any:
     import yaml
 
     base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    tags = {yaml.ScalarNode: base.DEFAULT_SCALAR_TAG, yaml.SequenceNode: base.DEFAULT_SEQUENCE_TAG,
-            yaml.MappingNode: base.DEFAULT_MAPPING_TAG}
+    tags: dict[type, str] = {yaml.ScalarNode: base.DEFAULT_SCALAR_TAG, yaml.SequenceNode: base.DEFAULT_SEQUENCE_TAG,
+                             yaml.MappingNode: base.DEFAULT_MAPPING_TAG}
 
-    class Untagged(base):  # type: ignore[misc, valid-type]
+    class Untagged(base):  # type: ignore[misc]
         def resolve(self, kind: type, value: Any, implicit: Any) -> str:
             return tags[kind]
 

@@ -43,10 +43,10 @@ from typing import Literal
 import yaml
 from pydantic import Field
 
+from clearsight.core.base import Frozen, SourceLocation
 from clearsight.core.errors import InputError
 from clearsight.core.evidence import Finding
 from clearsight.core.severity import Severity
-from clearsight.core.system import Frozen, SourceLocation
 
 CheckStatus = Literal["pass", "warn", "fail"]
 STATUS_ORDER: dict[str, int] = {"pass": 0, "warn": 1, "fail": 2}

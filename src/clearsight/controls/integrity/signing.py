@@ -39,8 +39,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from clearsight.core.base import Frozen
 from clearsight.core.errors import ClearsightError, InputError
-from clearsight.core.system import Frozen
 
 SignMethod = Literal["key", "certificate", "sigstore"]
 HashAlgorithm = Literal["sha256", "blake2", "blake3"]
