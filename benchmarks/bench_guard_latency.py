@@ -1,7 +1,7 @@
 """Benchmark: what the guard costs a scoring API, side by side with the bare app and slowapi (issue #5).
 
     python benchmarks/bench_guard_latency.py [--duration 10] [--rounds 1] [--only bare,guard] [--no-proxy]
-                                             [--json FILE]
+                                             [--app bench|example] [--json FILE]
 
 Each variant runs as its own ``uvicorn`` process (one worker) on 127.0.0.1 and is loaded with ``wrk`` (Debian
 package) from this machine, one after another in the same run:
@@ -16,6 +16,11 @@ package) from this machine, one after another in the same run:
   guard+extract   the same plus per-client extraction detection
   guard+redis     guard+extract with the limits in Redis (127.0.0.1:6379/15)
   proxy           ``clearsight guard serve`` (guard+extract policy) in front of the bare app
+
+``--app example`` runs the same variants (not noop and slowapi) around the fraud example's real scoring service
+(``examples/fraud-detection/service``: scikit-learn pipeline, pydantic validation, one log line per request), the
+service the guard is meant to protect, so users see what the guard costs a real model API as well as the
+worst case of a model that costs nothing.
 
 Throughput: ``wrk -t1 -c32`` for --duration seconds (requests/s, and p50/p99 under that load). Added latency:
 ``wrk -t1 -c1`` (one request at a time), p50 and p99 minus the bare app's. Targets: middleware >= 0.85x the bare
@@ -41,6 +46,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from extraction_sim import natural_bodies
 
@@ -87,7 +93,7 @@ def wait_up(port: int, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"server exited: {process.stderr.read().decode() if process.stderr else ''}")
+            raise RuntimeError(f"server exited: {_log_of(process)}")
         with socket.socket() as sock:
             if sock.connect_ex(("127.0.0.1", port)) == 0:
                 return
@@ -98,7 +104,22 @@ def wait_up(port: int, process: subprocess.Popen[bytes]) -> None:
 def uvicorn(app: str, port: int, env: dict[str, str], python: str = sys.executable) -> subprocess.Popen[bytes]:
     cmd = [python, "-m", "uvicorn", app, "--app-dir", str(HERE), "--host", "127.0.0.1", "--port", str(port),
            "--workers", "1", "--log-level", "warning", "--no-access-log"]
-    return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # a file, not a pipe: the example service logs every request, and a full pipe would stall the server
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - open for the server process's whole life
+    process = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log)
+    _LOGS[process.pid] = log
+    return process
+
+
+_LOGS: dict[int, Any] = {}
+
+
+def _log_of(process: subprocess.Popen[bytes]) -> str:
+    log = _LOGS.get(process.pid)
+    if log is None:
+        return process.stderr.read().decode() if process.stderr else ""
+    log.seek(0)
+    return str(log.read().decode(errors="replace")[-4000:])
 
 
 def wrk(port: int, connections: int, duration: int, script: Path) -> dict[str, float]:
@@ -134,10 +155,11 @@ def run_app(app: str, env: dict[str, str], python: str, duration: int, script: P
         server.wait(timeout=30)
 
 
-def run_proxy(policy: Path, env: dict[str, str], duration: int, script: Path) -> dict[str, float]:
+def run_proxy(policy: Path, env: dict[str, str], duration: int, script: Path,
+              upstream_app: str = "guard_bench_app:bare") -> dict[str, float]:
     """``clearsight guard serve`` (guard+extract policy) in front of a bare app process."""
     upstream_port, proxy_port = free_port(), free_port()
-    upstream = uvicorn("guard_bench_app:bare", upstream_port, env)
+    upstream = uvicorn(upstream_app, upstream_port, env)
     proxy = subprocess.Popen([sys.executable, "-m", "clearsight", "guard", "serve", "--upstream",
                               f"http://127.0.0.1:{upstream_port}", "--listen", f"127.0.0.1:{proxy_port}",
                               "--policy", str(policy)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -174,6 +196,9 @@ def main() -> None:
     parser.add_argument("--only", help="comma-separated variants to run (bare always runs)")
     parser.add_argument("--no-proxy", action="store_true", help="skip the proxy variant")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--app", choices=("bench", "example"), default="bench",
+                        help="bench: the fixed-logistic FastAPI app (the ANCHORS app); example: the fraud example's "
+                             "real scoring service (scikit-learn model, request logging), bare and guarded")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (apt-get install wrk)")
@@ -201,6 +226,10 @@ def main() -> None:
         ("guard+redis", "guard_bench_app:guarded", {**base_env, "GUARD_BENCH_POLICY": str(policies["redis"])},
          sys.executable),
     ]
+    if args.app == "example":  # the same variants around the example's own service (no noop/slowapi twin of it)
+        rename = {"guard_bench_app:bare": "guard_bench_app:example", "guard_bench_app:guarded":
+                  "guard_bench_app:example_guarded"}
+        variants = [(name, rename[app], env, python) for name, app, env, python in variants if app in rename]
     wanted = {"bare", *(args.only.split(",") if args.only else [v[0] for v in variants] + ["proxy"])}
     if args.no_proxy:
         wanted.discard("proxy")
@@ -214,7 +243,8 @@ def main() -> None:
             print(f"round {round_ + 1}: {name:14} {results[name]['rps']:8.0f} req/s   c1 p50 "
                   f"{results[name]['p50_c1_ms']:.3f} ms  p99 {results[name]['p99_c1_ms']:.3f} ms", flush=True)
         if "proxy" in wanted:
-            results["proxy"] = run_proxy(policies["extract"], base_env, args.duration, script)
+            results["proxy"] = run_proxy(policies["extract"], base_env, args.duration, script,
+                                         upstream_app=variants[0][1])
             print(f"round {round_ + 1}: proxy          {results['proxy']['rps']:8.0f} req/s", flush=True)
         rounds.append({name: results[name] for name in [v[0] for v in variants] + ["proxy"] if name in results})
     summary = summarise(rounds)

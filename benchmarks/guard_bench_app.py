@@ -2,7 +2,9 @@
 
 Selected with ``uvicorn guard_bench_app:<name> --app-dir benchmarks``; the guard's policy comes from
 ``$GUARD_BENCH_POLICY``. The model is a fixed logistic function over the fraud example's ten features, so
-the app's own cost is FastAPI's request handling, the same as the ANCHORS measurement.
+the app's own cost is FastAPI's request handling, the same as the ANCHORS measurement. ``example`` and
+``example_guarded`` are the fraud example's real scoring service (``examples/fraud-detection/service``: its
+scikit-learn model and its per-request log line), bare and behind the guard.
 """
 
 from __future__ import annotations
@@ -77,9 +79,26 @@ def _slowapi() -> Any:
     return app
 
 
+def _example() -> Any:
+    """The fraud example's own scoring service (its model, validation and request logging), unchanged."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples" / "fraud-detection" / "service"))
+    from app import app  # type: ignore[import-not-found]
+
+    return app
+
+
 def __getattr__(name: str) -> Any:
     if name == "guarded":
         return _guarded()
+    if name == "example":
+        return _example()
+    if name == "example_guarded":
+        from clearsight.guard import ModelGuard
+
+        return ModelGuard(_example(), policy=os.environ["GUARD_BENCH_POLICY"])
     if name == "slowapi_app":
         return _slowapi()
     raise AttributeError(name)
