@@ -120,3 +120,55 @@ def test_generic_servers_map_needs_mcp_shape(tmp_path: Path) -> None:
     openapi = '{"openapi": "3.0.0", "servers": [{"url": "https://api.example.com"}]}'
     assert scan(tmp_path, "openapi.json", openapi) == []
     assert scan(tmp_path, ".mcp.json", "{broken") == []
+
+
+# --- crafted MCP configurations: answers, not crashes or hangs ----------------------------------------------------
+# Each of these made discovery exit with an internal error, run for minutes or hours, or exhaust memory before
+# the fix (a reviewer's reproductions); they must give answers.
+
+def _mcp(tmp_path: Path, rel: str, text: str) -> list[Observation]:
+    """The MCP detector alone, without the harness's demand that every observation has a line."""
+    from clearsight.discover.interface import SourceFile
+
+    detector = next(d for d in CONFIG_DETECTORS if d.id == "config.mcp")
+    return detector.detect(SourceFile(path=tmp_path / rel, rel=rel, root=tmp_path, size=len(text), text=text))
+
+
+def test_a_lone_surrogate_in_a_server_name_is_reported_printably(tmp_path: Path) -> None:
+    text = '{"mcpServers": {"a\\ud800b": {"command": "npx \\udcff-pkg"}}}'
+    found = _mcp(tmp_path, ".mcp.json", text)
+    assert [(o.name, o.evidence) for o in found] == [("a\\ud800b", "command: npx \\udcff-pkg")]
+    for observation in found:
+        observation.name.encode("utf-8")  # what every report writer does; a lone surrogate raised here
+
+
+def test_blank_lines_before_a_server_do_not_make_the_line_search_quadratic(tmp_path: Path) -> None:
+    text = '{"mcpServers":' + "\n" * 200_000 + '{"x": {"command": "npx a"}}}'
+    assert [(o.name, o.line) for o in scan(tmp_path, ".mcp.json", text)] == [("x", 200_001)]
+
+
+def test_json_list_entries_get_their_own_lines(tmp_path: Path) -> None:
+    entries = [{"name": f"s{i}", "command": "npx pkg"} for i in range(3)]
+    text = '{"mcpServers": [\n' + ",\n".join(json.dumps(e) for e in entries) + "\n]}"
+    found = scan(tmp_path, ".continue/config.json", text)
+    assert [(o.name, o.line) for o in found] == [("s0", 2), ("s1", 3), ("s2", 4)]
+
+
+def test_thousands_of_servers_are_all_reported_and_stay_linear(tmp_path: Path) -> None:
+    from clearsight.discover.interface import KeyLines
+
+    count = 20_000
+    text = '{"mcpServers": [\n' + ",\n".join(f'{{"name": "s{i}", "command": "npx a"}}' for i in range(count)) + "\n]}"
+    found = _mcp(tmp_path, ".mcp.json", text)
+    assert [o.name for o in found] == [f"s{i}" for i in range(count)]
+    lines = [o.line for o in found]
+    assert lines[:KeyLines.MAX_KEYS] == list(range(2, KeyLines.MAX_KEYS + 2))
+    assert set(lines[KeyLines.MAX_KEYS:]) == {None}  # past the bound the servers are kept, their lines left out
+
+
+def test_a_yaml_alias_bomb_in_a_server_entry_is_never_expanded(tmp_path: Path) -> None:
+    bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]\n" for i in range(1, 10))
+    text = bomb + "servers:\n  s1:\n    command: npx foo\n    type: *a9\n  s2:\n    url: *a9\n    transport: *a9\n"
+    found = scan(tmp_path, "cfg/servers.yaml", text)
+    assert [(o.name, o.evidence, o.confidence) for o in found] == [("s1", "command: npx foo", "medium")]

@@ -117,3 +117,29 @@ def test_json_schema_properties(tmp_path: Path) -> None:
     assert ("contact", email_line, "schema property `email`") in found
     assert ("health", diag_line, "schema property `diagnosis`") in found
     assert scan(tmp_path, "config/app.json", '{"properties": {"email": 1}}') == []  # not a schema
+
+
+# --- crafted schemas: answers, not hangs ---------------------------------------------------------------------------
+
+def test_a_yaml_alias_bomb_in_a_schema_is_walked_once(tmp_path: Path) -> None:
+    # ~500 bytes that name 10^9 mappings through aliases; the walk took hours before it kept track of them
+    text = "$schema: x\na0: &a0\n  properties:\n    email: {type: string}\n" + "".join(
+        f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]\n" for i in range(1, 10))
+    found = scan(tmp_path, "cfg/schema.yaml", text)
+    assert [(o.kind, o.name, o.line) for o in found] == [("personal_data", "contact", 4)]
+
+
+def test_blank_lines_in_a_yaml_schema_do_not_make_the_key_search_quadratic(tmp_path: Path) -> None:
+    text = "$schema: x\nproperties:\n" + "\n" * 100_000 + "  email:\n    type: string\n"
+    found = scan(tmp_path, "schema.yaml", text)
+    assert [(o.name, o.line) for o in found] == [("contact", 100_003)]
+
+
+def test_schema_property_lines_follow_the_document_order(tmp_path: Path) -> None:
+    schema = {"$schema": "x", "items": {"properties": {"phone": {"type": "string"}}},
+              "properties": {"email": {"type": "string"}, "iban": {"type": "string"}}}
+    found = scan(tmp_path, "schema.json", json.dumps(schema, indent=2))
+    text = json.dumps(schema, indent=2).splitlines()
+    expected = {name: next(i for i, line in enumerate(text, 1) if f'"{name}"' in line) for name in ("phone", "email",
+                                                                                                     "iban")}
+    assert sorted((o.evidence.split("`")[1], o.line) for o in found) == sorted(expected.items())

@@ -154,3 +154,13 @@ def test_broken_manifests_return_nothing(tmp_path: Path) -> None:
     assert scan(tmp_path, "package.json", "{not json") == []
     assert scan(tmp_path, "setup.py", "def (:\n") == []
     assert scan(tmp_path, "environment.yml", "a: [\n") == []
+
+
+def test_blank_lines_before_sections_keep_lines_right_and_scans_linear(tmp_path: Path) -> None:
+    # ``^\s*`` over the whole text ran across every following blank line from every line start (quadratic), and
+    # reported the first blank line instead of the header's
+    blank = "\n" * 100_000
+    found = scan(tmp_path, "pyproject.toml", f'{blank}[project]\nname = "x"\n{blank}dependencies = [\n  "openai",\n]\n')
+    assert [(o.name, o.line) for o in found] == [("openai", 200_004)]
+    lock = f'version = 1\n{blank}[[package]]\nname = "openai"\nversion = "1.0.0"\n'
+    assert [(o.name, o.line) for o in scan(tmp_path, "uv.lock", lock)] == [("openai", 100_003)]

@@ -7,6 +7,7 @@ never imports, executes or deserialises what it reads.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,74 @@ class Observation:
     evidence: str
     confidence: Confidence = "high"
     version: str | None = None
+
+    def __post_init__(self) -> None:
+        # JSON and YAML keep escaped lone surrogates ("\ud800") in the strings they return, and no report can
+        # encode those as UTF-8: one crafted key in a config file used to end the whole run with an error.
+        for name in ("name", "evidence", "version"):
+            value = getattr(self, name)
+            if value is not None and not value.isascii():
+                object.__setattr__(self, name, printable(value))
+
+
+def printable(text: str) -> str:
+    """``text`` with lone surrogates written as ``\\udXXX`` escapes, so it can be encoded as UTF-8."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def line_at(text: str, offset: int) -> int:
+    """The 1-based line of ``offset``, numbered as :func:`source_lines` numbers them."""
+    return text.count("\n", 0, offset) + 1
+
+
+class KeyLines:
+    """Lines of keys that a parsed JSON or YAML document names, found in its text.
+
+    Parsers keep keys in the order the text has them, so each search starts where the last one matched, a file
+    is scanned about once however many keys it holds, and line numbers are counted on from the last match. A key
+    that is not ahead (written differently, or met out of order) is searched for from ``start``, then from the
+    top. What the searches read is counted against a budget of a few passes over the text, and at most
+    ``MAX_KEYS`` keys are looked up (callers compile a pattern per key); after that the remaining keys get no
+    line, so no file, however crafted, makes this quadratic or slow. Real files name far fewer keys.
+    """
+
+    PASSES = 8
+    FLOOR = 4_000_000  # characters any file may spend, so small files always get every line
+    MAX_KEYS = 2_000
+
+    def __init__(self, text: str, start: int = 0) -> None:
+        self._text = text
+        self._start = start
+        self._cursor = start
+        self._counted = (0, 1)  # (offset, its line): line numbers are counted forward from here
+        self._budget = self.PASSES * len(text) + self.FLOOR
+        self._keys = 0
+
+    def wanted(self) -> bool:
+        """Whether another key may still be looked up (ask before compiling its pattern)."""
+        return self._budget > 0 and self._keys < self.MAX_KEYS
+
+    def line_of(self, pattern: re.Pattern[str]) -> int | None:
+        if not self.wanted():
+            return None
+        self._keys += 1
+        text = self._text
+        match = pattern.search(text, self._cursor)
+        if match is not None:
+            self._budget -= match.end() - self._cursor
+            self._cursor = match.end()
+            offset, line = self._counted
+            line += text.count("\n", offset, match.start())
+            self._counted = (match.start(), line)
+            return line
+        self._budget -= len(text) - self._cursor
+        for begin in dict.fromkeys((self._start, 0)):
+            match = pattern.search(text, begin)
+            self._budget -= (match.end() if match else len(text)) - begin
+            if match is not None:
+                self._budget -= match.start()  # what line_at counts
+                return line_at(text, match.start())
+        return None
 
 
 def source_lines(text: str) -> list[str]:

@@ -17,14 +17,18 @@ import yaml
 
 from clearsight.core.system import ComponentKind
 from clearsight.discover.catalog import lookup_pypi
-from clearsight.discover.interface import Confidence, Detector, FunctionDetector, Observation, SourceFile, source_lines
+from clearsight.discover.interface import (
+    Confidence,
+    Detector,
+    FunctionDetector,
+    KeyLines,
+    Observation,
+    SourceFile,
+    source_lines,
+)
 from clearsight.discover.relpaths import base_name
 
 __all__ = ["CONFIG_DETECTORS", "db_engine"]
-
-
-def _line_at(text: str, offset: int) -> int:
-    return text.count("\n", 0, offset) + 1
 
 
 # --- .env files --------------------------------------------------------------------------------------------------
@@ -268,11 +272,13 @@ def _mcp_entries(container: Any) -> list[tuple[str, dict[str, Any]]]:
     return []
 
 
-def _name_line(text: str, name: str, start: int) -> int | None:
-    pattern = re.compile(r"(?:[\"']" + re.escape(name) + r"[\"']\s*:|^\s*" + re.escape(name) + r"\s*:|name:\s*[\"']?"
-                         + re.escape(name) + r"[\"']?\s*$)", re.MULTILINE)
-    match = pattern.search(text, start) or pattern.search(text)
-    return _line_at(text, match.start()) if match else None
+def _name_pattern(name: str) -> re.Pattern[str]:
+    """Where a server's name is written: a quoted key (JSON, YAML), a bare YAML key, or a ``name`` field of a
+    list entry (``name: x`` in YAML, ``"name": "x"`` in JSON). Blanks before a key stay on its line: ``\\s*``
+    there ran over every following blank line from every line start (quadratic on a run of blank lines)."""
+    quoted = re.escape(name)
+    return re.compile(r"(?:[\"']" + quoted + r"[\"']\s*:|^[^\S\n]*" + quoted + r"[^\S\n]*:"
+                      r"|\bname[\"']?[^\S\n]*:[^\S\n]*[\"']?" + quoted + r"[\"']?[^\S\n]*(?:[,}]|$))", re.MULTILINE)
 
 
 def _detect_mcp(file: SourceFile) -> list[Observation]:
@@ -295,7 +301,7 @@ def _detect_mcp(file: SourceFile) -> list[Observation]:
                                and base_name(file.rel) != "opencode.json"):
             continue
         key_match = re.search(r"[\"']?" + re.escape(key) + r"[\"']?\s*:", text)
-        start = key_match.end() if key_match else 0
+        lines = KeyLines(text, key_match.end() if key_match else 0)
         for name, entry in _mcp_entries(data[key]):
             command = _command_evidence(entry)
             host = _url_host(entry)
@@ -304,13 +310,16 @@ def _detect_mcp(file: SourceFile) -> list[Observation]:
             confidence: Confidence = "high"
             if key == "servers" and not known:
                 # a generic "servers" map is only MCP when its entries look like MCP transports
-                transport = str(entry.get("type", entry.get("transport", ""))).lower()
+                # only text counts: str() of an aliased YAML structure can be gigabytes long
+                transport, url = entry.get("type", entry.get("transport", "")), entry.get("url", "")
+                transport = transport.lower() if isinstance(transport, str) else ""
                 if command is None and transport not in {"sse", "http", "streamable-http", "streamablehttp"} \
-                        and "mcp" not in str(entry.get("url", "")).lower():
+                        and not (isinstance(url, str) and "mcp" in url.lower()):
                     continue
                 confidence = "medium"
             evidence = f"command: {command}" if command else f"url host: {host}"
-            found.append(Observation(kind="mcp_server", name=name, rel=file.rel, line=_name_line(text, name, start),
+            line = lines.line_of(_name_pattern(name)) if lines.wanted() else None
+            found.append(Observation(kind="mcp_server", name=name, rel=file.rel, line=line,
                                      detector="config.mcp", evidence=evidence, confidence=confidence))
     return found
 

@@ -23,7 +23,16 @@ from typing import Any
 import yaml
 
 from clearsight.discover.detectors.config import db_engine
-from clearsight.discover.interface import Confidence, Detector, FunctionDetector, Observation, SourceFile, source_lines
+from clearsight.discover.interface import (
+    Confidence,
+    Detector,
+    FunctionDetector,
+    KeyLines,
+    Observation,
+    SourceFile,
+    line_at,
+    source_lines,
+)
 from clearsight.discover.relpaths import base_name
 
 __all__ = ["DATA_DETECTORS", "classify_field"]
@@ -32,10 +41,6 @@ __all__ = ["DATA_DETECTORS", "classify_field"]
 def _ext(rel: str) -> str:
     base = base_name(rel).lower()
     return base.rsplit(".", 1)[-1] if "." in base else ""
-
-
-def _line_at(text: str, offset: int) -> int:
-    return text.count("\n", 0, offset) + 1
 
 
 # --- database URLs -----------------------------------------------------------------------------------------------
@@ -97,7 +102,7 @@ def _detect_urls(file: SourceFile) -> list[Observation]:
             continue
         display, host = redact_url(scheme, match.group("rest"))
         confidence: Confidence = "medium" if host in _LOCAL_HOSTS or "{" in host or "$" in host else "high"
-        found.append(Observation(kind="data_store", name=engine, rel=file.rel, line=_line_at(text, match.start()),
+        found.append(Observation(kind="data_store", name=engine, rel=file.rel, line=line_at(text, match.start()),
                                  detector="data.database_url", evidence=f"database URL {display}",
                                  confidence=confidence))
     return found
@@ -329,12 +334,12 @@ def _detect_sql(file: SourceFile) -> list[Observation]:
             column = re.match(r"\s*[\"`\[]?(\w+)[\"`\]]?", text[start:start + 200])
             if column is None or column.group(1).lower() in _SQL_NON_COLUMNS:
                 continue
-            line = _line_at(text, start + column.start(1))
+            line = line_at(text, start + column.start(1))
             observation = _pii(file, column.group(1), line, "data.pii_sql", f"column in CREATE TABLE {table}:")
             if observation:
                 found.append(observation)
     for alter in _ALTER_ADD.finditer(text):
-        observation = _pii(file, alter.group("column"), _line_at(text, alter.start("column")), "data.pii_sql",
+        observation = _pii(file, alter.group("column"), line_at(text, alter.start("column")), "data.pii_sql",
                            f"column added to {alter.group('table').strip(chr(34) + '`[]')}:")
         if observation:
             found.append(observation)
@@ -400,20 +405,29 @@ def _detect_csv(file: SourceFile) -> list[Observation]:
     return found
 
 
-def _schema_properties(node: Any, depth: int = 0) -> list[str]:
-    """Property names anywhere in a JSON-schema-like tree (``properties`` maps)."""
-    if depth > 40:
-        return []
+def _schema_properties(node: Any) -> list[str]:
+    """Property names anywhere in a JSON-schema-like tree (``properties`` maps), in document order.
+
+    YAML aliases let one mapping appear at many places; a few hundred bytes of nested aliases describe 10^9 of
+    them. A container already walked at the same depth yields the same names again, so it is walked once per
+    depth, which keeps the walk linear in the parsed document (at most 41 depths of each object).
+    """
     names: list[str] = []
-    if isinstance(node, dict):
-        properties = node.get("properties")
-        if isinstance(properties, dict):
-            names += [str(key) for key in properties]
-        for value in node.values():
-            names += _schema_properties(value, depth + 1)
-    elif isinstance(node, list):
-        for value in node:
-            names += _schema_properties(value, depth + 1)
+    seen: set[tuple[int, int]] = set()
+    stack: list[tuple[Any, int]] = [(node, 0)]
+    while stack:
+        current, depth = stack.pop()
+        if depth > 40 or not isinstance(current, dict | list) or (id(current), depth) in seen:
+            continue
+        seen.add((id(current), depth))
+        if isinstance(current, dict):
+            properties = current.get("properties")
+            if isinstance(properties, dict):
+                names += [str(key) for key in properties]
+            children = list(current.values())
+        else:
+            children = current
+        stack.extend((child, depth + 1) for child in reversed(children))
     return names
 
 
@@ -439,12 +453,12 @@ def _detect_schema(file: SourceFile) -> list[Observation]:
     except (ValueError, yaml.YAMLError, RecursionError):
         return []
     found: list[Observation] = []
-    cursor = 0
+    lines = KeyLines(text)
     for name in dict.fromkeys(_schema_properties(data)):
-        key = re.compile((r'"' + re.escape(name) + r'"\s*:') if is_json
-                         else (r"^\s*[\"']?" + re.escape(name) + r"[\"']?\s*:"), re.MULTILINE)
-        match = key.search(text, cursor) or key.search(text)
-        line = _line_at(text, match.start()) if match else None
+        if classify_field(name) is None:
+            continue  # most properties are not personal data, and only those need a line
+        line = lines.line_of(re.compile((r'"' + re.escape(name) + r'"\s*:') if is_json else (
+            r"^[^\S\n]*[\"']?" + re.escape(name) + r"[\"']?\s*:"), re.MULTILINE)) if lines.wanted() else None
         observation = _pii(file, name, line, "data.pii_schema", "schema property")
         if observation:
             found.append(observation)

@@ -21,7 +21,15 @@ import yaml
 
 from clearsight.discover.catalog import AIPackage, lookup_npm, lookup_pypi
 from clearsight.discover.detectors.python_code import is_known_model_name, plausible_identifier
-from clearsight.discover.interface import Confidence, Detector, FunctionDetector, Observation, SourceFile, source_lines
+from clearsight.discover.interface import (
+    Confidence,
+    Detector,
+    FunctionDetector,
+    Observation,
+    SourceFile,
+    line_at,
+    source_lines,
+)
 from clearsight.discover.relpaths import base_name
 
 __all__ = ["MANIFEST_DETECTORS", "parse_requirement"]
@@ -33,10 +41,6 @@ _BARE_VERSION = re.compile(r"^v?\d+(?:\.\d+)*(?:[-.+]?[A-Za-z0-9.]+)?$")
 # conda package names that differ from their PyPI distribution
 _CONDA_ALIASES = {"pytorch": "torch", "pytorch-cpu": "torch", "pytorch-gpu": "torch", "tensorflow-gpu": "tensorflow",
                   "py-xgboost": "xgboost", "faiss": "faiss-cpu", "huggingface_hub": "huggingface-hub"}
-
-
-def _line_at(text: str, offset: int) -> int:
-    return text.count("\n", 0, offset) + 1
 
 
 def _find_line(text: str, name: str, start_line: int = 1) -> int | None:
@@ -62,8 +66,8 @@ def _offset_of_line(text: str, line: int) -> int:
 
 def _header_line(text: str, header: str) -> int:
     """Line of a TOML/INI ``[header]`` (1 if absent)."""
-    match = re.search(r"^\s*\[\s*" + re.escape(header) + r"\s*\]\s*$", text, re.MULTILINE)
-    return _line_at(text, match.start()) if match else 1
+    match = re.search(r"^[^\S\n]*\[\s*" + re.escape(header) + r"\s*\][^\S\n]*$", text, re.MULTILINE)
+    return line_at(text, match.start()) if match else 1
 
 
 def parse_requirement(spec: str) -> tuple[str, str | None, str] | None:
@@ -208,8 +212,8 @@ def _detect_pyproject(file: SourceFile) -> list[Observation]:
     project = data.get("project")
     if isinstance(project, dict):
         start = _header_line(text, "project")
-        deps_key = re.compile(r"^\s*dependencies\s*=", re.MULTILINE).search(text, _offset_of_line(text, start))
-        start = _line_at(text, deps_key.start()) if deps_key else start
+        deps_key = re.compile(r"^[^\S\n]*dependencies\s*=", re.MULTILINE).search(text, _offset_of_line(text, start))
+        start = line_at(text, deps_key.start()) if deps_key else start
         specs: list[tuple[str, int | None]] = []
         for spec in _string_list(project.get("dependencies")):
             parsed = parse_requirement(spec)
@@ -342,7 +346,7 @@ def _detect_conda(file: SourceFile) -> list[Observation]:
     found: list[Observation] = []
     pip_specs: list[tuple[str, int | None]] = []
     deps_match = re.search(r"^dependencies\s*:", text, re.MULTILINE)
-    deps_line = _line_at(text, deps_match.start()) if deps_match else 1
+    deps_line = line_at(text, deps_match.start()) if deps_match else 1
     for entry in data["dependencies"]:
         if isinstance(entry, dict):
             for spec in _string_list(entry.get("pip")):
@@ -429,8 +433,8 @@ def _detect_toml_lock(file: SourceFile) -> list[Observation]:
         if package is None:
             continue
         version = entry.get("version") if isinstance(entry.get("version"), str) else None
-        match = re.search(r'^\s*name\s*=\s*"' + re.escape(name) + r'"', text, re.MULTILINE)
-        line = _line_at(text, match.start()) if match else _find_line(text, name)
+        match = re.search(r'^[^\S\n]*name\s*=\s*"' + re.escape(name) + r'"', text, re.MULTILINE)
+        line = line_at(text, match.start()) if match else _find_line(text, name)
         found.append(_observe(package, file, line, "manifest.lockfile", f"{name} {version or ''} locked in "
                               f"{base_name(file.rel)}".replace("  ", " "), version, lock=True))
     return found
