@@ -65,3 +65,46 @@ def test_without_an_inventory_every_ai_unit_is_undeclared(capsys: pytest.Capture
 def test_not_a_folder_is_an_input_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, _, err = run(capsys, "discover", str(tmp_path / "missing"))
     assert code == 2 and "not a folder" in err
+
+
+def _non_utf8_tree(tmp_path: Path) -> Path:
+    """A tree with a file and a folder whose names are not UTF-8 (Latin-1 bytes), next to ordinary ones."""
+    import os
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "app.py").write_text("import openai\n")
+    try:
+        with open(os.fsencode(root) + b"/m\xffx.py", "w") as fh:
+            fh.write("import anthropic\n")
+        os.mkdir(os.fsencode(root) + b"/d\xfe")
+    except OSError:  # a file system that only takes UTF-8 names
+        pytest.skip("this file system refuses names that are not UTF-8")
+    (Path(os.fsdecode(os.fsencode(root) + b"/d\xfe")) / "a.py").write_text("import cohere\n")
+    return root
+
+
+@pytest.mark.parametrize("fmt", ["json", "table", "sarif", "cyclonedx"])
+def test_names_that_are_not_utf8_are_listed_not_fatal(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                      fmt: str) -> None:
+    # every report format but CycloneDX used to end with an internal error (exit 3) on such a name
+    root = _non_utf8_tree(tmp_path)
+    out = tmp_path / f"out.{fmt}"
+    code, _, err = run(capsys, "discover", str(root), "--format", fmt, "-o", str(out))
+    assert code == 0, err
+    text = out.read_text(encoding="utf-8")
+    if fmt == "json":
+        report = json.loads(text)
+        assert {(s["path"], s["reason"]) for s in report["skipped"]} == {("d\\udcfe", "undecodable"),
+                                                                          ("m\\udcffx.py", "undecodable")}
+        assert {c["name"] for c in report["components"]} == {"openai"}
+
+
+def test_a_root_that_is_not_utf8_is_a_usage_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    import os
+
+    root = _non_utf8_tree(tmp_path)
+    code, _, err = run(capsys, "discover", os.fsdecode(os.fsencode(root) + b"/d\xfe"), "--format", "json",
+                       "-o", str(tmp_path / "out.json"))
+    assert code == 2
+    assert "not valid UTF-8" in err and "d\\udcfe" in err

@@ -57,6 +57,17 @@ def printable(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+def is_utf8(text: str) -> bool:
+    """False when ``text`` holds lone surrogates: file names that are not UTF-8 come from the OS that way."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def line_at(text: str, offset: int) -> int:
     """The 1-based line of ``offset``, numbered as :func:`source_lines` numbers them."""
     return text.count("\n", 0, offset) + 1

@@ -11,6 +11,8 @@ Rules (the same for every root):
   that is not UTF-8 is ``undecodable``. All three are listed *and still yielded* with ``text=None`` and the first
   4 KB in ``head``, so content sniffers (the model-file detector) can see them; text detectors ignore them.
 - Unreadable files and directories (permissions, FIFOs, devices, races) are listed and skipped, never raised.
+- A file or directory whose *name* is not UTF-8 is ``undecodable`` too, listed with its name escaped and not
+  read: no report format can encode such a name.
 
 ``rel`` paths always use forward slashes. Nothing read here is imported or executed.
 """
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from clearsight.discover.interface import SourceFile
+from clearsight.discover.interface import SourceFile, is_utf8, printable
 
 SkipReason = Literal[
     "excluded", "binary", "huge", "undecodable", "unreadable", "symlink-loop", "symlink", "outside-root",
@@ -111,6 +113,10 @@ def _walk_root(root: Path, sink: list[Skipped], excluded_dirs: frozenset[str]) -
         for entry in entries:
             rel = prefix + entry.name
             path = directory / entry.name
+            if not is_utf8(entry.name):
+                # no report can encode such a name (Python keeps the bytes as lone surrogates): listed, not read
+                sink.append(Skipped(root_abs, printable(rel), "undecodable", "its name is not UTF-8"))
+                continue
             try:
                 if entry.is_symlink():
                     _skip_symlink(path, rel, directory, root_abs, root_real, sink)
