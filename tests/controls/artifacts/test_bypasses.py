@@ -26,6 +26,7 @@ from clearsight.controls.artifacts.scanners import numpy as numpy_scanner
 from clearsight.core.artifact import FileScan
 
 P = b"cos\nsystem\n(S'echo x'\ntR."
+SG = b"\x8c\x02os\x8c\x06system\x93\x8c\x02id\x85R."  # the same call through STACK_GLOBAL
 POLICY = default_policy()
 
 HIDDEN_PICKLES = {
@@ -37,6 +38,15 @@ HIDDEN_PICKLES = {
     "shortbinbytes": b"C\x000" + P,
     "long1": b"\x8a\x000" + P,
     "binunicode8": b"\x8d" + bytes(8) + b"0" + P,
+    # number lines the C unpickler reads (strtol base 0, stop at a NUL byte) but the pure-Python one refuses,
+    # in front of a STACK_GLOBAL payload that no resync of text GLOBALs can find (second review)
+    "octal-int": b"I010\n0" + SG,
+    "hex-then-octal": b"I0x10\n0I010\n0" + SG,
+    "nul-in-int": b"I5\x00x\n0" + SG,
+    "nul-in-long": b"L5\x00x\n0" + SG,
+    "nul-in-float": b"F1.5\x00x\n0" + SG,
+    "nul-memo-key": b"N\x80\x02p0\x00x\n0g0\x00y\n0" + SG,
+    "proto-then-octal": b"\x80\x02I010\n0" + SG,
 }
 
 

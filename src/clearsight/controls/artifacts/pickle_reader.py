@@ -335,6 +335,62 @@ class ReadResult:
         return sum(1 for p in self.pickles if not p.embedded and p.end is not None)
 
 
+# ---------------------------------------------------------------------------------- numbers in text opcodes
+# The C unpickler (``pickle.load``, ``torch.load``, ``joblib.load``) is laxer than the pure-Python one whose
+# rules this reader first copied: a line it accepts where the stricter one fails let the opcodes after it (a
+# payload) go unread, the file being called malformed instead of malicious. Accepting a little more than C does
+# is harmless here (the reader just goes on); accepting less is a bypass.
+
+_STRTOL = re.compile(rb"[ \t\n\v\f\r]*([+-]?)(?:0[xX]([0-9a-fA-F]+)|([1-9][0-9]*)|(0[0-7]*))")
+_STRTOD = re.compile(rb"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf(?:inity)?|nan)", re.IGNORECASE)
+_C_LONG_MAX = (1 << 63) - 1
+
+
+def python_int(line: bytes, base: int) -> int | None:
+    """``PyLong_FromString`` on the C string of ``line``: Python's int syntax on the text before the first NUL
+    (what C code sees of the line). LONG, GET and PUT are read this way; None where it fails."""
+    try:
+        return int(line.split(b"\0", 1)[0], base)
+    except ValueError:  # not a number, or more digits than int() accepts (C refuses those too)
+        return None
+
+
+def c_int(line: bytes) -> int | None:
+    """The value ``load_int`` reads from an INT line, or None where it fails.
+
+    It calls ``strtol(line, base 0)``, so ``010`` is octal and ``0x10`` hex, and takes the number when ``strtol``
+    stops at the newline or at a NUL byte (what follows a NUL is never looked at; with no digits at all it stops at
+    the line's first byte). Otherwise, or on overflow, it retries with :func:`python_int` in base 0.
+    """
+    match = _STRTOL.match(line)
+    if match is None:
+        if line[:1] == b"\0":
+            return 0
+    else:
+        end = match.end()
+        if end == len(line) or line[end] == 0:
+            sign, hexadecimal, decimal, octal = match.groups()
+            value = (int(hexadecimal, 16) if hexadecimal is not None else int(decimal) if decimal is not None
+                     else int(octal, 8))
+            value = -value if sign == b"-" else value
+            if -_C_LONG_MAX - 1 <= value <= _C_LONG_MAX:
+                return value
+    return python_int(line, 0)
+
+
+def c_float_ok(line: bytes) -> bool:
+    """Whether ``load_float`` accepts a FLOAT line: a number prefix (``PyOS_string_to_double``) ending at the
+    newline or a NUL byte."""
+    match = _STRTOD.match(line)
+    if match is not None and (match.end() == len(line) or line[match.end()] == 0):
+        return True
+    try:
+        float(line)
+    except ValueError:
+        return False
+    return True
+
+
 class _Fail(Exception):
     def __init__(self, kind: str, message: str, offset: int) -> None:
         super().__init__(message)
@@ -1143,12 +1199,9 @@ class _Reader:
         if op == 0x67 or op == 0x70:  # GET, PUT
             if line is None:
                 raise _Fail("malformed", f"{name} at byte {offset} has an over-long memo key", offset)
-            try:
-                key = int(line)
-            except ValueError:
-                raise _Fail(
-                    "malformed", f"{name} at byte {offset} has a memo key that is not a number", offset
-                ) from None
+            key = python_int(line, 10)  # load_get / load_put: PyLong_FromString(s, NULL, 10)
+            if key is None:
+                raise _Fail("malformed", f"{name} at byte {offset} has a memo key that is not a number", offset)
             if op == 0x67:
                 if key not in memo:
                     raise _Fail(
@@ -1166,17 +1219,14 @@ class _Reader:
             stack.append(_LONGSTR if op in (0x53, 0x56) else _OTHER)
             return
         if op == 0x49 or op == 0x4C:  # INT, LONG
-            text = line[:-1] if op == 0x4C and line.endswith(b"L") else line
-            try:
-                value: object = int(text, 0) if line not in (b"00", b"01") else line == b"01"
-            except ValueError:
-                raise _Fail("malformed", f"{name} at byte {offset} is not a number", offset) from None
+            number = c_int(line) if op == 0x49 else python_int(line[:-1] if line.endswith(b"L") else line, 0)
+            if number is None:
+                raise _Fail("malformed", f"{name} at byte {offset} is not a number", offset)
+            value: object = number == 1 if op == 0x49 and len(line) == 2 and number in (0, 1) else number
             stack.append(value)
         elif op == 0x46:  # FLOAT
-            try:
-                float(line)
-            except ValueError:
-                raise _Fail("malformed", f"FLOAT at byte {offset} is not a number", offset) from None
+            if not c_float_ok(line):
+                raise _Fail("malformed", f"FLOAT at byte {offset} is not a number", offset)
             stack.append(_OTHER)
         elif op == 0x53:  # STRING
             if len(line) < 2 or line[:1] != line[-1:] or line[:1] not in (b"'", b'"'):

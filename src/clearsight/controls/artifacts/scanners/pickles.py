@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from clearsight.controls.artifacts.interface import Policy
+from clearsight.controls.artifacts.pickle_reader import c_float_ok, c_int, python_int
 from clearsight.core.evidence import Finding
 
 
@@ -74,18 +75,24 @@ def _read_line(stream: BinaryIO, what: str) -> bytes:
 
 
 def _line_value(kind: str, raw: bytes, name: str) -> object:
+    """A text argument read the way the C unpickler reads it (see ``pickle_reader.c_int``): stricter reading
+    made payloads after a lax number line look like "not a pickle"."""
     text = raw.decode("latin-1")
-    try:
-        if kind == "decimalnl_short":
-            if text in ("00", "01"):
-                return text == "01"
-            return int(text)
-        if kind == "decimalnl_long":
-            return int(text[:-1] if text.endswith("L") else text)
-        if kind == "floatnl":
-            return float(text)
-    except ValueError as exc:
-        raise PickleFormatError(f"{name}: bad number {text[:40]!r}") from exc
+    number: int | None = 0
+    if kind == "decimalnl_short":  # INT, and the memo keys of GET and PUT (base 10 in C)
+        number = python_int(raw, 10) if name in ("GET", "PUT") else c_int(raw)
+        if number is not None:
+            return number == 1 if name == "INT" and len(raw) == 2 and number in (0, 1) else number
+    elif kind == "decimalnl_long":
+        number = python_int(raw[:-1] if raw.endswith(b"L") else raw, 0)
+        if number is not None:
+            return number
+    elif kind == "floatnl":
+        if c_float_ok(raw):
+            return text
+        number = None
+    if number is None:
+        raise PickleFormatError(f"{name}: bad number {text[:40]!r}")
     if kind == "stringnl":
         if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
             return text[1:-1]
