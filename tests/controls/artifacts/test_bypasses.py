@@ -427,3 +427,43 @@ def test_partially_overlapping_entries_are_bounded_and_reported() -> None:
         assert "container.limit" in _rules(_scan(data, "staggered.zip", budget))
     finally:
         containers.MAX_PARTIAL_OVERLAP_SCANS = capped
+
+
+# ------------------------------------------------------ joblib arrays whose dtype spelling moves their end (review 2)
+
+def _joblib_with_dtype(spelling: bytes, *, elsize: int | None = None) -> bytes:
+    """``joblib.dump(np.zeros(4))`` (written by joblib, never loaded) with its dtype respelled, and a STACK_GLOBAL
+    payload where joblib.load really resumes (after 4 x 8 bytes), hidden from a reader that takes another size."""
+    joblib = pytest.importorskip("joblib")
+    np = pytest.importorskip("numpy")
+    buffer = io.BytesIO()
+    joblib.dump(np.zeros(4), buffer, protocol=2)
+    template = buffer.getvalue()
+    head = template[: template.index(b"K\x10ub") + 4].replace(b"X\x02\x00\x00\x00f8",
+                                                             b"X" + struct.pack("<I", len(spelling)) + spelling)
+    if elsize is not None:  # a lying elsize in the dtype's BUILD state: (3, '<', N, N, N, -1, -1, 0)
+        minus_one = b"J\xff\xff\xff\xff"
+        head = head.replace(minus_one * 2, b"J" + struct.pack("<i", elsize) + minus_one, 1)
+    pad, count, claimed = 0x8E, 4, 64
+    region = bytearray(1 + pad + claimed * count)  # where a reader sizing float64 as 64 bytes resumes: the STOP
+    region[0] = pad
+    region[1:9] = struct.pack("<Q", len(region) - 9)  # plain pickle.load skips to the final STOP as well
+    real = 1 + pad + 8 * count
+    tail = SG[:-1] + b"0\x8e" + struct.pack("<Q", len(region) - (real + len(SG) + 9))
+    region[real:real + len(tail)] = tail
+    return head + bytes(region) + b"."
+
+
+@pytest.mark.parametrize(("spelling", "elsize"), [(b"float64", None), (b"f8", 64)])
+def test_a_respelled_joblib_dtype_never_hides_what_follows_the_array(spelling: bytes, elsize: int | None) -> None:
+    scan = _scan(_joblib_with_dtype(spelling, elsize=elsize), "model.joblib")
+    assert scan.verdict in ("malicious", "suspicious"), scan.findings
+    assert scan.verdict == "malicious" or any(f.severity.value == "high" for f in scan.findings)
+
+
+def test_numpy_own_dtype_spelling_still_sizes_the_array() -> None:
+    joblib = pytest.importorskip("joblib")
+    np = pytest.importorskip("numpy")
+    buffer = io.BytesIO()
+    joblib.dump({"w": np.zeros(4), "names": np.array(["ab", "c"]), "when": np.zeros(2, "M8[ns]")}, buffer)
+    assert _scan(buffer.getvalue(), "model.joblib").verdict == "clean"

@@ -1275,6 +1275,10 @@ def _is_numpy_wrapper(call: Call) -> bool:
     return func.name == "NumpyArrayWrapper" and (func.module or "").endswith("numpy_pickle")
 
 
+# numpy's pickled typestr: byte order, kind, size in bytes (characters for U), an optional datetime unit
+_TYPESTR = re.compile(r"[<>|=]?([?bBiufcmMOSUVa])(\d*)(?:\[\w+\])?")
+
+
 def _dtype_info(dtype: object) -> tuple[int, bool] | None:
     """(itemsize, has Python objects) of a pickled ``numpy.dtype(...)`` call and its BUILD state, or None."""
     if not isinstance(dtype, Call):
@@ -1291,15 +1295,19 @@ def _dtype_info(dtype: object) -> tuple[int, bool] | None:
             elsize = state[5]
         if len(state) > 7 and type(state[7]) is int:
             flags = state[7]
-    if typestr[:1] == "O":
+    match = _TYPESTR.fullmatch(typestr)
+    if match is None:
+        return None  # "float64" counts bits, "f" is platform-sized: only numpy's own kind+bytes form is sized here
+    kind, digits = match.groups()
+    if kind == "O":
         return 8, True
     hasobject = bool(flags & 1) if flags is not None else False  # NPY_ITEM_HASOBJECT
-    if elsize > 0:
-        return elsize, hasobject
-    digits = typestr.lstrip("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ<>|=")
-    if not digits.isdigit():
-        return None
-    return int(digits), hasobject
+    if kind in "SUVa":  # flexible: numpy takes the size from the state when it has one
+        if elsize > 0:
+            return elsize, hasobject
+        return (int(digits) * (4 if kind == "U" else 1), hasobject) if digits else None
+    # fixed-size kinds: numpy ignores an elsize in the state, so a lying one must not move the array's end
+    return (int(digits), hasobject) if digits else None
 
 
 def _joblib_size(state: object) -> tuple[int, bool, bool] | None:
