@@ -38,6 +38,15 @@ def test_prefix_routes() -> None:
     assert policy.route_for("GET", "/models/a/predict") is not None
     assert policy.route_for("POST", "/models") is not None
     assert policy.route_for("POST", "/modelsX") is None
+    assert policy.route_for("POST", "/Models/A") is not None
+
+
+def test_case_and_a_trailing_slash_still_match_the_route() -> None:
+    # servers behind the proxy differ on both; a path the app serves must not slip past the guard
+    policy = parse_policy("routes:\n  - {path: /v1/score}\n")
+    for path in ("/v1/score", "/v1/score/", "/V1/Score", "/V1/SCORE/"):
+        assert policy.route_for("POST", path) is not None, path
+    assert policy.route_for("POST", "/v1/scores") is None and policy.route_for("POST", "/v1") is None
 
 
 def test_example_policy_is_valid_and_resolves_audit_next_to_it() -> None:
@@ -68,6 +77,7 @@ def test_example_policy_is_valid_and_resolves_audit_next_to_it() -> None:
         ("version: 2\nroutes:\n  - path: /x\n", 1, "Input should be 1"),
         ("- a\n- b\n", 1, "top level must be a mapping"),
         ("routes: [\n", 2, "invalid YAML"),
+        ("routes:\n  - {path: /x, methods: [POST]}\n  - {path: /X/, methods: [PUT]}\n", 1, "two routes for the path"),
     ],
 )
 def test_bad_policies_say_where_and_why(text: str, line: int, fragment: str) -> None:

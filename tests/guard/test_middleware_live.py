@@ -187,3 +187,37 @@ def test_builtin_injection_screener_needs_no_code(tmp_path: Path) -> None:
     assert actions == ["allow", "block", "flag"]
     flagged_record = next(r for r in records if r["action"] == "flag")
     assert "instruction-override" in json.dumps(flagged_record)
+
+
+def test_a_guard_failure_is_a_clean_error_with_an_audit_record(tmp_path: Path) -> None:
+    """A detector that refuses its settings on the first request (a categorical index past the features) used
+    to make every request a server 500 after the model had answered, with no audit record (review finding)."""
+    audit = tmp_path / "audit.jsonl"
+    app = scoring_app()
+    policy = parse_policy(policy_text(audit, extraction="{categorical: [99]}"))
+    with serve(ModelGuard(app, policy)) as url:
+        answers = [httpx.post(url + "/v1/score", json={"features": LEGIT}, headers={"X-Partner-Key": "p"})
+                   for _ in range(2)]
+    assert [a.status_code for a in answers] == [500, 500]
+    assert all(a.json() == {"error": "the guard could not process this request", "guard": "guard.error"}
+               for a in answers)  # the unreviewed score never leaves
+    records = audit_lines(audit)
+    assert [(r["status"], r["action"]) for r in records] == [(500, "error"), (500, "error")]
+    assert all(r["reasons"] == ["guard.error: ValueError"] for r in records)
+
+
+def test_json_answers_are_hardened_whatever_the_case_of_their_media_type(tmp_path: Path) -> None:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    async def score(request: Request) -> Response:  # media types ignore case; the guard once did not
+        body = json.dumps({"fraud_probability": 0.123456789, "label": "legit"}).encode()
+        return Response(body, media_type="Application/JSON")
+
+    policy = parse_policy(policy_text(tmp_path / "audit.jsonl"))
+    app = Starlette(routes=[Route("/v1/score", score, methods=["POST"])])
+    with serve(ModelGuard(app, policy)) as url:
+        answer = httpx.post(url + "/v1/score", json={"features": LEGIT}, headers={"X-Partner-Key": "p"})
+    assert answer.json()["fraud_probability"] == 0.12

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -34,6 +35,29 @@ def test_proxy_guards_and_forwards(tmp_path: Path) -> None:
     assert bad.status_code == 400 and health.json() == {"status": "ok"}
     assert upstream_app.state.calls[0] == 1 + 4  # the direct call plus the four allowed ones
     assert len(audit_lines(audit)) == 6
+
+
+def test_targets_the_upstream_could_read_differently_are_refused(tmp_path: Path) -> None:
+    """A reviewer got raw scores past the proxy with /v1/./score, /x/../v1/score and a full URL as the target
+    (the guard matched none of them; joining them onto the upstream URL resolved them to /v1/score), and made it
+    fetch other hosts with absolute-form targets. Raw HTTP, since clients normalise such paths themselves."""
+    audit = tmp_path / "audit.jsonl"
+    upstream_app = scoring_app()
+    policy = parse_policy(policy_text(audit))
+    body = json.dumps({"features": LEGIT}).encode()
+    with serve(upstream_app) as upstream, serve(build_proxy(upstream, policy)) as proxy:
+        host, port = proxy.removeprefix("http://").split(":")
+        answers = {}
+        for target in ("/v1/./score", "/x/../v1/score", "/v1//score", "/v1/score;x=1", "/v1/%2e%2e/v1/score",
+                       f"{upstream}/v1/score", "//127.0.0.1:9/v1/score", "/v1\\score"):
+            with socket.create_connection((host, int(port))) as conn:
+                conn.sendall(f"POST {target} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                             f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body)
+                answers[target] = conn.makefile("rb").readline()
+        guarded = httpx.post(proxy + "/V1/Score/", json={"features": LEGIT})  # no key: the guard's 401
+    assert all(b" 400 " in line for line in answers.values()), answers
+    assert upstream_app.state.calls[0] == 0  # none of them reached the model
+    assert guarded.status_code == 401
 
 
 def test_unreachable_upstream_is_a_502_not_a_crash(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import os
 import time
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
@@ -32,6 +33,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
+logger = logging.getLogger(__name__)
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 # request IDs: unique per process start and counter; uuid4 would read the OS's random source on every request
 _ID_PREFIX = f"{os.getpid():x}{time.time_ns() & 0xFFFFFFFF:08x}-"
@@ -114,6 +116,9 @@ class ModelGuard:
                 scores=admission.scores, latency_s=time.perf_counter() - started, upstream_s=None,
             )
             return
+        except Exception as exc:  # the guard itself failed (limit storage down, a detector refusing its settings)
+            await self._failed(exc, 503, send, request_id, client or "anonymous", route, method, admission, started)
+            return
 
         guard_time = time.perf_counter() - started
         upstream_started = time.perf_counter()
@@ -137,7 +142,11 @@ class ModelGuard:
                 await _respond(send, status, _error(Rejection(502, "the answer is too large to inspect",
                                                               "output.too-large")), b"application/json")
             else:
-                review = self.guard.review(route, client, admission, captured.status, bytes(captured.body))
+                try:
+                    review = self.guard.review(route, client, admission, captured.status, bytes(captured.body))
+                except Exception as exc:  # the answer was not reviewed, so it is not released unhardened
+                    await self._failed(exc, 500, send, request_id, client, route, method, admission, started)
+                    return
                 status = review.status or captured.status
                 await captured.release(review.body, review.status)
         reasons = review.reasons if review else admission.reasons
@@ -150,6 +159,20 @@ class ModelGuard:
             upstream_s=upstream_s,
         )
 
+
+    async def _failed(self, exc: Exception, status: int, send: Send, request_id: str, client: str,
+                      route: RoutePolicy, method: str, admission: Admission, started: float) -> None:
+        """Answer and record a request the guard could not decide: a clean error, never a traceback or an
+        unreviewed answer, and still one audit record."""
+        logger.error("guard error on %s %s: %s: %s", method, route.path, type(exc).__name__, exc, exc_info=exc)
+        reason = f"guard.error: {type(exc).__name__}"
+        body = json.dumps({"error": "the guard could not process this request", "guard": "guard.error"}).encode()
+        await _respond(send, status, body, b"application/json")
+        await self.guard.record(
+            request_id=request_id, client=client, route=route, method=method, status=status, action="error",
+            reasons=[reason], fingerprint_=admission.fingerprint, scores=admission.scores,
+            latency_s=time.perf_counter() - started, upstream_s=None,
+        )
 
 async def _read_body(receive: Receive, headers: Mapping[str, str], limit: int) -> bytes:
     declared = headers.get("content-length")
@@ -204,7 +227,7 @@ class _Capture:
         if message["type"] == "http.response.start":
             self.status = int(message["status"])
             headers = dict((k.lower(), v) for k, v in message.get("headers", ()))
-            is_json = b"json" in headers.get(b"content-type", b"")
+            is_json = b"json" in headers.get(b"content-type", b"").lower()  # media types ignore case
             self.buffered = self._want_buffer and is_json
             if not self.buffered:
                 await self._send(message)

@@ -171,11 +171,15 @@ class RoutePolicy(_Strict):
         return self
 
     def matches(self, method: str, path: str) -> bool:
+        """Case and a trailing slash are ignored: frameworks behind the proxy differ on both, and guarding a path
+        the app then refuses costs nothing, while missing one it serves would let requests past the guard."""
         if method.upper() not in self.methods:
             return False
+        path = path.lower()
         if self.path.endswith("/*"):
-            return path.startswith(self.path[:-1]) or path == self.path[:-2]
-        return path == self.path
+            prefix = self.path[:-1].lower()
+            return path.startswith(prefix) or path == prefix[:-1]
+        return path.rstrip("/") == self.path.lower().rstrip("/")
 
 
 class AuditSpec(_Strict):
@@ -207,6 +211,19 @@ class GuardPolicy(_Strict):
     alerts: AlertSpec = Field(default_factory=lambda: AlertSpec.model_validate({}))
     metrics: MetricsSpec = Field(default_factory=lambda: MetricsSpec.model_validate({}))
     routes: list[RoutePolicy] = Field(min_length=1)
+
+    @field_validator("routes")
+    @classmethod
+    def _one_route_per_path(cls, routes: list[RoutePolicy]) -> list[RoutePolicy]:
+        # the guard keeps limits, detectors and penalties per path: a second route for the same path would take
+        # over the first one's limits while requests still matched the first
+        seen: set[str] = set()
+        for route in routes:
+            key = route.path.lower().rstrip("/")
+            if key in seen:
+                raise ValueError(f"two routes for the path {route.path}: give one route with all its methods")
+            seen.add(key)
+        return routes
 
     @field_validator("storage")
     @classmethod

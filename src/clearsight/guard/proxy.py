@@ -47,13 +47,19 @@ class Forwarder:
             body.extend(message.get("body", b""))
             if not message.get("more_body", False):
                 break
+        refusal = _non_canonical(scope["path"])
+        if refusal is not None:
+            await _plain(send, 400, b'{"error": "' + refusal.encode() + b'", "guard": "request.target"}')
+            return
         headers = [(k, v) for k, v in scope.get("headers", ()) if k.lower() not in HOP_BY_HOP]
         peer = scope.get("client")
         if peer:
             headers.append((b"x-forwarded-for", peer[0].encode()))
         path = scope.get("raw_path") or scope["path"].encode()
         query = scope.get("query_string", b"")
-        url = self.upstream.join(path.decode("latin-1") + (("?" + query.decode("latin-1")) if query else ""))
+        # the upstream gets exactly the path the guard judged: joining would resolve dot segments and take a full
+        # URL as the whole target (another host)
+        url = self.upstream.copy_with(raw_path=path + ((b"?" + query) if query else b""))
         try:
             response = await self._client.request(scope["method"], url, headers=headers, content=bytes(body))
         except httpx.TimeoutException:
@@ -80,6 +86,23 @@ class Forwarder:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+def _non_canonical(path: str) -> str | None:
+    """Why a request target must not be forwarded, or None.
+
+    The guard decides on the path it is given; a server behind it may resolve ``.``/``..``, merge ``//``, read
+    ``\\`` as ``/``, drop ``;parameters``, or treat an absolute URL as a request for another host, and so
+    serve a guarded route the guard never matched. Such targets are refused rather than guessed at.
+    """
+    if not path.startswith("/") or path.startswith("//"):
+        return "the request target must be a path (origin form), not a URL"
+    if "\\" in path or ";" in path or "//" in path:
+        return "the request path holds a backslash, a semicolon or an empty segment"
+    segments = path.split("/")
+    if "." in segments or ".." in segments:
+        return "the request path holds a . or .. segment"
+    return None
 
 
 def build_proxy(upstream: str, policy: GuardPolicy, *, screeners: Mapping[str, Screener] | None = None,
