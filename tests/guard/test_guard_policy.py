@@ -78,6 +78,14 @@ def test_example_policy_is_valid_and_resolves_audit_next_to_it() -> None:
         ("- a\n- b\n", 1, "top level must be a mapping"),
         ("routes: [\n", 2, "invalid YAML"),
         ("routes:\n  - {path: /x, methods: [POST]}\n  - {path: /X/, methods: [PUT]}\n", 1, "two routes for the path"),
+        ("routes:\n  - {path: /x, methods: []}\n", 2, "at least 1"),
+        ("client: {api_key_header: null, require_api_key: true}\nroutes:\n  - path: /x\n", 1, "needs api_key_header"),
+        ("routes:\n  - path: /x\n    input: {paths: $.f, feature_names: [a, b]}\n    extraction: {categorical: [5]}\n",
+         4, "categorical index 5"),
+        ("routes:\n  - path: /x\n    input: {paths: $.f}\n    extraction: {categorical: [-1]}\n", 4,
+         "categorical index -1"),
+        ("routes:\n  - path: /x\n    input: {paths: $.f}\n    extraction: {scale: [1, .nan]}\n", 4,
+         "finite and positive"),
     ],
 )
 def test_bad_policies_say_where_and_why(text: str, line: int, fragment: str) -> None:

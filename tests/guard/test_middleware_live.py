@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import httpx
@@ -190,20 +191,25 @@ def test_builtin_injection_screener_needs_no_code(tmp_path: Path) -> None:
 
 
 def test_a_guard_failure_is_a_clean_error_with_an_audit_record(tmp_path: Path) -> None:
-    """A detector that refuses its settings on the first request (a categorical index past the features) used
-    to make every request a server 500 after the model had answered, with no audit record (review finding)."""
+    """Limit storage that is down (here: a Redis port nothing listens on) used to make every request a server
+    500 with no audit record; a detector refusing its settings did the same after the model had answered
+    (review findings). Now: a clean 503 from the guard, on record, and the model never asked."""
     audit = tmp_path / "audit.jsonl"
     app = scoring_app()
-    policy = parse_policy(policy_text(audit, extraction="{categorical: [99]}"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]
+    policy = parse_policy(f"storage: redis://127.0.0.1:{dead}/0\n" + policy_text(audit, limits="['100/second']"))
     with serve(ModelGuard(app, policy)) as url:
         answers = [httpx.post(url + "/v1/score", json={"features": LEGIT}, headers={"X-Partner-Key": "p"})
                    for _ in range(2)]
-    assert [a.status_code for a in answers] == [500, 500]
+    assert [a.status_code for a in answers] == [503, 503]
     assert all(a.json() == {"error": "the guard could not process this request", "guard": "guard.error"}
-               for a in answers)  # the unreviewed score never leaves
+               for a in answers)
+    assert app.state.calls[0] == 0
     records = audit_lines(audit)
-    assert [(r["status"], r["action"]) for r in records] == [(500, "error"), (500, "error")]
-    assert all(r["reasons"] == ["guard.error: ValueError"] for r in records)
+    assert [(r["status"], r["action"]) for r in records] == [(503, "error"), (503, "error")]
+    assert all(str(r["reasons"][0]).startswith("guard.error: ") for r in records)
 
 
 def test_json_answers_are_hardened_whatever_the_case_of_their_media_type(tmp_path: Path) -> None:
@@ -221,3 +227,16 @@ def test_json_answers_are_hardened_whatever_the_case_of_their_media_type(tmp_pat
     with serve(ModelGuard(app, policy)) as url:
         answer = httpx.post(url + "/v1/score", json={"features": LEGIT}, headers={"X-Partner-Key": "p"})
     assert answer.json()["fraud_probability"] == 0.12
+
+
+def test_an_answer_too_large_to_inspect_is_refused_and_recorded_as_such(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from clearsight.guard import middleware
+
+    monkeypatch.setattr(middleware, "MAX_RESPONSE_BYTES", 64)  # the real cap is 16 MiB
+    audit = tmp_path / "audit.jsonl"
+    with serve(ModelGuard(scoring_app(), parse_policy(policy_text(audit)))) as url:
+        answer = httpx.post(url + "/v1/score", json={"features": LEGIT}, headers={"X-Partner-Key": "p"})
+    assert answer.status_code == 502 and answer.json()["guard"] == "output.too-large"
+    [record] = audit_lines(audit)
+    assert (record["status"], record["action"], record["reasons"]) == (502, "error", ["output.too-large"])

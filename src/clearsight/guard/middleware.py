@@ -151,6 +151,8 @@ class ModelGuard:
                 await captured.release(review.body, review.status)
         reasons = review.reasons if review else admission.reasons
         action = review.action if review else admission.action
+        if captured.buffered and captured.too_large:  # refused by the guard: on record as such, not as allowed
+            reasons, action = [*reasons, "output.too-large"], "error"
         scores = review.scores if review else admission.scores
         guard_time += time.perf_counter() - review_started
         await self.guard.record(

@@ -7,6 +7,7 @@ core install without the guard's runtime dependencies.
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -65,6 +66,12 @@ class ClientIdentity(_Strict):
     trust_forwarded_for: bool = Field(
         False, description="Use the first X-Forwarded-For address (only behind a proxy you control)."
     )
+
+    @model_validator(mode="after")
+    def _a_required_key_has_a_header(self) -> ClientIdentity:
+        if self.require_api_key and not self.api_key_header:
+            raise ValueError("require_api_key needs api_key_header (without one no request could ever carry a key)")
+        return self
 
 
 class InputSpec(_Strict):
@@ -139,7 +146,7 @@ class ScreeningSpec(_Strict):
 
 class RoutePolicy(_Strict):
     path: str = Field(description="Exact path, or a prefix ending in '/*'.")
-    methods: list[str] = Field(default_factory=lambda: ["POST"])
+    methods: list[str] = Field(default_factory=lambda: ["POST"], min_length=1)
     input: InputSpec | None = None
     output: OutputSpec | None = None
     limits: list[Limit] = Field(default_factory=list)
@@ -257,11 +264,22 @@ def parse_policy(text: str, shown: str = "guard.yaml") -> GuardPolicy:
     for i, route in enumerate(policy.routes):
         extraction = route.extraction
         features = route.input.feature_names if route.input else None
+        width = len(features) if features else len(extraction.scale) if extraction and extraction.scale else None
         for j, item in enumerate(extraction.categorical if extraction else []):
+            problem = None
             if isinstance(item, str) and (features is None or item not in features):
-                raise InputError(f"categorical feature '{item}' is not in input.feature_names", path=shown,
-                                 line=line_of(node, ("routes", i, "extraction", "categorical", j)),
+                problem = f"categorical feature '{item}' is not in input.feature_names"
+            elif isinstance(item, int) and (item < 0 or (width is not None and item >= width)):
+                problem = (f"categorical index {item} is not a feature position (0 to "
+                           f"{'the last feature' if width is None else width - 1})")
+            if problem:
+                raise InputError(problem, path=shown, line=line_of(node, ("routes", i, "extraction", "categorical", j)),
                                  field=f"routes[{i}].extraction.categorical[{j}]")
+        bad_scale = [v for v in (extraction.scale or []) if not math.isfinite(v) or v <= 0] if extraction else []
+        if bad_scale:
+            raise InputError(f"extraction.scale values must be finite and positive (got {bad_scale[0]})", path=shown,
+                             line=line_of(node, ("routes", i, "extraction", "scale")),
+                             field=f"routes[{i}].extraction.scale")
         if extraction and extraction.scale and features and len(extraction.scale) != len(features):
             raise InputError(f"extraction.scale has {len(extraction.scale)} values for {len(features)} features",
                              path=shown, line=line_of(node, ("routes", i, "extraction", "scale")),
