@@ -38,7 +38,8 @@ def stage(path: Path, text: Rendered) -> str:
 
 def write_rendered(handle: BinaryIO, text: Rendered) -> None:
     if isinstance(text, str):
-        handle.write(text.encode("utf-8"))
+        # names that are not UTF-8 reach reports as lone surrogates; they are written as \\udcXX, never a crash
+        handle.write(text.encode("utf-8", "backslashreplace"))
     elif isinstance(text, bytes):
         handle.write(text)
     else:

@@ -183,3 +183,33 @@ def test_the_table_names_the_member_inside_a_container(capsys: pytest.CaptureFix
     code, out, _ = run(capsys, "model", "scan", str(bundle))
     assert code == 1
     assert "inner/evil.pkl" in out
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif", "table"])
+def test_names_that_are_not_utf8_never_break_a_report(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                      fmt: str) -> None:
+    """A folder, a file and a tar member named with Latin-1 bytes: SARIF and table output used to end with an
+    internal error (exit 3) on the lone surrogates Python keeps such names as (review finding)."""
+    import io
+    import tarfile
+
+    folder = os.fsencode(tmp_path) + b"/d\xff"
+    try:
+        os.mkdir(folder)
+    except OSError:
+        pytest.skip("this file system refuses names that are not UTF-8")
+    with open(folder + b"/m\xfe.pkl", "wb") as fh:
+        fh.write(pickle.dumps(Payload(), protocol=2))
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        data = pickle.dumps(Payload(), protocol=2)
+        member = tarfile.TarInfo(os.fsdecode(b"inner\xfd.pkl"))
+        member.size = len(data)
+        archive.addfile(member, io.BytesIO(data))
+    (tmp_path / "bundle.tar").write_bytes(buffer.getvalue())
+    out = tmp_path / f"out.{fmt}"
+    code, _, err = run(capsys, "model", "scan", str(tmp_path), "--format", fmt, "--output", str(out))
+    assert code == 1, err  # both payloads found, nothing crashed
+    text = out.read_text(encoding="utf-8")  # the file is UTF-8 whatever the names were
+    if fmt == "json":
+        assert "\\udcfe" in text and "\\udcfd" in text

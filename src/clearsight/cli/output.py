@@ -50,7 +50,7 @@ def write_outputs(outputs: Mapping[Path | None, Rendered]) -> None:
     for path, text in outputs.items():
         if path is None:
             if isinstance(text, str):
-                sys.stdout.write(text)
+                sys.stdout.write(text.encode("utf-8", "backslashreplace").decode("utf-8"))  # lone surrogates
                 sys.stdout.flush()
             else:
                 sys.stdout.flush()

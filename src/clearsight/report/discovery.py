@@ -55,7 +55,8 @@ def render_sarif(report: DiscoveryReport) -> str:
             "message": {"text": f"AI system '{system.name}' in {system.root} is not in the inventory "
                                 f"(uses {', '.join(kinds[:6])})."},
             "locations": [location],
-            "partialFingerprints": {"clearsightShadowAI/v1": hashlib.sha256(system.root.encode()).hexdigest()},
+            "partialFingerprints": {
+                "clearsightShadowAI/v1": hashlib.sha256(system.root.encode("utf-8", "surrogatepass")).hexdigest()},
         })
     log = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",

@@ -89,11 +89,12 @@ def render_sarif(report: ModelScanReport) -> str:
             if inner and inner != f.path:
                 location["logicalLocations"] = [{"fullyQualifiedName": inner, "kind": "member"}]
             identity = f"{f.sha256 or f.path}|{finding.rule}|{inner or ''}|{finding.message}"
+            fingerprint = hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()  # any name hashes
             results.append({
                 "ruleId": finding.rule, "ruleIndex": rules[finding.rule], "level": LEVEL[finding.severity],
                 "message": {"text": f"{finding.message} ({f.verdict} {f.format} file)"},
                 "locations": [location],
-                "partialFingerprints": {"clearsightModelFinding/v1": hashlib.sha256(identity.encode()).hexdigest()},
+                "partialFingerprints": {"clearsightModelFinding/v1": fingerprint},
                 "properties": {"security-severity": SECURITY_SEVERITY[finding.severity], "verdict": f.verdict,
                                "sha256": f.sha256, "detail": finding.detail},
             })
