@@ -467,3 +467,21 @@ def test_numpy_own_dtype_spelling_still_sizes_the_array() -> None:
     buffer = io.BytesIO()
     joblib.dump({"w": np.zeros(4), "names": np.array(["ab", "c"]), "when": np.zeros(2, "M8[ns]")}, buffer)
     assert _scan(buffer.getvalue(), "model.joblib").verdict == "clean"
+
+
+# ------------------------------------------------------------------- frames that claim more than the data (review 2)
+
+@pytest.mark.parametrize("size", [2, 64, 1 << 40, (1 << 63) - 1])
+def test_a_frame_running_past_the_data_is_never_clean(size: int) -> None:
+    # pickle.load reads a frame's declared bytes before running them, so it refuses these; they were "clean"
+    data = b"\x80\x04\x95" + struct.pack("<Q", size + 2) + b"N."
+    scan = _scan(data, "model.pkl")
+    assert scan.verdict == "suspicious" and "truncated" in " ".join(f.message for f in scan.findings)
+
+
+@pytest.mark.parametrize("protocol", [4, 5])
+def test_framed_pickles_as_python_writes_them_stay_clean(protocol: int) -> None:
+    data = pickle.dumps({"weights": list(range(50_000)), "names": ["a" * 70_000]}, protocol=protocol)
+    assert data.count(b"\x95") >= 1
+    assert _scan(data, "model.pkl").verdict == "clean"
+    assert _scan(data + data, "two.pkl").verdict == "clean"

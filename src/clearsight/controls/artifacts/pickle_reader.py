@@ -474,6 +474,24 @@ class _Reader:
             ) from None
         return data or b""
 
+    def _frame_runs_past_the_data(self) -> bool:
+        """pickle.load reads a FRAME's declared bytes before running any of them, so a frame that claims more
+        than the data holds is a truncated pickle, not a clean one. Only crafted files get here: the framer
+        ends the last frame at STOP. Unseekable streams cannot tell without reading everything: not flagged."""
+        if self.frame_end <= self.base + len(self.buf):
+            return False
+        if self.eof:
+            return True
+        if not self.seekable:
+            return False
+        try:
+            here = self.stream.tell()
+            end = self.stream.seek(0, 2)
+            self.stream.seek(here)
+        except Exception:
+            return False
+        return bool(end < self.frame_end)
+
     def _fill(self, need: int) -> None:
         """Make ``buf[pos:]`` hold at least ``need`` bytes, or everything left when the stream ends."""
         rest = self.buf[self.pos :]
@@ -1035,6 +1053,10 @@ class _Reader:
                     stack.pop()
                     self.pos = pos
                     res.opcodes = n
+                    if self.frame_end > base + pos and self._frame_runs_past_the_data():
+                        raise _Fail("truncated", f"the FRAME before byte {base + start} declares bytes up to "
+                                    f"{self.frame_end}, past the end of the data (pickle.load refuses it)",
+                                    base + start)
                     return
                 elif op == 0x95:  # FRAME
                     size = _U8(buf, pos)[0]
