@@ -132,6 +132,24 @@ def test_guard_check_command(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert f"{bad}:3: routes[0].limts: unknown key 'limts'" in capsys.readouterr().err
 
 
+
+@pytest.mark.parametrize(("route", "fragment"), [
+    ("    input: {paths: $.f}\n    extraction: {tuning: {not_a_knob: 1.0}}\n", "not_a_knob"),
+    ("    input: {paths: $.f}\n    extraction: {reference: missing.csv}\n", "missing.csv"),
+    ("    screening: {screener: nope, text: $.t}\n", "screener 'nope' is not registered"),
+])
+def test_check_refuses_what_serve_would_refuse(tmp_path: Path, capsys: pytest.CaptureFixture[str], route: str,
+                                               fragment: str) -> None:
+    """These passed `guard check` and only stopped `guard serve`, whose message did not name the file."""
+    from clearsight.cli.app import main
+
+    policy = tmp_path / "guard.yaml"
+    policy.write_text("routes:\n  - path: /x\n" + route)
+    assert main(["guard", "check", str(policy)]) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and str(tmp_path) in err
+
+
 def test_extraction_settings_follow_the_route(tmp_path: Path) -> None:
     from clearsight.guard.engine import extraction_settings
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from clearsight.cli.extras import require
 from clearsight.core.errors import InputError
+
+if TYPE_CHECKING:
+    from clearsight.guard.policy import GuardPolicy
 
 app = typer.Typer(help="Runtime guard for model APIs: limits, extraction detection, hardening, audit.",
                   no_args_is_help=True)
@@ -40,9 +44,7 @@ def serve(
     log_level: str = typer.Option("warning", "--log-level"),
 ) -> None:
     """Put the guard in front of any HTTP model API, whatever it is written in."""
-    from clearsight.guard.policy import load_policy
-
-    policy = load_policy(policy_file)
+    policy = _checked_policy(policy_file)
     if not upstream.startswith(("http://", "https://")):
         raise InputError(f"--upstream must be an http(s) URL (got {upstream!r})")
     host, port = _listen(listen)
@@ -57,15 +59,28 @@ def serve(
     uvicorn.run(build_proxy(upstream, policy), host=host, port=port, log_level=log_level, lifespan="on")
 
 
+def _checked_policy(policy_file: Path) -> GuardPolicy:
+    """The policy, with what only the running guard used to find (screeners, detector tuning, reference data)
+    checked as well, every error naming the policy file: ``check`` passes only what ``serve`` starts with."""
+    from clearsight.guard.engine import runtime_parts
+    from clearsight.guard.policy import load_policy
+
+    policy = load_policy(policy_file)
+    try:
+        runtime_parts(policy)
+    except InputError as exc:
+        raise InputError(exc.message, path=exc.path or str(policy_file), line=exc.line, field=exc.field,
+                         hint=exc.hint) from None
+    return policy
+
+
 @app.command("check")
 def check(
     policy_file: Path = typer.Argument(..., help="guard.yaml to validate."),
     fmt: SummaryFormat = typer.Option(SummaryFormat.table, "--format", "-f"),
 ) -> None:
     """Validate a policy and show what it protects (exit 2 with file:line on an error)."""
-    from clearsight.guard.policy import load_policy
-
-    policy = load_policy(policy_file)
+    policy = _checked_policy(policy_file)
     if fmt is SummaryFormat.json:
         typer.echo(policy.model_dump_json(indent=2))
         return

@@ -93,17 +93,7 @@ class Guard:
         seed: int | None = None,
     ) -> None:
         self.policy = policy
-        named = {route.screening.screener for route in policy.routes if route.screening}
-        self.screeners = resolve_screeners(named, dict(screeners or {}))
-        for route in policy.routes:
-            if route.screening and route.screening.screener not in self.screeners:
-                known = ", ".join(sorted(self.screeners.keys() | BUILTIN_SCREENERS.keys()))
-                raise InputError(f"route {route.path}: screener '{route.screening.screener}' is not registered "
-                                 f"({known})", hint="pass screeners={name: function} to ModelGuard")
-        self._settings: dict[str, ExtractionSettings] = {}
-        for route in policy.routes:  # bad detector tuning is a start-up error, not a first-request error
-            if route.extraction is not None and route.extraction.enabled:
-                self._settings[route.path] = extraction_settings(route)
+        self.screeners, self._settings = runtime_parts(policy, screeners)
         self.limiter = limiter or RateLimiter(policy.storage, key_prefix=key_prefix)
         self.metrics = metrics or (GuardMetrics() if policy.metrics.enabled else None)
         if audit is None and policy.audit.enabled:
@@ -301,6 +291,24 @@ class Guard:
                 method=method, status=status, action=action, reasons=tuple(reasons),  # the record copies scores
                 input_fingerprint=fingerprint_, scores=scores, latency_ms=latency_s * 1000.0,
             ))
+
+
+def runtime_parts(policy: GuardPolicy, screeners: Mapping[str, Screener] | None = None
+                  ) -> tuple[dict[str, Screener], dict[str, ExtractionSettings]]:
+    """The screeners and detector settings a policy needs, built without side effects (no files, no
+    connections), so ``clearsight guard check`` finds every mistake that would stop the guard starting."""
+    named = {route.screening.screener for route in policy.routes if route.screening}
+    resolved = resolve_screeners(named, dict(screeners or {}))
+    for route in policy.routes:
+        if route.screening and route.screening.screener not in resolved:
+            known = ", ".join(sorted(resolved.keys() | BUILTIN_SCREENERS.keys()))
+            raise InputError(f"route {route.path}: screener '{route.screening.screener}' is not registered "
+                             f"({known})", hint="pass screeners={name: function} to ModelGuard")
+    settings: dict[str, ExtractionSettings] = {}
+    for route in policy.routes:  # bad detector tuning is a start-up error, not a first-request error
+        if route.extraction is not None and route.extraction.enabled:
+            settings[route.path] = extraction_settings(route)
+    return resolved, settings
 
 
 def extraction_settings(route: RoutePolicy) -> ExtractionSettings:
