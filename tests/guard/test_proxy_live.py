@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import os
 import signal
@@ -10,10 +11,15 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 from live_server import LEGIT, audit_lines, policy_text, scoring_app, serve
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
 
 from clearsight.guard.policy import parse_policy
 from clearsight.guard.proxy import build_proxy
@@ -145,3 +151,63 @@ def test_guard_serve_rejects_bad_arguments(tmp_path: Path) -> None:
         run = subprocess.run([sys.executable, "-m", "clearsight", "guard", "serve", *base, *args,
                               "--policy", str(policy_file)], capture_output=True, text=True, timeout=60)
         assert run.returncode == 2 and message in run.stderr
+
+
+def _odd_upstream() -> Starlette:
+    """An upstream that sends what the proxy must not buffer or mangle: big streamed answers, gzip despite
+    ``identity``, its own Date/Server headers; it also reports the headers and body size it received."""
+    seen: dict[str, object] = {}
+
+    async def big(request: Request) -> StreamingResponse:
+        size = int(request.query_params["mib"]) * 1024 * 1024
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for _ in range(size // 65536):
+                yield b"x" * 65536
+
+        kind = request.query_params.get("type", "application/octet-stream")
+        return StreamingResponse(chunks(), media_type=kind)
+
+    async def gz(request: Request) -> Response:
+        body = gzip.compress(json.dumps({"fraud_probability": 0.123456, "label": "legit"}).encode())
+        return Response(body, media_type="application/json", headers={"content-encoding": "gzip"})
+
+    async def upload(request: Request) -> JSONResponse:
+        seen["accept-encoding"] = request.headers.get("accept-encoding")
+        seen["content-length"] = request.headers.get("content-length")
+        total = 0
+        async for chunk in request.stream():
+            total += len(chunk)
+        return JSONResponse({"received": total})
+
+    app = Starlette(routes=[Route("/big", big), Route("/v1/score", gz, methods=["POST"]),
+                            Route("/upload", upload, methods=["POST"])])
+    app.state.seen = seen
+    return app
+
+
+def test_the_proxy_streams_answers_and_bodies_and_sends_each_header_once(tmp_path: Path) -> None:
+    """A reviewer saw the proxy read the whole upstream answer before any size check and send Date and Server
+    twice (uvicorn's and the upstream's); a gzip answer reached clients decoded but still labelled gzip."""
+    audit = tmp_path / "audit.jsonl"
+    upstream_app = _odd_upstream()
+    policy = parse_policy(policy_text(audit) + "  - path: /big\n    methods: [GET]\n"
+                          "    output: {scores: $.p}\n    hardening: {round: 2}\n")
+    with serve(upstream_app) as upstream, serve(build_proxy(upstream, policy)) as proxy:
+        host, port = proxy.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port))) as conn:
+            conn.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            raw_head = conn.makefile("rb").read().split(b"\r\n\r\n")[0].lower()
+        with httpx.stream("GET", proxy + "/big?mib=40", headers={"X-Partner-Key": "p"}) as streamed:
+            size = sum(len(chunk) for chunk in streamed.iter_raw())
+        too_big = httpx.get(proxy + "/big?mib=20&type=application/json", headers={"X-Partner-Key": "p"})
+        hardened = httpx.post(proxy + "/v1/score", json={"features": LEGIT},
+                              headers={"X-Partner-Key": "p", "Accept-Encoding": "gzip"})
+        uploaded = httpx.post(proxy + "/upload", content=b"y" * (8 * 1024 * 1024))
+    assert raw_head.count(b"\r\ndate:") == 1 and raw_head.count(b"\r\nserver:") == 1
+    assert size == 40 * 1024 * 1024  # not a guarded JSON answer: streamed through whole
+    assert too_big.status_code == 502 and too_big.json()["guard"] == "output.too-large"
+    assert hardened.status_code == 200 and "content-encoding" not in hardened.headers
+    assert hardened.json() == {"fraud_probability": 0.12, "label": "legit"}
+    assert uploaded.json() == {"received": 8 * 1024 * 1024}  # an unguarded route: no guard cap, streamed
+    assert upstream_app.state.seen == {"accept-encoding": "identity", "content-length": str(8 * 1024 * 1024)}

@@ -6,7 +6,7 @@ wrapped in :class:`ModelGuard`, so middleware and proxy make exactly the same de
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import httpx
@@ -20,6 +20,12 @@ HOP_BY_HOP = frozenset({
     b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te", b"trailer",
     b"transfer-encoding", b"upgrade", b"host", b"content-length",
 })
+_NOT_FORWARDED = HOP_BY_HOP | {b"accept-encoding"}
+_NOT_RELAYED = HOP_BY_HOP | {b"date", b"server"}
+
+
+class _ClientGone(Exception):
+    """The client disconnected before its body was complete: nothing to answer."""
 
 
 class Forwarder:
@@ -39,19 +45,16 @@ class Forwarder:
             return
         if scope["type"] != "http":
             return
-        body = bytearray()
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body.extend(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
         refusal = _non_canonical(scope["path"])
         if refusal is not None:
             await _plain(send, 400, b'{"error": "' + refusal.encode() + b'", "guard": "request.target"}')
             return
-        headers = [(k, v) for k, v in scope.get("headers", ()) if k.lower() not in HOP_BY_HOP]
+        headers = [(k, v) for k, v in scope.get("headers", ()) if k.lower() not in _NOT_FORWARDED]
+        # the answer is decoded before anything reads it (the guard's review, the client), so ask for it plain
+        headers.append((b"accept-encoding", b"identity"))
+        length = _content_length(scope)
+        if length is not None:  # the body streams through; its declared size saves chunked encoding upstream
+            headers.append((b"content-length", str(length).encode()))
         peer = scope.get("client")
         if peer:
             headers.append((b"x-forwarded-for", peer[0].encode()))
@@ -60,8 +63,11 @@ class Forwarder:
         # the upstream gets exactly the path the guard judged: joining would resolve dot segments and take a full
         # URL as the whole target (another host)
         url = self.upstream.copy_with(raw_path=path + ((b"?" + query) if query else b""))
+        request = self._client.build_request(scope["method"], url, headers=headers, content=_body(receive))
         try:
-            response = await self._client.request(scope["method"], url, headers=headers, content=bytes(body))
+            response = await self._client.send(request, stream=True)
+        except _ClientGone:
+            return
         except httpx.TimeoutException:
             await _plain(send, 504, b'{"error": "the upstream model API did not answer in time"}')
             return
@@ -69,10 +75,29 @@ class Forwarder:
             detail = f'{{"error": "the upstream model API is unreachable ({type(exc).__name__})"}}'
             await _plain(send, 502, detail.encode())
             return
-        out = [(k, v) for k, v in response.headers.raw if k.lower() not in HOP_BY_HOP]
-        out.append((b"content-length", str(len(response.content)).encode()))
+        try:
+            await self._relay(response, send)
+        finally:
+            await response.aclose()
+
+    @staticmethod
+    async def _relay(response: httpx.Response, send: Send) -> None:
+        """Stream the answer chunk by chunk, so memory stays bounded whatever the upstream sends.
+
+        The body arrives decoded (an upstream may compress despite ``identity``), so its encoding and length
+        headers go; the server frames it. Date and Server are the proxy's own, as nginx does by default:
+        forwarding the upstream's too would send each twice.
+        """
+        encoded = "content-encoding" in response.headers
+        out = [(k, v) for k, v in response.headers.raw
+               if k.lower() not in _NOT_RELAYED and not (encoded and k.lower() == b"content-encoding")]
+        if not encoded and "content-length" in response.headers:
+            out.append((b"content-length", response.headers["content-length"].encode()))
         await send({"type": "http.response.start", "status": response.status_code, "headers": out})
-        await send({"type": "http.response.body", "body": response.content, "more_body": False})
+        async for chunk in response.aiter_bytes():
+            if chunk:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -102,6 +127,29 @@ def _non_canonical(path: str) -> str | None:
     segments = path.split("/")
     if "." in segments or ".." in segments:
         return "the request path holds a . or .. segment"
+    return None
+
+
+async def _body(receive: Receive) -> AsyncIterator[bytes]:
+    """The request body as it arrives (the guard has already capped and read it on guarded routes)."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _ClientGone
+        chunk = message.get("body", b"")
+        if chunk:
+            yield chunk
+        if not message.get("more_body", False):
+            return
+
+
+def _content_length(scope: Scope) -> int | None:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
     return None
 
 
