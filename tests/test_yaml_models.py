@@ -39,3 +39,29 @@ def test_values_resolve_as_the_safe_loader_resolves_them() -> None:
             "repeat: [high, high, 12, '12', true, 'true']\noctal: 0o17\n")
     assert _load(text) == yaml.load(text, Loader=SAFE_LOADER)
     assert _load(text)["day"] == dt.date(2026, 11, 26)
+
+
+def _laughs(levels: int, width: int = 9) -> str:
+    text = "l0: &l0 [" + ", ".join(["lol"] * width) + "]\n"
+    for i in range(1, levels + 1):
+        text += f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * width) + "]\n"
+    return text
+
+
+def test_aliases_that_expand_a_document_past_the_cap_are_refused() -> None:
+    """Building shares aliased objects, but pydantic walks every reference: a policy of ~600 bytes made
+    validation take over 3 GB. The guard policy and the inventory both load through here."""
+    from clearsight.guard.policy import parse_policy
+
+    with pytest.raises(InputError, match=r"aliases expand this document to [\d,]+ values") as caught:
+        _load(_laughs(8))
+    assert caught.value.path == "f.yaml" and caught.value.line == 1
+    with pytest.raises(InputError, match="aliases expand"):
+        parse_policy(_laughs(8).replace("l0: &l0 [lol", "x: &l0 ['1/second'").replace("lol", "'1/second'")
+                     + "routes:\n  - path: /x\n    limits: *l8\n", "guard.yaml")
+
+
+def test_modest_reuse_and_big_plain_documents_still_load() -> None:
+    assert len(_load(_laughs(3))["l3"]) == 9  # 9**4 values through aliases: allowed
+    big = "items:\n" + "".join(f"  - {{id: {i}, name: n{i}}}\n" for i in range(60_000))  # 300k nodes, no alias
+    assert len(_load(big)["items"]) == 60_000  # type: ignore[arg-type]

@@ -18,6 +18,7 @@ from clearsight.core.errors import InputError
 from clearsight.frameworks.catalogue import SAFE_LOADER
 
 M = TypeVar("M", bound=BaseModel)
+MAX_EXPANDED_VALUES = 200_000  # what a document may grow to through aliases (real ones reuse a block or two)
 
 
 def read_text_file(file: Path, *, max_bytes: int, what: str) -> str:
@@ -98,6 +99,7 @@ def _parse(text: str, shown: str) -> tuple[yaml.Node | None, Any]:
     node = yaml.compose(text, Loader=_Loader)
     if node is None:
         return None, None
+    _refuse_alias_bombs(node)
     constructor = yaml.constructor.SafeConstructor()
     built: dict[int, Any] = {}  # aliases share one object, so "billion laughs" files stay small
 
@@ -136,6 +138,34 @@ def _parse(text: str, shown: str) -> tuple[yaml.Node | None, Any]:
         return value
 
     return node, build(node)
+
+
+def _refuse_alias_bombs(root: yaml.Node) -> None:
+    """Refuse a document whose aliases expand it past :data:`MAX_EXPANDED_VALUES`.
+
+    Building shares one object per aliased node, but validation walks every reference: a "billion laughs"
+    policy of a few hundred bytes made pydantic build gigabytes. Counted per distinct node, so the count
+    itself stays linear; a document without aliases is never refused here (its size is capped by the file's).
+    """
+    sizes: dict[int, int] = {}
+
+    def size(n: yaml.Node) -> int:
+        known = sizes.get(id(n))
+        if known is not None:
+            return known
+        total = 1
+        if isinstance(n, yaml.SequenceNode):
+            total += sum(size(item) for item in n.value)
+        elif isinstance(n, yaml.MappingNode):
+            total += sum(size(k) + size(v) for k, v in n.value)
+        sizes[id(n)] = total
+        return total
+
+    expanded = size(root)
+    if expanded > max(MAX_EXPANDED_VALUES, len(sizes)):
+        raise yaml.constructor.ConstructorError(
+            None, None, f"aliases expand this document to {expanded:,} values (at most {MAX_EXPANDED_VALUES:,})",
+            root.start_mark)
 
 
 def _reject_duplicate_keys(root: yaml.Node, shown: str) -> None:

@@ -150,6 +150,40 @@ def test_check_refuses_what_serve_would_refuse(tmp_path: Path, capsys: pytest.Ca
     assert fragment in err and str(tmp_path) in err
 
 
+@pytest.mark.parametrize(("settings", "fragment"), [
+    ("audit: {target: audit.log}\n", "unknown audit target"),
+    ("audit: {target: 'nosuchdb://u@h/db'}\n", "unsupported database URL"),
+    ("audit: {target: 'sqlite://'}\n", "in-memory SQLite"),
+    ("alerts: {webhook: 'ftp://example.com/hook'}\n", "http(s) URL"),
+    ("alerts: {webhook: 'http://[::1/hook'}\n", "not a valid URL"),
+    ("alerts: {webhook: 'https:///hook'}\n", "no host"),
+    ("storage: 'redis://[::1'\n", "not a valid URL"),
+    ("storage: 'redis://127.0.0.1:99999/0'\n", "Port out of range"),
+    ("storage: 'redis://'\n", "needs a host"),
+])
+def test_check_refuses_targets_serve_could_not_open(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                     settings: str, fragment: str) -> None:
+    """These passed `guard check` and stopped `guard serve` at start-up (one of them with an internal error)."""
+    from clearsight.cli.app import main
+
+    policy = tmp_path / "guard.yaml"
+    policy.write_text(settings + "routes:\n  - path: /x\n")
+    assert main(["guard", "check", str(policy)]) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and str(policy) in err
+
+
+def test_check_opens_nothing_it_checks(tmp_path: Path) -> None:
+    from clearsight.cli.app import main
+
+    database = tmp_path / "not-yet" / "audit.db"
+    policy = tmp_path / "guard.yaml"
+    policy.write_text(f"audit: {{target: 'sqlite:///{database}'}}\nstorage: 'redis://127.0.0.1:1/0'\n"
+                      "alerts: {webhook: 'https://hooks.example.com/x'}\nroutes:\n  - path: /x\n")
+    assert main(["guard", "check", str(policy)]) == 0  # nothing listens on port 1: no connection was tried
+    assert not database.parent.exists()
+
+
 def test_extraction_settings_follow_the_route(tmp_path: Path) -> None:
     from clearsight.guard.engine import extraction_settings
 

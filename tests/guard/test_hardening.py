@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -14,9 +15,8 @@ VECTOR = OutputSpec(scores=parse_path("$.probs"))
 OBJECT = OutputSpec(scores=parse_path("$.scores"))
 
 
-def _run(doc: dict[str, object], output: OutputSpec, **spec: object) -> dict[str, object]:
-    harden(doc, output, HardeningSpec.model_validate(spec), random.Random(1))
-    return doc
+def _run(doc: object, output: OutputSpec, **spec: object) -> Any:
+    return harden(doc, output, HardeningSpec.model_validate(spec), random.Random(1))
 
 
 def test_round_keeps_the_side_of_the_threshold() -> None:
@@ -32,6 +32,14 @@ def test_top_label_only_keeps_shapes() -> None:
     assert _run({"probs": [0.2, 0.5, 0.3]}, VECTOR, top_label_only=True)["probs"] == [0.0, 1.0, 0.0]
     assert _run({"scores": {"fraud": 0.7, "legit": 0.3}}, OBJECT, top_label_only=True)["scores"] == {
         "fraud": 1.0, "legit": 0.0}
+
+
+def test_an_answer_that_is_only_scores_is_hardened() -> None:
+    """``output: {scores: $}`` passed the policy check and then hardened nothing: the root has no parent."""
+    root = OutputSpec(scores=parse_path("$"), threshold=0.3)
+    assert _run(0.123456, root, round=2) == 0.12
+    assert _run([0.2, 0.8], root, top_label_only=True) == [0.0, 1.0]
+    assert _run({"fraud": 0.71234, "legit": 0.28766}, root, round=1) == {"fraud": 0.7, "legit": 0.3}
 
 
 def test_non_scores_are_left_alone() -> None:

@@ -138,12 +138,12 @@ def test_binary_file(tmp_path: Path) -> None:
         load(path)
 
 
-def test_alias_bomb_is_cheap_and_rejected_by_the_schema(tmp_path: Path) -> None:
+def test_alias_bomb_is_cheap_and_rejected(tmp_path: Path) -> None:
     lines = ['a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]']
     lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
     text = "\n".join(lines) + "\nversion: 1\norganisation: {name: x}\nsystems: []\n"
-    err = problem(tmp_path, text)
-    assert "unknown key 'a0'" in err.message
+    err = problem(tmp_path, text)  # refused before validation would walk its 10**9 references
+    assert "aliases expand this document to 1,234,567,917 values" in err.message
 
 
 def test_non_scalar_mapping_key(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 import httpx
 
 from clearsight.core.errors import InputError
+from clearsight.guard.policy import webhook_problem
 
 __all__ = ["Alert", "AlertDispatcher", "AlertStats"]
 
@@ -101,14 +102,9 @@ class AlertDispatcher:
         max_retry_after: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if webhook is not None:
-            try:
-                scheme = httpx.URL(webhook).scheme
-            except (httpx.InvalidURL, TypeError) as exc:
-                raise InputError(f"invalid alert webhook URL: {exc}", field="webhook") from exc
-            if scheme not in ("http", "https"):
-                raise InputError(f"alert webhook must be an http(s) URL, not {scheme or 'a bare path'!r}",
-                                 field="webhook", hint="e.g. https://hooks.example.com/clearsight")
+        problem = None if webhook is None else webhook_problem(webhook)
+        if problem:
+            raise InputError(problem, field="webhook", hint="e.g. https://hooks.example.com/clearsight")
         if retries < 0 or backoff < 0 or cooldown < 0 or timeout <= 0 or queue_size < 1:
             raise ValueError("retries, backoff, cooldown cannot be negative; timeout, queue_size must be positive")
         self.webhook = webhook

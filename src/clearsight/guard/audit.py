@@ -57,6 +57,7 @@ __all__ = [
     "ClientTally",
     "JsonlSink",
     "SqlSink",
+    "check_target",
     "open_sink",
     "summarise",
 ]
@@ -209,6 +210,17 @@ def _parse_target(target: str) -> tuple[Literal["jsonl", "sql"], str]:
     if spec.lower().endswith(".jsonl"):
         return "jsonl", spec
     raise InputError(f"unknown audit target {target!r}", hint=_TARGET_HINT)
+
+
+def check_target(target: str) -> None:
+    """Raise the :class:`InputError` ``open_sink`` would, without touching a file or a database.
+
+    An engine is built (that neither connects nor creates anything), so an unknown dialect or a missing driver
+    is found by ``clearsight guard check`` and not only when the guard starts.
+    """
+    kind, where = _parse_target(target)
+    if kind == "sql":
+        create_audit_engine(where).dispose()
 
 
 def open_sink(target: str, *, table: str = DEFAULT_TABLE) -> AuditSink:

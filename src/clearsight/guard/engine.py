@@ -25,7 +25,7 @@ import numpy as np
 
 from clearsight.core.errors import InputError
 from clearsight.guard.alerts import Alert, AlertDispatcher
-from clearsight.guard.audit import AuditFlushError, AuditLog, AuditRecord, open_sink
+from clearsight.guard.audit import AuditFlushError, AuditLog, AuditRecord, check_target, open_sink
 from clearsight.guard.hardening import harden
 from clearsight.guard.inputs import Rejection, feature_vector, fingerprint, parse_json, texts
 from clearsight.guard.metrics import GuardMetrics
@@ -211,7 +211,7 @@ class Guard:
         if penalty and "degrade" in penalty.kinds:
             spec = DEGRADED
         if review.status is None and spec is not None and spec.active:
-            harden(document, route.output, spec, self._rng)
+            document = harden(document, route.output, spec, self._rng)
             review.body = json.dumps(document, separators=(",", ":")).encode()
             if spec is DEGRADED:
                 review.action = "degrade"
@@ -304,6 +304,11 @@ def runtime_parts(policy: GuardPolicy, screeners: Mapping[str, Screener] | None 
             known = ", ".join(sorted(resolved.keys() | BUILTIN_SCREENERS.keys()))
             raise InputError(f"route {route.path}: screener '{route.screening.screener}' is not registered "
                              f"({known})", hint="pass screeners={name: function} to ModelGuard")
+    if policy.audit.enabled:
+        try:
+            check_target(policy.audit.target)
+        except InputError as exc:
+            raise InputError(exc.message, field="audit.target", hint=exc.hint) from None
     settings: dict[str, ExtractionSettings] = {}
     for route in policy.routes:  # bad detector tuning is a start-up error, not a first-request error
         if route.extraction is not None and route.extraction.enabled:

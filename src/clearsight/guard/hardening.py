@@ -15,33 +15,25 @@ from typing import Any
 from clearsight.guard.policy import HardeningSpec, OutputSpec
 
 
-def harden(document: Any, output: OutputSpec, spec: HardeningSpec, rng: random.Random) -> int:
-    """Harden the scores in ``document`` in place; returns how many score values were touched."""
+def harden(document: Any, output: OutputSpec, spec: HardeningSpec, rng: random.Random) -> Any:
+    """The hardened document: changed in place, or a new value when the scores are the whole answer (``$``)."""
     if output.scores is None or not spec.active:
-        return 0
-    touched = 0
-
-    def change(value: Any) -> Any:
-        nonlocal touched
-        new, count = _harden_value(value, output, spec, rng)
-        touched += count
-        return new
-
-    if output.scores.steps:
-        output.scores.update(document, change)
-    return touched
+        return document
+    if not output.scores.steps:  # the root itself: there is no parent to write the new value into
+        return _harden_value(document, output, spec, rng)
+    output.scores.update(document, lambda value: _harden_value(value, output, spec, rng))
+    return document
 
 
-def _harden_value(value: Any, output: OutputSpec, spec: HardeningSpec, rng: random.Random) -> tuple[Any, int]:
+def _harden_value(value: Any, output: OutputSpec, spec: HardeningSpec, rng: random.Random) -> Any:
     if _is_number(value):
-        return _scalar(float(value), output.threshold, spec, rng), 1
+        return _scalar(float(value), output.threshold, spec, rng)
     if isinstance(value, list) and value and all(_is_number(v) for v in value):
-        return _vector([float(v) for v in value], spec, rng), len(value)
+        return _vector([float(v) for v in value], spec, rng)
     if isinstance(value, dict) and value and all(_is_number(v) for v in value.values()):
         keys = list(value)
-        hardened = _vector([float(value[k]) for k in keys], spec, rng)
-        return dict(zip(keys, hardened, strict=True)), len(keys)
-    return value, 0  # not scores (e.g. an error body): leave it alone
+        return dict(zip(keys, _vector([float(value[k]) for k in keys], spec, rng), strict=True))
+    return value  # not scores (e.g. an error body): leave it alone
 
 
 def _is_number(value: Any) -> bool:

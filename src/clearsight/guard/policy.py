@@ -11,6 +11,7 @@ import math
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator, model_validator
 
@@ -197,6 +198,14 @@ class AuditSpec(_Strict):
 
 class AlertSpec(_Strict):
     webhook: str | None = None
+
+    @field_validator("webhook")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        problem = None if value is None else webhook_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
     log: bool = True
     cooldown_seconds: float = Field(300.0, ge=0)
     retries: int = Field(4, ge=0, le=20)
@@ -237,6 +246,15 @@ class GuardPolicy(_Strict):
     def _known_storage(cls, value: str) -> str:
         if not value.startswith(("memory://", "redis://", "rediss://", "redis+unix://")):
             raise ValueError("storage is memory:// or a redis:// URL")
+        if value.startswith("memory://"):
+            return value
+        problem = _url_problem(value)
+        if problem is None and value.startswith("redis+unix://") and not urlsplit(value).path:
+            problem = "a redis+unix:// URL needs the socket's path, e.g. redis+unix:///run/redis.sock"
+        elif problem is None and not value.startswith("redis+unix://") and not urlsplit(value).hostname:
+            problem = "a redis:// URL needs a host, e.g. redis://127.0.0.1:6379/0"
+        if problem:  # found now rather than when the first request reaches the limiter
+            raise ValueError(f"storage: {problem}")
         return value
 
     def route_for(self, method: str, path: str) -> RoutePolicy | None:
@@ -256,6 +274,30 @@ class GuardPolicy(_Strict):
     @property
     def output_hardening(self) -> bool:
         return any(r.hardening is not None and r.hardening.active for r in self.routes)
+
+
+def webhook_problem(url: str) -> str | None:
+    """Why ``url`` cannot take alerts, or None; checked without a connection, so ``guard check`` can say it."""
+    problem = _url_problem(url)
+    if problem:
+        return problem
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return f"alert webhook must be an http(s) URL, not {parts.scheme or 'a bare path'!r}"
+    if not parts.hostname:
+        return "alert webhook URL has no host"
+    return None
+
+
+def _url_problem(url: str) -> str | None:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - reading it is the check: a port out of range or not a number raises
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        return f"not a valid URL ({exc})"
+    if any(c.isspace() for c in url):
+        return "a URL cannot hold spaces"
+    return None
 
 
 def parse_policy(text: str, shown: str = "guard.yaml") -> GuardPolicy:
