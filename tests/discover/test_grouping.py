@@ -37,6 +37,13 @@ def test_only_units_that_use_ai_become_systems() -> None:
     assert not systems[0].declared
 
 
+def test_low_confidence_findings_alone_do_not_make_a_system() -> None:
+    risky = ob("bag/core.py", kind="model", name="pickle.loads", confidence="low")
+    assert group([risky], ["bag/setup.py"], root_name="repo") == []
+    systems = group([risky, ob("bag/core.py", kind="sdk", name="pytorch")], ["bag/setup.py"], root_name="repo")
+    assert {c.name for c in systems[0].components} == {"pickle.loads", "pytorch"}  # listed beside real evidence
+
+
 def test_declared_folders_claim_units_deepest_first_and_dot_claims_only_itself() -> None:
     declared = {"fraud": [".", "service", "training"], "platform": ["service/sub"]}
     assert claim("service", declared) == "fraud"

@@ -36,6 +36,18 @@ def test_aliased_and_from_imports_count() -> None:
     assert all(o.detector == "python-code" for o in found)
 
 
+def test_unpickling_unknown_data_without_ai_is_a_low_confidence_risk() -> None:
+    """dask's ``bag/`` came out as a shadow AI system on a bare ``pickle.loads``: still a risk to list, but no
+    evidence of AI on its own. A model-like target or an AI import keeps it high."""
+    low = _scan("import pickle\nobj = pickle.loads(payload)\nnp_obj = pickle.load(handle)\n")
+    assert [(o.line, o.confidence) for o in low] == [(2, "low"), (3, "low")]
+    assert all(o.evidence.startswith(RISK_PREFIX) for o in low)
+    high = _scan("import pickle\nclf = pickle.load(open('clf.pkl', 'rb'))\nm = pickle.load(model_file)\n")
+    assert [(o.line, o.confidence) for o in high] == [(2, "high"), (3, "high")]
+    with_ai = _scan("import pickle\nimport sklearn\nobj = pickle.loads(payload)\n")
+    assert [o.confidence for o in with_ai if o.evidence.startswith(RISK_PREFIX)] == ["high"]
+
+
 def test_syntax_error_yields_nothing() -> None:
     assert _scan("import openai\ndef broken(:\n") == []
 

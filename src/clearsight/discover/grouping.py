@@ -123,7 +123,9 @@ def group(
     for ob in observations:
         by_unit.setdefault(unit_of(ob.rel, units), []).append(ob)
     owners = {unit: claim(unit, declared or {}) for unit in by_unit}
-    ai_units = {unit for unit, found in by_unit.items() if any(ob.kind in AI_KINDS for ob in found)}
+    # a low-confidence finding (a generic unpickling of unknown data) is listed, but is no evidence of AI on its own
+    ai_units = {unit for unit, found in by_unit.items()
+                if any(ob.kind in AI_KINDS and ob.confidence != "low" for ob in found)}
     data_units = {unit for unit, found in by_unit.items()
                   if unit not in ai_units and any(ob.kind in DATA_KINDS for ob in found)}
     readers = ai_units | {unit for unit, owner in owners.items() if owner is not None}

@@ -322,11 +322,23 @@ class _Visitor:
             if not (isinstance(safe, ast.Constant) and safe.value is True):
                 self.add("model", loaded, node, RISK_PREFIX + "torch.load without weights_only=True (unpickles)")
         elif resolved in _PICKLE_LOADS:
-            self.add("model", loaded, node, RISK_PREFIX + f"{resolved} (arbitrary code on unpickling)")
+            self.add("model", loaded, node, RISK_PREFIX + f"{resolved} (arbitrary code on unpickling)",
+                     self._generic_load_confidence(target, first))
         elif resolved == "numpy.load":
             allow = kwargs.get("allow_pickle")
             if isinstance(allow, ast.Constant) and allow.value is True:
-                self.add("model", loaded, node, RISK_PREFIX + "numpy.load with allow_pickle=True")
+                self.add("model", loaded, node, RISK_PREFIX + "numpy.load with allow_pickle=True",
+                         self._generic_load_confidence(target, first))
+
+    def _generic_load_confidence(self, target: tuple[str, str] | None, first: ast.expr | None) -> Confidence:
+        """``pickle.loads(payload)`` in a module with no AI import is a risky load, but of unknown data: it is
+        reported (low), yet cannot on its own make a folder an AI system (dask's ``bag/`` was one)."""
+        if isinstance(first, ast.Call) and isinstance(first.func, ast.Name) and first.func.id == "open":
+            target = self._string(first.args[0] if first.args else None)  # pickle.load(open("clf.pkl", "rb"))
+        if self.ctx.has_ai_import or target is not None:
+            return "high"
+        named = first.id if isinstance(first, ast.Name) else first.attr if isinstance(first, ast.Attribute) else ""
+        return "high" if "model" in named.lower() else "low"
 
 
 _Import = ast.Import | ast.ImportFrom
