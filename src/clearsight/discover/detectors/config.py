@@ -27,6 +27,7 @@ from clearsight.discover.interface import (
     source_lines,
 )
 from clearsight.discover.relpaths import base_name
+from clearsight.frameworks.catalogue import parse_yaml
 
 __all__ = ["CONFIG_DETECTORS", "db_engine"]
 
@@ -290,8 +291,8 @@ def _detect_mcp(file: SourceFile) -> list[Observation]:
         return []
     data: Any
     try:
-        data = json.loads(text) if file.rel.lower().endswith(".json") else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError, RecursionError):
+        data = json.loads(text) if file.rel.lower().endswith(".json") else parse_yaml(text)
+    except (ValueError, yaml.YAMLError, RecursionError):  # UnicodeError is a ValueError
         return []
     if not isinstance(data, dict):
         return []

@@ -34,6 +34,7 @@ from clearsight.discover.interface import (
     source_lines,
 )
 from clearsight.discover.relpaths import base_name
+from clearsight.frameworks.catalogue import parse_yaml
 
 __all__ = ["DATA_DETECTORS", "classify_field"]
 
@@ -449,8 +450,8 @@ def _detect_schema(file: SourceFile) -> list[Observation]:
     if not schema_like:
         return []
     try:
-        data = json.loads(text) if is_json else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError, RecursionError):
+        data = json.loads(text) if is_json else parse_yaml(text)
+    except (ValueError, yaml.YAMLError, RecursionError):  # UnicodeError is a ValueError
         return []
     found: list[Observation] = []
     lines = KeyLines(text)

@@ -31,6 +31,7 @@ from clearsight.discover.interface import (
     source_lines,
 )
 from clearsight.discover.relpaths import base_name
+from clearsight.frameworks.catalogue import parse_yaml
 
 __all__ = ["MANIFEST_DETECTORS", "parse_requirement"]
 
@@ -337,8 +338,8 @@ def _detect_conda(file: SourceFile) -> list[Observation]:
     if not file.text:
         return []
     try:
-        data = yaml.safe_load(file.text)
-    except yaml.YAMLError:
+        data = parse_yaml(file.text)
+    except (yaml.YAMLError, UnicodeError):
         return []
     if not isinstance(data, dict) or not isinstance(data.get("dependencies"), list):
         return []
