@@ -65,3 +65,25 @@ def test_modest_reuse_and_big_plain_documents_still_load() -> None:
     assert len(_load(_laughs(3))["l3"]) == 9  # 9**4 values through aliases: allowed
     big = "items:\n" + "".join(f"  - {{id: {i}, name: n{i}}}\n" for i in range(60_000))  # 300k nodes, no alias
     assert len(_load(big)["items"]) == 60_000  # type: ignore[arg-type]
+
+
+def test_deep_nesting_and_self_reference_are_clear_errors() -> None:
+    """libyaml composes by C recursion: 100,000 nested '[' killed the process (segmentation fault)."""
+    import subprocess
+    import sys
+
+    script = ("from clearsight.guard.policy import parse_policy\nfrom clearsight.core.errors import InputError\n"
+              "try:\n    parse_policy('routes: ' + '[' * 100000, 'g.yaml')\n"
+              "except InputError as e:\n    print(e.message)\n")
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and "nested deeper than 500 levels" in run.stdout
+    with pytest.raises(InputError, match="alias refers to the collection that holds it"):
+        _load("a: &a [1, *a]\n")
+    assert _load("a: " + "[" * 400 + "]" * 400 + "\n")["a"]  # deep, but within the limit
+
+
+def test_a_big_inventory_may_share_a_block_many_times() -> None:
+    """A 5,000-system inventory sharing `traits: *std` expands to ~245,000 values: legitimate, and loaded."""
+    text = "std: &std {a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7, h: 8, i: 9, j: 10, k: 11, l: 12, m: 13, n: 14}\n"
+    text += "systems:\n" + "".join(f"  - {{id: s{i}, traits: *std}}\n" for i in range(5000))
+    assert len(_load(text)["systems"]) == 5000  # type: ignore[arg-type]

@@ -15,10 +15,11 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from clearsight.core.errors import InputError
-from clearsight.frameworks.catalogue import SAFE_LOADER
+from clearsight.frameworks.catalogue import SAFE_LOADER, check_nesting
 
 M = TypeVar("M", bound=BaseModel)
-MAX_EXPANDED_VALUES = 200_000  # what a document may grow to through aliases (real ones reuse a block or two)
+MAX_EXPANDED_VALUES = 200_000  # what any document may grow to through aliases...
+EXPANSION_RATIO = 20  # ...and a big one to this many times its written values (an inventory sharing `traits: *std`)
 
 
 def read_text_file(file: Path, *, max_bytes: int, what: str) -> str:
@@ -45,6 +46,8 @@ def load_model(text: str, model: type[M], shown: str, *, empty_hint: str, top_le
         raise InputError(f"invalid YAML: {exc.problem or exc.context}", path=shown, line=line) from exc
     except yaml.YAMLError as exc:
         raise InputError(f"invalid YAML: {exc}", path=shown) from exc
+    except RecursionError as exc:  # block collections nested thousands deep
+        raise InputError("invalid YAML: nested too deeply to read", path=shown) from exc
     if node is None or data is None:
         raise InputError("the file is empty", path=shown, hint=empty_hint)
     if not isinstance(data, dict):
@@ -96,6 +99,7 @@ def _parse(text: str, shown: str) -> tuple[yaml.Node | None, Any]:
     Duplicate keys are caught while building: a mapping that built fewer keys than it has, one with
     non-string keys, or one with merge keys (built by PyYAML) is checked by key text, with all below it.
     """
+    check_nesting(text)
     node = yaml.compose(text, Loader=_Loader)
     if node is None:
         return None, None
@@ -141,30 +145,38 @@ def _parse(text: str, shown: str) -> tuple[yaml.Node | None, Any]:
 
 
 def _refuse_alias_bombs(root: yaml.Node) -> None:
-    """Refuse a document whose aliases expand it past :data:`MAX_EXPANDED_VALUES`.
+    """Refuse a document whose aliases expand it past :data:`MAX_EXPANDED_VALUES` (or, for a big document,
+    :data:`EXPANSION_RATIO` times its written values), and one whose alias sits inside its own anchor.
 
     Building shares one object per aliased node, but validation walks every reference: a "billion laughs"
     policy of a few hundred bytes made pydantic build gigabytes. Counted per distinct node, so the count
     itself stays linear; a document without aliases is never refused here (its size is capped by the file's).
     """
     sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
 
     def size(n: yaml.Node) -> int:
         known = sizes.get(id(n))
         if known is not None:
             return known
+        if id(n) in open_nodes:  # `&a [*a]`: an alias inside its own anchor is infinite
+            raise yaml.constructor.ConstructorError(None, None, "an alias refers to the collection that holds it",
+                                                    n.start_mark)
+        open_nodes.add(id(n))
         total = 1
         if isinstance(n, yaml.SequenceNode):
             total += sum(size(item) for item in n.value)
         elif isinstance(n, yaml.MappingNode):
             total += sum(size(k) + size(v) for k, v in n.value)
         sizes[id(n)] = total
+        open_nodes.discard(id(n))
         return total
 
     expanded = size(root)
-    if expanded > max(MAX_EXPANDED_VALUES, len(sizes)):
+    allowed = max(MAX_EXPANDED_VALUES, EXPANSION_RATIO * len(sizes))
+    if expanded > allowed:
         raise yaml.constructor.ConstructorError(
-            None, None, f"aliases expand this document to {expanded:,} values (at most {MAX_EXPANDED_VALUES:,})",
+            None, None, f"aliases expand this document to {expanded:,} values (at most {allowed:,} here)",
             root.start_mark)
 
 

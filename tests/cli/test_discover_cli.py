@@ -108,3 +108,20 @@ def test_a_root_that_is_not_utf8_is_a_usage_error(capsys: pytest.CaptureFixture[
                        "-o", str(tmp_path / "out.json"))
     assert code == 2
     assert "not valid UTF-8" in err and "d\\udcfe" in err
+
+
+def test_deeply_nested_yaml_is_skipped_not_a_crash(tmp_path: Path) -> None:
+    """libyaml recurses in C: a 100 KB environment.yml (or schema, or MCP config) of nested '[' ended the whole
+    discovery with a segmentation fault. Run in a child process so a regression cannot take pytest down too."""
+    import subprocess
+    import sys
+
+    deep = "[" * 100_000
+    (tmp_path / "environment.yml").write_text("name: x\ndependencies: " + deep)
+    (tmp_path / "api.yaml").write_text("components:\n  schemas:\n    properties: " + deep)
+    (tmp_path / "mcp.yaml").write_text("mcpServers: " + deep)
+    (tmp_path / "app.py").write_text("import openai\n")
+    run = subprocess.run([sys.executable, "-m", "clearsight", "discover", str(tmp_path), "--format", "json"],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert [c["name"] for c in json.loads(run.stdout)["components"]] == ["openai"]

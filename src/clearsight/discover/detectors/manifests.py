@@ -339,7 +339,7 @@ def _detect_conda(file: SourceFile) -> list[Observation]:
         return []
     try:
         data = parse_yaml(file.text)
-    except (yaml.YAMLError, UnicodeError):
+    except (yaml.YAMLError, UnicodeError, RecursionError):
         return []
     if not isinstance(data, dict) or not isinstance(data.get("dependencies"), list):
         return []
