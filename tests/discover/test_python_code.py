@@ -38,12 +38,20 @@ def test_aliased_and_from_imports_count() -> None:
 
 def test_unpickling_unknown_data_without_ai_is_a_low_confidence_risk() -> None:
     """dask's ``bag/`` came out as a shadow AI system on a bare ``pickle.loads``: still a risk to list, but no
-    evidence of AI on its own. A model-like target or an AI import keeps it high."""
-    low = _scan("import pickle\nobj = pickle.loads(payload)\nnp_obj = pickle.load(handle)\n")
+    evidence of AI on its own. Loading a file, a model-like payload or an AI import keeps it high (a review
+    found services that unpickle their model through ``os.path.join`` and S3 reported as nothing)."""
+    low = _scan("import pickle, cloudpickle\nobj = pickle.loads(payload)\nfn = cloudpickle.loads(msg[1])\n")
     assert [(o.line, o.confidence) for o in low] == [(2, "low"), (3, "low")]
     assert all(o.evidence.startswith(RISK_PREFIX) for o in low)
-    high = _scan("import pickle\nclf = pickle.load(open('clf.pkl', 'rb'))\nm = pickle.load(model_file)\n")
-    assert [(o.line, o.confidence) for o in high] == [(2, "high"), (3, "high")]
+    high = _scan(
+        "import os, pickle, gzip\nimport pandas as pd\n"
+        "a = pickle.load(open(os.path.join(HERE, 'churn_model.pkl'), 'rb'))\n"
+        "with open(path, 'rb') as fh:\n    b = pickle.load(fh)\n"
+        "c = pickle.loads(s3.get_object(Bucket='b', Key='models/churn.pkl')['Body'].read())\n"
+        "d = pickle.load(gzip.open('model.pkl.gz'))\ne = pd.read_pickle(DIR / 'x.pkl')\n"
+        "f = pickle.loads(model_bytes)\n")
+    assert [(o.line, o.confidence) for o in high if o.evidence.startswith(RISK_PREFIX)] == [
+        (3, "high"), (5, "high"), (6, "high"), (7, "high"), (8, "high"), (9, "high")]
     with_ai = _scan("import pickle\nimport sklearn\nobj = pickle.loads(payload)\n")
     assert [o.confidence for o in with_ai if o.evidence.startswith(RISK_PREFIX)] == ["high"]
 

@@ -323,23 +323,30 @@ class _Visitor:
                 self.add("model", loaded, node, RISK_PREFIX + "torch.load without weights_only=True (unpickles)")
         elif resolved in _PICKLE_LOADS:
             self.add("model", loaded, node, RISK_PREFIX + f"{resolved} (arbitrary code on unpickling)",
-                     self._generic_load_confidence(target, first))
+                     self._generic_load_confidence(resolved, target, first))
         elif resolved == "numpy.load":
             allow = kwargs.get("allow_pickle")
             if isinstance(allow, ast.Constant) and allow.value is True:
-                self.add("model", loaded, node, RISK_PREFIX + "numpy.load with allow_pickle=True",
-                         self._generic_load_confidence(target, first))
+                self.add("model", loaded, node, RISK_PREFIX + "numpy.load with allow_pickle=True")
 
-    def _generic_load_confidence(self, target: tuple[str, str] | None, first: ast.expr | None) -> Confidence:
-        """``pickle.loads(payload)`` in a module with no AI import is a risky load, but of unknown data: it is
-        reported (low), yet cannot on its own make a folder an AI system (dask's ``bag/`` was one)."""
-        if isinstance(first, ast.Call) and isinstance(first.func, ast.Name) and first.func.id == "open":
-            target = self._string(first.args[0] if first.args else None)  # pickle.load(open("clf.pkl", "rb"))
-        if self.ctx.has_ai_import or target is not None:
+    def _generic_load_confidence(self, resolved: str, target: tuple[str, str] | None, first: ast.expr | None
+                                 ) -> Confidence:
+        """``pickle.loads(payload)`` in a module with no AI import unpickles bytes of unknown origin (caches,
+        messages between processes): a risk to list, but no evidence of AI on its own (dask's ``bag/`` was a
+        "system" for it). Anything that reads a file (``load``, ``read_pickle``) keeps its weight, as does a
+        payload whose expression names a model or a model file anywhere (``Key="models/churn.pkl"``)."""
+        if self.ctx.has_ai_import or target is not None or not resolved.endswith(".loads") or first is None:
             return "high"
-        named = first.id if isinstance(first, ast.Name) else first.attr if isinstance(first, ast.Attribute) else ""
-        return "high" if "model" in named.lower() else "low"
+        for node in ast.walk(first):
+            text = node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else \
+                node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else ""
+            if _MODELISH.search(text):
+                return "high"
+        return "low"
 
+
+# a payload expression that mentions a model or a model file is a model being loaded
+_MODELISH = re.compile(r"model|\.(?:pkl|pickle|joblib|pt|pth|bin|ckpt|sav|h5)\b", re.IGNORECASE)
 
 _Import = ast.Import | ast.ImportFrom
 _Visited = ast.Call | ast.Assign | ast.With
