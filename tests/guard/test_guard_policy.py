@@ -159,7 +159,9 @@ def test_check_refuses_what_serve_would_refuse(tmp_path: Path, capsys: pytest.Ca
     ("alerts: {webhook: 'https:///hook'}\n", "no host"),
     ("storage: 'redis://[::1'\n", "not a valid URL"),
     ("storage: 'redis://127.0.0.1:99999/0'\n", "Port out of range"),
-    ("storage: 'redis://'\n", "needs a host"),
+    ("storage: 'redis+unix://'\n", "socket's path"),
+    ("alerts: {webhook: 'http://[::1]x/'}\n", "not a valid URL"),
+    ('alerts: {webhook: "http://a\\x01b/"}\n', "not a valid URL"),
 ])
 def test_check_refuses_targets_serve_could_not_open(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                      settings: str, fragment: str) -> None:

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import zlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -180,8 +181,29 @@ def _odd_upstream() -> Starlette:
             total += len(chunk)
         return JSONResponse({"received": total})
 
+    async def broken(request: Request) -> Response:
+        kind = request.path_params["kind"]
+        if kind == "stall":  # headers and a first chunk, then nothing until the proxy gives up
+            async def stall() -> AsyncIterator[bytes]:
+                yield b'{"p": 0.1'
+                await asyncio.sleep(5)
+                yield b"}"
+
+            return StreamingResponse(stall(), media_type="application/json")
+        if kind == "br":  # ignores identity and uses a coding httpx cannot read without extra packages
+            return Response(zlib.compress(b'{"p": 0.123456789}'), media_type="application/json",
+                            headers={"content-encoding": "br"})
+        if kind == "notjson":
+            return Response(b"p=0.123456789", media_type="application/json")
+        return Response(status_code=304, headers={"content-length": "50", "etag": '"x"'})
+
+    async def echo(request: Request) -> JSONResponse:
+        return JSONResponse({"te": request.headers.get("transfer-encoding"),
+                             "cl": request.headers.get("content-length")})
+
     app = Starlette(routes=[Route("/big", big), Route("/v1/score", gz, methods=["POST"]),
-                            Route("/upload", upload, methods=["POST"])])
+                            Route("/upload", upload, methods=["POST"]), Route("/broken/{kind}", broken),
+                            Route("/echo", echo)])
     app.state.seen = seen
     return app
 
@@ -211,3 +233,34 @@ def test_the_proxy_streams_answers_and_bodies_and_sends_each_header_once(tmp_pat
     assert hardened.json() == {"fraud_probability": 0.12, "label": "legit"}
     assert uploaded.json() == {"received": 8 * 1024 * 1024}  # an unguarded route: no guard cap, streamed
     assert upstream_app.state.seen == {"accept-encoding": "identity", "content-length": str(8 * 1024 * 1024)}
+
+
+def test_the_proxy_answers_for_upstreams_that_break_or_cannot_be_read(tmp_path: Path) -> None:
+    """From a review of the streaming proxy: a stalled or unreadable answer on a guarded route was a server 500
+    with a traceback (or, for an encoding httpx cannot decode, released unhardened without its Content-Encoding);
+    every bodiless GET went upstream as an empty chunked body; Content-Length with chunks gave a 500."""
+    audit = tmp_path / "audit.jsonl"
+    guarded = "".join(f"  - path: /broken/{kind}\n    methods: [GET]\n    output: {{scores: $.p}}\n"
+                      "    hardening: {round: 1}\n" for kind in ("stall", "br", "notjson"))
+    policy = parse_policy(policy_text(audit) + guarded)
+    with serve(_odd_upstream()) as upstream, serve(build_proxy(upstream, policy, timeout=1.0)) as proxy:
+        key = {"X-Partner-Key": "p"}
+        stalled = httpx.get(proxy + "/broken/stall", headers=key, timeout=30)
+        encoded = httpx.get(proxy + "/broken/br", headers=key)
+        unreadable = httpx.get(proxy + "/broken/notjson", headers=key)
+        not_modified = httpx.get(proxy + "/broken/304")
+        echoed = httpx.get(proxy + "/echo").json()
+        host, port = proxy.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port))) as conn:
+            conn.sendall(b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n"
+                         b"Connection: close\r\n\r\n7\r\nabcdefg\r\n0\r\n\r\n")
+            both = conn.makefile("rb").read()
+    assert stalled.status_code == 504 and stalled.json()["guard"] == "upstream.error"
+    assert encoded.status_code == 502 and "cannot read (br)" in encoded.json()["error"]
+    assert unreadable.status_code == 502 and unreadable.json()["guard"] == "output.not-json"
+    assert not_modified.status_code == 304 and "content-length" not in not_modified.headers
+    assert echoed == {"te": None, "cl": None}
+    assert b" 200 " in both.split(b"\r\n")[0] and b'{"received":7}' in both
+    records = {r["route"]: r for r in audit_lines(audit)}
+    assert records["/broken/stall"]["status"] == 504 and records["/broken/stall"]["action"] == "error"
+    assert records["/broken/notjson"]["action"] == "error"

@@ -200,6 +200,10 @@ class Guard:
             document = json.loads(body)
         except (ValueError, RecursionError):  # also an integer longer than int() accepts
             review.reasons.append("output.not-json")
+            if route.hardening is not None and route.hardening.active:  # unreadable, so it cannot be hardened
+                review.status, review.action = 502, "error"
+                review.body = json.dumps({"error": "the model API's answer is not valid JSON, so it cannot be "
+                                                   "hardened", "guard": "output.not-json"}).encode()
             return review
         assert route.output is not None and route.output.scores is not None
         found, raw = route.output.scores.first(document)

@@ -40,6 +40,16 @@ _ID_PREFIX = f"{os.getpid():x}{time.time_ns() & 0xFFFFFFFF:08x}-"
 _ID_COUNTER = itertools.count(1)
 
 
+class AnswerFailed(Exception):
+    """The wrapped app could not finish its answer (the proxy's upstream broke off): ``status`` is what the
+    client gets when none of the answer has reached it yet."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
 class ModelGuard:
     def __init__(
         self,
@@ -125,13 +135,21 @@ class ModelGuard:
         captured = _Capture(send, buffer=route.output is not None)
         try:
             await self.app(scope, _replay(body, receive), captured)
-        except Exception:  # the app failed: the decision still goes on record, the server handles the error
+        except Exception as exc:  # the app failed: the decision still goes on record
+            status = exc.status if isinstance(exc, AnswerFailed) else 500
+            if not captured.forwarded:  # nothing of the answer is out: a clean error instead of a server 500
+                logger.error("%s %s: the app failed: %s", method, route.path, exc, exc_info=exc)
+                message = exc.message if isinstance(exc, AnswerFailed) else "the model API failed to answer"
+                await _respond(send, status, json.dumps({"error": message, "guard": "upstream.error"}).encode(),
+                               b"application/json")
             await self.guard.record(
-                request_id=request_id, client=client, route=route, method=method, status=500, action="error",
+                request_id=request_id, client=client, route=route, method=method, status=status, action="error",
                 reasons=["upstream.exception"], fingerprint_=admission.fingerprint, scores=admission.scores,
                 latency_s=guard_time, upstream_s=time.perf_counter() - upstream_started,
             )
-            raise
+            if captured.forwarded:  # part of the answer is out: only the server can cut the connection
+                raise
+            return
         upstream_s = time.perf_counter() - upstream_started
         review_started = time.perf_counter()
         status = captured.status
@@ -224,6 +242,7 @@ class _Capture:
         self.start: Message | None = None
         self.body = bytearray()
         self.too_large = False
+        self.forwarded = False  # some of the answer went to the client
 
     async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start":
@@ -232,6 +251,7 @@ class _Capture:
             is_json = b"json" in headers.get(b"content-type", b"").lower()  # media types ignore case
             self.buffered = self._want_buffer and is_json
             if not self.buffered:
+                self.forwarded = True
                 await self._send(message)
             else:
                 self.start = message
@@ -243,6 +263,7 @@ class _Capture:
                 if self.too_large:
                     self.body.clear()
             return
+        self.forwarded = True
         await self._send(message)
 
     async def release(self, replacement: bytes | None, status: int | None) -> None:
@@ -255,6 +276,7 @@ class _Capture:
             start["headers"] = headers
         if status is not None:
             start["status"] = status
+        self.forwarded = True
         await self._send(start)
         await self._send({"type": "http.response.body", "body": body, "more_body": False})
 

@@ -248,11 +248,9 @@ class GuardPolicy(_Strict):
             raise ValueError("storage is memory:// or a redis:// URL")
         if value.startswith("memory://"):
             return value
-        problem = _url_problem(value)
+        problem = _url_problem(value)  # redis:// without a host is localhost, as redis-py reads it
         if problem is None and value.startswith("redis+unix://") and not urlsplit(value).path:
             problem = "a redis+unix:// URL needs the socket's path, e.g. redis+unix:///run/redis.sock"
-        elif problem is None and not value.startswith("redis+unix://") and not urlsplit(value).hostname:
-            problem = "a redis:// URL needs a host, e.g. redis://127.0.0.1:6379/0"
         if problem:  # found now rather than when the first request reaches the limiter
             raise ValueError(f"storage: {problem}")
         return value
@@ -286,6 +284,14 @@ def webhook_problem(url: str) -> str | None:
         return f"alert webhook must be an http(s) URL, not {parts.scheme or 'a bare path'!r}"
     if not parts.hostname:
         return "alert webhook URL has no host"
+    try:  # the client that will post the alerts must accept it too (IPv6 and IDNA hosts, control characters)
+        import httpx
+    except ImportError:  # the guard extra is not installed: nothing will post, and the syntax above was checked
+        return None
+    try:
+        httpx.URL(url)
+    except (httpx.InvalidURL, UnicodeError) as exc:
+        return f"not a valid URL ({exc})"
     return None
 
 

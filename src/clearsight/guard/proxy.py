@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from clearsight.guard.middleware import Message, ModelGuard, Receive, Scope, Send
+from clearsight.guard.middleware import AnswerFailed, Message, ModelGuard, Receive, Scope, Send
 from clearsight.guard.policy import GuardPolicy
 from clearsight.guard.screening import Screener
 
@@ -22,6 +22,7 @@ HOP_BY_HOP = frozenset({
 })
 _NOT_FORWARDED = HOP_BY_HOP | {b"accept-encoding"}
 _NOT_RELAYED = HOP_BY_HOP | {b"date", b"server"}
+_DECODED = frozenset({"identity", "gzip", "x-gzip", "deflate"})  # what httpx decodes without optional packages
 
 
 class _ClientGone(Exception):
@@ -52,9 +53,12 @@ class Forwarder:
         headers = [(k, v) for k, v in scope.get("headers", ()) if k.lower() not in _NOT_FORWARDED]
         # the answer is decoded before anything reads it (the guard's review, the client), so ask for it plain
         headers.append((b"accept-encoding", b"identity"))
-        length = _content_length(scope)
-        if length is not None:  # the body streams through; its declared size saves chunked encoding upstream
-            headers.append((b"content-length", str(length).encode()))
+        length, chunked = _framing(scope)
+        content: bytes | AsyncIterator[bytes] = b""
+        if chunked or length:  # only a declared body streams: an empty stream would be sent as a chunked body
+            content = _body(receive)
+            if length and not chunked:  # with both, the chunks are the body (RFC 9112 6.3); httpx frames them
+                headers.append((b"content-length", str(length).encode()))
         peer = scope.get("client")
         if peer:
             headers.append((b"x-forwarded-for", peer[0].encode()))
@@ -63,7 +67,7 @@ class Forwarder:
         # the upstream gets exactly the path the guard judged: joining would resolve dot segments and take a full
         # URL as the whole target (another host)
         url = self.upstream.copy_with(raw_path=path + ((b"?" + query) if query else b""))
-        request = self._client.build_request(scope["method"], url, headers=headers, content=_body(receive))
+        request = self._client.build_request(scope["method"], url, headers=headers, content=content)
         try:
             response = await self._client.send(request, stream=True)
         except _ClientGone:
@@ -85,18 +89,42 @@ class Forwarder:
         """Stream the answer chunk by chunk, so memory stays bounded whatever the upstream sends.
 
         The body arrives decoded (an upstream may compress despite ``identity``), so its encoding and length
-        headers go; the server frames it. Date and Server are the proxy's own, as nginx does by default:
-        forwarding the upstream's too would send each twice.
+        headers go; the server frames it. An encoding that cannot be decoded here is refused rather than passed
+        on unread: the guard could not review it. Date and Server are the proxy's own, as nginx does by default:
+        forwarding the upstream's too would send each twice. The first chunk is read before the status goes
+        out, so an upstream that fails before it can still be answered with a 502/504; one that fails later
+        raises :class:`AnswerFailed`, and the guard answers for it if nothing has reached the client yet.
         """
-        encoded = "content-encoding" in response.headers
+        codings = {c.strip().lower() for c in response.headers.get("content-encoding", "").split(",") if c.strip()}
+        if not codings <= _DECODED:
+            shown = ", ".join(sorted(codings - _DECODED))
+            await _plain(send, 502, f'{{"error": "the upstream answered in an encoding the guard cannot read '
+                                    f'({shown})"}}'.encode())
+            return
         out = [(k, v) for k, v in response.headers.raw
-               if k.lower() not in _NOT_RELAYED and not (encoded and k.lower() == b"content-encoding")]
-        if not encoded and "content-length" in response.headers:
+               if k.lower() not in _NOT_RELAYED and not (codings and k.lower() == b"content-encoding")]
+        bodiless = response.status_code < 200 or response.status_code in (204, 304)
+        if not codings and not bodiless and "content-length" in response.headers:
             out.append((b"content-length", response.headers["content-length"].encode()))
+        chunks = response.aiter_bytes()
+        try:
+            first = await anext(chunks, b"")
+        except httpx.TimeoutException:
+            await _plain(send, 504, b'{"error": "the upstream model API did not answer in time"}')
+            return
+        except httpx.HTTPError as exc:
+            await _plain(send, 502, f'{{"error": "the upstream answer broke off ({type(exc).__name__})"}}'.encode())
+            return
         await send({"type": "http.response.start", "status": response.status_code, "headers": out})
-        async for chunk in response.aiter_bytes():
-            if chunk:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        try:
+            if first:
+                await send({"type": "http.response.body", "body": first, "more_body": True})
+            async for chunk in chunks:
+                if chunk:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        except httpx.HTTPError as exc:
+            status = 504 if isinstance(exc, httpx.TimeoutException) else 502
+            raise AnswerFailed(status, f"the upstream answer broke off ({type(exc).__name__})") from exc
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
@@ -143,14 +171,20 @@ async def _body(receive: Receive) -> AsyncIterator[bytes]:
             return
 
 
-def _content_length(scope: Scope) -> int | None:
+def _framing(scope: Scope) -> tuple[int | None, bool]:
+    """The body the client declared: its Content-Length, and whether it is sent in chunks."""
+    length: int | None = None
+    chunked = False
     for key, value in scope.get("headers", ()):
-        if key.lower() == b"content-length":
+        name = key.lower()
+        if name == b"content-length":
             try:
-                return int(value)
+                length = max(int(value), 0)
             except ValueError:
-                return None
-    return None
+                length = None
+        elif name == b"transfer-encoding":
+            chunked = True
+    return length, chunked
 
 
 def build_proxy(upstream: str, policy: GuardPolicy, *, screeners: Mapping[str, Screener] | None = None,
