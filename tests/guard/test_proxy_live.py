@@ -197,13 +197,24 @@ def _odd_upstream() -> Starlette:
             return Response(b"p=0.123456789", media_type="application/json")
         return Response(status_code=304, headers={"content-length": "50", "etag": '"x"'})
 
+    async def forever(request: Request) -> StreamingResponse:
+        async def events() -> AsyncIterator[bytes]:
+            try:
+                while True:
+                    yield b"data: tick\n\n"
+                    await asyncio.sleep(0.05)
+            finally:
+                seen["forever-ended"] = True
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
     async def echo(request: Request) -> JSONResponse:
         return JSONResponse({"te": request.headers.get("transfer-encoding"),
                              "cl": request.headers.get("content-length")})
 
     app = Starlette(routes=[Route("/big", big), Route("/v1/score", gz, methods=["POST"]),
                             Route("/upload", upload, methods=["POST"]), Route("/broken/{kind}", broken),
-                            Route("/echo", echo)])
+                            Route("/echo", echo), Route("/forever", forever)])
     app.state.seen = seen
     return app
 
@@ -264,3 +275,21 @@ def test_the_proxy_answers_for_upstreams_that_break_or_cannot_be_read(tmp_path: 
     records = {r["route"]: r for r in audit_lines(audit)}
     assert records["/broken/stall"]["status"] == 504 and records["/broken/stall"]["action"] == "error"
     assert records["/broken/notjson"]["action"] == "error"
+
+
+def test_the_proxy_stops_reading_when_the_client_leaves(tmp_path: Path) -> None:
+    """uvicorn's send() returns silently once the client is gone, so the proxy went on reading: a reviewer's two
+    abandoned event streams held a pool of two connections until the next request got a 504."""
+    upstream_app = _odd_upstream()
+    policy = parse_policy(policy_text(tmp_path / "audit.jsonl"))
+    with serve(upstream_app) as upstream, serve(build_proxy(upstream, policy, max_connections=2, timeout=3.0)) \
+            as proxy:
+        for _ in range(2):
+            with httpx.stream("GET", proxy + "/forever") as events:
+                next(events.iter_raw())
+        deadline = time.monotonic() + 10
+        while "forever-ended" not in upstream_app.state.seen and time.monotonic() < deadline:
+            time.sleep(0.05)
+        after = httpx.get(proxy + "/echo")
+    assert upstream_app.state.seen.get("forever-ended") is True
+    assert after.status_code == 200

@@ -6,6 +6,8 @@ wrapped in :class:`ModelGuard`, so middleware and proxy make exactly the same de
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -79,9 +81,17 @@ class Forwarder:
             detail = f'{{"error": "the upstream model API is unreachable ({type(exc).__name__})"}}'
             await _plain(send, 502, detail.encode())
             return
+        relay = asyncio.ensure_future(self._relay(response, send))
+        gone = asyncio.ensure_future(_disconnected(receive))  # the body is sent: receive() is free to watch
         try:
-            await self._relay(response, send)
+            await asyncio.wait({relay, gone}, return_when=asyncio.FIRST_COMPLETED)
+            if not relay.done():  # the client left: stop reading an answer nobody will get (an endless stream)
+                relay.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await relay
         finally:
+            gone.cancel()
+            relay.cancel()
             await response.aclose()
 
     @staticmethod
@@ -169,6 +179,12 @@ async def _body(receive: Receive) -> AsyncIterator[bytes]:
             yield chunk
         if not message.get("more_body", False):
             return
+
+
+async def _disconnected(receive: Receive) -> None:
+    """Return once the client has gone (uvicorn's ``send`` does not say so: it returns silently)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 def _framing(scope: Scope) -> tuple[int | None, bool]:
