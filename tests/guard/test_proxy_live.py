@@ -195,6 +195,10 @@ def _odd_upstream() -> Starlette:
                             headers={"content-encoding": "br"})
         if kind == "notjson":
             return Response(b"p=0.123456789", media_type="application/json")
+        if kind == "text":  # the raw score as plain text: nothing the guard could harden
+            return Response(b"0.123456789", media_type="text/plain")
+        if kind == "missing":
+            return Response(b"no such model", status_code=404, media_type="text/plain")
         return Response(status_code=304, headers={"content-length": "50", "etag": '"x"'})
 
     async def forever(request: Request) -> StreamingResponse:
@@ -225,7 +229,7 @@ def test_the_proxy_streams_answers_and_bodies_and_sends_each_header_once(tmp_pat
     audit = tmp_path / "audit.jsonl"
     upstream_app = _odd_upstream()
     policy = parse_policy(policy_text(audit) + "  - path: /big\n    methods: [GET]\n"
-                          "    output: {scores: $.p}\n    hardening: {round: 2}\n")
+                          "    output: {scores: $.p}\n")  # reviewed when JSON; not hardened, so other types pass
     with serve(upstream_app) as upstream, serve(build_proxy(upstream, policy)) as proxy:
         host, port = proxy.removeprefix("http://").split(":")
         with socket.create_connection((host, int(port))) as conn:
@@ -252,13 +256,15 @@ def test_the_proxy_answers_for_upstreams_that_break_or_cannot_be_read(tmp_path: 
     every bodiless GET went upstream as an empty chunked body; Content-Length with chunks gave a 500."""
     audit = tmp_path / "audit.jsonl"
     guarded = "".join(f"  - path: /broken/{kind}\n    methods: [GET]\n    output: {{scores: $.p}}\n"
-                      "    hardening: {round: 1}\n" for kind in ("stall", "br", "notjson"))
+                      "    hardening: {round: 1}\n" for kind in ("stall", "br", "notjson", "text", "missing"))
     policy = parse_policy(policy_text(audit) + guarded)
     with serve(_odd_upstream()) as upstream, serve(build_proxy(upstream, policy, timeout=1.0)) as proxy:
         key = {"X-Partner-Key": "p"}
         stalled = httpx.get(proxy + "/broken/stall", headers=key, timeout=30)
         encoded = httpx.get(proxy + "/broken/br", headers=key)
         unreadable = httpx.get(proxy + "/broken/notjson", headers=key)
+        plain = httpx.get(proxy + "/broken/text", headers=key)
+        missing = httpx.get(proxy + "/broken/missing", headers=key)
         not_modified = httpx.get(proxy + "/broken/304")
         echoed = httpx.get(proxy + "/echo").json()
         host, port = proxy.removeprefix("http://").split(":")
@@ -269,12 +275,15 @@ def test_the_proxy_answers_for_upstreams_that_break_or_cannot_be_read(tmp_path: 
     assert stalled.status_code == 504 and stalled.json()["guard"] == "upstream.error"
     assert encoded.status_code == 502 and "cannot read (br)" in encoded.json()["error"]
     assert unreadable.status_code == 502 and unreadable.json()["guard"] == "output.not-json"
+    assert plain.status_code == 502 and plain.json()["guard"] == "output.not-json"
+    assert missing.status_code == 404 and missing.text == "no such model"  # errors carry no scores: as they are
     assert not_modified.status_code == 304 and "content-length" not in not_modified.headers
     assert echoed == {"te": None, "cl": None}
     assert b" 200 " in both.split(b"\r\n")[0] and b'{"received":7}' in both
     records = {r["route"]: r for r in audit_lines(audit)}
     assert records["/broken/stall"]["status"] == 504 and records["/broken/stall"]["action"] == "error"
     assert records["/broken/notjson"]["action"] == "error"
+    assert records["/broken/text"]["action"] == "error" and "output.not-json" in records["/broken/text"]["reasons"]
 
 
 def test_the_proxy_stops_reading_when_the_client_leaves(tmp_path: Path) -> None:

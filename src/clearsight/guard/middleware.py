@@ -132,7 +132,8 @@ class ModelGuard:
 
         guard_time = time.perf_counter() - started
         upstream_started = time.perf_counter()
-        captured = _Capture(send, buffer=route.output is not None)
+        hardened = route.hardening is not None and route.hardening.active
+        captured = _Capture(send, buffer=route.output is not None, json_only=hardened)
         try:
             await self.app(scope, _replay(body, receive), captured)
         except Exception as exc:  # the app failed: the decision still goes on record
@@ -155,10 +156,10 @@ class ModelGuard:
         status = captured.status
         review = None
         if captured.buffered:
-            if captured.too_large:
+            if captured.refusal is not None:
                 status = 502
-                await _respond(send, status, _error(Rejection(502, "the answer is too large to inspect",
-                                                              "output.too-large")), b"application/json")
+                await _respond(send, status, _error(Rejection(502, _REFUSALS[captured.refusal], captured.refusal)),
+                               b"application/json")
             else:
                 try:
                     review = self.guard.review(route, client, admission, captured.status, bytes(captured.body))
@@ -169,8 +170,8 @@ class ModelGuard:
                 await captured.release(review.body, review.status)
         reasons = review.reasons if review else admission.reasons
         action = review.action if review else admission.action
-        if captured.buffered and captured.too_large:  # refused by the guard: on record as such, not as allowed
-            reasons, action = [*reasons, "output.too-large"], "error"
+        if captured.buffered and captured.refusal:  # refused by the guard: on record as such, not as allowed
+            reasons, action = [*reasons, captured.refusal], "error"
         scores = review.scores if review else admission.scores
         guard_time += time.perf_counter() - review_started
         await self.guard.record(
@@ -231,12 +232,22 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-class _Capture:
-    """Holds back a JSON answer until the guard reviewed it; anything else streams through."""
+_REFUSALS = {
+    "output.too-large": "the answer is too large to inspect",
+    "output.not-json": "the model API's answer is not JSON, so it cannot be hardened",
+}
 
-    def __init__(self, send: Send, *, buffer: bool) -> None:
+
+class _Capture:
+    """Holds back a JSON answer until the guard reviewed it; anything else streams through, except on a hardened
+    route (``json_only``), where a successful answer that is not JSON is held back and refused: its scores,
+    whatever form they take, could not be hardened."""
+
+    def __init__(self, send: Send, *, buffer: bool, json_only: bool = False) -> None:
         self._send = send
         self._want_buffer = buffer
+        self._json_only = json_only
+        self.not_json = False
         self.buffered = False
         self.status = 500
         self.start: Message | None = None
@@ -249,7 +260,8 @@ class _Capture:
             self.status = int(message["status"])
             headers = dict((k.lower(), v) for k, v in message.get("headers", ()))
             is_json = b"json" in headers.get(b"content-type", b"").lower()  # media types ignore case
-            self.buffered = self._want_buffer and is_json
+            self.not_json = self._json_only and not is_json and 200 <= self.status < 300
+            self.buffered = self._want_buffer and (is_json or self.not_json)
             if not self.buffered:
                 self.forwarded = True
                 await self._send(message)
@@ -257,7 +269,7 @@ class _Capture:
                 self.start = message
             return
         if message["type"] == "http.response.body" and self.buffered:
-            if not self.too_large:
+            if not self.too_large and not self.not_json:
                 self.body.extend(message.get("body", b""))
                 self.too_large = len(self.body) > MAX_RESPONSE_BYTES
                 if self.too_large:
@@ -265,6 +277,11 @@ class _Capture:
             return
         self.forwarded = True
         await self._send(message)
+
+    @property
+    def refusal(self) -> str | None:
+        """Why the held-back answer may not leave at all, if it may not."""
+        return "output.too-large" if self.too_large else "output.not-json" if self.not_json else None
 
     async def release(self, replacement: bytes | None, status: int | None) -> None:
         assert self.start is not None
