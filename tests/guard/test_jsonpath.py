@@ -67,3 +67,28 @@ def test_filter_selects_items_by_a_field() -> None:
 def test_malformed_filters_are_refused(bad: str) -> None:
     with pytest.raises(ValueError, match="cannot read JSON path"):
         parse_path(bad)
+
+
+_json = st.recursive(st.none() | st.booleans() | st.integers(-3, 3) | st.sampled_from(["a", "b"]),
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["a", "b", "0"]),
+                                                                                 inner, max_size=3),
+                     max_leaves=12)
+
+
+@given(_json, st.lists(st.sampled_from(["a", "b", "0"]) | st.integers(-3, 3), min_size=1, max_size=4))
+def test_plain_paths_take_a_shortcut_with_the_same_answers(document: object, steps: list[str | int]) -> None:
+    """Names and indices are looked up directly (the request path's common case); the general walk decides the
+    same values and replaces the same place."""
+    import copy
+
+    from clearsight.guard.jsonpath import JsonPath, _walk
+
+    path = JsonPath(text="$", steps=tuple(steps))
+    assert path._plain
+    walked = [value for _, _, value in _walk(document, path.steps)]
+    assert path.first(document) == ((True, walked[0]) if walked else (False, None))
+    fast, slow = copy.deepcopy(document), copy.deepcopy(document)
+    changed = path.update(fast, lambda value: ["changed", value])
+    for parent, key, value in list(_walk(slow, path.steps)):
+        parent[key] = ["changed", value]
+    assert fast == slow and changed == len(walked)

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("clearsight.guard")
 
 DEGRADED = HardeningSpec(top_label_only=True)
+_COMPACT = json.JSONEncoder(separators=(",", ":"))  # json.dumps with separators builds an encoder per call
 MAX_PENALISED_CLIENTS = 100_000
 MAX_REFERENCE_ROWS = 5_000
 
@@ -216,7 +217,7 @@ class Guard:
             spec = DEGRADED
         if review.status is None and spec is not None and spec.active:
             document = harden(document, route.output, spec, self._rng)
-            review.body = json.dumps(document, separators=(",", ":")).encode()
+            review.body = _COMPACT.encode(document).encode()
             if spec is DEGRADED:
                 review.action = "degrade"
         return review

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -40,12 +40,20 @@ _TOKEN = re.compile(
 class JsonPath:
     text: str
     steps: tuple[Step, ...]
+    _plain: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # every request walks these paths twice or more: the common case skips the general walk's generators
+        object.__setattr__(self, "_plain", all(type(step) is str or type(step) is int for step in self.steps))
 
     def find(self, document: Any) -> list[Any]:
         """Every value the path reaches (empty when it reaches nothing)."""
         return [value for _, _, value in _walk(document, self.steps)]
 
     def first(self, document: Any) -> tuple[bool, Any]:
+        if self._plain:  # names and indices only: at most one value, found by direct look-ups
+            found = _follow(document, self.steps)
+            return (False, None) if found is None else (True, found[2])
         for _, _, value in _walk(document, self.steps):
             return True, value
         return False, None
@@ -54,6 +62,12 @@ class JsonPath:
         """Replace every value the path reaches by ``change(value)`` in place; returns how many changed."""
         if not self.steps:
             raise ValueError("the root '$' itself cannot be replaced")
+        if self._plain:
+            found = _follow(document, self.steps)
+            if found is None:
+                return 0
+            found[0][found[1]] = change(found[2])
+            return 1
         count = 0
         for parent, key, value in list(_walk(document, self.steps)):
             parent[key] = change(value)
@@ -89,6 +103,22 @@ def parse_path(text: str) -> JsonPath:
             steps.append(None)
         position = match.end()
     return JsonPath(text=source, steps=tuple(steps))
+
+
+def _follow(node: Any, steps: tuple[Step, ...]) -> tuple[Any, Any, Any] | None:
+    """(parent, key, value) at the end of a path of names and indices, or None; the same as :func:`_walk`."""
+    parent: Any = None
+    key: Any = None
+    for step in steps:
+        if isinstance(step, int):
+            if not (isinstance(node, list) and -len(node) <= step < len(node)):
+                return None
+            parent, key, node = node, step % len(node), node[step]
+        elif isinstance(node, dict) and step in node:
+            parent, key, node = node, step, node[step]
+        else:
+            return None
+    return parent, key, node
 
 
 def _walk(node: Any, steps: tuple[Step, ...]) -> Iterator[tuple[Any, Any, Any]]:
