@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("clearsight.guard")
 
 DEGRADED = HardeningSpec(top_label_only=True)
+NOT_JSON = "the model API's answer is not JSON, so it cannot be hardened"
 _COMPACT = json.JSONEncoder(separators=(",", ":"))  # json.dumps with separators builds an encoder per call
 MAX_PENALISED_CLIENTS = 100_000
 MAX_REFERENCE_ROWS = 5_000
@@ -203,8 +204,7 @@ class Guard:
             review.reasons.append("output.not-json")
             if route.hardening is not None and route.hardening.active:  # unreadable, so it cannot be hardened
                 review.status, review.action = 502, "error"
-                review.body = json.dumps({"error": "the model API's answer is not valid JSON, so it cannot be "
-                                                   "hardened", "guard": "output.not-json"}).encode()
+                review.body = json.dumps({"error": NOT_JSON, "guard": "output.not-json"}).encode()
             return review
         assert route.output is not None and route.output.scores is not None
         found, raw = route.output.scores.first(document)

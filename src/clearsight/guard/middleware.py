@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from clearsight.guard.engine import Admission, Guard, RateLimited
+from clearsight.guard.engine import NOT_JSON, Admission, Guard, RateLimited
 from clearsight.guard.identity import client_id
 from clearsight.guard.inputs import Rejection
 from clearsight.guard.policy import GuardPolicy, RoutePolicy, load_policy
@@ -234,7 +234,7 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 _REFUSALS = {
     "output.too-large": "the answer is too large to inspect",
-    "output.not-json": "the model API's answer is not JSON, so it cannot be hardened",
+    "output.not-json": NOT_JSON,
 }
 
 

@@ -198,6 +198,10 @@ class AuditSpec(_Strict):
 
 class AlertSpec(_Strict):
     webhook: str | None = None
+    log: bool = True
+    cooldown_seconds: float = Field(300.0, ge=0)
+    retries: int = Field(4, ge=0, le=20)
+    timeout_seconds: float = Field(5.0, gt=0)
 
     @field_validator("webhook")
     @classmethod
@@ -206,10 +210,6 @@ class AlertSpec(_Strict):
         if problem:
             raise ValueError(problem)
         return value
-    log: bool = True
-    cooldown_seconds: float = Field(300.0, ge=0)
-    retries: int = Field(4, ge=0, le=20)
-    timeout_seconds: float = Field(5.0, gt=0)
 
 
 class MetricsSpec(_Strict):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -24,6 +25,7 @@ HOP_BY_HOP = frozenset({
 })
 _NOT_FORWARDED = HOP_BY_HOP | {b"accept-encoding"}
 _NOT_RELAYED = HOP_BY_HOP | {b"date", b"server"}
+BROKE_OFF = "the upstream answer broke off"
 _DECODED = frozenset({"identity", "gzip", "x-gzip", "deflate"})  # what httpx decodes without optional packages
 
 
@@ -50,7 +52,7 @@ class Forwarder:
             return
         refusal = _non_canonical(scope["path"])
         if refusal is not None:
-            await _plain(send, 400, b'{"error": "' + refusal.encode() + b'", "guard": "request.target"}')
+            await _plain(send, 400, refusal, guard="request.target")
             return
         headers = [(k, v) for k, v in scope.get("headers", ()) if k.lower() not in _NOT_FORWARDED]
         # the answer is decoded before anything reads it (the guard's review, the client), so ask for it plain
@@ -74,12 +76,8 @@ class Forwarder:
             response = await self._client.send(request, stream=True)
         except _ClientGone:
             return
-        except httpx.TimeoutException:
-            await _plain(send, 504, b'{"error": "the upstream model API did not answer in time"}')
-            return
         except httpx.HTTPError as exc:
-            detail = f'{{"error": "the upstream model API is unreachable ({type(exc).__name__})"}}'
-            await _plain(send, 502, detail.encode())
+            await _plain(send, *_failure(exc, "the upstream model API is unreachable"))
             return
         relay = asyncio.ensure_future(self._relay(response, send))
         gone = asyncio.ensure_future(_disconnected(receive))  # the body is sent: receive() is free to watch
@@ -108,8 +106,7 @@ class Forwarder:
         codings = {c.strip().lower() for c in response.headers.get("content-encoding", "").split(",") if c.strip()}
         if not codings <= _DECODED:
             shown = ", ".join(sorted(codings - _DECODED))
-            await _plain(send, 502, f'{{"error": "the upstream answered in an encoding the guard cannot read '
-                                    f'({shown})"}}'.encode())
+            await _plain(send, 502, f"the upstream answered in an encoding the guard cannot read ({shown})")
             return
         out = [(k, v) for k, v in response.headers.raw
                if k.lower() not in _NOT_RELAYED and not (codings and k.lower() == b"content-encoding")]
@@ -119,11 +116,8 @@ class Forwarder:
         chunks = response.aiter_bytes()
         try:
             first = await anext(chunks, b"")
-        except httpx.TimeoutException:
-            await _plain(send, 504, b'{"error": "the upstream model API did not answer in time"}')
-            return
         except httpx.HTTPError as exc:
-            await _plain(send, 502, f'{{"error": "the upstream answer broke off ({type(exc).__name__})"}}'.encode())
+            await _plain(send, *_failure(exc, BROKE_OFF))
             return
         await send({"type": "http.response.start", "status": response.status_code, "headers": out})
         try:
@@ -133,8 +127,7 @@ class Forwarder:
                 if chunk:
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
         except httpx.HTTPError as exc:
-            status = 504 if isinstance(exc, httpx.TimeoutException) else 502
-            raise AnswerFailed(status, f"the upstream answer broke off ({type(exc).__name__})") from exc
+            raise AnswerFailed(*_failure(exc, BROKE_OFF)) from exc
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
@@ -208,7 +201,15 @@ def build_proxy(upstream: str, policy: GuardPolicy, *, screeners: Mapping[str, S
     return ModelGuard(Forwarder(upstream, **forwarder), policy, screeners=screeners)
 
 
-async def _plain(send: Send, status: int, body: bytes) -> None:
+def _failure(exc: httpx.HTTPError, what: str) -> tuple[int, str]:
+    """The status and message a client gets for an upstream failure: 504 for a timeout, else 502."""
+    if isinstance(exc, httpx.TimeoutException):
+        return 504, "the upstream model API did not answer in time"
+    return 502, f"{what} ({type(exc).__name__})"
+
+
+async def _plain(send: Send, status: int, message: str, *, guard: str | None = None) -> None:
+    body = json.dumps({"error": message} if guard is None else {"error": message, "guard": guard}).encode()
     start: Message = {"type": "http.response.start", "status": status,
                       "headers": [(b"content-type", b"application/json"),
                                   (b"content-length", str(len(body)).encode())]}
