@@ -56,8 +56,11 @@ def test_unpickling_unknown_data_without_ai_is_a_low_confidence_risk() -> None:
     assert [o.confidence for o in with_ai if o.evidence.startswith(RISK_PREFIX)] == ["high"]
 
 
-def test_syntax_error_yields_nothing() -> None:
-    assert _scan("import openai\ndef broken(:\n") == []
+def test_a_file_that_does_not_parse_yields_its_imports_only() -> None:
+    """Python 2 code or a template still imports what it imports; calls are not believed without the tree."""
+    found = _scan('import openai\ndef broken(:\n    m = torch.load("m.pt")\nprint "x"\nfrom sklearn import svm\n')
+    assert [(o.name, o.line, o.evidence) for o in found] == [
+        ("openai", 1, "import openai"), ("scikit-learn", 5, "from sklearn import svm")]
 
 
 def test_model_ids_with_lines() -> None:

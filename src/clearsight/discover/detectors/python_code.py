@@ -1,8 +1,9 @@
 """Python source by AST: AI imports, model and dataset identifiers, and risky model loading.
 
-Only the syntax tree counts, so commented-out code and strings that merely mention a package never match; a
-file that does not parse yields nothing. Evidence strings are short and never contain a value that looks like a
-credential.
+Only the syntax tree counts, so commented-out code and strings that merely mention a package never match. A file
+that can yield nothing but imports has them read by :mod:`~clearsight.discover.python_imports` (the same nodes,
+without parsing the module); a file that does not parse yields only its imports. Evidence strings are short and
+never contain a value that looks like a credential.
 
 What is reported:
 
@@ -25,10 +26,12 @@ from bisect import bisect_right
 from dataclasses import dataclass, field, replace
 from functools import cache
 from itertools import accumulate
+from typing import Literal
 
 from clearsight.core.system import ComponentKind
 from clearsight.discover.catalog import import_names, lookup_import
 from clearsight.discover.interface import Confidence, FunctionDetector, Observation, SourceFile
+from clearsight.discover.python_imports import import_statements
 from clearsight.discover.python_source import parse_python
 from clearsight.discover.relpaths import suffix
 
@@ -101,16 +104,31 @@ def python_observations(source: str, rel: str, *, context: PythonContext | None 
     """Observations in one Python source text (a file or a notebook cell); ``[]`` if it does not parse."""
     tree = parse_python(source)
     if tree is None:
-        return []
+        return import_observations(source, rel, context=context, detector=detector)
     ctx = context if context is not None else PythonContext()
     visitor = _Visitor(rel, detector, ctx)
     try:
         visitor.run(tree, source)
     except RecursionError:
         return []
+    return _unique(visitor.found)
+
+
+def import_observations(source: str, rel: str, *, context: PythonContext | None = None,
+                        detector: str = DETECTOR_ID) -> list[Observation]:
+    """The observations of ``source``'s import statements, read without parsing the module
+    (:mod:`~clearsight.discover.python_source`'s cost): all a file can yield when :func:`possible` says
+    "imports", and all that is believed of a file that does not parse."""
+    visitor = _Visitor(rel, detector, context if context is not None else PythonContext())
+    for statement in import_statements(source):
+        visitor._import(statement)
+    return _unique(visitor.found)
+
+
+def _unique(found: list[Observation]) -> list[Observation]:
     seen: set[tuple[str, str, int | None, str]] = set()
     unique: list[Observation] = []
-    for obs in visitor.found:
+    for obs in found:
         key = (obs.kind, obs.name, obs.line, obs.evidence)
         if key not in seen:
             seen.add(key)
@@ -144,8 +162,7 @@ class _Visitor:
         else:
             imports, nodes = _collect(tree, _IMPORT_WORDS, lines)[0], []
             handles = _opened_names(tree, lines)
-        for statement in imports:
-            self._import(statement)
+        self._imports(imports)
         for stmt in tree.body:
             self._module_constant(stmt)
         if lines is not None:  # the words depend on the aliases the imports just bound
@@ -164,6 +181,20 @@ class _Visitor:
 
 
     # ------------------------------------------------------------------------------------------- imports
+
+    def _imports(self, statements: list[_Import]) -> None:
+        """Bind aliases in ``ast.walk`` order (outer statements first), report in source order: the order
+        :func:`import_observations` reads them in without a tree."""
+        spans: list[tuple[int, int, list[Observation]]] = []
+        for statement in statements:
+            before = len(self.found)
+            self._import(statement)
+            if len(self.found) > before:
+                spans.append((statement.lineno, statement.col_offset, self.found[before:]))
+                del self.found[before:]
+        spans.sort(key=lambda span: (span[0], span[1]))
+        for _, _, found in spans:
+            self.found.extend(found)
 
     def _import(self, node: ast.Import | ast.ImportFrom) -> None:
         if isinstance(node, ast.Import):
@@ -518,33 +549,62 @@ def _some_call_written(folded: str) -> bool:
                for first, rest in _call_needs())
 
 
+Possible = Literal["nothing", "imports", "anything"]
+
+
 def might_observe(source: str) -> bool:
-    """False only when the file cannot yield an observation, so its syntax tree need not be built.
+    """False only when the file cannot yield an observation, so it need not be read any further."""
+    return possible(source) != "nothing"
+
+
+def possible(source: str) -> Possible:
+    """What the file can yield at most: nothing, only imports (read without the syntax tree, see
+    :func:`import_observations`), or anything, which takes the tree.
 
     Parsing and walking the tree is most of discovery's cost, and most files in a big tree mention no AI
     package. Every observation needs something written in the file: a catalogue import (all its dotted parts,
     the first in an import statement), the parts of a reported call (:func:`_call_needs`), or a keyword or
-    constant whose name holds "model" given a string or a name. The check works on NFKC-folded lower case, as
-    Python folds identifiers, so it can only let extra files through; substring checks come before splitting
-    the text into identifiers, which is the slow part. A test runs the full detector on every file this
-    rejects and expects nothing.
+    constant whose name holds "model" given a string or a name; without the last two only imports can be
+    reported. The check works on NFKC-folded lower case, as Python folds identifiers, so it can only let
+    extra files through; substring checks come before splitting the text into identifiers, which is the slow
+    part. Tests run the full detector on every file this rejects or sends to the import reader and expect
+    the same observations.
     """
     folded = (source if source.isascii() else unicodedata.normalize("NFKC", source)).lower()
     if _MODEL_BINDING.search(folded):
-        return True
-    tokens: set[str] | None = None
-    if _some_call_written(folded):
-        tokens = set(_IDENTIFIER.findall(folded))
-    if tokens is not None and any(not tokens.isdisjoint(first) and tokens.issuperset(rest)
-                                  for first, rest in _call_needs()):
-        return True
+        return "anything"
+    known: dict[str, bool] = {}
+
+    def named(word: str) -> bool:
+        found = known.get(word)
+        if found is None:
+            found = known[word] = _names(folded, word)
+        return found
+
+    if _some_call_written(folded) and any(any(map(named, first)) and all(map(named, rest))
+                                          for first, rest in _call_needs()):
+        return "anything"
     imported = set(_IDENTIFIER.findall(" ".join(_import_lines(folded))))
-    candidates = [parts for parts in import_names() if parts[0] in imported]
-    if not candidates:
-        return False
-    if tokens is None:
-        tokens = set(_IDENTIFIER.findall(folded))
-    return any(tokens.issuperset(parts) for parts in candidates)
+    # the first part is in an import statement already; only ``azure.ai.inference`` and the like need more
+    if any(parts[0] in imported and all(map(named, parts[1:])) for parts in import_names()):
+        return "imports"
+    return "nothing"
+
+
+_HEAD = frozenset("abcdefghijklmnopqrstuvwxyz_")
+_TAIL = _HEAD | frozenset("0123456789")
+
+
+def _names(folded: str, word: str) -> bool:
+    """Whether ``word`` is written as an identifier of its own: True wherever ``_IDENTIFIER.findall`` would
+    list it (and in a few more places, such as after a digit), without splitting the whole text."""
+    at = folded.find(word)
+    while at >= 0:
+        end = at + len(word)
+        if (at == 0 or folded[at - 1] not in _HEAD) and (end == len(folded) or folded[end] not in _TAIL):
+            return True
+        at = folded.find(word, at + 1)
+    return False
 
 
 def _import_lines(text: str) -> list[str]:
@@ -572,8 +632,13 @@ def _wants(rel: str) -> bool:
 
 
 def _detect(file: SourceFile) -> list[Observation]:
-    if file.text is None or not might_observe(file.text):
+    if file.text is None:
         return []
+    reach = possible(file.text)
+    if reach == "nothing":
+        return []
+    if reach == "imports":
+        return import_observations(file.text, file.rel)
     return python_observations(file.text, file.rel)
 
 

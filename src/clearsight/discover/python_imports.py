@@ -1,0 +1,69 @@
+"""The import statements of a Python source, read from its text without parsing the whole module.
+
+Why: most Python files discovery has to look at matter only for what they import (scikit-learn's own modules
+import scikit-learn, a service imports its SDKs), and building the syntax tree of a whole module to find a
+handful of statements was most of discovery's cost. One regular expression steps over comments and string
+literals, where the words ``import`` and ``from`` mean nothing; at each keyword left over, the statement's own
+text is cut out and parsed alone, so every node is the one ``ast.parse`` gives for the whole file. A test
+compares the two on thousands of real modules and on hypothesis-made sources.
+
+It also reads what ``ast.parse`` refuses (Python 2 code, a template with a placeholder, a notebook cell that is
+not all Python): the statements that do parse are real imports even when the module around them is not.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+# Comments and the four kinds of string literal, then the two keywords. A string prefix (r, b, f, u) never
+# changes where a literal ends: a backslash escapes the next character, newline included, in every kind.
+_LEXER = re.compile(
+    r"#[^\n]*"
+    r"|'''[^'\\]*(?:(?:\\.|'(?!''))[^'\\]*)*'''"
+    r'|"""[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*"""'
+    r"|'[^'\\\n]*(?:\\.[^'\\\n]*)*'"
+    r'|"[^"\\\n]*(?:\\.[^"\\\n]*)*"'
+    r"|\b(?:import|from)\b",
+    re.DOTALL,
+)
+# One statement from its keyword: up to a newline, ``;`` or a comment, with backslash continuations; a
+# parenthesised name list may span lines and hold comments. ``from.a import b`` needs no space. Every part
+# takes only the characters an import can hold, so a scan stops at the first one it cannot (the next
+# parenthesis at the latest): the scans of a hostile file do not overlap, and reading stays linear.
+_GAP = r"(?:[ \t\f]|\\\n)"
+_REST = r"(?:[^\n;#\\]|\\\n)*"
+_NAMES = r"\((?:[\w \t\f\n,\\]|#[^\n]*)*\)"
+_STATEMENT = re.compile(
+    rf"import{_GAP}+{_REST}"
+    rf"|from(?:{_GAP}|\.)*(?:\w+(?:{_GAP}*\.{_GAP}*\w+)*{_GAP}*)?\bimport\b{_GAP}*(?:{_NAMES}|{_REST})"
+)
+
+Import = ast.Import | ast.ImportFrom
+
+
+def import_statements(source: str) -> list[Import]:
+    """Every import statement of ``source`` in source order, with the line numbers of the whole file."""
+    text = source.replace("\r\n", "\n").replace("\r", "\n") if "\r" in source else source
+    found: list[Import] = []
+    line, counted = 1, 0
+    at = 0
+    search = _LEXER.search
+    while (match := search(text, at)) is not None:
+        at = match.end()
+        if text[match.start()] not in "if":
+            continue  # a comment or a string
+        statement = _STATEMENT.match(text, match.start())
+        if statement is None:
+            continue  # ``raise E from exc``, ``yield from g``
+        at = statement.end()  # what did not parse is not read again, whatever else it holds
+        try:
+            body = ast.parse(statement.group()).body
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        line += text.count("\n", counted, match.start())
+        counted = match.start()
+        node = body[0] if len(body) == 1 else None
+        if isinstance(node, Import):
+            found.append(ast.increment_lineno(node, line - 1))
+    return found
