@@ -212,13 +212,27 @@ def _odd_upstream() -> Starlette:
 
         return StreamingResponse(events(), media_type="text/event-stream")
 
+    async def endless(request: Request) -> StreamingResponse:
+        kind = request.query_params["type"]
+
+        async def chunks() -> AsyncIterator[bytes]:
+            try:
+                yield b'{"p": "'
+                while True:
+                    yield b"x" * 65536
+                    await asyncio.sleep(0)
+            finally:
+                seen[f"endless-ended {kind}"] = True
+
+        return StreamingResponse(chunks(), media_type=kind)
+
     async def echo(request: Request) -> JSONResponse:
         return JSONResponse({"te": request.headers.get("transfer-encoding"),
                              "cl": request.headers.get("content-length")})
 
     app = Starlette(routes=[Route("/big", big), Route("/v1/score", gz, methods=["POST"]),
                             Route("/upload", upload, methods=["POST"]), Route("/broken/{kind}", broken),
-                            Route("/echo", echo), Route("/forever", forever)])
+                            Route("/echo", echo), Route("/forever", forever), Route("/endless", endless)])
     app.state.seen = seen
     return app
 
@@ -302,3 +316,23 @@ def test_the_proxy_stops_reading_when_the_client_leaves(tmp_path: Path) -> None:
         after = httpx.get(proxy + "/echo")
     assert upstream_app.state.seen.get("forever-ended") is True
     assert after.status_code == 200
+
+
+def test_the_proxy_stops_reading_an_answer_it_refuses(tmp_path: Path) -> None:
+    """An endless answer on a guarded route was read for ever once refused (too large, or not JSON on a hardened
+    route): memory stayed bounded, but the client never got its 502 and the upstream stream never ended."""
+    upstream_app = _odd_upstream()
+    policy = parse_policy(policy_text(tmp_path / "audit.jsonl") + "  - path: /endless\n    methods: [GET]\n"
+                          "    output: {scores: $.p}\n    hardening: {round: 1}\n")
+    with serve(upstream_app) as upstream, serve(build_proxy(upstream, policy)) as proxy:
+        key = {"X-Partner-Key": "p"}
+        too_large = httpx.get(proxy + "/endless?type=application/json", headers=key, timeout=20)
+        not_json = httpx.get(proxy + "/endless?type=text/plain", headers=key, timeout=20)
+        deadline = time.monotonic() + 10
+        while len(upstream_app.state.seen) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert too_large.status_code == 502 and too_large.json()["guard"] == "output.too-large"
+    assert not_json.status_code == 502 and not_json.json()["guard"] == "output.not-json"
+    assert upstream_app.state.seen == {"endless-ended application/json": True, "endless-ended text/plain": True}
+    records = [(r["status"], r["action"], r["reasons"]) for r in audit_lines(tmp_path / "audit.jsonl")]
+    assert records == [(502, "error", ["output.too-large"]), (502, "error", ["output.not-json"])]

@@ -50,7 +50,17 @@ class AnswerFailed(Exception):
         self.message = message
 
 
+class AnswerRefused(Exception):
+    """Raised into the wrapped app's ``send`` once its answer is refused (too large or not JSON), when the guard
+    was told to stop such answers: a proxy relaying an endless upstream stream would otherwise read it forever
+    while its client waits for the refusal."""
+
+
 class ModelGuard:
+    """``stop_refused``: raise :class:`AnswerRefused` into the app's ``send`` once its answer is refused, instead
+    of discarding the rest of it; for apps that stop cleanly on it, such as the proxy's forwarder. An ordinary
+    app keeps the default, which never raises into its code."""
+
     def __init__(
         self,
         app: ASGIApp,
@@ -58,8 +68,10 @@ class ModelGuard:
         *,
         screeners: Mapping[str, Screener] | None = None,
         guard: Guard | None = None,
+        stop_refused: bool = False,
     ) -> None:
         self.app = app
+        self.stop_refused = stop_refused
         if guard is None:
             loaded = policy if isinstance(policy, GuardPolicy) else load_policy(Path(policy))
             guard = Guard(loaded, screeners=screeners)
@@ -133,9 +145,11 @@ class ModelGuard:
         guard_time = time.perf_counter() - started
         upstream_started = time.perf_counter()
         hardened = route.hardening is not None and route.hardening.active
-        captured = _Capture(send, buffer=route.output is not None, json_only=hardened)
+        captured = _Capture(send, buffer=route.output is not None, json_only=hardened, stop=self.stop_refused)
         try:
             await self.app(scope, _replay(body, receive), captured)
+        except AnswerRefused:
+            pass  # the app stopped as asked; the refusal is answered below
         except Exception as exc:  # the app failed: the decision still goes on record
             status = exc.status if isinstance(exc, AnswerFailed) else 500
             if not captured.forwarded:  # nothing of the answer is out: a clean error instead of a server 500
@@ -243,10 +257,11 @@ class _Capture:
     route (``json_only``), where a successful answer that is not JSON is held back and refused: its scores,
     whatever form they take, could not be hardened."""
 
-    def __init__(self, send: Send, *, buffer: bool, json_only: bool = False) -> None:
+    def __init__(self, send: Send, *, buffer: bool, json_only: bool = False, stop: bool = False) -> None:
         self._send = send
         self._want_buffer = buffer
         self._json_only = json_only
+        self._stop = stop
         self.not_json = False
         self.buffered = False
         self.status = 500
@@ -267,6 +282,8 @@ class _Capture:
                 await self._send(message)
             else:
                 self.start = message
+                if self._stop and self.not_json:
+                    raise AnswerRefused(self.refusal)
             return
         if message["type"] == "http.response.body" and self.buffered:
             if not self.too_large and not self.not_json:
@@ -274,6 +291,8 @@ class _Capture:
                 self.too_large = len(self.body) > MAX_RESPONSE_BYTES
                 if self.too_large:
                     self.body.clear()
+            if self._stop and self.refusal is not None:
+                raise AnswerRefused(self.refusal)
             return
         self.forwarded = True
         await self._send(message)

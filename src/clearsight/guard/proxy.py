@@ -198,7 +198,7 @@ def _framing(scope: Scope) -> tuple[int | None, bool]:
 
 def build_proxy(upstream: str, policy: GuardPolicy, *, screeners: Mapping[str, Screener] | None = None,
                 **forwarder: Any) -> ModelGuard:
-    return ModelGuard(Forwarder(upstream, **forwarder), policy, screeners=screeners)
+    return ModelGuard(Forwarder(upstream, **forwarder), policy, screeners=screeners, stop_refused=True)
 
 
 def _failure(exc: httpx.HTTPError, what: str) -> tuple[int, str]:
