@@ -78,6 +78,22 @@ def test_made_up_modules_give_the_imports_of_their_syntax_tree(source: str, newl
     assert _from_text(source) == expected
 
 
+# From a review: regular expressions do not know Python's identifier characters, and a continuation before a
+# blank line, a comment or ";" ended the cut-out statement with a backslash that does not parse alone.
+REVIEWED = [
+    "from \u092e\u0949\u0921\u0932 import torch\n", "from a\u00b7b import c\n", "from my\uff3fpkg import c\n",
+    "from a import (\n    \u092e\u0949\u0921\u0932,\n)\n",
+    "x\uff3fimport = 1\ny = x\uff3fimport + len('''\nimport fake\n''')\n",
+    "import os \\\n\nx = 1\n", "import os \\\n# c\n", "import os \\\n; x = 1\n", "import os\\\r\n",
+    "from a import b \\\n\n", "\u00e9t\u00e9 = 1\nimport os\n",
+]
+
+
+@pytest.mark.parametrize("source", REVIEWED)
+def test_identifiers_and_continuations_the_patterns_do_not_know(source: str) -> None:
+    assert _from_text(source) == _from_tree(source)
+
+
 def test_a_module_that_does_not_parse_keeps_the_imports_that_do() -> None:
     source = 'import os\nprint "py2"\ns = """\nimport hidden\n"""\nfrom sklearn import svm\nfrom x import (\n'
     assert [(n.lineno, type(n).__name__) for n in import_statements(source)] == [(1, "Import"), (6, "ImportFrom")]
@@ -86,7 +102,9 @@ def test_a_module_that_does_not_parse_keeps_the_imports_that_do() -> None:
 @pytest.mark.parametrize("text", [
     "from" + " " * 100_000 + "x", "from " * 100_000, "import " * 100_000, "from x import (\n" * 20_000,
     "from x import (" + "a, " * 100_000, "'''" + "a" * 100_000, "'''a" * 100_000, "from" + " \\\n" * 100_000,
-    "from " + "a ." * 100_000,
+    "from " + "a ." * 100_000, "from." * 100_000, "from x import (" + "#" * 5_000,
+    "from x import (\n" + "    a0,  # the item\n" * 2_000 + "    {{ name }},\n)\n",
+    "x = '" + "it\\'s " * 50_000 + "\n", "'" + "\\'" * 100_000, '"""' + '\\"' * 100_000,
 ])
 def test_hostile_text_is_read_in_one_pass(text: str) -> None:
     # Each of these is quadratic (minutes) if a scan can start again inside text an earlier scan covered.

@@ -17,27 +17,37 @@ import ast
 import re
 
 # Comments and the four kinds of string literal, then the two keywords. A string prefix (r, b, f, u) never
-# changes where a literal ends: a backslash escapes the next character, newline included, in every kind.
+# changes where a literal ends: a backslash escapes the next character, newline included, in every kind. A
+# literal left open (in a file that does not parse) runs to the end of its line, or of the file for a triple
+# quote, so no scan starts again inside text an earlier one covered. Possessive quantifiers never give back.
 _LEXER = re.compile(
-    r"#[^\n]*"
-    r"|'''[^'\\]*(?:(?:\\.|'(?!''))[^'\\]*)*'''"
-    r'|"""[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*"""'
-    r"|'[^'\\\n]*(?:\\.[^'\\\n]*)*'"
-    r'|"[^"\\\n]*(?:\\.[^"\\\n]*)*"'
+    r"#[^\n]*+"
+    r"|'''[^'\\]*+(?:(?:\\.|'(?!''))[^'\\]*+)*+(?:''')?"
+    r'|"""[^"\\]*+(?:(?:\\.|"(?!""))[^"\\]*+)*+(?:""")?'
+    r"|'[^'\\\n]*+(?:\\.[^'\\\n]*+)*+'?"
+    r'|"[^"\\\n]*+(?:\\.[^"\\\n]*+)*+"?'
     r"|\b(?:import|from)\b",
     re.DOTALL,
 )
 # One statement from its keyword: up to a newline, ``;`` or a comment, with backslash continuations; a
 # parenthesised name list may span lines and hold comments. ``from.a import b`` needs no space. Every part
 # takes only the characters an import can hold, so a scan stops at the first one it cannot (the next
-# parenthesis at the latest): the scans of a hostile file do not overlap, and reading stays linear.
+# parenthesis at the latest).
 _GAP = r"(?:[ \t\f]|\\\n)"
-_REST = r"(?:[^\n;#\\]|\\\n)*"
-_NAMES = r"\((?:[\w \t\f\n,\\]|#[^\n]*)*\)"
+_REST = r"(?:[^\n;#\\]++|\\\n)*+"
+_NAMES = r"\((?:[\w \t\f\n,\\]++|#[^\n]*+)*+\)"
 _STATEMENT = re.compile(
     rf"import{_GAP}+{_REST}"
     rf"|from(?:{_GAP}|\.)*(?:\w+(?:{_GAP}*\.{_GAP}*\w+)*{_GAP}*)?\bimport\b{_GAP}*(?:{_NAMES}|{_REST})"
 )
+# What a ``from`` that starts no import statement (``raise E from exc``, ``yield from g``) runs on to: skipped
+# whole, since no statement starts inside it, so a line of ``from.from.from`` is not scanned once per word.
+_FROM_RUN = re.compile(r"from(?:[\w. \t\f]++|\\\n)*+")
+_CONTINUED = re.compile(r"(?:\\\n)+$")
+# In a valid module every character outside strings and comments that is not ASCII belongs to an identifier
+# (keywords and operators are ASCII), so lexing a copy that reads each of them as "x" finds the same
+# statements; regular expressions do not know Python's identifier characters (combining marks, U+00B7).
+_NOT_ASCII = re.compile(r"[^\x00-\x7f]")
 
 Import = ast.Import | ast.ImportFrom
 
@@ -45,20 +55,25 @@ Import = ast.Import | ast.ImportFrom
 def import_statements(source: str) -> list[Import]:
     """Every import statement of ``source`` in source order, with the line numbers of the whole file."""
     text = source.replace("\r\n", "\n").replace("\r", "\n") if "\r" in source else source
+    lexed = text if text.isascii() else _NOT_ASCII.sub("x", text.replace("\ufeff", " "))
     found: list[Import] = []
     line, counted = 1, 0
     at = 0
     search = _LEXER.search
-    while (match := search(text, at)) is not None:
+    while (match := search(lexed, at)) is not None:
         at = match.end()
-        if text[match.start()] not in "if":
+        if lexed[match.start()] not in "if":
             continue  # a comment or a string
-        statement = _STATEMENT.match(text, match.start())
+        statement = _STATEMENT.match(lexed, match.start())
         if statement is None:
-            continue  # ``raise E from exc``, ``yield from g``
+            run = _FROM_RUN.match(lexed, match.start())
+            at = max(at, run.end()) if run is not None else at
+            continue
         at = statement.end()  # what did not parse is not read again, whatever else it holds
+        # a continuation before a blank line, a comment or ";" ends the statement; alone it would not parse
+        written = _CONTINUED.sub("", text[match.start():statement.end()])
         try:
-            body = ast.parse(statement.group()).body
+            body = ast.parse(written).body
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
         line += text.count("\n", counted, match.start())

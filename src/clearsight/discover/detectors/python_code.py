@@ -492,10 +492,32 @@ def _collect(tree: ast.Module, words: tuple[str, ...] = (), lines: _Lines | None
 
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 # A name holding "model" given a string or a bare name, as a keyword argument or an assignment (``model="x"``,
-# ``MODEL_ID: str = 'x'``, ``model=MODEL``); line continuations, comments and parentheses may come between.
-# A comment there runs to its newline, so the pattern cannot split one in many ways (no exponential backtracking).
-_MODEL_BINDING = re.compile(
-    r"model\w*\s*(?::[^=\n]*)?=(?!=)(?:[\s\\(]|#[^\n]*\n)*(?:[ru]{0,2}[\"']|[a-z_]\w*[ \t]*(?:[,)\n;#\\]|$))")
+# ``(MODEL) = 'x'``, ``model=MODEL``, ``MODEL = FALLBACK = ...``); line continuations, comments and parentheses
+# may come between. Read on folded text with newlines made "\n" and other characters ASCII (see ``possible``).
+# Each "model" word is found once (``finditer`` does not overlap) and its tail is matched with quantifiers that
+# never give back, so the check stays linear on hostile text.
+_MODEL_WORD = re.compile(r"model\w*+")
+_VALUE_GAP = r"(?:[\s\\(]++|#[^\n]*+)*+"
+_ASSIGNED = re.compile(
+    rf"[\s)]*+=(?!=){_VALUE_GAP}(?:[rubf]{{0,2}}[\"']|[a-z_]\w*+(?:[^\S\n]*+(?:[,)\n;#\\]|$)|[\s)]*+=(?!=)))")
+# ``MODEL: Annotated[str, Doc(a=1)] = "x"`` (an annotation may hold "=" and span lines): only a module-level
+# statement makes a constant, so a name at the start of a line (or after ";") followed by ":" is enough.
+_ANNOTATED = re.compile(r"[^\S\n]*+\)*+[^\S\n]*+:(?!=)")
+_NOT_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _binds_model(folded: str) -> bool:
+    for word in _MODEL_WORD.finditer(folded):
+        if _ASSIGNED.match(folded, word.end()):
+            return True
+        if _ANNOTATED.match(folded, word.end()):
+            start = word.start()
+            while start and (folded[start - 1].isalnum() or folded[start - 1] == "_"):
+                start -= 1
+            before = folded[folded.rfind("\n", 0, start) + 1:start]
+            if not before.strip("(") or ";" in before:
+                return True
+    return False
 
 
 _CallNeed = tuple[frozenset[str], frozenset[str]]
@@ -571,7 +593,11 @@ def possible(source: str) -> Possible:
     the same observations.
     """
     folded = (source if source.isascii() else unicodedata.normalize("NFKC", source)).lower()
-    if _MODEL_BINDING.search(folded):
+    if "\r" in folded:  # Python ends a line at "\r\n" and at a lone "\r"; the patterns here know "\n"
+        folded = folded.replace("\r\n", "\n").replace("\r", "\n")
+    if not folded.isascii():  # outside strings only identifiers hold such characters: "x" keeps them one
+        folded = _NOT_ASCII.sub("x", folded)
+    if _binds_model(folded):
         return "anything"
     known: dict[str, bool] = {}
 
