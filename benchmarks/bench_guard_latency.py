@@ -26,6 +26,10 @@ Throughput: ``wrk -t1 -c32`` for --duration seconds (requests/s, and p50/p99 und
 ``wrk -t1 -c1`` (one request at a time), p50 and p99 minus the bare app's. Targets: middleware >= 0.85x the bare
 app's throughput and <= 2 ms added p99.
 
+CPU/request: the server process's user+system CPU (all threads, from /proc) over the c32 run divided by the
+requests wrk completed, and the same minus the bare app's of the same round. It moves less with the host's
+speed than req/s, so it says more precisely what the guard costs; the ratio is what the target is about.
+
 Rounds: this host's speed drifts by 10-30 % within minutes, more than the differences measured. With
 ``--rounds N`` every round runs all variants again, each round in a rotated order, and ratios are taken
 against the bare app *of the same round*; the table shows the median over rounds of each figure (and the
@@ -126,9 +130,17 @@ def wrk(port: int, connections: int, duration: int, script: Path) -> dict[str, f
     out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script),
                           f"http://127.0.0.1:{port}/v1/score"], capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    done = float(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     pct = {m.group(1): _ms(m.group(2)) for m in re.finditer(r"^\s+(50|75|90|99)%\s+([\d.]+\w+)", out, re.M)}
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rps": rps, "p50_ms": pct["50"], "p99_ms": pct["99"], "non2xx": float(non2xx.group(1)) if non2xx else 0}
+    return {"rps": rps, "requests": done, "p50_ms": pct["50"], "p99_ms": pct["99"],
+            "non2xx": float(non2xx.group(1)) if non2xx else 0}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU the process (all its threads) has used, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _ms(text: str) -> float:
@@ -136,12 +148,17 @@ def _ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def measure(port: int, duration: int, script: Path) -> dict[str, float]:
+def measure(port: int, duration: int, script: Path, pid: int) -> dict[str, float]:
+    """Throughput and latency from wrk, and the server's CPU per request under load: CPU time drifts much less
+    with the host's speed than requests per second do, because wrk's share of the machine does not enter it."""
     wrk(port, 8, 2, script)  # warm-up
+    before = cpu_seconds(pid)
     loaded = wrk(port, 32, duration, script)
+    cpu_us = (cpu_seconds(pid) - before) / max(loaded["requests"], 1) * 1e6
     single = wrk(port, 1, duration, script)
     return {"rps": loaded["rps"], "p50_c32_ms": loaded["p50_ms"], "p99_c32_ms": loaded["p99_ms"],
-            "p50_c1_ms": single["p50_ms"], "p99_c1_ms": single["p99_ms"], "non2xx": loaded["non2xx"] + single["non2xx"]}
+            "p50_c1_ms": single["p50_ms"], "p99_c1_ms": single["p99_ms"], "non2xx": loaded["non2xx"] + single["non2xx"],
+            "cpu_us": cpu_us}
 
 
 def run_app(app: str, env: dict[str, str], python: str, duration: int, script: Path) -> dict[str, float]:
@@ -149,7 +166,7 @@ def run_app(app: str, env: dict[str, str], python: str, duration: int, script: P
     server = uvicorn(app, port, env, python)
     try:
         wait_up(port, server)
-        return measure(port, duration, script)
+        return measure(port, duration, script, server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -166,7 +183,7 @@ def run_proxy(policy: Path, env: dict[str, str], duration: int, script: Path,
     try:
         wait_up(upstream_port, upstream)
         wait_up(proxy_port, proxy)
-        return measure(proxy_port, duration, script)
+        return measure(proxy_port, duration, script, proxy.pid)  # the proxy's own CPU, not the upstream's
     finally:
         for process in (proxy, upstream):
             process.terminate()
@@ -185,6 +202,8 @@ def summarise(rounds: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, 
             "added_p99_c1_ms": statistics.median(r[name]["p99_c1_ms"] - r["bare"]["p99_c1_ms"] for r in rounds),
             "p99_c32_ms": statistics.median(r[name]["p99_c32_ms"] for r in rounds),
             "non2xx": sum(r[name]["non2xx"] for r in rounds),
+            "cpu_us": statistics.median(r[name]["cpu_us"] for r in rounds),
+            "added_cpu_us": statistics.median(r[name]["cpu_us"] - r["bare"]["cpu_us"] for r in rounds),
         }
     return out
 
@@ -249,11 +268,12 @@ def main() -> None:
         rounds.append({name: results[name] for name in [v[0] for v in variants] + ["proxy"] if name in results})
     summary = summarise(rounds)
     print(f"\nmedians over {args.rounds} round(s); ratios against the same round's bare app")
-    print("variant         req/s  ratio (min-max)     added p50 (c1)  added p99 (c1)  p99 at c32  non-2xx")
+    print("variant         req/s  ratio (min-max)     added p50 (c1)  added p99 (c1)  p99 at c32  non-2xx"
+          "  CPU/request  added CPU")
     for name, row in summary.items():
         print(f"{name:14} {row['rps']:6.0f}  {row['ratio']:5.2f} ({row['ratio_min']:.2f}-{row['ratio_max']:.2f})"
               f"  {row['added_p50_c1_ms']:+10.3f} ms  {row['added_p99_c1_ms']:+10.3f} ms  {row['p99_c32_ms']:7.2f} ms"
-              f"  {row['non2xx']:7.0f}")
+              f"  {row['non2xx']:7.0f}  {row['cpu_us']:8.0f} us  {row['added_cpu_us']:+7.0f} us")
     audits = {name: sum(1 for _ in (work / f"{name}-audit.jsonl").open()) for name in policies
               if (work / f"{name}-audit.jsonl").exists()}
     print(f"\naudit records written: {audits}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -10,7 +11,12 @@ from pathlib import Path
 from typing import ClassVar
 
 import httpx
-from live_server import LEGIT, audit_lines, policy_text, scoring_app, serve
+import pytest
+from live_server import FEATURES, LEGIT, WEIGHTS, audit_lines, policy_text, scoring_app, serve
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from clearsight.guard import ModelGuard
 from clearsight.guard.policy import parse_policy
@@ -105,3 +111,40 @@ def test_throttle_puts_the_stricter_limit_on_the_flagged_client(tmp_path: Path) 
     assert statuses[first + 1:first + 4] == [200, 200, 200]  # the throttle budget: 3 a day
     assert set(statuses[first + 4:]) == {429}
     assert all("rate-limit.throttled" in r["reasons"] for r in records[first + 4:])
+
+
+def _plain_scorer(labelled: str) -> Starlette:
+    """A scoring API that sends its answer with another media type than JSON (``labelled``), as sloppy APIs do."""
+
+    async def score(request: Request) -> Response:
+        body = await request.json()
+        z = sum(w * float(v) for w, v in zip(WEIGHTS, body["features"], strict=False)) - 3.0
+        p = 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+        text = json.dumps({"fraud_probability": p}) if labelled == "text/plain+json" else f"{p:.6f}"
+        return Response(text, media_type="text/plain")
+
+    return Starlette(routes=[Route("/v1/score", score, methods=["POST"])])
+
+
+@pytest.mark.parametrize("answer", ["text/plain+json", "text/plain"])
+def test_answers_that_are_not_labelled_json_are_still_watched(tmp_path: Path, answer: str) -> None:
+    """A route with an output and no hardening let answers that were not labelled JSON stream through unread,
+    so an API answering ``text/plain`` took every client out of the extraction monitor's sight."""
+    audit = tmp_path / "audit.jsonl"
+    reference = tmp_path / "natural.csv"  # the score is what the output signals read: only input signals judge here
+    rng = random.Random(11)
+    rows = [[v * rng.uniform(0.8, 1.2) if i not in (1, 3, 4) else v for i, v in enumerate(LEGIT)] for _ in range(300)]
+    reference.write_text(",".join(FEATURES) + "\n" + "".join(",".join(map(str, row)) + "\n" for row in rows))
+    text = policy_text(audit, extraction=f"{{actions: [block], categorical: [merchant_category], "
+                                         f"reference: '{reference}'}}").replace("    hardening: {round: 2}\n", "")
+    with serve(ModelGuard(_plain_scorer(answer), parse_policy(text))) as url, httpx.Client(base_url=url) as http:
+        statuses = [http.post("/v1/score", json={"features": row}, headers={"X-Partner-Key": "thief"}).status_code
+                    for row in _attack_rows(random.Random(7), 80)]
+        benign = http.post("/v1/score", json={"features": LEGIT}, headers={"X-Partner-Key": "bank"})
+    first = statuses.index(403)
+    assert 0 < first < 60 and set(statuses[first:]) == {403}
+    assert set(statuses[:first]) == {200}
+    assert benign.status_code == 200 and benign.headers["content-type"].startswith("text/plain")
+    records = audit_lines(audit)
+    assert any(str(reason).startswith("extraction:") for r in records if r["action"] == "block"
+               for reason in r["reasons"])

@@ -205,6 +205,9 @@ class Guard:
             if route.hardening is not None and route.hardening.active:  # unreadable, so it cannot be hardened
                 review.status, review.action = 502, "error"
                 review.body = json.dumps({"error": NOT_JSON, "guard": "output.not-json"}).encode()
+            elif route.extraction and route.extraction.enabled and admission.vector is not None:
+                # the score cannot be read, the query still counts: the input-side signals judge it
+                self._detect(route, route.extraction, client, admission.vector, None, review)
             return review
         assert route.output is not None and route.output.scores is not None
         found, raw = route.output.scores.first(document)

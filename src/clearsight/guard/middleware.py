@@ -145,7 +145,9 @@ class ModelGuard:
         guard_time = time.perf_counter() - started
         upstream_started = time.perf_counter()
         hardened = route.hardening is not None and route.hardening.active
-        captured = _Capture(send, buffer=route.output is not None, json_only=hardened, stop=self.stop_refused)
+        watched = route.output is not None and route.extraction is not None and route.extraction.enabled
+        captured = _Capture(send, buffer=route.output is not None, json_only=hardened, any_type=watched,
+                            stop=self.stop_refused)
         try:
             await self.app(scope, _replay(body, receive), captured)
         except AnswerRefused:
@@ -255,12 +257,16 @@ _REFUSALS = {
 class _Capture:
     """Holds back a JSON answer until the guard reviewed it; anything else streams through, except on a hardened
     route (``json_only``), where a successful answer that is not JSON is held back and refused: its scores,
-    whatever form they take, could not be hardened."""
+    whatever form they take, could not be hardened. On a route the extraction monitor watches (``any_type``)
+    every successful answer is held back for review, whatever its media type says: an API that labels its JSON
+    ``text/plain`` must not take its clients out of the monitor's sight."""
 
-    def __init__(self, send: Send, *, buffer: bool, json_only: bool = False, stop: bool = False) -> None:
+    def __init__(self, send: Send, *, buffer: bool, json_only: bool = False, any_type: bool = False,
+                 stop: bool = False) -> None:
         self._send = send
         self._want_buffer = buffer
         self._json_only = json_only
+        self._any_type = any_type
         self._stop = stop
         self.not_json = False
         self.buffered = False
@@ -275,8 +281,9 @@ class _Capture:
             self.status = int(message["status"])
             headers = dict((k.lower(), v) for k, v in message.get("headers", ()))
             is_json = b"json" in headers.get(b"content-type", b"").lower()  # media types ignore case
-            self.not_json = self._json_only and not is_json and 200 <= self.status < 300
-            self.buffered = self._want_buffer and (is_json or self.not_json)
+            ok = 200 <= self.status < 300
+            self.not_json = self._json_only and not is_json and ok
+            self.buffered = self._want_buffer and (is_json or self.not_json or (self._any_type and ok))
             if not self.buffered:
                 self.forwarded = True
                 await self._send(message)
