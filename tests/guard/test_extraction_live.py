@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import random
 import threading
+from collections.abc import AsyncIterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
@@ -15,7 +17,7 @@ import pytest
 from live_server import FEATURES, LEGIT, WEIGHTS, audit_lines, policy_text, scoring_app, serve
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from clearsight.guard import ModelGuard
@@ -117,6 +119,13 @@ def _plain_scorer(labelled: str) -> Starlette:
     """A scoring API that sends its answer with another media type than JSON (``labelled``), as sloppy APIs do."""
 
     async def score(request: Request) -> Response:
+        if labelled == "text/event-stream":
+            async def ticks() -> AsyncIterator[bytes]:
+                while True:
+                    yield b"data: 0.5\n\n"
+                    await asyncio.sleep(0.05)
+
+            return StreamingResponse(ticks(), media_type=labelled)
         body = await request.json()
         z = sum(w * float(v) for w, v in zip(WEIGHTS, body["features"], strict=False)) - 3.0
         p = 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
@@ -148,3 +157,14 @@ def test_answers_that_are_not_labelled_json_are_still_watched(tmp_path: Path, an
     records = audit_lines(audit)
     assert any(str(reason).startswith("extraction:") for r in records if r["action"] == "block"
                for reason in r["reasons"])
+
+
+def test_an_event_stream_on_a_watched_route_still_streams(tmp_path: Path) -> None:
+    """Reading every answer on a watched route must not hold back an event stream, which never ends."""
+    text = policy_text(tmp_path / "audit.jsonl", extraction="{actions: [alert]}").replace(
+        "    hardening: {round: 2}\n", "")
+    with serve(ModelGuard(_plain_scorer("text/event-stream"), parse_policy(text))) as url, \
+            httpx.stream("POST", url + "/v1/score", json={"features": LEGIT}, headers={"X-Partner-Key": "bank"},
+                         timeout=10) as events:
+        first = next(events.iter_raw())
+    assert events.status_code == 200 and first.startswith(b"data: 0.5")

@@ -258,8 +258,8 @@ class _Capture:
     """Holds back a JSON answer until the guard reviewed it; anything else streams through, except on a hardened
     route (``json_only``), where a successful answer that is not JSON is held back and refused: its scores,
     whatever form they take, could not be hardened. On a route the extraction monitor watches (``any_type``)
-    every successful answer is held back for review, whatever its media type says: an API that labels its JSON
-    ``text/plain`` must not take its clients out of the monitor's sight."""
+    every successful answer but an event stream is held back for review, whatever its media type says: an API
+    that labels its JSON ``text/plain`` must not take its clients out of the monitor's sight."""
 
     def __init__(self, send: Send, *, buffer: bool, json_only: bool = False, any_type: bool = False,
                  stop: bool = False) -> None:
@@ -280,10 +280,13 @@ class _Capture:
         if message["type"] == "http.response.start":
             self.status = int(message["status"])
             headers = dict((k.lower(), v) for k, v in message.get("headers", ()))
-            is_json = b"json" in headers.get(b"content-type", b"").lower()  # media types ignore case
+            media = headers.get(b"content-type", b"").lower()  # media types ignore case
+            is_json = b"json" in media
             ok = 200 <= self.status < 300
             self.not_json = self._json_only and not is_json and ok
-            self.buffered = self._want_buffer and (is_json or self.not_json or (self._any_type and ok))
+            # an event stream is read as it comes by design: held back, it would never reach its client
+            unread = self._any_type and ok and not media.startswith(b"text/event-stream")
+            self.buffered = self._want_buffer and (is_json or self.not_json or unread)
             if not self.buffered:
                 self.forwarded = True
                 await self._send(message)
