@@ -81,7 +81,7 @@ class ModelGuard:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "lifespan":
-            await self.app(scope, self._lifespan_receive(receive), send)
+            await self._lifespan(scope, receive, send)
             return
         if kind != "http":
             await self.app(scope, receive, send)
@@ -99,18 +99,56 @@ class ModelGuard:
         await self.guard.start()
         await self._guarded(route, scope, receive, send)
 
-    def _lifespan_receive(self, receive: Receive) -> Receive:
-        """Start with the app and flush the audit log and alerts before the app shuts down."""
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Start with the app and flush the audit log and alerts before the app shuts down.
+
+        The guard must see the shutdown even when the app does not speak the lifespan protocol (a bare ASGI
+        function returns at once, or raises) or stops listening after its start-up: the server then never
+        sends the shutdown anywhere, and every audit record still queued was lost when the process ended. So
+        whatever part of the protocol the app leaves, the guard carries on with itself.
+        """
+        seen: set[str] = set()
 
         async def wrapped() -> Message:
             message = await receive()
+            seen.add(message["type"])
             if message["type"] == "lifespan.startup":
                 await self.guard.start()
             elif message["type"] == "lifespan.shutdown":
                 await self.guard.aclose()
             return message
 
-        return wrapped
+        async def told(message: Message) -> None:
+            seen.add(message["type"])
+            await send(message)
+
+        try:
+            await self.app(scope, wrapped, told)
+        except Exception:
+            if seen:
+                raise  # the app speaks lifespan and failed in it: the server reports that
+            logger.debug("the app does not handle lifespan events; the guard answers them", exc_info=True)
+        if "lifespan.shutdown" in seen or "lifespan.startup.failed" in seen:
+            return
+        if "lifespan.startup" in seen and "lifespan.startup.complete" not in seen:
+            await send({"type": "lifespan.startup.complete"})  # the app returned without answering
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.guard.start()
+                except Exception as exc:
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                try:
+                    await self.guard.aclose()
+                except Exception as exc:
+                    await send({"type": "lifespan.shutdown.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.shutdown.complete"})
+                return
 
     async def _guarded(self, route: RoutePolicy, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
