@@ -281,3 +281,35 @@ def test_the_audit_log_is_flushed_at_shutdown_whatever_the_app_does_with_lifespa
         answers = [httpx.post(url + "/chat", json={"n": n}).status_code for n in range(5)]
     assert answers == [200] * 5
     assert [r["action"] for r in audit_lines(audit)] == ["allow"] * 5
+
+
+def test_records_are_flushed_at_exit_when_nothing_closed_the_guard(tmp_path: Path) -> None:
+    """A server with lifespan off never tells the guard it stops: the audit log's exit hook writes the queue."""
+    import subprocess
+    import sys
+
+    audit = tmp_path / "a.jsonl"
+    script = (
+        "import asyncio\n"
+        "from clearsight.guard import ModelGuard\n"
+        "from clearsight.guard.policy import parse_policy\n"
+        f"policy = parse_policy(\"routes:\\n  - path: /chat\\naudit: {{target: '{audit}'}}\\n\")\n"
+        "async def app(scope, receive, send):\n"
+        "    await send({'type': 'http.response.start', 'status': 200, 'headers': []})\n"
+        "    await send({'type': 'http.response.body', 'body': b'hi'})\n"
+        "guard = ModelGuard(app, policy)\n"
+        "guard.guard.audit._flush_interval = 60.0\n"  # nothing written by the periodic flush before exit
+        "async def main():\n"
+        "    for n in range(7):\n"
+        "        async def receive():\n"
+        "            return {'type': 'http.request', 'body': b'{}', 'more_body': False}\n"
+        "        async def send(message):\n"
+        "            pass\n"
+        "        scope = {'type': 'http', 'method': 'POST', 'path': '/chat', 'headers': [],\n"
+        "                 'client': ('10.0.0.1', 1)}\n"
+        "        await guard(scope, receive, send)\n"
+        "asyncio.run(main())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert [r["action"] for r in audit_lines(audit)] == ["allow"] * 7

@@ -99,7 +99,8 @@ class Guard:
         self.limiter = limiter or RateLimiter(policy.storage, key_prefix=key_prefix)
         self.metrics = metrics or (GuardMetrics() if policy.metrics.enabled else None)
         if audit is None and policy.audit.enabled:
-            audit = AuditLog(open_sink(policy.audit.target), queue_size=policy.audit.queue_size)
+            # the exit hook is the last resort when nothing closed the guard (a server with lifespan off)
+            audit = AuditLog(open_sink(policy.audit.target), queue_size=policy.audit.queue_size, close_at_exit=True)
         self.audit = audit
         self.alerts = alerts or AlertDispatcher(
             webhook=policy.alerts.webhook, log=policy.alerts.log, timeout=policy.alerts.timeout_seconds,
