@@ -253,9 +253,17 @@ def _ignores_lifespan(scope, receive, send):  # type: ignore[no-untyped-def]
     return app()
 
 
-def _raises_on_lifespan(scope, receive, send):  # type: ignore[no-untyped-def]
-    assert scope["type"] == "http", "only HTTP here"
-    return _ignores_lifespan(scope, receive, send)
+async def _answers_every_scope_as_http(scope, receive, send):  # type: ignore[no-untyped-def]
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": b"hi"})
+
+
+async def _fails_after_startup(scope, receive, send):  # type: ignore[no-untyped-def]
+    if scope["type"] == "lifespan":
+        await receive()
+        await send({"type": "lifespan.startup.complete"})
+        raise RuntimeError("the app's lifespan task broke")
+    await _ignores_lifespan(scope, receive, send)
 
 
 async def _leaves_after_startup(scope, receive, send):  # type: ignore[no-untyped-def]
@@ -266,7 +274,8 @@ async def _leaves_after_startup(scope, receive, send):  # type: ignore[no-untype
     await _ignores_lifespan(scope, receive, send)
 
 
-@pytest.mark.parametrize("app", [_ignores_lifespan, _raises_on_lifespan, _leaves_after_startup])
+@pytest.mark.parametrize("app", [_ignores_lifespan, _answers_every_scope_as_http, _leaves_after_startup,
+                                 _fails_after_startup])
 def test_the_audit_log_is_flushed_at_shutdown_whatever_the_app_does_with_lifespan(tmp_path: Path, app: object) -> None:
     """The guard flushed its audit log only when the wrapped app passed the lifespan shutdown on: behind a bare
     ASGI function the queued records were lost when the server stopped (a test saw it once in ten runs, when
@@ -281,6 +290,18 @@ def test_the_audit_log_is_flushed_at_shutdown_whatever_the_app_does_with_lifespa
         answers = [httpx.post(url + "/chat", json={"n": n}).status_code for n in range(5)]
     assert answers == [200] * 5
     assert [r["action"] for r in audit_lines(audit)] == ["allow"] * 5
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # uvicorn's exit, expected
+def test_an_app_that_fails_to_start_still_stops_the_server(tmp_path: Path) -> None:
+    """Carrying on with the lifespan protocol for the app must not hide a real start-up failure."""
+
+    async def no_database(scope, receive, send):  # type: ignore[no-untyped-def]
+        raise ConnectionError("database unreachable")
+
+    policy = parse_policy(f"routes:\n  - path: /chat\naudit: {{target: '{tmp_path / 'a.jsonl'}'}}\n")
+    with pytest.raises(RuntimeError, match="did not start"), serve(ModelGuard(no_database, policy)):
+        pass
 
 
 def test_records_are_flushed_at_exit_when_nothing_closed_the_guard(tmp_path: Path) -> None:
@@ -313,3 +334,17 @@ def test_records_are_flushed_at_exit_when_nothing_closed_the_guard(tmp_path: Pat
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert [r["action"] for r in audit_lines(audit)] == ["allow"] * 7
+
+
+def test_an_answer_without_content_is_not_refused_as_not_json(tmp_path: Path) -> None:
+    """A 204 on a hardened route was refused (502, output.not-json): it has no scores to harden."""
+
+    async def nothing(scope, receive, send):  # type: ignore[no-untyped-def]
+        if scope["type"] == "http":
+            await send({"type": "http.response.start", "status": 204, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+
+    with serve(ModelGuard(nothing, parse_policy(policy_text(tmp_path / "a.jsonl")))) as url:
+        answer = httpx.post(url + "/v1/score", json={"features": LEGIT}, headers={"X-Partner-Key": "k"})
+    assert answer.status_code == 204 and answer.content == b""
+    assert [(r["status"], r["action"]) for r in audit_lines(tmp_path / "a.jsonl")] == [(204, "allow")]

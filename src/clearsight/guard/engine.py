@@ -206,9 +206,8 @@ class Guard:
             if route.hardening is not None and route.hardening.active:  # unreadable, so it cannot be hardened
                 review.status, review.action = 502, "error"
                 review.body = json.dumps({"error": NOT_JSON, "guard": "output.not-json"}).encode()
-            elif route.extraction and route.extraction.enabled and admission.vector is not None:
-                # the score cannot be read, the query still counts: the input-side signals judge it
-                self._detect(route, route.extraction, client, admission.vector, None, review)
+            else:  # the score cannot be read, the query still counts: the input-side signals judge it
+                self._watch(route, client, admission, review, can_block=True)
             return review
         assert route.output is not None and route.output.scores is not None
         found, raw = route.output.scores.first(document)
@@ -225,6 +224,27 @@ class Guard:
             if spec is DEGRADED:
                 review.action = "degrade"
         return review
+
+    def observe(self, route: RoutePolicy, client: str, admission: Admission) -> Review:
+        """The extraction monitor's view of a query whose answer went out unread (not labelled JSON, so nothing
+        could be hardened or replaced): the input-side signals judge it without a score."""
+        review = Review(action=admission.action, reasons=list(admission.reasons), scores=dict(admission.scores))
+        self._watch(route, client, admission, review, can_block=False)
+        return review
+
+    def _watch(self, route: RoutePolicy, client: str, admission: Admission, review: Review, *,
+               can_block: bool) -> None:
+        """Detection for an answer whose score cannot be read. A degrade cannot change an answer that is not
+        JSON, nor can a block one that already went out: they take effect from the client's next request
+        (refused at admission; a later JSON answer degraded), so this request is on record as an alert, not as
+        an action that did not happen."""
+        spec = route.extraction
+        if spec is None or not spec.enabled or admission.vector is None or route.output is None:
+            return
+        self._detect(route, spec, client, admission.vector, None, review)
+        if review.action == "degrade" or (review.action == "block" and not can_block):
+            review.action = "alert"
+            review.status = review.body = None
 
     def _detect(self, route: RoutePolicy, spec: ExtractionSpec, client: str, vector: list[float],
                 score: float | None, review: Review) -> None:

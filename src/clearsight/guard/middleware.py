@@ -56,6 +56,10 @@ class AnswerRefused(Exception):
     while its client waits for the refusal."""
 
 
+class _NotLifespan(Exception):
+    """The app sent an HTTP message on the lifespan scope."""
+
+
 class ModelGuard:
     """``stop_refused``: raise :class:`AnswerRefused` into the app's ``send`` once its answer is refused, instead
     of discarding the rest of it; for apps that stop cleanly on it, such as the proxy's forwarder. An ordinary
@@ -103,9 +107,11 @@ class ModelGuard:
         """Start with the app and flush the audit log and alerts before the app shuts down.
 
         The guard must see the shutdown even when the app does not speak the lifespan protocol (a bare ASGI
-        function returns at once, or raises) or stops listening after its start-up: the server then never
-        sends the shutdown anywhere, and every audit record still queued was lost when the process ended. So
-        whatever part of the protocol the app leaves, the guard carries on with itself.
+        function returns at once, or answers every scope as HTTP), or stops listening after its start-up (it
+        returns, or its handler fails): the server then never passes the shutdown on, and every audit record
+        still queued was lost when the process ended. So whatever part of the protocol the app leaves, the
+        guard carries on with itself. A failure before the start-up completed is the app's to report, and is
+        raised as it was: the server refuses to start, as it would without the guard.
         """
         seen: set[str] = set()
 
@@ -119,18 +125,24 @@ class ModelGuard:
             return message
 
         async def told(message: Message) -> None:
+            if not str(message.get("type", "")).startswith("lifespan."):
+                raise _NotLifespan  # an app answering every scope as HTTP: it does not speak lifespan
             seen.add(message["type"])
             await send(message)
 
         try:
             await self.app(scope, wrapped, told)
-        except Exception:
-            if seen:
-                raise  # the app speaks lifespan and failed in it: the server reports that
-            logger.debug("the app does not handle lifespan events; the guard answers them", exc_info=True)
+        except _NotLifespan:
+            pass
+        except Exception as exc:
+            if "lifespan.startup.complete" not in seen or "lifespan.shutdown" in seen:
+                raise
+            logger.error("the app's lifespan handler failed after its start-up; the guard still flushes at "
+                         "shutdown: %s", exc, exc_info=exc)
         if "lifespan.shutdown" in seen or "lifespan.startup.failed" in seen:
             return
         if "lifespan.startup" in seen and "lifespan.startup.complete" not in seen:
+            seen.add("lifespan.startup.complete")
             await send({"type": "lifespan.startup.complete"})  # the app returned without answering
         while True:
             message = await receive()
@@ -140,7 +152,9 @@ class ModelGuard:
                 except Exception as exc:
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
-                await send({"type": "lifespan.startup.complete"})
+                if "lifespan.startup.complete" not in seen:  # an app may have said so without being asked
+                    seen.add("lifespan.startup.complete")
+                    await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 try:
                     await self.guard.aclose()
@@ -183,9 +197,7 @@ class ModelGuard:
         guard_time = time.perf_counter() - started
         upstream_started = time.perf_counter()
         hardened = route.hardening is not None and route.hardening.active
-        watched = route.output is not None and route.extraction is not None and route.extraction.enabled
-        captured = _Capture(send, buffer=route.output is not None, json_only=hardened, any_type=watched,
-                            stop=self.stop_refused)
+        captured = _Capture(send, buffer=route.output is not None, json_only=hardened, stop=self.stop_refused)
         try:
             await self.app(scope, _replay(body, receive), captured)
         except AnswerRefused:
@@ -209,7 +221,10 @@ class ModelGuard:
         review_started = time.perf_counter()
         status = captured.status
         review = None
-        if captured.buffered:
+        if not captured.buffered and 200 <= captured.status < 300 and route.extraction and route.extraction.enabled:
+            # an answer streamed through unread (not labelled JSON): the query still counts for the monitor
+            review = self.guard.observe(route, client, admission)
+        elif captured.buffered:
             if captured.refusal is not None:
                 status = 502
                 await _respond(send, status, _error(Rejection(502, _REFUSALS[captured.refusal], captured.refusal)),
@@ -295,16 +310,12 @@ _REFUSALS = {
 class _Capture:
     """Holds back a JSON answer until the guard reviewed it; anything else streams through, except on a hardened
     route (``json_only``), where a successful answer that is not JSON is held back and refused: its scores,
-    whatever form they take, could not be hardened. On a route the extraction monitor watches (``any_type``)
-    every successful answer but an event stream is held back for review, whatever its media type says: an API
-    that labels its JSON ``text/plain`` must not take its clients out of the monitor's sight."""
+    whatever form they take, could not be hardened. An answer without content (204, 205) is never refused."""
 
-    def __init__(self, send: Send, *, buffer: bool, json_only: bool = False, any_type: bool = False,
-                 stop: bool = False) -> None:
+    def __init__(self, send: Send, *, buffer: bool, json_only: bool = False, stop: bool = False) -> None:
         self._send = send
         self._want_buffer = buffer
         self._json_only = json_only
-        self._any_type = any_type
         self._stop = stop
         self.not_json = False
         self.buffered = False
@@ -318,13 +329,10 @@ class _Capture:
         if message["type"] == "http.response.start":
             self.status = int(message["status"])
             headers = dict((k.lower(), v) for k, v in message.get("headers", ()))
-            media = headers.get(b"content-type", b"").lower()  # media types ignore case
-            is_json = b"json" in media
-            ok = 200 <= self.status < 300
-            self.not_json = self._json_only and not is_json and ok
-            # an event stream is read as it comes by design: held back, it would never reach its client
-            unread = self._any_type and ok and not media.startswith(b"text/event-stream")
-            self.buffered = self._want_buffer and (is_json or self.not_json or unread)
+            is_json = b"json" in headers.get(b"content-type", b"").lower()  # media types ignore case
+            has_content = 200 <= self.status < 300 and self.status not in (204, 205)
+            self.not_json = self._json_only and not is_json and has_content
+            self.buffered = self._want_buffer and (is_json or self.not_json)
             if not self.buffered:
                 self.forwarded = True
                 await self._send(message)
