@@ -44,3 +44,13 @@ def test_invalid_or_foreign_notebooks_yield_nothing(tmp_path: Path) -> None:
     r_nb["metadata"]["language_info"]["name"] = "R"
     (tmp_path / "r.ipynb").write_text(json.dumps(r_nb), encoding="utf-8")
     assert [o for f in walk([tmp_path]) for o in NOTEBOOKS.detect(f)] == []
+
+
+def test_a_cell_that_does_not_parse_yields_its_imports_only(tmp_path: Path) -> None:
+    (tmp_path / "old.ipynb").write_text(_notebook([
+        ("code", '%%bash\npython -c "import openai"\necho hi'),
+        ("code", "print 'python 2'\nimport sklearn\nmodel = joblib.load('m.pkl')\n"),
+    ]), encoding="utf-8")
+    [file] = list(walk([tmp_path]))
+    assert [(o.name, o.line, o.evidence) for o in NOTEBOOKS.detect(file)] == [
+        ("scikit-learn", 2, "cell 2: import sklearn")]

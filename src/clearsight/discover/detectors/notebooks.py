@@ -6,7 +6,8 @@ number in the raw JSON would be meaningless to a reader and fragile across noteb
 
 Imports and module-level constants carry over from earlier cells (as when the notebook runs top to bottom), so
 ``import torch as T`` in cell 1 makes ``T.load(...)`` in cell 5 a ``torch.load``. Magic and shell lines (``%``,
-``!``) are blanked, keeping line numbers; a cell that still does not parse (``%%bash``) yields nothing.
+``!``) are blanked, keeping line numbers; a cell that still does not parse (a ``%%bash`` body, Python 2 code)
+yields only the import statements that do (``python -c "import x"`` in a shell cell is a string: none).
 """
 
 from __future__ import annotations
