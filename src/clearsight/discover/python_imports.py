@@ -49,13 +49,19 @@ _CONTINUED = re.compile(r"(?:\\\n)+$")
 # statements; regular expressions do not know Python's identifier characters (combining marks, U+00B7).
 _NOT_ASCII = re.compile(r"[^\x00-\x7f]")
 
+
+def ascii_stand_in(text: str) -> str:
+    """``text`` with every character that is not ASCII read as "x" (a byte-order mark as a space): the same
+    statements, words and boundaries for patterns that know only ASCII identifiers."""
+    return text if text.isascii() else _NOT_ASCII.sub("x", text.replace("\ufeff", " "))
+
 Import = ast.Import | ast.ImportFrom
 
 
 def import_statements(source: str) -> list[Import]:
     """Every import statement of ``source`` in source order, with the line numbers of the whole file."""
     text = source.replace("\r\n", "\n").replace("\r", "\n") if "\r" in source else source
-    lexed = text if text.isascii() else _NOT_ASCII.sub("x", text.replace("\ufeff", " "))
+    lexed = ascii_stand_in(text)
     found: list[Import] = []
     line, counted = 1, 0
     at = 0

@@ -31,7 +31,7 @@ from typing import Literal
 from clearsight.core.system import ComponentKind
 from clearsight.discover.catalog import import_names, lookup_import
 from clearsight.discover.interface import Confidence, FunctionDetector, Observation, SourceFile
-from clearsight.discover.python_imports import import_statements
+from clearsight.discover.python_imports import ascii_stand_in, import_statements
 from clearsight.discover.python_source import parse_python
 from clearsight.discover.relpaths import suffix
 
@@ -503,7 +503,6 @@ _ASSIGNED = re.compile(
 # ``MODEL: Annotated[str, Doc(a=1)] = "x"`` (an annotation may hold "=" and span lines): only a module-level
 # statement makes a constant, so a name at the start of a line (or after ";") followed by ":" is enough.
 _ANNOTATED = re.compile(r"[^\S\n]*+\)*+[^\S\n]*+:(?!=)")
-_NOT_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
 def _binds_model(folded: str) -> bool:
@@ -595,8 +594,7 @@ def possible(source: str) -> Possible:
     folded = (source if source.isascii() else unicodedata.normalize("NFKC", source)).lower()
     if "\r" in folded:  # Python ends a line at "\r\n" and at a lone "\r"; the patterns here know "\n"
         folded = folded.replace("\r\n", "\n").replace("\r", "\n")
-    if not folded.isascii():  # outside strings only identifiers hold such characters: "x" keeps them one
-        folded = _NOT_ASCII.sub("x", folded)
+    folded = ascii_stand_in(folded)  # outside strings only identifiers hold such characters: "x" keeps them one
     if _binds_model(folded):
         return "anything"
     known: dict[str, bool] = {}
