@@ -24,6 +24,12 @@ FEATURES = ["amount", "merchant_category", "hour", "is_foreign", "card_present",
             "velocity_1h", "velocity_24h", "avg_amount_30d", "device_risk_score"]
 
 
+def fraud_probability(values: list[float]) -> float:
+    """The stand-in model: a fixed logistic score over the ten features."""
+    z = sum(w * float(v) for w, v in zip(WEIGHTS, values, strict=False)) - 3.0
+    return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+
+
 def scoring_app() -> Starlette:
     """A stand-in scoring API shaped like the fraud example's: it counts every request that reaches it."""
     calls: list[int] = [0]
@@ -32,8 +38,7 @@ def scoring_app() -> Starlette:
         calls[0] += 1
         body: dict[str, Any] = await request.json()
         values = body.get("features") or [body["transaction"][name] for name in FEATURES]
-        z = sum(w * float(v) for w, v in zip(WEIGHTS, values, strict=False)) - 3.0
-        p = 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+        p = fraud_probability(values)
         return JSONResponse({"fraud_probability": p, "label": "fraud" if p >= 0.3 else "legit",
                              "model_version": "test-1"})
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import random
 import threading
 from collections.abc import AsyncIterator
@@ -14,7 +13,7 @@ from typing import ClassVar
 
 import httpx
 import pytest
-from live_server import FEATURES, LEGIT, WEIGHTS, audit_lines, policy_text, scoring_app, serve
+from live_server import FEATURES, LEGIT, audit_lines, fraud_probability, policy_text, scoring_app, serve
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -128,8 +127,7 @@ def _plain_scorer(labelled: str) -> Starlette:
 
             return StreamingResponse(ticks(), media_type=labelled.removeprefix("stream:"))
         body = await request.json()
-        z = sum(w * float(v) for w, v in zip(WEIGHTS, body["features"], strict=False)) - 3.0
-        p = 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+        p = fraud_probability(body["features"])
         text = json.dumps({"fraud_probability": p}) if labelled == "text/plain+json" else f"{p:.6f}"
         return Response(text, media_type="text/plain")
 

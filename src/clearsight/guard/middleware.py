@@ -147,21 +147,14 @@ class ModelGuard:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                try:
-                    await self.guard.start()
-                except Exception as exc:
-                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                if not await _lifespan_step(send, "startup", self.guard.start):
                     return
                 if "lifespan.startup.complete" not in seen:  # an app may have said so without being asked
                     seen.add("lifespan.startup.complete")
                     await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                try:
-                    await self.guard.aclose()
-                except Exception as exc:
-                    await send({"type": "lifespan.shutdown.failed", "message": str(exc)})
-                    return
-                await send({"type": "lifespan.shutdown.complete"})
+                if await _lifespan_step(send, "shutdown", self.guard.aclose):
+                    await send({"type": "lifespan.shutdown.complete"})
                 return
 
     async def _guarded(self, route: RoutePolicy, scope: Scope, receive: Receive, send: Send) -> None:
@@ -263,6 +256,16 @@ class ModelGuard:
             reasons=[reason], fingerprint_=admission.fingerprint, scores=admission.scores,
             latency_s=time.perf_counter() - started, upstream_s=None,
         )
+
+async def _lifespan_step(send: Send, step: str, action: Callable[[], Awaitable[None]]) -> bool:
+    """The guard's part of a lifespan step; on failure the server is told (``lifespan.<step>.failed``)."""
+    try:
+        await action()
+    except Exception as exc:
+        await send({"type": f"lifespan.{step}.failed", "message": str(exc)})
+        return False
+    return True
+
 
 async def _read_body(receive: Receive, headers: Mapping[str, str], limit: int) -> bytes:
     declared = headers.get("content-length")
