@@ -1,7 +1,8 @@
 """Benchmark: the guard's model-extraction detection on the fraud-detection example (issue #5, capability 2).
 
     python benchmarks/bench_guard_extraction.py [--banks 100] [--bank-seed 2] [--seeds 1,2,3,4,5]
-                                               [--config reference|traffic] [--json FILE]
+                                               [--config reference|traffic] [--set NAME=VALUE]...
+                                               [--json FILE]
 
 Simulation (``benchmarks/extraction_sim.py``): the example's model trained from its own generator and
 pipeline; ``--banks`` benign partner banks (long-tailed sizes, own fraud rates and merchant mixes) and six
@@ -21,7 +22,8 @@ categorical, as a policy with a reference sample would; ``--config traffic`` giv
 threshold, so its reference is what it learns from the first traffic (its own calibration over 20 warm-up
 banks, taken once per run) and every feature is numeric, which is what a policy without a reference sample
 gets. The benign banks use ``--bank-seed`` (the
-thresholds were tuned on seed 1; report other seeds).
+thresholds were tuned on seed 1; report other seeds). ``--set`` overrides one ``ExtractionSettings`` field (a
+number, e.g. ``--set alarm_probability=1e-4``), for tuning runs; the report lists the settings it ran with.
 """
 
 from __future__ import annotations
@@ -51,10 +53,19 @@ from clearsight.guard.extraction.calibration import Calibration
 DAYS = 90  # the generator spreads a bank's payments over 90 days
 
 
-def settings_for(world: sim.World, config: str) -> ExtractionSettings:
+def settings_for(world: sim.World, config: str, overrides: dict[str, float] | None = None) -> ExtractionSettings:
     if config == "reference":
-        return world.settings()
-    return ExtractionSettings(decision_threshold=world.threshold, reference=learned_from_traffic(world))
+        return world.settings(**(overrides or {}))
+    return ExtractionSettings(decision_threshold=world.threshold, reference=learned_from_traffic(world),
+                              **(overrides or {}))
+
+
+def parse_override(text: str) -> tuple[str, float]:
+    name, sep, value = text.partition("=")
+    if not sep or name not in ExtractionSettings.__dataclass_fields__:
+        raise argparse.ArgumentTypeError(f"expected NAME=NUMBER with an ExtractionSettings field, got {text!r}")
+    number = float(value)
+    return name, int(number) if number.is_integer() and "." not in value and "e" not in value.lower() else number
 
 
 def learned_from_traffic(world: sim.World) -> tuple[tuple[float, ...], ...]:
@@ -177,6 +188,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bank-seed", type=int, default=2)
     parser.add_argument("--seeds", default="1,2,3,4,5")
     parser.add_argument("--config", choices=["reference", "traffic"], default="reference")
+    parser.add_argument("--set", type=parse_override, action="append", default=[], metavar="NAME=VALUE",
+                        help="override one ExtractionSettings field (repeatable)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -188,7 +201,7 @@ def main(argv: list[str] | None = None) -> None:
 def run(args: argparse.Namespace, seeds: list[int]) -> None:
     started = time.perf_counter()
     world = sim.build_world()
-    settings = settings_for(world, args.config)
+    settings = settings_for(world, args.config, dict(args.set))
     print(f"target trained, test set {len(world.test_y)} balanced rows ({time.perf_counter() - started:.1f} s)")
     report: dict[str, Any] = {"config": args.config, "settings": _settings_summary(settings)}
     report["speed"] = measure_speed(world, settings)

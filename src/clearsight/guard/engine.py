@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from clearsight.core.errors import InputError
+from clearsight.guard import json_codec
 from clearsight.guard.alerts import Alert, AlertDispatcher
 from clearsight.guard.audit import AuditFlushError, AuditLog, AuditRecord, check_target, open_sink
 from clearsight.guard.hardening import harden
@@ -42,7 +43,6 @@ logger = logging.getLogger("clearsight.guard")
 
 DEGRADED = HardeningSpec(top_label_only=True)
 NOT_JSON = "the model API's answer is not JSON, so it cannot be hardened"
-_COMPACT = json.JSONEncoder(separators=(",", ":"))  # json.dumps with separators builds an encoder per call
 MAX_PENALISED_CLIENTS = 100_000
 MAX_REFERENCE_ROWS = 5_000
 
@@ -200,7 +200,7 @@ class Guard:
         if not (200 <= status < 300) or not wants_output:
             return review
         try:
-            document = json.loads(body)
+            document, strict = json_codec.loads(body)
         except (ValueError, RecursionError):  # also an integer longer than int() accepts
             review.reasons.append("output.not-json")
             if route.hardening is not None and route.hardening.active:  # unreadable, so it cannot be hardened
@@ -220,7 +220,7 @@ class Guard:
             spec = DEGRADED
         if review.status is None and spec is not None and spec.active:
             document = harden(document, route.output, spec, self._rng)
-            review.body = _COMPACT.encode(document).encode()
+            review.body = json_codec.dumps(document, strict=strict)
             if spec is DEGRADED:
                 review.action = "degrade"
         return review

@@ -7,13 +7,13 @@ with a message the client can act on instead of an exception inside the service.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from clearsight.guard import json_codec
 from clearsight.guard.policy import InputSpec, ScreeningSpec
 
 
@@ -28,7 +28,7 @@ def parse_json(body: bytes) -> Any:
     if not body:
         raise Rejection(400, "the request body is empty; this route expects JSON", "input.empty")
     try:
-        return json.loads(body)
+        return json_codec.loads(body)[0]
     except ValueError as exc:  # JSONDecodeError, bad UTF-8, and an integer longer than int() accepts (4,300 digits)
         raise Rejection(400, f"the request body is not valid JSON ({exc})", "input.not-json") from exc
     except RecursionError as exc:

@@ -1,0 +1,89 @@
+"""The guard's JSON codec must accept, refuse and rebuild exactly what the standard library does."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from clearsight.guard import json_codec
+
+pytestmark = pytest.mark.skipif(json_codec.orjson is None, reason="orjson is not installed")
+
+# documents the JSON grammar allows, with the corners where orjson and json differ: big integers, NaN and
+# infinities (written by json, refused by orjson), lone surrogates, non-ASCII text
+values = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**80), max_value=2**80)
+    | st.floats(allow_nan=True, allow_infinity=True) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return (math.isnan(a) and math.isnan(b)) or (a == b and math.copysign(1, a) == math.copysign(1, b))
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    return type(a) is type(b) and a == b
+
+
+@settings(max_examples=500, deadline=None)
+@given(values, st.booleans())
+def test_loads_gives_what_json_gives(document: Any, ascii_only: bool) -> None:
+    data = json.dumps(document, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass")
+    try:
+        expected = json.loads(data)
+    except (ValueError, RecursionError):
+        with pytest.raises((ValueError, RecursionError)):
+            json_codec.loads(data)
+        return
+    got, strict = json_codec.loads(data)
+    assert _same(got, expected)
+    # a strict document round-trips through the fast encoder to the same values
+    if strict:
+        assert _same(json.loads(json_codec.dumps(got, strict=True)), expected)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.binary(max_size=40) | st.sampled_from([
+    b"[NaN]", b"[-Infinity]", b"[1e400]", b"[18446744073709551616]", b'"\\ud800"', b"\xef\xbb\xbf[1]",
+    b"[1]\x00", b'{"a":1,"a":2}', b"[" * 2000 + b"]" * 2000, "[1]".encode("utf-16"), b"\t[1]\n", b"[1,]",
+]))
+def test_loads_accepts_and_refuses_what_json_does(data: bytes) -> None:
+    try:
+        expected = json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        with pytest.raises(type(exc) if isinstance(exc, RecursionError) else ValueError):
+            json_codec.loads(data)
+        return
+    got, _strict = json_codec.loads(data)
+    assert _same(got, expected)
+
+
+def test_what_only_json_reads_is_not_strict_and_keeps_its_numbers() -> None:
+    document, strict = json_codec.loads(b'{"score": NaN, "big": 18446744073709551616}')
+    assert not strict
+    # written back by the standard encoder: NaN stays NaN (orjson would write null) and the big integer survives
+    assert json_codec.dumps(document, strict=strict) == b'{"score":NaN,"big":18446744073709551616}'
+
+
+def test_strict_documents_are_written_compact() -> None:
+    document, strict = json_codec.loads(b'{"fraud_probability": 0.12, "label": "l\\u00e9git", "n": [1, 2]}')
+    assert strict
+    assert json.loads(json_codec.dumps(document, strict=True)) == {"fraud_probability": 0.12, "label": "légit",
+                                                                    "n": [1, 2]}
+    assert b" " not in json_codec.dumps(document, strict=True)
+
+
+def test_a_type_orjson_does_not_know_goes_to_the_standard_encoder() -> None:
+    class Score(float):
+        pass
+
+    assert json_codec.dumps({"s": Score(0.5)}, strict=True) == b'{"s":0.5}'
