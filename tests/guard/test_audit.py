@@ -152,12 +152,27 @@ _TEXT = st.text(st.characters(codec="utf-8") | st.sampled_from(['"', "\\", "\n",
 )
 @example(when=T0, texts=["r", "c", "/", "GET", "allow"], status=200, reasons=[], fingerprint=None,
          scores={"inf": math.inf, "-inf": -math.inf, "nan": math.nan, "int": 1}, latency=0)
-def test_the_direct_json_line_is_json_dumps_of_the_dict(when: datetime, texts: list[str], status: int,
-                                                         reasons: list[str], fingerprint: str | None,
-                                                         scores: dict[str, float], latency: float) -> None:
+def test_the_json_line_is_json_dumps_of_the_dict(when: datetime, texts: list[str], status: int,
+                                                  reasons: list[str], fingerprint: str | None,
+                                                  scores: dict[str, float], latency: float) -> None:
     record = AuditRecord(when, texts[0], texts[1], texts[2], texts[3], status, texts[4], tuple(reasons), fingerprint,
                          scores, latency)
-    assert record.to_json_line() == json.dumps(record.to_json(), separators=(",", ":"))
+    expected = json.dumps(record.to_json(), separators=(",", ":"))
+    # the direct way writes exactly that text
+    assert record._direct_json_line(when.astimezone(UTC)) == expected
+    # the line written (through orjson when it can) is ASCII and the same JSON values, number types included
+    line = record.to_json_line()
+    assert line.isascii()
+    assert _typed(json.loads(line)) == _typed(json.loads(expected))
+
+
+def _typed(value: object) -> object:
+    """A JSON value with each number's type beside it, so 1 and 1.0 compare unequal."""
+    if isinstance(value, dict):
+        return {k: _typed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_typed(v) for v in value]
+    return (type(value).__name__, value)
 
 
 def test_record_rejects_naive_time_and_copies_mutable_inputs() -> None:
@@ -667,3 +682,14 @@ def test_summarise_an_empty_log(tmp_path: Path) -> None:
     JsonlSink(path).close()
     summary = summarise(str(path))
     assert (summary.total, summary.clients, summary.first, summary.last) == (0, 0, None, None)
+
+
+def test_a_typical_record_is_written_by_orjson_and_a_non_ascii_one_the_direct_way() -> None:
+    from clearsight.guard import json_codec
+
+    if json_codec.orjson is None:
+        pytest.skip("orjson is not installed")
+    record = AuditRecord(T0, "r", "c", "/", "POST", 200, "allow", (), "ab", {"prada": 1e-05}, 1e-05)
+    assert '"latency_ms":0.00001' in record.to_json_line()  # orjson's spelling; json writes 1e-05
+    accented = AuditRecord(T0, "r", "clïent", "/", "POST", 200, "allow", (), None, {"prada": 1e-05}, 1e-05)
+    assert '"client":"cl\\u00efent"' in accented.to_json_line() and '"latency_ms":1e-05' in accented.to_json_line()

@@ -154,3 +154,49 @@ def test_label_cardinality_is_bounded() -> None:
                  status="invalid") == 2
     assert value(metrics, "clearsight_guard_alerts_total", signal="prada") == 1
     assert value(metrics, "clearsight_guard_alerts_total", signal=OVERFLOW_LABEL) == 1
+
+
+def test_the_exposition_is_what_the_librarys_own_metrics_write() -> None:
+    """The per-request series are counted by hand; a scraper must see what prometheus_client's Counter and
+    Histogram would have written for the same observations (their _created samples aside)."""
+    from prometheus_client import Counter, Histogram, generate_latest
+
+    from clearsight.guard.metrics import LATENCY_BUCKETS, SCORE_BUCKETS, UPSTREAM_BUCKETS
+
+    registry = CollectorRegistry()
+    requests = Counter("clearsight_guard_requests_total", "Requests the guard handled, by outcome.",
+                       ["route", "method", "status"], registry=registry)
+    decisions = Counter("clearsight_guard_decisions_total", "Guard decisions (allow, throttle, block...).",
+                        ["route", "action"], registry=registry)
+    scores = Histogram("clearsight_guard_detector_score", "Detector scores per request.", ["route", "signal"],
+                       buckets=SCORE_BUCKETS, registry=registry)
+    latency = Histogram("clearsight_guard_latency_seconds",
+                        "Latency the guard itself adds to a request (excluding the upstream model).", ["route"],
+                        buckets=LATENCY_BUCKETS, registry=registry)
+    upstream = Histogram("clearsight_guard_upstream_latency_seconds", "Time the protected model took to answer.",
+                         ["route"], buckets=UPSTREAM_BUCKETS, registry=registry)
+    metrics = GuardMetrics()
+    for i in range(300):
+        route, status, action = f"/r{i % 3}", 200 if i % 7 else 429, "allow" if i % 7 else "throttle"
+        guard_s, model_s = (i % 37) * 3e-5, (i % 11) * 7e-3 if i % 4 else None
+        values = {"prada": (i % 101) / 100, "ood": 0.3 if i % 2 else 1.0}  # 0.3 and 1.0 sit on bucket bounds
+        metrics.observe_request(route, "POST", status, action, guard_s, model_s)
+        metrics.observe_scores(route, values)
+        requests.labels(route, "POST", str(status)).inc()
+        decisions.labels(route, action).inc()
+        latency.labels(route).observe(guard_s)
+        model = upstream.labels(route)  # a route's upstream series exists from its first request, as before
+        if model_s is not None:
+            model.observe(model_s)
+        for signal, score in values.items():
+            scores.labels(route, signal).observe(score)
+
+    def lines(body: bytes, names: tuple[str, ...]) -> list[str]:
+        return [line for line in body.decode().splitlines()
+                if "_created" not in line and any(name in line for name in names)]
+
+    names = ("clearsight_guard_requests", "clearsight_guard_decisions", "clearsight_guard_detector_score",
+             "clearsight_guard_latency_seconds", "clearsight_guard_upstream_latency_seconds")
+    expected = lines(generate_latest(registry), names)
+    assert len(expected) > 100
+    assert lines(metrics.render()[0], names) == expected

@@ -43,6 +43,7 @@ from clearsight.guard.audit_sinks import (
     check_table_name,
     create_audit_engine,
 )
+from clearsight.guard.json_codec import orjson
 
 __all__ = [
     "DEFAULT_TABLE",
@@ -112,13 +113,33 @@ class AuditRecord:
         }
 
     def to_json_line(self) -> str:
-        """``json.dumps(self.to_json(), separators=(",", ":"))``, ASCII only, built directly.
+        """``json.dumps(self.to_json(), separators=(",", ":"))`` as JSON values, ASCII only, built directly.
 
         The audit writer thread serialises every record while holding the GIL, so its cost comes out of the
-        request path; this is about three times cheaper than building the dict and encoding it (a property
-        test checks it gives the same text).
+        request path. orjson writes the line in a third of the time the direct f-string takes (numbers may be
+        spelt differently, ``1e-05`` as ``0.00001``, and integer scores as integers, for the same values). Text
+        it would write as UTF-8, or values it does not take (a lone surrogate, a float subclass, a non-string
+        key), go the direct way, which escapes everything to ASCII. Property tests check both against
+        ``json.dumps``.
         """
         when = self.time if self.time.tzinfo is UTC else self.time.astimezone(UTC)
+        if orjson is not None:
+            try:
+                line = orjson.dumps({
+                    "time": when, "request_id": self.request_id, "client": self.client, "route": self.route,
+                    "method": self.method, "status": self.status, "action": self.action, "reasons": self.reasons,
+                    "input_fingerprint": self.input_fingerprint, "scores": self.scores,  # NaN and inf as null
+                    "latency_ms": self.latency_ms,
+                })
+            except TypeError:
+                pass
+            else:
+                if line.isascii() and type(self.status) is int and type(self.latency_ms) is float and (
+                        not self.scores or all(type(v) is float for v in self.scores.values())):
+                    return line.decode("ascii")
+        return self._direct_json_line(when)
+
+    def _direct_json_line(self, when: datetime) -> str:
         fingerprint = "null" if self.input_fingerprint is None else _quote(self.input_fingerprint)
         scores = ",".join(f"{_quote(str(k))}:{_json_number(v)}" for k, v in self.scores.items())
         return (f'{{"time":"{when.isoformat()}","request_id":{_quote(self.request_id)},'

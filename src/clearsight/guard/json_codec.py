@@ -24,6 +24,8 @@ except ImportError:  # pragma: no cover - exercised only where orjson is missing
 # an integer orjson would read as a float (beyond 64 bits has at least 19 digits); also matches harmless runs
 # (inside a string, a long fraction), which then merely take the slower path
 _LONG_DIGITS = re.compile(rb"[0-9]{19}")
+__all__ = ["dumps", "loads", "orjson"]  # orjson: None when it is not installed
+
 _COMPACT = json.JSONEncoder(separators=(",", ":"))  # json.dumps with separators builds an encoder per call
 
 
