@@ -37,6 +37,7 @@ def parse_limits(texts: Sequence[str]) -> tuple[RateLimitItem, ...]:
 
 
 SWEPT_PER_SECOND = 10_000
+MAX_SHAPES = 1_024
 
 
 class SweptMemoryStorage(MemoryStorage):
@@ -87,24 +88,32 @@ class SweptMemoryStorage(MemoryStorage):
 
         Same keys, counters and arithmetic as ``limits`` 5 (a test replays random hits through both), but one
         synchronous call: the library's path costs about ten coroutine frames and two key builds per limit,
-        a quarter of the guard's own time per request.
+        a quarter of the guard's own time per request. The sweep's schedule and :meth:`_drop_if_expired` are
+        written out here, as this runs once per limit per request.
         """
+        if time.monotonic() >= self.next_sweep:
+            self.sweep(now)
+        storage, expirations = self.storage, self.expirations
         previous_key = f"{key}/{int((now - expiry) / expiry)}"
         current_key = f"{key}/{int(now / expiry)}"
-        self.sweep(now)
-        self._drop_if_expired(previous_key, now)
-        self._drop_if_expired(current_key, now)
-        previous = self.storage.get(previous_key, 0)
+        if expirations.get(previous_key, now) <= now:  # expired, or never given an expiry: gone
+            storage.pop(previous_key, None)
+            expirations.pop(previous_key, None)
+        if expirations.get(current_key, now) <= now:
+            storage.pop(current_key, None)
+            expirations.pop(current_key, None)
+        previous = storage.get(previous_key, 0)
         previous_ttl = (1 - (((now - expiry) / expiry) % 1)) * expiry if previous else 0.0
         weight = previous * previous_ttl / expiry
-        if math.floor(weight + self.storage.get(current_key, 0)) + 1 > limit:
+        current = storage.get(current_key, 0)
+        if math.floor(weight + current) + 1 > limit:
             return False
-        count = self.storage[current_key] + 1
-        self.storage[current_key] = count
+        count = current + 1
+        storage[current_key] = count
         if count == 1:
-            self.expirations[current_key] = now + 2 * expiry
+            expirations[current_key] = now + 2 * expiry
         if math.floor(weight + count) > limit:  # cannot happen on one loop; kept so the arithmetic matches
-            self.storage[current_key] = count - 1
+            storage[current_key] = count - 1
             return False
         return True
 
@@ -144,21 +153,30 @@ class RateLimiter:
         self.storage = open_storage(storage_uri, key_prefix)
         self._strategy = SlidingWindowCounterRateLimiter(self.storage)
         self._memory = self.storage if isinstance(self.storage, SweptMemoryStorage) else None
-        self._shapes: dict[RateLimitItem, _Shape] = {}
+        self._shapes: dict[int, tuple[RateLimitItem, _Shape]] = {}
 
     async def hit(self, scope: str, client: str, limits: Sequence[RateLimitItem]) -> float | None:
         """Count one request; None when allowed, else the seconds until the tightest limit frees a slot."""
         memory = self._memory
+        now = time.time()
         for item in limits:
             if memory is not None:
-                shape = self._shapes.get(item)
-                if shape is None or shape.namespace != item.namespace:  # items compare equal across namespaces
-                    shape = self._shapes[item] = _Shape.of(item)
+                shape = self._shape(item)
                 key = f"{shape.namespace}/{scope}/{client}{shape.suffix}"  # = item.key_for(scope, client)
-                allowed = memory.acquire(key, shape.amount, shape.expiry, time.time())
+                allowed = memory.acquire(key, shape.amount, shape.expiry, now)
             else:
                 allowed = await self._strategy.hit(item, scope, client)
             if not allowed:
                 stats = await self._strategy.get_window_stats(item, scope, client)
                 return max(1.0, math.ceil(stats.reset_time - time.time()))
         return None
+
+    def _shape(self, item: RateLimitItem) -> _Shape:
+        """Looked up by identity: ``RateLimitItem`` hashes and compares in Python (half a microsecond a look-up),
+        and items that compare equal may differ in namespace."""
+        entry = self._shapes.get(id(item))
+        if entry is None or entry[0] is not item:
+            if len(self._shapes) >= MAX_SHAPES:  # a caller building new items per call must not grow this forever
+                self._shapes.clear()
+            entry = self._shapes[id(item)] = (item, _Shape.of(item))
+        return entry[1]
