@@ -118,6 +118,10 @@ class Guard:
         self._closed = False
 
     # ------------------------------------------------------------------ lifecycle
+    @property
+    def started(self) -> bool:
+        return self._started
+
     async def start(self) -> None:
         if self._started:
             return

@@ -81,6 +81,9 @@ class ModelGuard:
             guard = Guard(loaded, screeners=screeners)
         self.guard = guard
         self.policy = guard.policy
+        # the request headers the guard reads; the rest are not decoded (a request carries a dozen or so)
+        names = ["content-length", "x-request-id", "x-forwarded-for", self.policy.client.api_key_header or ""]
+        self._wanted = frozenset(name.lower().encode("latin-1", "replace") for name in names if name)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -100,7 +103,8 @@ class ModelGuard:
         if route is None:
             await self.app(scope, receive, send)
             return
-        await self.guard.start()
+        if not self.guard.started:
+            await self.guard.start()
         await self._guarded(route, scope, receive, send)
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -159,7 +163,12 @@ class ModelGuard:
 
     async def _guarded(self, route: RoutePolicy, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", ())}
+        headers: dict[str, str] = {}
+        wanted = self._wanted
+        for raw_name, raw_value in scope.get("headers", ()):
+            name = raw_name.lower()
+            if name in wanted:  # a repeated header: the last one counts, as before
+                headers[name.decode("latin-1")] = raw_value.decode("latin-1")
         peer = scope.get("client")
         client = client_id(headers, peer[0] if peer else None, self.policy.client)
         request_id = headers.get("x-request-id", "")[:128] or f"{_ID_PREFIX}{next(_ID_COUNTER):x}"
@@ -331,8 +340,11 @@ class _Capture:
     async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start":
             self.status = int(message["status"])
-            headers = dict((k.lower(), v) for k, v in message.get("headers", ()))
-            is_json = b"json" in headers.get(b"content-type", b"").lower()  # media types ignore case
+            content_type = b""
+            for name, value in message.get("headers", ()):
+                if name.lower() == b"content-type":  # repeated: the last one counts
+                    content_type = value
+            is_json = b"json" in content_type.lower()  # media types ignore case
             has_content = 200 <= self.status < 300 and self.status not in (204, 205)
             self.not_json = self._json_only and not is_json and has_content
             self.buffered = self._want_buffer and (is_json or self.not_json)

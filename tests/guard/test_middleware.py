@@ -1,0 +1,85 @@
+"""``ModelGuard`` driven in-process with raw ASGI messages: the header handling servers differ on.
+
+Servers such as uvicorn lowercase header names, but ASGI does not require it, and a header may come twice.
+The guard reads only the headers it needs; these tests pin that it still finds them in any case and that
+the last of a repeated header counts (as the dict of all headers it used to build did).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from clearsight.guard import ModelGuard
+from clearsight.guard.policy import GuardPolicy
+
+ANSWER = json.dumps({"fraud_probability": 0.123456, "label": "legit"}).encode()
+
+
+def _policy(**route: Any) -> GuardPolicy:
+    return GuardPolicy.model_validate({
+        "audit": {"enabled": False}, "metrics": {"enabled": False},
+        "routes": [{"path": "/v1/score", "input": {"paths": "$.features"}, **route}],
+    })
+
+
+def _app(answer_headers: list[tuple[bytes, bytes]]) -> Any:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "http.response.start", "status": 200, "headers": answer_headers})
+        await send({"type": "http.response.body", "body": ANSWER})
+
+    return app
+
+
+def _call(guard: ModelGuard, headers: list[tuple[bytes, bytes]], body: bytes = b'{"features": [1, 2]}'
+          ) -> tuple[int, bytes]:
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+             "scheme": "http", "path": "/v1/score", "raw_path": b"/v1/score", "query_string": b"",
+             "root_path": "", "headers": headers, "client": ("127.0.0.1", 5555), "server": ("127.0.0.1", 80)}
+    sent: list[dict[str, Any]] = []
+    delivered = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal delivered
+        if delivered:
+            return {"type": "http.disconnect"}
+        delivered = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(guard(scope, receive, send))
+    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+
+
+def test_the_api_key_is_found_whatever_the_case_of_its_header_name() -> None:
+    guard = ModelGuard(_app([(b"content-type", b"application/json")]), _policy(limits=["1/minute"]))
+    assert _call(guard, [(b"X-API-Key", b"alpha")])[0] == 200
+    assert _call(guard, [(b"x-api-key", b"alpha")])[0] == 429  # the same client: its one request is spent
+    assert _call(guard, [(b"X-Api-Key", b"beta")])[0] == 200
+
+
+def test_the_last_of_a_repeated_header_counts() -> None:
+    guard = ModelGuard(_app([(b"content-type", b"application/json")]), _policy(limits=["1/minute"]))
+    assert _call(guard, [(b"x-api-key", b"alpha"), (b"x-api-key", b"beta")])[0] == 200
+    assert _call(guard, [(b"x-api-key", b"beta")])[0] == 429  # beta was the client
+    assert _call(guard, [(b"x-api-key", b"alpha")])[0] == 200
+
+
+def test_a_declared_length_in_any_case_is_checked_before_the_body_is_read() -> None:
+    guard = ModelGuard(_app([(b"content-type", b"application/json")]), _policy(max_body_bytes=10))
+    status, body = _call(guard, [(b"x-api-key", b"alpha"), (b"Content-Length", b"5000")])
+    assert status == 413 and b"5000 bytes" in body
+
+
+def test_the_answer_media_type_is_read_whatever_its_case_and_the_last_one_counts() -> None:
+    hardened = _policy(output={"scores": "$.fraud_probability"}, hardening={"round": 2})
+    mixed = [(b"Content-Type", b"text/plain"), (b"CONTENT-TYPE", b"Application/JSON")]
+    status, body = _call(ModelGuard(_app(mixed), hardened), [(b"x-api-key", b"alpha")])
+    assert status == 200 and json.loads(body)["fraud_probability"] == 0.12
+    plain_last = [(b"content-type", b"application/json"), (b"Content-Type", b"text/plain")]
+    status, body = _call(ModelGuard(_app(plain_last), hardened), [(b"x-api-key", b"alpha")])
+    assert status == 502 and b"output.not-json" in body  # a hardened route refuses what it cannot read
