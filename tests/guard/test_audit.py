@@ -693,3 +693,68 @@ def test_a_typical_record_is_written_by_orjson_and_a_non_ascii_one_the_direct_wa
     assert '"latency_ms":0.00001' in record.to_json_line()  # orjson's spelling; json writes 1e-05
     accented = AuditRecord(T0, "r", "clïent", "/", "POST", 200, "allow", (), None, {"prada": 1e-05}, 1e-05)
     assert '"client":"cl\\u00efent"' in accented.to_json_line() and '"latency_ms":1e-05' in accented.to_json_line()
+
+
+def test_the_record_queue_keeps_its_bound_order_and_timeouts_under_contention() -> None:
+    """The audit log's own queue (a deque, not queue.Queue): eight threads put 2,000 records through a queue
+    of 16 that a slow consumer drains; it never holds more than 16, each producer's records come out in order,
+    none is lost, and a put that finds no room within its timeout says so."""
+    import dataclasses
+    import queue as stdlib_queue
+    import threading
+    import time
+
+    from clearsight.guard.audit import _RecordQueue
+
+    bound, producers, each = 16, 8, 250
+    records = _RecordQueue(bound)
+    seen: list[AuditRecord] = []
+    largest = 0
+    done = threading.Event()
+
+    def consume() -> None:
+        nonlocal largest
+        while not done.is_set() or not records.empty():
+            largest = max(largest, records.qsize())
+            try:
+                seen.append(records.get_nowait())
+            except stdlib_queue.Empty:
+                time.sleep(0.0005)
+
+    def produce(p: int) -> None:
+        for i in range(each):
+            made = dataclasses.replace(make_record(i), request_id=f"{p}-{i}")
+            if i % 2:
+                records.put(made)
+            else:
+                while True:
+                    try:
+                        records.put_nowait(made)
+                        break
+                    except stdlib_queue.Full:
+                        time.sleep(0.0001)
+
+    consumer = threading.Thread(target=consume)
+    consumer.start()
+    threads = [threading.Thread(target=produce, args=(p,)) for p in range(producers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    done.set()
+    consumer.join()
+    assert len(seen) == producers * each and largest <= bound
+    for p in range(producers):
+        order = [int(r.request_id.split("-")[1]) for r in seen if r.request_id.startswith(f"{p}-")]
+        assert order == list(range(each))
+    full = _RecordQueue(1)
+    full.put(make_record(1))
+    started = time.monotonic()
+    with pytest.raises(stdlib_queue.Full):
+        full.put(make_record(2), timeout=0.05)
+    assert time.monotonic() - started >= 0.05
+    with pytest.raises(stdlib_queue.Full):
+        full.put_nowait(make_record(3))
+    assert full.get_nowait().request_id == make_record(1).request_id
+    with pytest.raises(stdlib_queue.Empty):
+        full.get(timeout=0.01)
