@@ -178,10 +178,19 @@ def _typed(value: object) -> object:
 def test_record_rejects_naive_time_and_copies_mutable_inputs() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         AuditRecord(datetime(2026, 1, 1), "r", "c", "/", "GET", 200, "allow", (), None, {}, 1.0)
+    with pytest.raises(ValueError, match="finite"):
+        AuditRecord(T0, "r", "c", "/", "GET", 200, "allow", (), None, {}, math.nan)
     scores = {"a": 0.1}
-    record = AuditRecord(T0, "r", "c", "/", "GET", 200, "allow", ("x",), None, scores, 1.0)
+    reasons = ["x"]
+    record = AuditRecord(T0, "r", "c", "/", "GET", 200, "allow", reasons, None, scores, 1.0)
     scores["a"] = 0.9
-    assert record.scores == {"a": 0.1}
+    reasons.append("y")
+    assert record.scores == {"a": 0.1} and record.reasons == ("x",)
+    with pytest.raises(AttributeError):
+        record.action = "block"  # type: ignore[misc]  # evidence does not change once recorded
+    keyword = AuditRecord(time=T0, request_id="r", client="c", route="/", method="GET", status=200, action="allow",
+                          reasons=("x",), input_fingerprint=None, scores={"a": 0.1}, latency_ms=1.0)
+    assert keyword == record
 
 
 def test_non_finite_scores_become_null_in_json() -> None:
@@ -699,7 +708,6 @@ def test_the_record_queue_keeps_its_bound_order_and_timeouts_under_contention() 
     """The audit log's own queue (a deque, not queue.Queue): eight threads put 2,000 records through a queue
     of 16 that a slow consumer drains; it never holds more than 16, each producer's records come out in order,
     none is lost, and a put that finds no room within its timeout says so."""
-    import dataclasses
     import queue as stdlib_queue
     import threading
     import time
@@ -723,7 +731,7 @@ def test_the_record_queue_keeps_its_bound_order_and_timeouts_under_contention() 
 
     def produce(p: int) -> None:
         for i in range(each):
-            made = dataclasses.replace(make_record(i), request_id=f"{p}-{i}")
+            made = make_record(i)._replace(request_id=f"{p}-{i}")
             if i % 2:
                 records.put(made)
             else:
