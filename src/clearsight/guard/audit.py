@@ -450,20 +450,26 @@ class AuditLog:
         is waiting, it raises :class:`AuditClosedError`: the record was not accepted, and the caller knows.
         """
         delay = 0.0005
-        while True:
-            with self._lock:
-                if self._closed:
-                    raise AuditClosedError("the audit log is closed; the record was not accepted")
-                try:
-                    self._queue.put_nowait(record)
-                except queue.Full:
-                    pass
-                else:
-                    if self._queue.qsize() >= self._wake_at:
-                        self._wakeup.set()
-                    return
+        while not self.offer(record):
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.02)
+
+    def offer(self, record: AuditRecord) -> bool:
+        """Queue ``record`` if there is room now; False when the queue is full (nothing was queued).
+
+        What :meth:`asubmit` tries first, callable without a coroutine: async callers on a hot path try this and
+        await ``asubmit`` only when it says no. Raises :class:`AuditClosedError` once the log is closed.
+        """
+        with self._lock:
+            if self._closed:
+                raise AuditClosedError("the audit log is closed; the record was not accepted")
+            try:
+                self._queue.put_nowait(record)
+            except queue.Full:
+                return False
+            if self._queue.qsize() >= self._wake_at:
+                self._wakeup.set()
+            return True
 
     # -- introspection -----------------------------------------------------------------------------------------
 

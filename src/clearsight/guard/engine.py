@@ -319,11 +319,13 @@ class Guard:
             if scores:
                 self.metrics.observe_scores(route.path, scores)
         if self.audit is not None:
-            await self.audit.asubmit(AuditRecord(
+            record = AuditRecord(
                 time=dt.datetime.now(dt.UTC), request_id=request_id, client=client, route=route.path,
                 method=method, status=status, action=action, reasons=tuple(reasons),  # the record copies scores
                 input_fingerprint=fingerprint_, scores=scores, latency_ms=latency_s * 1000.0,
-            ))
+            )
+            if not self.audit.offer(record):  # full: wait for room without blocking the loop
+                await self.audit.asubmit(record)
 
 
 def runtime_parts(policy: GuardPolicy, screeners: Mapping[str, Screener] | None = None
