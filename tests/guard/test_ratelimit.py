@@ -8,6 +8,8 @@ import random
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clearsight.guard.ratelimit import SWEPT_PER_SECOND, RateLimiter, SweptMemoryStorage, parse_limits
 
@@ -132,3 +134,18 @@ def test_the_fast_memory_path_decides_exactly_like_limits_own_storage(monkeypatc
     got, want = asyncio.run(run())
     assert got == want
     assert sum(a is None for a in got) > 500 and sum(a is not None for a in got) > 500  # both outcomes exercised
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([1, 60, 3600, 86400, 7 * 86400, 10**9, 4 * 10**9]),
+                          st.integers(0, 2 * 10**9), st.sampled_from([-1, 0, 1, None])), min_size=1, max_size=40))
+def test_cached_window_suffixes_are_what_limits_computes(hits: list[tuple[int, int, int | None]]) -> None:
+    """The limiter keeps the window numbers' text while they stay the same; at every moment (window edges and
+    the floats either side of them included, and windows longer than the clock has run) it must be the text
+    limits' own formula gives."""
+    storage = SweptMemoryStorage()
+    for expiry, base, nudge in hits:
+        now = float(base // expiry * expiry) if nudge is not None else base + 0.37
+        if nudge:
+            now = math.nextafter(now, math.inf if nudge > 0 else -math.inf)
+        assert storage._window_suffixes(expiry, now) == (f"/{int((now - expiry) / expiry)}", f"/{int(now / expiry)}")

@@ -52,7 +52,7 @@ class RateLimited(Rejection):
     retry_after: float = 1.0
 
 
-@dataclass
+@dataclass(slots=True)
 class Admission:
     """What the guard learnt from a request before the model sees it."""
 
@@ -64,7 +64,7 @@ class Admission:
     action: str = "allow"
 
 
-@dataclass
+@dataclass(slots=True)
 class Review:
     """What the guard does with the model's answer."""
 
@@ -199,7 +199,7 @@ class Guard:
     # ------------------------------------------------------------------ after the model
     def review(self, route: RoutePolicy, client: str, admission: Admission, status: int, body: bytes) -> Review:
         """Run the extraction detectors on the answer and harden what leaves."""
-        review = Review(action=admission.action, reasons=list(admission.reasons), scores=dict(admission.scores))
+        review = _review_of(admission)
         wants_output = route.output is not None and route.output.scores is not None
         if not (200 <= status < 300) or not wants_output:
             return review
@@ -232,7 +232,7 @@ class Guard:
     def observe(self, route: RoutePolicy, client: str, admission: Admission) -> Review:
         """The extraction monitor's view of a query whose answer went out unread (not labelled JSON, so nothing
         could be hardened or replaced): the input-side signals judge it without a score."""
-        review = Review(action=admission.action, reasons=list(admission.reasons), scores=dict(admission.scores))
+        review = _review_of(admission)
         self._watch(route, client, admission, review, can_block=False)
         return review
 
@@ -295,6 +295,8 @@ class Guard:
         return monitor
 
     def _penalty(self, route: RoutePolicy, client: str) -> _Penalty | None:
+        if not self._penalties:  # the usual case: nobody is penalised, so no key to build
+            return None
         penalty = self._penalties.get((route.path, client))
         if penalty is None:
             return None
@@ -326,6 +328,13 @@ class Guard:
             )
             if not self.audit.offer(record):  # full: wait for room without blocking the loop
                 await self.audit.asubmit(record)
+
+
+def _review_of(admission: Admission) -> Review:
+    """A review starting from what admission found (copies: the review adds to its own lists)."""
+    if not admission.reasons and not admission.scores:  # the usual case: nothing to copy
+        return Review(None, None, admission.action, [], {})
+    return Review(None, None, admission.action, list(admission.reasons), dict(admission.scores))
 
 
 def runtime_parts(policy: GuardPolicy, screeners: Mapping[str, Screener] | None = None

@@ -173,7 +173,7 @@ class ModelGuard:
         client = client_id(headers, peer[0] if peer else None, self.policy.client)
         request_id = headers.get("x-request-id", "")[:128] or f"{_ID_PREFIX}{next(_ID_COUNTER):x}"
         method = scope["method"]
-        admission = Admission()
+        admission = _NOTHING_YET
         try:
             if client is None:
                 raise Rejection(401, f"missing {self.policy.client.api_key_header} header", "identity.missing-key")
@@ -312,6 +312,9 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
     return replay
 
+
+# what a request refused before its body was inspected has on record; only ever read
+_NOTHING_YET = Admission()
 
 _REFUSALS = {
     "output.too-large": "the answer is too large to inspect",

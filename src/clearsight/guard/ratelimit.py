@@ -51,6 +51,8 @@ class SweptMemoryStorage(MemoryStorage):
     def __init__(self) -> None:
         super().__init__()
         self.next_sweep = 0.0
+        # per window length: the quotient ranges the cached suffixes hold for, and the suffixes
+        self._windows: dict[int, tuple[float, float, float, float, str, str]] = {}
 
     async def incr(self, key: str, expiry: float, amount: int = 1) -> int:
         now = time.time()
@@ -94,8 +96,9 @@ class SweptMemoryStorage(MemoryStorage):
         if time.monotonic() >= self.next_sweep:
             self.sweep(now)
         storage, expirations = self.storage, self.expirations
-        previous_key = f"{key}/{int((now - expiry) / expiry)}"
-        current_key = f"{key}/{int(now / expiry)}"
+        previous_suffix, current_suffix = self._window_suffixes(expiry, now)
+        previous_key = key + previous_suffix  # = f"{key}/{int((now - expiry) / expiry)}"
+        current_key = key + current_suffix  # = f"{key}/{int(now / expiry)}"
         if expirations.get(previous_key, now) <= now:  # expired, or never given an expiry: gone
             storage.pop(previous_key, None)
             expirations.pop(previous_key, None)
@@ -116,6 +119,23 @@ class SweptMemoryStorage(MemoryStorage):
             storage[current_key] = count - 1
             return False
         return True
+
+    def _window_suffixes(self, expiry: int, now: float) -> tuple[str, str]:
+        """``/<previous window>`` and ``/<current window>`` as ``limits`` numbers them, ``int((now - expiry) /
+        expiry)`` and ``int(now / expiry)``. Converting and formatting those numbers cost more than the rest of a
+        hit, and they change once a window, so the text is kept while both quotients stay within the same
+        whole numbers (truncation of a non-negative quotient q is n exactly when n <= q < n + 1)."""
+        current = now / expiry
+        previous = (now - expiry) / expiry
+        cached = self._windows.get(expiry)
+        if cached is not None and cached[0] <= previous < cached[1] and cached[2] <= current < cached[3]:
+            return cached[4], cached[5]
+        p, c = int(previous), int(current)
+        if previous < 0:  # truncation runs towards zero below it: not worth a cache
+            return f"/{p}", f"/{c}"
+        entry = (float(p), float(p + 1), float(c), float(c + 1), f"/{p}", f"/{c}")
+        self._windows[expiry] = entry
+        return entry[4], entry[5]
 
     def _drop_if_expired(self, key: str, now: float) -> None:
         if self.expirations.get(key, now) <= now:
