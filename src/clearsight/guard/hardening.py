@@ -26,6 +26,8 @@ def harden(document: Any, output: OutputSpec, spec: HardeningSpec, rng: random.R
 
 
 def _harden_value(value: Any, output: OutputSpec, spec: HardeningSpec, rng: random.Random) -> Any:
+    if type(value) is float and math.isfinite(value):  # the usual answer, one probability: no further checks
+        return _scalar(value, output.threshold, spec, rng)
     if _is_number(value):
         return _scalar(float(value), output.threshold, spec, rng)
     if isinstance(value, list) and value and all(_is_number(v) for v in value):
