@@ -83,3 +83,70 @@ def test_the_answer_media_type_is_read_whatever_its_case_and_the_last_one_counts
     plain_last = [(b"content-type", b"application/json"), (b"Content-Type", b"text/plain")]
     status, body = _call(ModelGuard(_app(plain_last), hardened), [(b"x-api-key", b"alpha")])
     assert status == 502 and b"output.not-json" in body  # a hardened route refuses what it cannot read
+
+
+def test_an_endless_json_answer_is_refused_as_soon_as_it_is_too_large(monkeypatch: Any) -> None:
+    """The client gets its 502 the moment the answer outgrows the buffer, not when the app finishes (an app
+    streaming forever would keep it waiting forever); what the app sends afterwards goes nowhere."""
+    from clearsight.guard import middleware
+
+    monkeypatch.setattr(middleware, "MAX_RESPONSE_BYTES", 10_000)
+    chunks_sent = 0
+
+    async def streaming(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        nonlocal chunks_sent
+        await receive()
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        for _ in range(200):  # "endless": 200 KB, twenty times what the guard holds
+            await send({"type": "http.response.body", "body": b"[" + b"0," * 500 + b"0]", "more_body": True})
+            chunks_sent += 1
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    seen: list[tuple[int, dict[str, Any]]] = []
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": "/v1/score", "raw_path": b"/v1/score", "query_string": b"", "root_path": "",
+             "headers": [(b"x-api-key", b"alpha")], "client": ("127.0.0.1", 5555), "server": ("127.0.0.1", 80)}
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b'{"features": [1, 2]}', "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        seen.append((chunks_sent, message))
+
+    guard = ModelGuard(streaming, _policy(output={"scores": "$.fraud_probability"}))
+    asyncio.run(guard(scope, receive, send))
+    starts = [(at, m) for at, m in seen if m["type"] == "http.response.start"]
+    assert [m["status"] for _, m in starts] == [502]  # one answer, the refusal
+    assert starts[0][0] <= 10  # sent while the app was at its tenth kilobyte, not after its two hundredth
+    body = b"".join(m.get("body", b"") for _, m in seen if m["type"] == "http.response.body")
+    assert json.loads(body)["guard"] == "output.too-large"
+    assert chunks_sent == 200  # the app ran to its end; nothing of it reached the client
+
+
+def test_a_non_json_answer_on_a_hardened_route_is_refused_at_its_start() -> None:
+    app_done = False
+
+    async def plain(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        nonlocal app_done
+        await receive()
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"0.123456", "more_body": False})
+        app_done = True
+
+    order: list[tuple[bool, int | None]] = []
+
+    async def run() -> None:
+        scope = {"type": "http", "method": "POST", "path": "/v1/score", "headers": [(b"x-api-key", b"a")],
+                 "client": ("127.0.0.1", 1)}
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b'{"features": [1, 2]}', "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            order.append((app_done, message.get("status")))
+
+        hardened = _policy(output={"scores": "$.fraud_probability"}, hardening={"round": 2})
+        await ModelGuard(plain, hardened)(scope, receive, send)
+
+    asyncio.run(run())
+    assert order[0] == (False, 502) and len(order) == 2  # refused before the app finished, and only once

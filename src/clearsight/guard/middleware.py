@@ -203,10 +203,10 @@ class ModelGuard:
         try:
             await self.app(scope, _replay(body, receive), captured)
         except AnswerRefused:
-            pass  # the app stopped as asked; the refusal is answered below
+            pass  # the app stopped as asked; the client has its refusal
         except Exception as exc:  # the app failed: the decision still goes on record
-            status = exc.status if isinstance(exc, AnswerFailed) else 500
-            if not captured.forwarded:  # nothing of the answer is out: a clean error instead of a server 500
+            status = 502 if captured.refused else exc.status if isinstance(exc, AnswerFailed) else 500
+            if not captured.forwarded and not captured.refused:  # nothing is out: a clean error, not a server 500
                 logger.error("%s %s: the app failed: %s", method, route.path, exc, exc_info=exc)
                 message = exc.message if isinstance(exc, AnswerFailed) else "the model API failed to answer"
                 await _respond(send, status, json.dumps({"error": message, "guard": "upstream.error"}).encode(),
@@ -218,7 +218,7 @@ class ModelGuard:
             )
             if captured.forwarded:  # part of the answer is out: only the server can cut the connection
                 raise
-            return
+            return  # the client has a whole answer (the error, or the refusal sent as soon as it was known)
         upstream_s = time.perf_counter() - upstream_started
         review_started = time.perf_counter()
         status = captured.status
@@ -229,8 +229,7 @@ class ModelGuard:
         elif captured.buffered:
             if captured.refusal is not None:
                 status = 502
-                await _respond(send, status, _error(Rejection(502, _REFUSALS[captured.refusal], captured.refusal)),
-                               b"application/json")
+                await captured.refuse()  # already sent the moment the refusal was known; never twice
             else:
                 try:
                     review = self.guard.review(route, client, admission, captured.status, bytes(captured.body))
@@ -325,7 +324,11 @@ _REFUSALS = {
 class _Capture:
     """Holds back a JSON answer until the guard reviewed it; anything else streams through, except on a hardened
     route (``json_only``), where a successful answer that is not JSON is held back and refused: its scores,
-    whatever form they take, could not be hardened. An answer without content (204, 205) is never refused."""
+    whatever form they take, could not be hardened. An answer without content (204, 205) is never refused.
+
+    A refused answer is refused the moment that is known (not JSON: at its start; too large: when the buffer
+    overflows), so the client gets its 502 then, not when the app finishes: an app streaming an endless answer
+    would otherwise keep its client waiting forever. What the app sends after that is discarded."""
 
     def __init__(self, send: Send, *, buffer: bool, json_only: bool = False, stop: bool = False) -> None:
         self._send = send
@@ -339,6 +342,7 @@ class _Capture:
         self.body = bytearray()
         self.too_large = False
         self.forwarded = False  # some of the answer went to the client
+        self.refused = False  # the guard's 502 went to the client instead of the answer
 
     async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start":
@@ -356,8 +360,10 @@ class _Capture:
                 await self._send(message)
             else:
                 self.start = message
-                if self._stop and self.not_json:
-                    raise AnswerRefused(self.refusal)
+                if self.not_json:
+                    await self.refuse()
+                    if self._stop:
+                        raise AnswerRefused(self.refusal)
             return
         if message["type"] == "http.response.body" and self.buffered:
             if not self.too_large and not self.not_json:
@@ -365,6 +371,7 @@ class _Capture:
                 self.too_large = len(self.body) > MAX_RESPONSE_BYTES
                 if self.too_large:
                     self.body.clear()
+                    await self.refuse()
             if self._stop and self.refusal is not None:
                 raise AnswerRefused(self.refusal)
             return
@@ -375,6 +382,14 @@ class _Capture:
     def refusal(self) -> str | None:
         """Why the held-back answer may not leave at all, if it may not."""
         return "output.too-large" if self.too_large else "output.not-json" if self.not_json else None
+
+    async def refuse(self) -> None:
+        """Send the client the guard's 502 for the refusal, once."""
+        reason = self.refusal
+        if self.refused or reason is None:
+            return
+        self.refused = True
+        await _respond(self._send, 502, _error(Rejection(502, _REFUSALS[reason], reason)), b"application/json")
 
     async def release(self, replacement: bytes | None, status: int | None) -> None:
         assert self.start is not None
