@@ -766,3 +766,22 @@ def test_the_record_queue_keeps_its_bound_order_and_timeouts_under_contention() 
     assert full.get_nowait().request_id == make_record(1).request_id
     with pytest.raises(stdlib_queue.Empty):
         full.get(timeout=0.01)
+
+
+def test_replace_and_make_go_through_the_records_checks() -> None:
+    record = make_record(1)
+    assert record._replace(action="block").action == "block"
+    with pytest.raises(ValueError, match="finite"):
+        record._replace(latency_ms=math.nan)  # a line audit-summary would later refuse to read
+    with pytest.raises(ValueError, match="timezone-aware"):
+        AuditRecord._make([datetime(2026, 1, 1), *record[1:]])
+    assert AuditRecord._make(record) == record
+
+
+def test_a_negative_submit_timeout_is_refused_as_queue_queue_refuses_it() -> None:
+    log = AuditLog(ListSink(), queue_size=4)
+    try:
+        with pytest.raises(ValueError, match="non-negative"):
+            log.submit(make_record(1), timeout=-1)
+    finally:
+        log.close()

@@ -55,6 +55,7 @@ def test_loads_gives_what_json_gives(document: Any, ascii_only: bool) -> None:
 @given(st.binary(max_size=40) | st.sampled_from([
     b"[NaN]", b"[-Infinity]", b"[1e400]", b"[18446744073709551616]", b'"\\ud800"', b"\xef\xbb\xbf[1]",
     b"[1]\x00", b'{"a":1,"a":2}', b"[" * 2000 + b"]" * 2000, "[1]".encode("utf-16"), b"\t[1]\n", b"[1,]",
+    b"[" * 300 + b"]" * 300, b'{"a":' * 250 + b"1" + b"}" * 250,  # more brackets than orjson is asked about
 ]))
 def test_loads_accepts_and_refuses_what_json_does(data: bytes) -> None:
     try:
@@ -87,3 +88,35 @@ def test_a_type_orjson_does_not_know_goes_to_the_standard_encoder() -> None:
         pass
 
     assert json_codec.dumps({"s": Score(0.5)}, strict=True) == b'{"s":0.5}'
+
+
+def test_non_ascii_text_is_written_escaped_as_json_writes_it() -> None:
+    """A client decoding the answer in the charset its upstream declared must read what it read before."""
+    document, strict = json_codec.loads('{"p": 0.12, "label": "caf\u00e9"}'.encode())
+    assert strict
+    assert json_codec.dumps(document, strict=strict) == b'{"p":0.12,"label":"caf\\u00e9"}'
+
+
+def test_text_and_other_inputs_are_read_as_json_reads_them() -> None:
+    assert json_codec.loads('{"a": 1}') == ({"a": 1}, False)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        json_codec.loads(memoryview(b"[1]"))  # type: ignore[arg-type]
+
+
+def test_nesting_json_cannot_read_is_refused_though_orjson_could_read_it() -> None:
+    """orjson reads 1,024 levels; json stops at the interpreter's recursion limit. The guard must refuse what
+    json refuses (a request's input.too-deep), so deep documents never reach orjson."""
+    import inspect
+    import sys
+
+    data = b"[" * 600 + b"]" * 600
+    assert json_codec.orjson is not None and json_codec.orjson.loads(data)  # orjson alone would read it
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(inspect.stack()) + 300)  # json can now nest only ~300 levels from here
+    try:
+        with pytest.raises(RecursionError):
+            json.loads(data)
+        with pytest.raises(RecursionError):
+            json_codec.loads(data)
+    finally:
+        sys.setrecursionlimit(limit)

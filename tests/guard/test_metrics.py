@@ -200,3 +200,17 @@ def test_the_exposition_is_what_the_librarys_own_metrics_write() -> None:
     expected = lines(generate_latest(registry), names)
     assert len(expected) > 100
     assert lines(metrics.render()[0], names) == expected
+
+
+def test_created_series_follow_prometheus_clients_switch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PROMETHEUS_DISABLE_CREATED_SERIES (or disable_created_metrics()) drops the _created samples of the
+    request and decision counters too, as it did when they were the library's own Counters."""
+    from prometheus_client import metrics as prometheus_metrics
+
+    metrics = GuardMetrics()
+    metrics.observe_request("/v1/score", "POST", 200, "allow", 0.001)
+    assert "clearsight_guard_requests_created" in metrics.render()[0].decode()
+    monkeypatch.setattr(prometheus_metrics, "_use_created", False)
+    body = metrics.render()[0].decode()
+    assert "clearsight_guard_requests_created" not in body and "clearsight_guard_decisions_created" not in body
+    assert value(metrics, "clearsight_guard_requests_total", route="/v1/score", method="POST", status="200") == 1

@@ -150,3 +150,27 @@ def test_a_non_json_answer_on_a_hardened_route_is_refused_at_its_start() -> None
 
     asyncio.run(run())
     assert order[0] == (False, 502) and len(order) == 2  # refused before the app finished, and only once
+
+
+def test_header_names_servers_should_not_send_still_work() -> None:
+    """ASGI asks for bytes names; a bytearray one (unhashable) takes the general way instead of failing, and a
+    policy header name with a non-ASCII letter matches in any case, as it did when every header was decoded."""
+    guard = ModelGuard(_app([(b"content-type", b"application/json")]), _policy(limits=["1/minute"]))
+    assert _call(guard, [(bytearray(b"X-API-Key"), b"alpha")])[0] == 200
+    assert _call(guard, [(b"x-api-key", b"alpha")])[0] == 429
+    accented = GuardPolicy.model_validate({
+        "audit": {"enabled": False}, "metrics": {"enabled": False},
+        "client": {"api_key_header": "X-Clé", "require_api_key": True},
+        "routes": [{"path": "/v1/score", "input": {"paths": "$.features"}, "limits": ["1/minute"]}],
+    })
+    guard = ModelGuard(_app([(b"content-type", b"application/json")]), accented)
+    assert _call(guard, [("X-ClÉ".encode("latin-1"), b"k")])[0] == 200
+    assert _call(guard, [("x-clé".encode("latin-1"), b"k")])[0] == 429  # the same client
+    assert _call(guard, [(b"x-api-key", b"k")])[0] == 401  # the key header is required
+
+
+def test_a_request_nested_deeper_than_json_reads_is_refused() -> None:
+    guard = ModelGuard(_app([(b"content-type", b"application/json")]), _policy())
+    deep = b'{"features": [1, 2], "x": ' + b"[" * 1000 + b"]" * 1000 + b"}"  # orjson alone would read it
+    status, body = _call(guard, [(b"x-api-key", b"alpha")], deep)
+    assert status == 400 and json.loads(body)["guard"] == "input.too-deep"

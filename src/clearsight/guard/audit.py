@@ -22,7 +22,7 @@ import queue
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from json.encoder import encode_basestring_ascii as _quote  # C: a str as a quoted ASCII JSON string
@@ -89,7 +89,9 @@ class AuditRecord(_AuditFields):
 
     A named tuple, as immutable as the frozen dataclass it was and built in a third of the instructions (a
     frozen dataclass sets each field through ``object.__setattr__``, ~1,500 instructions a field); one is
-    built for every guarded request. ``_replace`` skips the checks below; build records with the constructor.
+    built for every guarded request. ``_replace`` and ``_make`` go through the same checks as the constructor.
+    Unlike the dataclass it compares equal to a plain tuple of the same values, and ``dataclasses.replace``
+    does not apply to it.
     """
 
     __slots__ = ()
@@ -104,6 +106,13 @@ class AuditRecord(_AuditFields):
         # Copies, so a caller reusing its list/dict for the next request cannot change a record already queued.
         return tuple.__new__(cls, (time, request_id, client, route, method, status, action, tuple(reasons),
                                    input_fingerprint, dict(scores), latency_ms))
+
+    @classmethod
+    def _make(cls, iterable: Iterable[Any]) -> AuditRecord:  # type: ignore[override]  # typeshed's generic self
+        return cls(*iterable)  # through the checks, unlike the named tuple's own
+
+    def _replace(self, **changes: Any) -> AuditRecord:
+        return type(self)(**{**self._asdict(), **changes})  # through the checks, unlike the named tuple's own
 
     def to_json(self) -> dict[str, object]:
         when = self.time if self.time.tzinfo is UTC else self.time.astimezone(UTC)
@@ -319,6 +328,8 @@ class _RecordQueue:
             self._items.append(item)
 
     def put(self, item: AuditRecord, timeout: float | None = None) -> None:
+        if timeout is not None and timeout < 0:  # as queue.Queue says it
+            raise ValueError("'timeout' must be a non-negative number")
         with self._lock:
             if len(self._items) >= self.maxsize:
                 deadline = None if timeout is None else time.monotonic() + timeout

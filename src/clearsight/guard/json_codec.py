@@ -4,10 +4,11 @@ everywhere else.
 Every guarded request parses the request body and the model's answer, and re-encodes a hardened answer. With
 the standard library those three cost ~14 us of a request whose whole budget is ~100 us; orjson does the same
 work in under 2 us. orjson is stricter than ``json`` (no ``NaN``/``Infinity`` literals, no lone surrogates,
-UTF-8 only, nesting up to 1,024), so whatever it refuses goes to ``json``. Where it is laxer it is not asked:
-it reads an integer beyond 64 bits as a float without a word, so a document holding 19 or more digits in a row
-goes to ``json`` too. What the guard accepts, refuses and writes back is exactly what ``json`` would; a property
-test compares the two on generated documents. Without orjson installed everything runs on ``json``.
+UTF-8 only), so whatever it refuses goes to ``json``. Where it is laxer it is not asked: it reads an integer
+beyond 64 bits as a float without a word, and nests deeper than ``json`` can, so a document holding 19 or more
+digits in a row, or more than 200 brackets, goes to ``json`` too. What the guard accepts and refuses is
+exactly what ``json`` would (a property test compares the two on generated documents), and what it writes back
+is the same JSON, in ASCII, with numbers possibly spelt another way. Without orjson everything runs on ``json``.
 """
 
 from __future__ import annotations
@@ -20,11 +21,15 @@ try:  # an optional speed-up (in the ``guard`` extra); the guard is correct with
 except ImportError:  # pragma: no cover - exercised only where orjson is missing
     orjson = None  # type: ignore[assignment]
 
-# An integer orjson would read as a float (beyond 64 bits) has at least 19 digits. Digits map to "1" and all
-# else to "0", and the run is looked for as a substring: a third of the instructions of a regular expression
-# search, which tries every position. Harmless runs (inside a string, a long fraction) merely take the slow path.
-_DIGITS = bytes(0x31 if 0x30 <= byte <= 0x39 else 0x30 for byte in range(256))
+# Two things orjson does differently from json are found in one byte translation: digits map to "1", brackets
+# to "[", all else to "0". An integer beyond 64 bits (which orjson reads as a float without a word) has at least
+# 19 digits in a row, looked for as a substring (a third of the instructions of a regular-expression search).
+# Nesting: orjson reads up to 1,024 levels where json stops at the interpreter's recursion limit (fewer levels
+# the deeper the caller's stack), so a document with more brackets than json could ever refuse goes to json.
+# Harmless matches (digits or brackets inside strings) merely take the slow path.
+_SHAPE = bytes(0x31 if 0x30 <= byte <= 0x39 else 0x5B if byte in (0x5B, 0x7B) else 0x30 for byte in range(256))
 _LONG_RUN = b"1" * 19
+_MAX_BRACKETS = 200
 __all__ = ["dumps", "loads", "orjson"]  # orjson: None when it is not installed
 
 _COMPACT = json.JSONEncoder(separators=(",", ":"))  # json.dumps with separators builds an encoder per call
@@ -36,20 +41,30 @@ def loads(data: bytes) -> tuple[Any, bool]:
 
     Raises what ``json.loads`` raises (``ValueError``, ``RecursionError``) for what neither accepts.
     """
-    if orjson is not None and _LONG_RUN not in data.translate(_DIGITS):
-        try:
-            return orjson.loads(data), True
-        except orjson.JSONDecodeError:
-            pass
+    if orjson is not None and isinstance(data, bytes | bytearray):  # text and other types: json's own handling
+        shape = data.translate(_SHAPE)
+        if _LONG_RUN not in shape and shape.count(b"[") <= _MAX_BRACKETS:
+            try:
+                return orjson.loads(data), True
+            except orjson.JSONDecodeError:
+                pass
     return json.loads(data), False
 
 
 def dumps(document: Any, *, strict: bool) -> bytes:
-    """Compact JSON for a document :func:`loads` gave (possibly rewritten with finite numbers, strings, lists
-    and objects). orjson writes non-ASCII text as UTF-8 where ``json`` escapes it; both are the same JSON."""
+    """Compact ASCII JSON for a document :func:`loads` gave (possibly rewritten with finite numbers, strings,
+    lists and objects).
+
+    orjson's text is used only when it is ASCII: it writes other text as UTF-8 where ``json`` escapes it, and
+    a client decoding the answer in the charset its upstream declared would misread it. Numbers may be spelt
+    differently (``0.00001`` for ``1e-05``, ``1e16`` for ``1e+16``): the same values.
+    """
     if strict and orjson is not None:
         try:
-            return orjson.dumps(document)
+            out = orjson.dumps(document)
         except TypeError:  # a type orjson does not know: the standard encoder decides
             pass
+        else:
+            if out.isascii():
+                return out
     return _COMPACT.encode(document).encode()

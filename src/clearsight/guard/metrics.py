@@ -9,8 +9,9 @@ The per-request series (requests, decisions, the two latencies, detector scores)
 bumps itself and hands to ``prometheus_client`` only when scraped (:class:`_RequestSeries`): through the
 library's metric objects each request cost six locked increments and two locked histogram observations, about
 a tenth of the guard's whole cost per request. The exposition is the same text a scraper saw before, without the
-``_created`` samples of those histograms. Updates come from the event loop's thread (as everything in the
-guard); a scrape from another thread reads a snapshot.
+``_created`` samples of those histograms, and the library's metric objects for them are no longer attributes
+of :class:`GuardMetrics`. Updates come from the event loop's thread (as everything in the guard); a scrape
+from another thread reads a snapshot.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import metrics as prometheus_metrics
 from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
@@ -83,7 +85,7 @@ class _Count:
     __slots__ = ("created", "value")
 
     def __init__(self) -> None:
-        self.value = 0
+        self.value = 0.0  # floats, as the library's own counters hold
         self.created = time.time()
 
 
@@ -93,7 +95,7 @@ class _Histogram:
     __slots__ = ("counts", "sum")
 
     def __init__(self, buckets: tuple[float, ...]) -> None:
-        self.counts = [0] * (len(buckets) + 1)
+        self.counts = [0.0] * (len(buckets) + 1)
         self.sum = 0.0
 
     def observe(self, bounds: tuple[float, ...], value: float) -> None:
@@ -124,10 +126,11 @@ class _RequestSeries(Collector):
 
     def collect(self) -> Iterator[Metric]:
         requests, decisions, scores, latency, upstream = self._families()
+        created = getattr(prometheus_metrics, "_use_created", True)  # PROMETHEUS_DISABLE_CREATED_SERIES
         for (route, method, status), count in list(self.requests.items()):
-            requests.add_metric([route, method, status], count.value, created=count.created)
+            requests.add_metric([route, method, status], count.value, created=count.created if created else None)
         for (route, action), count in list(self.decisions.items()):
-            decisions.add_metric([route, action], count.value, created=count.created)
+            decisions.add_metric([route, action], count.value, created=count.created if created else None)
         for family, table, buckets in ((latency, self.latency, LATENCY_BUCKETS),
                                        (upstream, self.upstream, UPSTREAM_BUCKETS)):
             for route, histogram in list(table.items()):
@@ -158,7 +161,7 @@ class _RequestSeries(Collector):
 
 def _buckets(histogram: _Histogram, bounds: tuple[float, ...]) -> tuple[list[tuple[str, float]], float]:
     counts = list(histogram.counts)  # one snapshot: the cumulative buckets and +Inf agree with each other
-    running = 0
+    running = 0.0
     cumulative: list[tuple[str, float]] = []
     for le, count in zip(_LE[bounds], counts, strict=True):
         running += count

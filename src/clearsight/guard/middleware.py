@@ -84,6 +84,8 @@ class ModelGuard:
         # the request headers the guard reads; the rest are not decoded (a request carries a dozen or so)
         names = ["content-length", "x-request-id", "x-forwarded-for", self.policy.client.api_key_header or ""]
         self._wanted = frozenset(name.lower().encode("latin-1", "replace") for name in names if name)
+        # bytes.lower() folds ASCII only: a name with other letters is matched the way it always was
+        self._ascii_names = all(name.isascii() for name in names)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -163,12 +165,7 @@ class ModelGuard:
 
     async def _guarded(self, route: RoutePolicy, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
-        headers: dict[str, str] = {}
-        wanted = self._wanted
-        for raw_name, raw_value in scope.get("headers", ()):
-            name = raw_name.lower()
-            if name in wanted:  # a repeated header: the last one counts, as before
-                headers[name.decode("latin-1")] = raw_value.decode("latin-1")
+        headers = self._headers(scope)
         peer = scope.get("client")
         client = client_id(headers, peer[0] if peer else None, self.policy.client)
         request_id = headers.get("x-request-id", "")[:128] or f"{_ID_PREFIX}{next(_ID_COUNTER):x}"
@@ -250,6 +247,22 @@ class ModelGuard:
             upstream_s=upstream_s,
         )
 
+
+    def _headers(self, scope: Scope) -> dict[str, str]:
+        """The request headers the guard reads, by lower-case name; a repeated header: the last one counts."""
+        raw = scope.get("headers", ())
+        if self._ascii_names:
+            headers: dict[str, str] = {}
+            wanted = self._wanted
+            try:
+                for raw_name, raw_value in raw:
+                    name = raw_name.lower()
+                    if name in wanted:
+                        headers[name.decode("latin-1")] = raw_value.decode("latin-1")
+                return headers
+            except TypeError:  # a name that is not bytes (a bytearray is unhashable): the general way below
+                pass
+        return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw}
 
     async def _failed(self, exc: Exception, status: int, send: Send, request_id: str, client: str,
                       route: RoutePolicy, method: str, admission: Admission, started: float) -> None:
