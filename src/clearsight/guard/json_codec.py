@@ -30,6 +30,7 @@ except ImportError:  # pragma: no cover - exercised only where orjson is missing
 _SHAPE = bytes(0x31 if 0x30 <= byte <= 0x39 else 0x5B if byte in (0x5B, 0x7B) else 0x30 for byte in range(256))
 _LONG_RUN = b"1" * 19
 _MAX_BRACKETS = 200
+_BINARY = frozenset({bytes, bytearray})  # exact types: what json reads as UTF-8 bytes
 __all__ = ["dumps", "loads", "orjson"]  # orjson: None when it is not installed
 
 _COMPACT = json.JSONEncoder(separators=(",", ":"))  # json.dumps with separators builds an encoder per call
@@ -41,7 +42,7 @@ def loads(data: bytes) -> tuple[Any, bool]:
 
     Raises what ``json.loads`` raises (``ValueError``, ``RecursionError``) for what neither accepts.
     """
-    if orjson is not None and isinstance(data, bytes | bytearray):  # text and other types: json's own handling
+    if orjson is not None and type(data) in _BINARY:  # text and other types: json's own handling
         shape = data.translate(_SHAPE)
         if _LONG_RUN not in shape and shape.count(b"[") <= _MAX_BRACKETS:
             try:
