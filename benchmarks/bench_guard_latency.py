@@ -1,7 +1,7 @@
 """Benchmark: what the guard costs a scoring API, side by side with the bare app and slowapi (issue #5).
 
     python benchmarks/bench_guard_latency.py [--duration 10] [--rounds 1] [--only bare,guard] [--no-proxy]
-                                             [--app bench|example] [--json FILE]
+                                             [--app bench|example] [--baseline SRC_DIR] [--json FILE]
 
 Each variant runs as its own ``uvicorn`` process (one worker) on 127.0.0.1 and is loaded with ``wrk`` (Debian
 package) from this machine, one after another in the same run:
@@ -16,6 +16,10 @@ package) from this machine, one after another in the same run:
   guard+extract   the same plus per-client extraction detection
   guard+redis     guard+extract with the limits in Redis (127.0.0.1:6379/15)
   proxy           ``clearsight guard serve`` (guard+extract policy) in front of the bare app
+
+``--baseline SRC_DIR`` adds ``guard-baseline``: the ``guard`` variant with another revision's package first on the
+path (``git worktree add /tmp/old <commit>`` then ``--baseline /tmp/old/src``), so old and new code are compared
+round by round in one sitting.
 
 ``--app example`` runs the same variants (not noop and slowapi) around the fraud example's real scoring service
 (``examples/fraud-detection/service``: scikit-learn pipeline, pydantic validation, one log line per request), the
@@ -215,6 +219,7 @@ def main() -> None:
     parser.add_argument("--only", help="comma-separated variants to run (bare always runs)")
     parser.add_argument("--no-proxy", action="store_true", help="skip the proxy variant")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--baseline", type=Path, help="another revision's src directory: adds guard-baseline")
     parser.add_argument("--app", choices=("bench", "example"), default="bench",
                         help="bench: the fixed-logistic FastAPI app (the ANCHORS app); example: the fraud example's "
                              "real scoring service (scikit-learn model, request logging), bare and guarded")
@@ -245,6 +250,13 @@ def main() -> None:
         ("guard+redis", "guard_bench_app:guarded", {**base_env, "GUARD_BENCH_POLICY": str(policies["redis"])},
          sys.executable),
     ]
+    if args.baseline is not None:  # the guard policy with its own audit file, so each count stays its own
+        policies["baseline"] = work / "baseline.yaml"
+        policies["baseline"].write_text(POLICY.format(storage="memory://", audit=work / "baseline-audit.jsonl",
+                                                      extraction=""))
+        variants.append(("guard-baseline", "guard_bench_app:guarded",
+                         {**base_env, "PYTHONPATH": f"{args.baseline.resolve()}{os.pathsep}{HERE}",
+                          "GUARD_BENCH_POLICY": str(policies["baseline"])}, sys.executable))
     if args.app == "example":  # the same variants around the example's own service (no noop/slowapi twin of it)
         rename = {"guard_bench_app:bare": "guard_bench_app:example", "guard_bench_app:guarded":
                   "guard_bench_app:example_guarded"}
