@@ -1,12 +1,23 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from detector_harness import run_on
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from clearsight.discover.detectors.data import DATA_DETECTORS, classify_field
+from clearsight.discover.detectors.data import (
+    _FIELD_START,
+    _PY_CLIENT_GATES,
+    _PY_CLIENTS,
+    DATA_DETECTORS,
+    _field_names,
+    _words,
+    classify_field,
+)
 from clearsight.discover.interface import Observation
 
 PASSWORD = "s3cr3t-pa55word"
@@ -34,6 +45,55 @@ def test_classify_field(field: str, category: str) -> None:
                                    "shipping_method", "created_at", "id", "name"])
 def test_no_false_positives(field: str) -> None:
     assert classify_field(field) is None
+
+
+def _words_by_patterns(name: str) -> list[str]:
+    """How field names were always split (camel case, then anything that is not a letter or digit)."""
+    name = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
+    name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", name)
+    return [word for word in re.split(r"[^A-Za-z0-9]+", name.lower()) if word]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([*"abcdeilmnopstz019_-. Aé", "mail", "Name", "ip"]), max_size=16).map("".join))
+def test_the_snake_case_shortcut_splits_names_as_the_patterns_do(name: str) -> None:
+    assert _words(name) == _words_by_patterns(name)
+
+
+_FIELD_PIECES = ["\n", "\n    ", "  ", "\t", "email", "x", "_1", ":", "=", " ", "é", "\r", "#"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_FIELD_PIECES), max_size=14).map("".join))
+def test_field_names_are_the_ones_a_line_by_line_search_finds(text: str) -> None:
+    assert _field_names(text) == set(_FIELD_START.findall(text))
+
+
+# One call of each pattern's alternatives: each must be found, and each must hold a gate word.
+_CLIENT_CALLS = [
+    "psycopg2.connect(", "psycopg.AsyncConnection.connect(", "asyncpg.create_pool(", "pg8000.connect(",
+    "create_engine(", "create_async_engine(", "MongoClient(", "AsyncIOMotorClient(", "AsyncMongoClient(",
+    "sqlite3.connect(", "aiosqlite.connect(", "mysql.connector.connect(", "pymysql.connect(", "MySQLdb.connect(",
+    "aiomysql.connect(", "redis.Redis(", "redis.StrictRedis(", "redis.from_url(", "Redis.from_url(",
+    "snowflake.connector.connect(", "bigquery.Client(", "cx_Oracle.connect(", "oracledb.connect(",
+    "pyodbc.connect(", "pymssql.connect(", "duckdb.connect(", "Elasticsearch(", "AsyncElasticsearch(",
+    "boto3.client('dynamodb'", 'boto3.resource("dynamodb"',
+]
+
+
+@pytest.mark.parametrize("call", _CLIENT_CALLS)
+def test_every_database_client_call_passes_the_gate(tmp_path: Path, call: str) -> None:
+    assert any(gate in call for gate in _PY_CLIENT_GATES)
+    found = scan(tmp_path, "app/db.py", f"x = {call})\n")
+    assert [o.detector for o in found if o.detector == "data.db_client"] == ["data.db_client"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from([*_CLIENT_CALLS, *(c[:-1] for c in _CLIENT_CALLS), "(", ".", " ", "x", "\n",
+                                  "connect", "Client", "create_pool", "'dynamodb'"]), max_size=6).map("".join))
+def test_no_database_client_call_is_written_without_a_gate_word(text: str) -> None:
+    if any(pattern.search(text) for _, _, pattern in _PY_CLIENTS):
+        assert any(gate in text for gate in _PY_CLIENT_GATES)
 
 
 def test_database_urls_strip_credentials(tmp_path: Path) -> None:

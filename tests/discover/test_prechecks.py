@@ -6,6 +6,7 @@ standard library, the labelled corpus repositories) and on snippets written to s
 
 from __future__ import annotations
 
+import re
 import sysconfig
 from pathlib import Path
 
@@ -14,7 +15,14 @@ from corpus_repos import build_repos
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clearsight.discover.detectors.controls import _detect_python, _imports_limiter, python_controls
+from clearsight.discover.detectors.controls import (
+    _IMPORT_PREFIX,
+    _MAX_IMPORT_PREFIX,
+    _RATE_LIMIT_MODULES,
+    _detect_python,
+    _imports_limiter,
+    python_controls,
+)
 from clearsight.discover.detectors.data import _URL, database_urls
 from clearsight.discover.detectors.python_code import (
     DETECTOR_ID,
@@ -204,6 +212,26 @@ def test_words_in_prose_are_not_imports() -> None:
 ])
 def test_rate_limit_imports_are_told_from_prose(line: str, imports: bool) -> None:
     assert _imports_limiter(line) is imports
+
+
+_LIMITER_MODULE = re.compile(r"\b(?:" + "|".join(_RATE_LIMIT_MODULES) + r")\b")
+
+
+def _imports_limiter_by_pattern(text: str) -> bool:
+    """The earlier form of the check: one pattern finds every whole-word module name."""
+    for match in _LIMITER_MODULE.finditer(text):
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        if match.start() - line_start <= _MAX_IMPORT_PREFIX and _IMPORT_PREFIX.fullmatch(
+                text, line_start, match.start()):
+            return True
+    return False
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from([*_RATE_LIMIT_MODULES, "from", "import", " ", "\n", ".", ",", ";", ":", "as",
+                                 "x", "_", "é", "sympy.series.", "\t"]), max_size=10).map("".join))
+def test_rate_limit_imports_are_found_as_the_pattern_found_them(text: str) -> None:
+    assert _imports_limiter(text) == _imports_limiter_by_pattern(text)
 
 
 URL_TEXTS = [

@@ -121,32 +121,47 @@ def _kw(call: ast.Call, name: str) -> ast.expr | None:
 _PYTHON_WORDS = ("ModelGuard", "weights_only", "safetensors", "hvac", "secretsmanager", "SecretClient",
                  "secretmanager", "clearsight")
 _COMMIT = re.compile(r"[0-9a-f]{40}")
-_LIMITER_MODULE = re.compile(r"\b(?:" + "|".join(_RATE_LIMIT_MODULES) + r")\b")
 # What may come before a module's name on its line: ``from``, or ``import`` and earlier modules of its list.
 _MAX_IMPORT_PREFIX = 1000  # characters before the module's name on its line; longer import lines are missed
 _IMPORT_PREFIX = re.compile(r"(?:.*[;:])?[ \t]*(?:from|import(?:[ \t]+[\w.]+(?:[ \t]+as[ \t]+\w+)?[ \t]*,)*)[ \t]+")
+
+
+# Most modules' names hold "limit": where it is missing, one search settles them all.
+_LIMITER_GATES = ("limit", *(module for module in _RATE_LIMIT_MODULES if "limit" not in module))
 
 
 def _might_observe(text: str) -> bool:
     """A cheap text check before parsing: most files use none of these libraries."""
     return (any(word in text for word in _PYTHON_WORDS)
             or ("revision" in text and _COMMIT.search(text) is not None)
-            or (any(module in text for module in _RATE_LIMIT_MODULES) and _imports_limiter(text)))
+            or (any(gate in text for gate in _LIMITER_GATES)
+                and any(module in text for module in _RATE_LIMIT_MODULES) and _imports_limiter(text)))
 
 
 def _imports_limiter(text: str) -> bool:
     """A rate-limiting module imported by its top-level name on one line (a statement continued with a
-    backslash before the module's name is missed); "limits" in prose or ``sympy.series.limits`` is not enough."""
-    line_start = scanned = 0
-    for match in _LIMITER_MODULE.finditer(text):
-        newline = text.rfind("\n", scanned, match.start())  # only the stretch since the last match: linear
-        line_start = newline + 1 if newline >= 0 else line_start
-        scanned = match.start()
-        if match.start() - line_start > _MAX_IMPORT_PREFIX:
-            continue  # bounded, so a long line full of "limits" stays linear
-        if _IMPORT_PREFIX.fullmatch(text, line_start, match.start()):
-            return True
+    backslash before the module's name is missed); "limits" in prose or ``sympy.series.limits`` is not enough.
+
+    Each module's name is found by substring search (sympy says "limits" thousands of times, and a pattern
+    over the whole text was most of this detector's time), and its line is looked at only when it is a whole
+    word with "from" or "import" before it on its line."""
+    for module in _RATE_LIMIT_MODULES:
+        at = text.find(module)
+        while at >= 0:
+            end = at + len(module)
+            if (at == 0 or not _word_char(text[at - 1])) and (end == len(text) or not _word_char(text[end])):
+                floor = at - _MAX_IMPORT_PREFIX - 1  # a newline further back leaves too long a prefix
+                newline = text.rfind("\n", max(floor, 0), at)
+                if newline >= 0 or floor < 0:
+                    prefix = text[newline + 1:at]
+                    if ("from" in prefix or "import" in prefix) and _IMPORT_PREFIX.fullmatch(prefix):
+                        return True
+            at = text.find(module, at + 1)
     return False
+
+
+def _word_char(char: str) -> bool:
+    return char.isalnum() or char == "_"
 
 
 def _detect_python(file: SourceFile) -> list[Observation]:

@@ -553,10 +553,27 @@ def _inside() -> dict[str, tuple[str, ...]]:
     return {word: tuple(sorted(other for other in words if other != word and other in word)) for word in words}
 
 
+@cache
+def _call_gates() -> tuple[str, ...]:
+    """Words one of which every reported call needs: a word each call must have (one of its rest, or its only
+    first part), cut down to the shortest call word inside it. Most texts hold none of these few."""
+    inside = _inside()
+    gates: set[str] = set()
+    for first, rest in _call_needs():
+        needed = rest or (first if len(first) == 1 else frozenset())
+        if not needed:  # no single word is needed: one of the first parts is
+            gates.update(first)
+            continue
+        gates.add(min((shortest for word in needed for shortest in (*inside[word], word)), key=len))
+    return tuple(sorted(gates))
+
+
 def _some_call_written(folded: str) -> bool:
     """Whether, as substrings, some reported call's words are all in ``folded``: one of its first parts and all
     the rest (see :func:`_call_needs`). Each word is searched for at most once, and not at all when a shorter
     call word inside it is missing; most texts lack "load", which settles most calls with one search."""
+    if not any(gate in folded for gate in _call_gates()):
+        return False
     known: dict[str, bool] = {}
     inside = _inside()
 
