@@ -46,11 +46,21 @@ def test_invalid_or_foreign_notebooks_yield_nothing(tmp_path: Path) -> None:
     assert [o for f in walk([tmp_path]) for o in NOTEBOOKS.detect(f)] == []
 
 
-def test_a_cell_that_does_not_parse_yields_its_imports_only(tmp_path: Path) -> None:
+def test_a_cell_whose_code_that_matters_does_not_parse_yields_its_imports_only(tmp_path: Path) -> None:
     (tmp_path / "old.ipynb").write_text(_notebook([
         ("code", '%%bash\npython -c "import openai"\necho hi'),
-        ("code", "print 'python 2'\nimport sklearn\nmodel = joblib.load('m.pkl')\n"),
+        ("code", "print 'loading'; model = joblib.load('m.pkl')\nimport sklearn\n"),
     ]), encoding="utf-8")
     [file] = list(walk([tmp_path]))
     assert [(o.name, o.line, o.evidence) for o in NOTEBOOKS.detect(file)] == [
         ("scikit-learn", 2, "cell 2: import sklearn")]
+
+
+def test_python_2_in_statements_that_cannot_matter_does_not_hide_the_rest(tmp_path: Path) -> None:
+    """Statements without a word the detector acts on are not parsed, so their syntax errors hide nothing."""
+    (tmp_path / "old.ipynb").write_text(_notebook([
+        ("code", "print 'python 2'\nimport sklearn\nmodel = joblib.load('m.pkl')\n"),
+    ]), encoding="utf-8")
+    [file] = list(walk([tmp_path]))
+    assert [(o.name, o.line, o.evidence[:33]) for o in NOTEBOOKS.detect(file)] == [
+        ("scikit-learn", 2, "cell 1: import sklearn"), ("m.pkl", 3, "cell 1: risky load: joblib.load (")]

@@ -2,8 +2,9 @@
 
 Only the syntax tree counts, so commented-out code and strings that merely mention a package never match. A file
 that can yield nothing but imports has them read by :mod:`~clearsight.discover.python_imports` (the same nodes,
-without parsing the module); a file that does not parse yields only its imports. Evidence strings are short and
-never contain a value that looks like a credential.
+without parsing the module); other files have only the statements that can matter parsed (see
+:mod:`~clearsight.discover.python_skeleton`); a file whose statements that matter do not parse yields only its
+imports. Evidence strings are short and never contain a value that looks like a credential.
 
 What is reported:
 
@@ -23,8 +24,9 @@ import ast
 import re
 import unicodedata
 from bisect import bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import cache, lru_cache
 from itertools import accumulate
 from typing import Literal
 
@@ -32,6 +34,7 @@ from clearsight.core.system import ComponentKind
 from clearsight.discover.catalog import import_names, lookup_import
 from clearsight.discover.interface import Confidence, FunctionDetector, Observation, SourceFile
 from clearsight.discover.python_imports import ascii_stand_in, import_statements
+from clearsight.discover.python_skeleton import skeleton
 from clearsight.discover.python_source import parse_python
 from clearsight.discover.relpaths import suffix
 
@@ -102,16 +105,71 @@ class PythonContext:
 def python_observations(source: str, rel: str, *, context: PythonContext | None = None,
                         detector: str = DETECTOR_ID) -> list[Observation]:
     """Observations in one Python source text (a file or a notebook cell); ``[]`` if it does not parse."""
-    tree = parse_python(source)
+    ctx = context if context is not None else PythonContext()
+    pruned = _pruned_tree(source, ctx)
+    tree, lines, prepared = pruned if pruned is not None else (parse_python(source), None, None)
     if tree is None:
         return import_observations(source, rel, context=context, detector=detector)
-    ctx = context if context is not None else PythonContext()
     visitor = _Visitor(rel, detector, ctx)
     try:
-        visitor.run(tree, source)
+        visitor.run(tree, source, lines, prepared)
     except RecursionError:
         return []
     return _unique(visitor.found)
+
+
+_Prepared = tuple[list[ast.Import | ast.ImportFrom], tuple[str, ...]]
+
+
+def _pruned_tree(source: str, ctx: PythonContext) -> tuple[ast.Module, _Lines, _Prepared | None] | None:
+    """The syntax tree of the statements the visitor can act on (see :mod:`~clearsight.discover.python_skeleton`),
+    or None when the whole module has to be parsed.
+
+    The statements kept are those holding a word of the walk (:class:`_Lines`), ``import`` or ``open``; the
+    names bound to ``open`` and to risky loaders are known only from the tree, so when they add words the cut
+    is made again with them. Where the module itself does not parse but the statements kept do, what they
+    hold is reported: like the import reader, this believes the code that is Python.
+    """
+    if "\r" in source or not source.isascii():
+        return None
+    lines = _Lines(source)
+    words = ("import", *_CALL_WORDS, *_risky_names(ctx.aliases.items()))
+    names = tuple(ctx.handles)
+    marks = lines.marks(words, names)
+    text = skeleton(source, marks) if marks is not None else None
+    tree = parse_python(text) if text is not None else None
+    if tree is None:
+        return None
+    imports = _collect(tree, _IMPORT_WORDS, lines)[0]
+    handles = _opened_names(tree, lines)
+    more_words = set(_risky_names(_bindings(imports))).difference(words)
+    more_names = set(handles).difference(names)
+    if not more_words and not more_names:
+        return tree, lines, (imports, handles)
+    marks = lines.marks((*words, *sorted(more_words)), (*names, *sorted(more_names)))
+    wider = skeleton(source, marks) if marks is not None else None
+    if wider is None:
+        return None
+    if wider == text:
+        return tree, lines, (imports, handles)
+    tree = parse_python(wider)
+    return (tree, lines, None) if tree is not None else None
+
+
+def _bindings(imports: list[ast.Import | ast.ImportFrom]) -> list[tuple[str, str]]:
+    """Every (name, what it stands for) an import binds, as the visitor records it; a name bound twice is
+    listed twice, since which binding the walk sees last depends on the order it visits them."""
+    bound: list[tuple[str, str]] = []
+    for node in imports:
+        if isinstance(node, ast.Import):
+            bound.extend((alias.asname, alias.name) for alias in node.names if alias.asname)
+        elif node.module and not node.level:
+            bound.extend((alias.asname or alias.name, f"{node.module}.{alias.name}") for alias in node.names)
+    return bound
+
+
+def _risky_names(aliases: Iterable[tuple[str, str]]) -> list[str]:
+    return [name for name, full in aliases if full in _RISKY_CALLS]
 
 
 def import_observations(source: str, rel: str, *, context: PythonContext | None = None,
@@ -148,17 +206,22 @@ class _Visitor:
         self.found.append(Observation(kind=kind, name=name, rel=self.rel, line=getattr(node, "lineno", None),
                                       detector=self.detector, evidence=evidence, confidence=confidence))
 
-    def run(self, tree: ast.Module, source: str | None = None) -> None:
+    def run(self, tree: ast.Module, source: str | None = None, lines: _Lines | None = None,
+            prepared: _Prepared | None = None) -> None:
         """Imports first (anywhere in the tree), so aliases and "this file uses AI" are known before the calls;
         then module constants; then calls, assignments and ``with`` blocks in source order.
 
         With the ``source``, statements whose lines cannot matter are not walked (:class:`_Lines`): a big test
-        module that loads one pickle is mostly statements without a word this visitor acts on.
+        module that loads one pickle is mostly statements without a word this visitor acts on. ``prepared``
+        holds the tree's imports and the names it binds to ``open``, when :func:`_pruned_tree` found them.
         """
-        lines = _Lines(source) if source is not None and source.isascii() else None
+        if lines is None:
+            lines = _Lines(source) if source is not None and source.isascii() else None
         handles: tuple[str, ...] = ()
         if lines is None:
             imports, nodes = _collect(tree)  # nothing to prune by: one walk serves both lists
+        elif prepared is not None:
+            (imports, handles), nodes = prepared, []
         else:
             imports, nodes = _collect(tree, _IMPORT_WORDS, lines)[0], []
             handles = _opened_names(tree, lines)
@@ -166,7 +229,7 @@ class _Visitor:
         for stmt in tree.body:
             self._module_constant(stmt)
         if lines is not None:  # the words depend on the aliases the imports just bound
-            nodes = _collect(tree, (*_CALL_WORDS, *handles, *self.ctx.handles, *self._risky_aliases()), lines)[1]
+            nodes = _collect(tree, (*_CALL_WORDS, *self._risky_aliases()), lines, (*handles, *self.ctx.handles))[1]
         for node in nodes:
             if isinstance(node, ast.Call):
                 self._call(node)
@@ -268,7 +331,7 @@ class _Visitor:
 
     def _risky_aliases(self) -> list[str]:
         """Names that call a risky loader without saying so (``from pickle import loads as fetch``)."""
-        return [name for name, full in self.ctx.aliases.items() if full in _RISKY_CALLS]
+        return _risky_names(self.ctx.aliases.items())
 
     def _bind_handle(self, name: str, value: ast.expr) -> None:
         """Remember which file a handle was opened on, so ``pickle.load(fh)`` names the file it unpickles."""
@@ -410,27 +473,41 @@ class _Lines:
         while at >= 0:
             self._starts.append(at + 1)
             at = self.source.find("\n", at + 1)
-        self._cache: dict[tuple[str, ...], list[int]] = {}
+        self._cache: dict[tuple[tuple[str, ...], tuple[str, ...]], list[int]] = {}
 
-    def marks(self, words: tuple[str, ...]) -> list[int] | None:
-        """Running count of lines holding a word: ``marks[end] - marks[start - 1]`` > 0 when lines start..end
-        (1-based) hold one."""
-        found = self._cache.get(words)
+    def marks(self, words: tuple[str, ...], names: tuple[str, ...] = ()) -> list[int] | None:
+        """Running count of lines holding a word (anywhere) or a name (as a whole identifier):
+        ``marks[end] - marks[start - 1]`` > 0 when lines start..end (1-based) hold one."""
+        key = (words, names)
+        found = self._cache.get(key)
         if found is not None:
             return found
-        if len(set(words)) > self.MAX_WORDS:
+        if len(set(words)) + len(set(names)) > self.MAX_WORDS:
             return None  # walk everything
         hit = bytearray(len(self._starts) + 1)
-        source = self.source
+        source, starts = self.source, self._starts
         for word in set(words):
             at = source.find(word)
             while at >= 0:
-                line = bisect_right(self._starts, at)  # 1-based line of offset ``at``
+                line = bisect_right(starts, at)  # 1-based line of offset ``at``
                 hit[line] = 1
-                at = source.find(word, self._starts[line] if line < len(self._starts) else len(source))
+                at = source.find(word, starts[line] if line < len(starts) else len(source))
+        if names:
+            search = _whole_names(tuple(sorted(set(names)))).search
+            match = search(source)
+            while match is not None:
+                line = bisect_right(starts, match.start())
+                hit[line] = 1
+                match = search(source, starts[line]) if line < len(starts) else None
         counts = list(accumulate(hit))
-        self._cache[words] = counts
+        self._cache[key] = counts
         return counts
+
+
+@lru_cache(maxsize=256)
+def _whole_names(names: tuple[str, ...]) -> re.Pattern[str]:
+    """Any of ``names`` as a whole identifier: a handle called ``f`` is not every line with the letter f."""
+    return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, names)) + r")(?!\w)")
 
 
 def _first_line(statement: ast.stmt) -> int:
@@ -452,15 +529,17 @@ def _opened_names(tree: ast.Module, lines: _Lines) -> tuple[str, ...]:
 
 
 def _collect(tree: ast.Module, words: tuple[str, ...] = (), lines: _Lines | None = None,
+             names: tuple[str, ...] = (),
              ) -> tuple[list[ast.Import | ast.ImportFrom], list[ast.Call | ast.Assign | ast.With]]:
     """One iterative walk (deep trees cannot exhaust the stack): imports in breadth-first order, as ``ast.walk``
     yields them, and calls, assignments and ``with`` blocks depth-first in source order. With ``lines``,
-    statements none of whose lines holds one of ``words`` are skipped with everything inside them.
+    statements none of whose lines holds one of ``words`` or ``names`` (see :meth:`_Lines.marks`) are skipped
+    with everything inside them.
 
     Breadth-first order within one depth is depth-first order, so sorting the imports by (depth, position)
     reproduces ``ast.walk`` without a second pass over the tree.
     """
-    marks = lines.marks(words) if lines is not None else None
+    marks = lines.marks(words, names) if lines is not None else None
     imports: list[tuple[int, int, ast.Import | ast.ImportFrom]] = []
     nodes: list[ast.Call | ast.Assign | ast.With] = []
     stack: list[tuple[ast.AST, int]] = [(tree, 0)]

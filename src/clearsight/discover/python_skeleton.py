@@ -1,0 +1,154 @@
+"""A module's text with the statements that cannot matter replaced by ``pass``, so that less of it is parsed.
+
+Why: a file that loads a pickle or names a model has to be parsed to know the call is code, and parsing whole
+big modules (test suites, mostly) was the largest cost left in discovery. The Python detector walks only
+statements that hold one of its words on their lines (:class:`~clearsight.discover.detectors.python_code`'s
+``_Lines``); a statement without one can be left out of the parse as well. Each such statement (with its
+decorators, its ``else``/``except``/``finally`` clauses and its body) becomes one ``pass`` at its own
+indentation and blank lines, so every statement that is kept keeps its line and column numbers, and its
+syntax tree is the one the whole module gives. Statements with a word are kept; in compound ones, the same
+is done to their bodies. A ``match`` statement with a word is kept whole (its body must be ``case`` blocks).
+
+Module-level simple statements that hold "=" are kept whatever their words: the detector reads every
+module-level assignment of a string (``MODEL = "gpt-4o"`` is used later as ``model=MODEL``).
+
+The text is cut along Python's logical lines, which takes knowing where strings, comments and brackets are:
+one regular expression steps over them. Only the easy texts are cut: ASCII, no carriage return, no tab or
+form feed in any statement's indentation, and brackets that balance; anything else gives None and the
+caller parses the whole module. A cut that does not parse (a module that is not Python) also falls back.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Comments, the four kinds of string literal (a prefix never changes where one ends; one left open runs to the
+# end of its line, or of the text for a triple quote), brackets, line continuations and newlines.
+_TOKEN = re.compile(
+    r"#[^\n]*+"
+    r"|'''[^'\\]*+(?:(?:\\.|'(?!''))[^'\\]*+)*+(?:''')?"
+    r'|"""[^"\\]*+(?:(?:\\.|"(?!""))[^"\\]*+)*+(?:""")?'
+    r"|'[^'\\\n]*+(?:\\.[^'\\\n]*+)*+'?"
+    r'|"[^"\\\n]*+(?:\\.[^"\\\n]*+)*+"?'
+    r"|[()\[\]{}\n]|\\\n",
+    re.DOTALL,
+)
+_OPEN = frozenset("([{")
+_CLOSE = frozenset(")]}")
+_CLAUSE = re.compile(r"(?:else|elif|except|finally)\b")
+_MATCH = re.compile(r"match\b")
+
+
+class _Statement:
+    """One logical line that holds code: its first and last physical line (1-based) and indentation."""
+
+    __slots__ = ("first", "indent", "last", "text")
+
+    def __init__(self, first: int, last: int, indent: int, text: str) -> None:
+        self.first = first
+        self.last = last
+        self.indent = indent
+        self.text = text  # the first physical line without its indentation
+
+
+def logical_lines(source: str) -> list[tuple[int, int]] | None:
+    """(first, last) physical line of every logical line, blank and comment-only ones included; None when
+    brackets do not balance."""
+    spans: list[tuple[int, int]] = []
+    depth = 0
+    line = start = 1
+    for token in _TOKEN.findall(source):
+        head = token[0]
+        if head == "\n":
+            if depth == 0:
+                spans.append((start, line))
+                start = line + 1
+            line += 1
+        elif head in _OPEN:
+            depth += 1
+        elif head in _CLOSE:
+            depth -= 1
+            if depth < 0:
+                return None
+        elif head == "\\":
+            line += 1
+        elif head != "#":
+            line += token.count("\n")
+    if depth:
+        return None
+    if start <= line:
+        spans.append((start, line))
+    return spans
+
+
+def skeleton(source: str, marks: list[int]) -> str | None:
+    """``source`` with every statement none of whose lines holds a word replaced by ``pass``.
+
+    ``marks[k]`` counts the lines among the first ``k`` (1-based) that hold a word, so a statement on lines
+    ``a..b`` holds one when ``marks[b] > marks[a - 1]``. None when the text is not one this module cuts.
+    """
+    if "\r" in source or not source.isascii():
+        return None
+    spans = logical_lines(source)
+    if spans is None:
+        return None
+    physical = source.split("\n")
+    statements: list[_Statement] = []
+    for first, last in spans:
+        line = physical[first - 1]
+        code = line.lstrip(" ")
+        if not code or code[0] == "#":
+            continue
+        if code[0] in "\t\f\\":
+            return None  # indentation Python measures in its own way, or a continuation with nothing before it
+        statements.append(_Statement(first, last, len(line) - len(code), code))
+    out = list(physical)
+    if not statements:
+        return source
+    if statements[0].indent != 0:
+        return None
+    end = _block(statements, 0, out, marks, top=True)
+    return "\n".join(out) if end == len(statements) else None
+
+
+def _block(statements: list[_Statement], at: int, out: list[str], marks: list[int], *, top: bool) -> int:
+    """Cut the statements of the block that starts at ``statements[at]``; the index after the block (where a
+    statement's indentation is not the block's), or -1 when the lines do not make blocks."""
+    indent = statements[at].indent
+    count = len(statements)
+    while at < count and statements[at].indent == indent:
+        start = at
+        while statements[at].text[0] == "@":  # decorators belong to the definition that follows
+            at += 1
+            if at == count or statements[at].indent != indent:
+                return -1
+        header = statements[at]
+        at += 1
+        bodies: list[tuple[int, int]] = []
+        at = _body(statements, at, indent, bodies)
+        while at < count and statements[at].indent == indent and _CLAUSE.match(statements[at].text):
+            at = _body(statements, at + 1, indent, bodies)
+        first, last = statements[start].first, statements[at - 1].last
+        if marks[last] > marks[first - 1]:
+            if bodies and _MATCH.match(header.text):
+                continue  # a match statement's body must stay case blocks
+            for begin, finish in bodies:
+                if _block(statements, begin, out, marks, top=False) != finish:
+                    return -1
+            continue
+        if top and not bodies and any("=" in out[number - 1] for number in range(first, last + 1)):
+            continue  # a module-level assignment the detector reads whatever its words
+        out[first - 1] = " " * indent + "pass"
+        for number in range(first, last):
+            out[number] = ""
+    return at
+
+
+def _body(statements: list[_Statement], at: int, indent: int, bodies: list[tuple[int, int]]) -> int:
+    """Record the indented block (if any) that starts at ``at``; the index after it."""
+    begin = at
+    while at < len(statements) and statements[at].indent > indent:
+        at += 1
+    if at > begin:
+        bodies.append((begin, at))
+    return at
