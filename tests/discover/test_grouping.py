@@ -1,6 +1,11 @@
 from __future__ import annotations
 
-from clearsight.discover.grouping import claim, group, merge, unit_of, unit_roots
+from pathlib import PurePosixPath
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from clearsight.discover.grouping import claim, group, is_marker, merge, unit_of, unit_roots
 from clearsight.discover.interface import Observation
 
 
@@ -19,6 +24,27 @@ def test_units_follow_project_markers() -> None:
     assert unit_of("bot/src/bot.py", units) == "bot"
     assert unit_of("notebooks/explore.ipynb", units) == "notebooks"  # no marker: its top-level folder
     assert unit_of("train.py", units) == "."
+
+
+def _unit_by_path(rel: str, units: set[str]) -> str:
+    """How units were always found, with path objects."""
+    parent = PurePosixPath(rel).parent
+    for folder in (parent, *parent.parents):
+        if str(folder) in units and str(folder) != ".":
+            return str(folder)
+    parts = PurePosixPath(rel).parts
+    return parts[0] if len(parts) > 1 else "."
+
+
+_PATHS = st.lists(st.sampled_from(["a", "b", "a/b", "", ".", "..", "setup.py", "x.py", "requirements.txt"]),
+                  min_size=1, max_size=5).map("/".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_PATHS, st.sets(_PATHS.map(lambda rel: str(PurePosixPath(rel))), max_size=4))
+def test_units_by_string_are_the_units_by_path(rel: str, units: set[str]) -> None:
+    assert unit_of(rel, units) == _unit_by_path(rel, units)
+    assert is_marker(rel) == (PurePosixPath(rel).name in {"setup.py", "requirements.txt"})
 
 
 def test_merge_keeps_every_location_and_the_best_confidence() -> None:

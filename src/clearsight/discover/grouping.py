@@ -18,6 +18,7 @@ from clearsight.core.discovery import DataUse, DiscoveredComponent, DiscoveredSy
 from clearsight.core.ids import slugify
 from clearsight.discover.interface import Confidence, Observation
 from clearsight.discover.links import find_reads
+from clearsight.discover.relpaths import base_name
 
 UNIT_MARKERS = frozenset({
     "pyproject.toml", "setup.py", "setup.cfg", "Pipfile", "environment.yml", "environment.yaml", "package.json",
@@ -32,7 +33,7 @@ _CONFIDENCE = {"low": 0, "medium": 1, "high": 2}
 
 
 def is_marker(rel: str) -> bool:
-    name = PurePosixPath(rel).name
+    name = base_name(rel) if _clean(rel) else PurePosixPath(rel).name
     return name in UNIT_MARKERS or bool(_REQUIREMENTS.match(name))
 
 
@@ -41,8 +42,23 @@ def unit_roots(rels: Iterable[str]) -> set[str]:
     return {str(PurePosixPath(rel).parent) for rel in rels if is_marker(rel)}
 
 
+def _clean(rel: str) -> bool:
+    """A walker's relative path (no empty or "." parts, not absolute), where string operations agree with
+    ``PurePosixPath``; every file of a tree is placed in its unit, so a path object each was slow."""
+    return (bool(rel) and rel[0] != "/" and rel[-1] != "/" and "//" not in rel and "./" not in rel
+            and rel != "." and not rel.endswith("/."))
+
+
 def unit_of(rel: str, units: set[str]) -> str:
     """The deepest unit folder containing ``rel``; otherwise its top-level folder (or "." for root files)."""
+    if _clean(rel):
+        at = rel.rfind("/")
+        while at > 0:
+            if rel[:at] in units:
+                return rel[:at]
+            at = rel.rfind("/", 0, at)
+        first = rel.find("/")
+        return rel[:first] if first > 0 else "."
     parent = PurePosixPath(rel).parent
     for folder in (parent, *parent.parents):
         if str(folder) in units and str(folder) != ".":
