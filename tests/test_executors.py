@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from clearsight.core.errors import InputError
-from clearsight.discover.run import discover
+from clearsight.discover.run import WORKER_PRELOAD, discover
 from clearsight.executors import DaskExecutor, LocalExecutor, SerialExecutor, executor_from
 
 REPOS = {
@@ -54,6 +54,15 @@ def test_serial_and_process_pool_agree(repos: list[Path]) -> None:
 def test_single_root_with_a_pool_is_unchanged(repos: list[Path]) -> None:
     assert (discover(repos[:1], executor=LocalExecutor(2)).model_dump_json()
             == discover(repos[:1]).model_dump_json())
+
+
+def test_workers_forked_from_a_preloaded_server_agree(repos: list[Path]) -> None:
+    """What the command line uses: one process imports the detectors, the workers are forked from it."""
+    pool = executor_from("local", 2, preload=WORKER_PRELOAD)
+    assert isinstance(pool, LocalExecutor) and pool.preload == WORKER_PRELOAD
+    serial = discover(repos).model_dump_json()
+    assert discover(repos, executor=pool).model_dump_json() == serial
+    assert discover(repos[:1], executor=pool).model_dump_json() == discover(repos[:1]).model_dump_json()
 
 
 def test_dask_local_cluster_matches_the_local_run(repos: list[Path]) -> None:
