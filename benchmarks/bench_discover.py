@@ -1,6 +1,6 @@
 """Benchmark: ``clearsight discover`` against cdxgen (ML-BOM) and Trusera ai-bom, in one run (issue #4).
 
-    python benchmarks/bench_discover.py [--runs 3] [--target-files 10000] [--work DIR] [--json FILE]
+    python benchmarks/bench_discover.py [--runs 3] [--aibom-runs 1] [--target-files 10000] [--work DIR] [--json FILE]
 
 Everything is prepared outside the repository, under ``--work`` (default /tmp/clearsight-bench-discover):
 
@@ -182,6 +182,7 @@ def main() -> int:
     ap.add_argument("--json", type=Path, help="also write the raw results here")
     ap.add_argument("--skip-anchors", action="store_true", help="time Clearsight only")
     ap.add_argument("--skip-aibom", action="store_true", help="leave out ai-bom (about 3 minutes a run here)")
+    ap.add_argument("--aibom-runs", type=int, help="runs of ai-bom (default: --runs); its median is of these")
     ap.add_argument("--quick", action="store_true",
                     help="Clearsight serial and split --jobs 2 only (skip 1-root --jobs 2 and split serial)")
     args = ap.parse_args()
@@ -228,7 +229,7 @@ def main() -> int:
         results.append(time_tool(
             f"ai-bom {aib['version']}",
             [aib["exe"], "scan", str(tree), "--deep", "--format", "json", "-o", str(out / "aibom.json"),
-             "--quiet", "--no-telemetry"], args.runs, env=env))
+             "--quiet", "--no-telemetry"], args.aibom_runs or args.runs, env=env))
     else:
         results.append({"label": "ai-bom", "cmd": [], "times": [], "median": None,
                         "note": f"not available: {aib['why']}"})
@@ -236,7 +237,8 @@ def main() -> int:
     cdx_rate = next((nfiles / r["median"] for r in results if r["label"].startswith("cdxgen") and r["median"]),
                     None)
     print(f"\nTree: {nfiles:,} files ({', '.join(parts)}) under `$W/tree`, $W = {work}; "
-          f"{os.cpu_count()} CPUs; median of {args.runs} runs.\n")
+          f"{os.cpu_count()} CPUs; median of {args.runs} runs"
+          + (f" ({args.aibom_runs} of ai-bom)" if args.aibom_runs and aib["available"] else "") + ".\n")
     print("| Tool | Command | Median s | Runs (s) | Files/s | vs cdxgen |")
     print("|---|---|---:|---|---:|---:|")
     for r in results:
