@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from clearsight.discover import python_skeleton
 from clearsight.discover.detectors.python_code import (
     _CALL_WORDS,
     DETECTOR_ID,
@@ -176,6 +177,36 @@ def test_texts_the_cut_does_not_handle_are_declined(source: str) -> None:
     marks = lines.marks(WORDS)
     assert marks is not None
     assert skeleton(source, marks) is None
+
+
+# From the review: valid on Python 3.12 (an f-string's field holds its own quotes), misread by a 3.11 lexer.
+NESTED_QUOTES = [
+    'MODEL = "gpt-4o"\nMODEL = f"{"#"}" + g(\n  f"{"#"}")\nclient.create(model=MODEL)\n',
+    'MODEL: f"{"#"}" + g(\n  f"{"#"}") = "gpt-4o"\n',
+    'c.create(model=M)\ndef f():\n    return f"{"""b"""}"\nM = "claude-3"\n',
+    'c.create(model=M)\nif x:\n    y = f"{d["("]}"\nM = "claude-3"\nz = f"{d[")"]}"\n',
+]
+
+
+@pytest.mark.parametrize("source", NESTED_QUOTES)
+def test_f_strings_with_their_own_quotes_inside_are_declined_where_python_allows_them(
+        monkeypatch: pytest.MonkeyPatch, source: str) -> None:
+    monkeypatch.setattr(python_skeleton, "_NESTED_QUOTES", True)
+    marks = _Lines(source).marks(WORDS)
+    assert marks is not None and skeleton(source, marks) is None
+
+
+def test_closed_f_strings_are_still_cut_where_fields_may_hold_quotes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(python_skeleton, "_NESTED_QUOTES", True)
+    source = 'import torch\ndef f(x):\n    return f"{x!r:>{w}} {{}}" + rf\'{x}\'\ntorch.load(p)\n'
+    assert _check_cut(source)
+
+
+def test_blocks_deeper_than_python_allows_are_declined_not_a_crash() -> None:
+    source = "import torch\n" + "".join(" " * i + "if x:\n" for i in range(995)) + " " * 995 + "torch.load(p)\n"
+    marks = _Lines(source).marks(WORDS)
+    assert marks is not None and skeleton(source, marks) is None
+    assert [o.name for o in python_observations(source, "app.py")] == ["pytorch"]  # what the imports say
 
 
 def test_logical_lines_follow_brackets_strings_and_continuations() -> None:

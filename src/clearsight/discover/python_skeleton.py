@@ -14,13 +14,16 @@ module-level assignment of a string (``MODEL = "gpt-4o"`` is used later as ``mod
 
 The text is cut along Python's logical lines, which takes knowing where strings, comments and brackets are:
 one regular expression steps over them. Only the easy texts are cut: ASCII, no carriage return, no tab or
-form feed in any statement's indentation, and brackets that balance; anything else gives None and the
-caller parses the whole module. A cut that does not parse (a module that is not Python) also falls back.
+form feed in any statement's indentation, brackets that balance, blocks at most 100 deep (Python's limit)
+and, on Python 3.12 and later, f-strings whose replacement fields the pattern sees closed (3.12 lets a field
+hold strings in the f-string's own quotes); anything else gives None and the caller parses the whole
+module. A cut that does not parse (a module that is not Python) also falls back.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 
 # Comments, the four kinds of string literal (a prefix never changes where one ends; one left open runs to the
 # end of its line, or of the text for a triple quote), brackets, line continuations and newlines.
@@ -33,6 +36,11 @@ _TOKEN = re.compile(
     r"|[()\[\]{}\n]|\\\n",
     re.DOTALL,
 )
+# From Python 3.12 (PEP 701) a replacement field of an f-string may hold strings in the same quotes
+# (``f"{d["k"]}"``), which the pattern above ends too early; such texts are declined (see _fields_closed).
+_NESTED_QUOTES = sys.version_info >= (3, 12)
+_F_PREFIX = re.compile(r"(?<!\w)[rR]?[fF][rR]?$")
+_MAX_DEPTH = 100  # Python's own limit on indentation levels
 _OPEN = frozenset("([{")
 _CLOSE = frozenset(")]}")
 _CLAUSE = re.compile(r"(?:else|elif|except|finally)\b")
@@ -74,11 +82,43 @@ def logical_lines(source: str) -> list[tuple[int, int]] | None:
             line += 1
         elif head != "#":
             line += token.count("\n")
-    if depth:
+    if depth or (_NESTED_QUOTES and not _fields_closed(source)):
         return None
     if start <= line:
         spans.append((start, line))
     return spans
+
+
+def _fields_closed(source: str) -> bool:
+    """Whether every f-string the pattern found closes its replacement fields: where one is left open, Python
+    3.12 reads on past the quote the pattern stopped at (valid 3.11 code never leaves one open)."""
+    for match in _TOKEN.finditer(source):
+        token = match.group()
+        if token[0] not in "'\"" or not _F_PREFIX.search(source, max(0, match.start() - 3), match.start()):
+            continue
+        if not _closed(token):
+            return False
+    return True
+
+
+def _closed(token: str) -> bool:
+    """Whether an f-string's fields all close: outside a field "{{" and "}}" are literal braces, inside one
+    every brace counts (a nested field of a format spec: ``{x:>{w}}``). A brace in a string inside a field
+    is counted too, which can only decline a text that was fine."""
+    depth = at = 0
+    while at < len(token):
+        char = token[at]
+        if char in "{}" and depth == 0 and token.startswith(char, at + 1):
+            at += 2
+            continue
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth < 0:
+                return False
+        at += 1
+    return depth == 0
 
 
 def skeleton(source: str, marks: list[int]) -> str | None:
@@ -107,13 +147,17 @@ def skeleton(source: str, marks: list[int]) -> str | None:
         return source
     if statements[0].indent != 0:
         return None
-    end = _block(statements, 0, out, marks, top=True)
+    end = _block(statements, 0, out, marks, depth=0)
     return "\n".join(out) if end == len(statements) else None
 
 
-def _block(statements: list[_Statement], at: int, out: list[str], marks: list[int], *, top: bool) -> int:
-    """Cut the statements of the block that starts at ``statements[at]``; the index after the block (where a
-    statement's indentation is not the block's), or -1 when the lines do not make blocks."""
+def _block(statements: list[_Statement], at: int, out: list[str], marks: list[int], *, depth: int) -> int:
+    """Cut the statements of the block that starts at ``statements[at]`` (``depth`` blocks deep); the index
+    after the block (where a statement's indentation is not the block's), or -1 when the lines do not make
+    blocks or nest deeper than Python allows."""
+    if depth > _MAX_DEPTH:
+        return -1
+    top = depth == 0
     indent = statements[at].indent
     count = len(statements)
     while at < count and statements[at].indent == indent:
@@ -133,7 +177,7 @@ def _block(statements: list[_Statement], at: int, out: list[str], marks: list[in
             if bodies and _MATCH.match(header.text):
                 continue  # a match statement's body must stay case blocks
             for begin, finish in bodies:
-                if _block(statements, begin, out, marks, top=False) != finish:
+                if _block(statements, begin, out, marks, depth=depth + 1) != finish:
                     return -1
             continue
         if top and not bodies and any("=" in out[number - 1] for number in range(first, last + 1)):
