@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from clearsight.core.errors import InputError
-from clearsight.discover.run import WORKER_PRELOAD, discover
+from clearsight.discover import WORKER_PRELOAD
+from clearsight.discover.run import discover
 from clearsight.executors import DaskExecutor, LocalExecutor, SerialExecutor, executor_from
 
 REPOS = {
@@ -60,6 +61,7 @@ def test_workers_forked_from_a_preloaded_server_agree(repos: list[Path]) -> None
     """What the command line uses: one process imports the detectors, the workers are forked from it."""
     pool = executor_from("local", 2, preload=WORKER_PRELOAD)
     assert isinstance(pool, LocalExecutor) and pool.preload == WORKER_PRELOAD
+    pool.start()
     serial = discover(repos).model_dump_json()
     assert discover(repos, executor=pool).model_dump_json() == serial
     assert discover(repos[:1], executor=pool).model_dump_json() == discover(repos[:1]).model_dump_json()

@@ -46,20 +46,31 @@ class LocalExecutor:
         self.jobs = jobs
         self.preload = tuple(preload)
 
-    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
-        if self.jobs == 1 or len(items) <= 1:
-            return [fn(item) for item in items]
+    def start(self) -> None:
+        """Start the fork server now (it imports the preloaded modules while the caller walks its trees);
+        nothing without ``preload`` or a fork server."""
+        if self._context().get_start_method() == "forkserver":
+            import multiprocessing.forkserver
+
+            multiprocessing.forkserver.ensure_running()
+
+    def _context(self) -> Any:
         import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
 
         # spawn, not fork: a parent that already ran OpenMP code (scikit-learn's boosting) deadlocks forked children;
         # a fork server is a clean process of its own, so its children are safe
-        context: Any
         if self.preload and "forkserver" in multiprocessing.get_all_start_methods():
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(list(self.preload))
-        else:
-            context = multiprocessing.get_context("spawn")
+            return context
+        return multiprocessing.get_context("spawn")
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        if self.jobs == 1 or len(items) <= 1:
+            return [fn(item) for item in items]
+        from concurrent.futures import ProcessPoolExecutor
+
+        context = self._context()
         workers = min(self.jobs, len(items))
         threads = max(1, (os.cpu_count() or 1) // workers)
         with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_limit_threads,

@@ -31,11 +31,16 @@ def discover(
         None, "--repos-file", help="File with one folder per line (# comments and blank lines ignored)."),
 ) -> None:
     """Find AI SDKs, models, model files, datasets, data stores and personal data, grouped into systems."""
+    from clearsight.discover import WORKER_PRELOAD
+    from clearsight.executors import LocalExecutor, executor_from
+
+    runner = executor_from(executor, jobs, preload=WORKER_PRELOAD)
+    if isinstance(runner, LocalExecutor):
+        runner.start()  # its workers' imports run while this process imports the detectors and walks
+
     from clearsight.cli.output import write_outputs
     from clearsight.discover.interface import is_utf8, printable
-    from clearsight.discover.run import WORKER_PRELOAD
     from clearsight.discover.run import discover as run_discovery
-    from clearsight.executors import executor_from
     from clearsight.report.cyclonedx import render_cyclonedx
     from clearsight.report.discovery import render_json, render_sarif, render_table
 
@@ -50,7 +55,6 @@ def discover(
     unnamed = [p for p in paths if not is_utf8(str(p))]
     if unnamed:  # its folder name would name a system, and no report format can encode it
         raise InputError("the path is not valid UTF-8; rename it to scan it", path=printable(str(unnamed[0])))
-    runner = executor_from(executor, jobs, preload=WORKER_PRELOAD)
     declared = _declared(inventory, paths)
     report = run_discovery(paths, declared=declared, executor=runner)
     renderers = {DiscoverFormat.json: render_json, DiscoverFormat.sarif: render_sarif,

@@ -3,3 +3,7 @@
 Detectors look at one file each and report Observations; the runner walks the trees, the grouping step turns
 observations into components and components into systems. Nothing here imports or runs the code it reads.
 """
+
+# What a local worker needs imported: the program that started it and the detectors. Nothing there starts
+# OpenMP or BLAS threads, so workers may be forked from one process that imported these once.
+WORKER_PRELOAD = ("__main__", "clearsight.discover.run")

@@ -49,9 +49,6 @@ class RootResult:
     files_read: int = field(default=0)
 
 
-# What a local worker needs imported: the program that started it and the detectors. Nothing here starts
-# OpenMP or BLAS threads, so workers may be forked from one process that imported these once.
-WORKER_PRELOAD = ("__main__", __name__)
 CHUNK_FILES = 256  # files per worker task: enough work to outweigh sending the task
 
 
