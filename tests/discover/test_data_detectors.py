@@ -11,8 +11,10 @@ from hypothesis import strategies as st
 
 from clearsight.discover.detectors.data import (
     _FIELD_START,
+    _ORM_FIELD,
     _PY_CLIENT_GATES,
     _PY_CLIENTS,
+    _PY_FIELD,
     DATA_DETECTORS,
     _field_names,
     _words,
@@ -60,13 +62,29 @@ def test_the_snake_case_shortcut_splits_names_as_the_patterns_do(name: str) -> N
     assert _words(name) == _words_by_patterns(name)
 
 
-_FIELD_PIECES = ["\n", "\n    ", "  ", "\t", "email", "x", "_1", ":", "=", " ", "é", "\r", "#"]
+_FIELD_LINE = st.tuples(
+    st.sampled_from(["", "    ", "\t", " \f", "x"]), st.sampled_from(["email", "x", "é", "phone_1", "else"]),
+    st.sampled_from(["", " ", "\t", "\f"]), st.sampled_from([":", "=", ": str =", ":=", ": Mapped[str] =", "=="]),
+    st.sampled_from(["", " ", "\f", "\t", "\r"]),
+    st.sampled_from(["Column(", "db.Column(", "models.EmailField(", "Field (", "mapped_column(", "orm.mapped_column(",
+                     "fields.Str(", "str", "1", "Field", "sa.Column (", "Column\f(", "x(", ""]),
+).map("".join)
+_FIELD_TEXTS = st.tuples(st.lists(_FIELD_LINE, max_size=6), st.sampled_from(["\n", "\r\n", "\n\n"])).map(
+    lambda parts: parts[1].join(parts[0]))
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from(_FIELD_PIECES), max_size=14).map("".join))
-def test_field_names_are_the_ones_a_line_by_line_search_finds(text: str) -> None:
-    assert _field_names(text) == set(_FIELD_START.findall(text))
+@settings(max_examples=500, deadline=None)
+@given(_FIELD_TEXTS)
+def test_every_line_a_field_pattern_matches_has_its_name_among_the_candidates(text: str) -> None:
+    """The candidates decide whether a file is read line by line: every field line must be among them."""
+    candidates = _field_names(text)
+    assert candidates <= set(_FIELD_START.findall(text))
+    for start in _FIELD_START.finditer(text):
+        end = text.find("\n", start.start())
+        line = text[start.start():end if end >= 0 else len(text)].rstrip("\r")
+        match = _PY_FIELD.match(line) or _ORM_FIELD.match(line)
+        if match is not None:
+            assert match.group("name") in candidates, line
 
 
 # One call of each pattern's alternatives: each must be found, and each must hold a gate word.

@@ -367,17 +367,21 @@ _PY_NOT_FIELDS = {"self", "cls", "return", "model_config", "class_config"}
 # Where a field can start: an indented name followed by ":" or "=" on the same line. Finding these in the whole
 # text first spares matching both patterns against every line of every file.
 _FIELD_START = re.compile(r"^[ \t]+(?P<name>[A-Za-z_]\w*)[ \t]*[:=]", re.MULTILINE)
-# The same names after the first line: a pattern that starts with a newline is searched for by that character,
-# where "^" is tried at every position (half the cost over a big tree).
-_LATER_FIELD_NAME = re.compile(r"\n[ \t]+([A-Za-z_]\w*)[ \t]*[:=]")
+# The names of lines that can be fields: ``_PY_FIELD`` needs ":" after the name, ``_ORM_FIELD`` an ORM call
+# after "=" (a plain ``x = 1`` in a function is neither, and most indented lines of code are that). A
+# pattern that starts with a newline is searched for by that character, where "^" is tried everywhere.
+_FIELD_TAIL = (r"[ \t]*(?::|=[^\S\n]*(?:models\.\w+Field|(?:db\.|sa\.)?Column|(?:orm\.)?mapped_column"
+               r"|fields\.\w+|Field)[^\S\n]*\()")
+_LATER_FIELD_NAME = re.compile(r"\n[ \t]+([A-Za-z_]\w*)" + _FIELD_TAIL)
+_FIRST_FIELD_NAME = re.compile(r"[ \t]+([A-Za-z_]\w*)" + _FIELD_TAIL)
 
 
 def _field_names(text: str) -> set[str]:
-    """The names ``_FIELD_START`` finds in ``text``."""
+    """The names of the lines ``_PY_FIELD`` or ``_ORM_FIELD`` can match (and a few more)."""
     names = set(_LATER_FIELD_NAME.findall(text))
-    first = _FIELD_START.match(text)
+    first = _FIRST_FIELD_NAME.match(text)
     if first is not None:
-        names.add(first.group("name"))
+        names.add(first.group(1))
     return names
 
 
