@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from clearsight.discover.registry import DetectorError, run_detectors
-from clearsight.discover.walk import Skipped, TextsOnDisk, walk
+from clearsight.discover.walk import FileRef, Skipped, TextsOnDisk, read_file, walk
 
 
 def _tree(root: Path, files: dict[str, bytes | str]) -> None:
@@ -89,15 +89,15 @@ def test_symlink_loop_does_not_hang_and_outside_links_are_not_followed(tmp_path:
 
 def test_unreadable_file_is_listed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _tree(tmp_path, {"locked.py": "import openai\n", "open.py": "x = 1\n"})
-    # chmod 0 cannot lock root out (CI runs as root), so the denial is simulated at open().
-    real_open = open
+    # chmod 0 cannot lock root out (CI runs as root), so the denial is simulated where files are opened.
+    real_open = os.open
 
     def guarded(file, *args, **kwargs):  # type: ignore[no-untyped-def]
         if str(file).endswith("locked.py"):
             raise PermissionError(13, "Permission denied", str(file))
         return real_open(file, *args, **kwargs)
 
-    monkeypatch.setattr("builtins.open", guarded)
+    monkeypatch.setattr(os, "open", guarded)
     skipped: list[Skipped] = []
     rels = [f.rel for f in walk([tmp_path], skipped=skipped)]
     assert rels == ["open.py"]
@@ -115,6 +115,25 @@ def test_fifo_and_missing_root_do_not_crash(tmp_path: Path) -> None:
     assert reasons["."] == "unreadable"
     if hasattr(os, "mkfifo"):
         assert reasons["pipe"] == "unreadable"
+
+
+def test_a_file_replaced_after_the_walk_is_read_safely(tmp_path: Path) -> None:
+    """Between the walk and the read a file may become a symlink or a FIFO: never followed, never waited on."""
+    _tree(tmp_path, {"secret.txt": "outside", "big.py": "x = 1\n" * 5_000, "nul.bin": b"a\0b"})
+    (tmp_path / "link.py").symlink_to(tmp_path / "secret.txt")
+    names = ["link.py", "big.py", "nul.bin"]
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "pipe.py")
+        names.append("pipe.py")
+    skipped: list[Skipped] = []
+    files = [f for name in names for f in read_file(FileRef(tmp_path / name, tmp_path, name), skipped)]
+    assert [(f.rel, f.text is not None) for f in files] == [("big.py", True), ("nul.bin", False)]
+    assert files[0].text == "x = 1\n" * 5_000 and files[1].head == b"a\0b"
+    why = {s.rel: (s.reason, s.detail) for s in skipped}
+    assert why["link.py"] == ("unreadable", "not a regular file")
+    assert why["nul.bin"][0] == "binary"
+    if hasattr(os, "mkfifo"):
+        assert why["pipe.py"] == ("unreadable", "not a regular file")
 
 
 def test_rel_paths_use_forward_slashes_and_a_file_root_works(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ Rules (the same for every root):
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Iterator, Mapping, Sequence
@@ -158,28 +159,47 @@ def _skip_symlink(path: Path, rel: str, directory: Path, root_abs: Path, root_re
         sink.append(Skipped(root_abs, rel, "symlink", "target is walked at its real path"))
 
 
+# Opened without following a symlink and without waiting on a FIFO; fstat then says what was opened. One
+# descriptor and three system calls per file, where a stat, a buffered file object and its reads cost twice
+# the time over a tree of small files.
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_OPEN_FLAGS = os.O_RDONLY | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+_SYMLINK_ERRORS = {errno.ELOOP, errno.EMLINK}
+
+
 def read_file(ref: FileRef, sink: list[Skipped], max_text_bytes: int = DEFAULT_MAX_TEXT_BYTES) -> Iterator[SourceFile]:
     """The file as a :class:`SourceFile` (text None for binary, huge or undecodable ones, which are also
     recorded in ``sink``); nothing for an unreadable one, which is recorded only."""
     path, root, rel = ref.path, ref.root, ref.rel
     try:
-        st = os.stat(path, follow_symlinks=False)
-        if not stat.S_ISREG(st.st_mode):
+        if not _NOFOLLOW and not stat.S_ISREG(os.stat(path, follow_symlinks=False).st_mode):
             sink.append(Skipped(root, rel, "unreadable", "not a regular file"))
             return
-        with open(path, "rb") as fh:
-            probe = fh.read(BINARY_PROBE_BYTES)
-            if b"\0" in probe:
-                sink.append(Skipped(root, rel, "binary", "NUL byte in the first 8 KB"))
-                yield SourceFile(path=path, rel=rel, root=root, size=st.st_size, text=None, head=probe[:HEAD_BYTES])
-                return
-            data = probe
-            if st.st_size <= max_text_bytes:
-                data += fh.read(max_text_bytes + 1 - len(probe))
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as exc:
+        why = "not a regular file" if exc.errno in _SYMLINK_ERRORS and _NOFOLLOW else _why(exc)
+        sink.append(Skipped(root, rel, "unreadable", why))
+        return
+    try:
+        st = os.fstat(fd)
+        regular = stat.S_ISREG(st.st_mode)
+        probe = _read(fd, BINARY_PROBE_BYTES) if regular else b""
+        binary = b"\0" in probe
+        data = probe + _read(fd, max_text_bytes + 1 - len(probe)) if (
+            regular and not binary and st.st_size <= max_text_bytes) else probe
     except OSError as exc:
         sink.append(Skipped(root, rel, "unreadable", _why(exc)))
         return
+    finally:
+        os.close(fd)
+    if not regular:
+        sink.append(Skipped(root, rel, "unreadable", "not a regular file"))
+        return
     head = probe[:HEAD_BYTES]
+    if binary:
+        sink.append(Skipped(root, rel, "binary", "NUL byte in the first 8 KB"))
+        yield SourceFile(path=path, rel=rel, root=root, size=st.st_size, text=None, head=head)
+        return
     if st.st_size > max_text_bytes or len(data) > max_text_bytes:
         sink.append(Skipped(root, rel, "huge", f"{max(st.st_size, len(data))} bytes > {max_text_bytes}"))
         yield SourceFile(path=path, rel=rel, root=root, size=st.st_size, text=None, head=head)
@@ -191,6 +211,18 @@ def read_file(ref: FileRef, sink: list[Skipped], max_text_bytes: int = DEFAULT_M
         yield SourceFile(path=path, rel=rel, root=root, size=st.st_size, text=None, head=head)
         return
     yield SourceFile(path=path, rel=rel, root=root, size=st.st_size, text=text, head=head)
+
+
+def _read(fd: int, limit: int) -> bytes:
+    """Up to ``limit`` bytes, fewer only at the end of the file."""
+    chunks: list[bytes] = []
+    while limit > 0:
+        chunk = os.read(fd, limit)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        limit -= len(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _why(exc: BaseException) -> str:
