@@ -458,7 +458,8 @@ class _Lines:
     import says ``import``; a reported call names its function (``from_pretrained``, ``load``…), a ``model…``
     keyword or ``trust_remote_code``, or is called through an alias of a risky loader (those aliases are
     words too); a handle is bound by a line that says ``open`` and forgotten by a line that names it (the
-    names ever bound to ``open`` are words too). A statement none of whose lines holds a word holds none of
+    names ever bound to ``open`` are searched for as whole identifiers: a handle ``f`` is not every line with
+    the letter f). A statement none of whose lines holds a word holds none of
     those nodes. Only ASCII sources are pruned: Python folds other identifiers (NFKC), text search does not.
     A lone carriage return ends a line for Python, so it counts as one here. With more than ``MAX_WORDS``
     words (thousands of names bound to ``open``) one scan per word would cost more than the walk saves.
