@@ -173,5 +173,9 @@ def test_texts_are_read_again_from_disk_on_demand(tmp_path: Path) -> None:
     assert texts["app/a.py"] == "import os\n"  # the BOM goes, as in the walk
     (tmp_path / "b.txt").unlink()
     assert texts["b.txt"] == ""  # vanished since the walk: empty, never an error
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.txt"
+    outside.write_text("data/customers.csv\n", encoding="utf-8")
+    (tmp_path / "b.txt").symlink_to(outside)
+    assert texts["b.txt"] == ""  # a symlink put there since the walk is not followed
     with pytest.raises(KeyError):
         texts["app/never-walked.py"]

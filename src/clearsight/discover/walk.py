@@ -251,10 +251,16 @@ class TextsOnDisk(Mapping[str, str]):
         if rel not in self._known:
             raise KeyError(rel)
         try:
-            with open(self._base / rel, "rb") as fh:
-                return fh.read(self._max + 1)[: self._max].decode("utf-8-sig", errors="replace")
+            fd = os.open(self._base / rel, _OPEN_FLAGS)  # as read_file: a symlink put there since is not followed
         except OSError:
             return ""
+        try:
+            data = _read(fd, self._max) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
+        except OSError:
+            return ""
+        finally:
+            os.close(fd)
+        return data.decode("utf-8-sig", errors="replace")
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._rels)
