@@ -117,6 +117,35 @@ def test_fifo_and_missing_root_do_not_crash(tmp_path: Path) -> None:
         assert reasons["pipe"] == "unreadable"
 
 
+def test_fifos_and_sockets_in_the_tree_are_listed_but_never_opened(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Opening one has effects: a writer blocked on a FIFO is let through, a device may act on open."""
+    import socket
+
+    _tree(tmp_path, {"a.py": ""})
+    names = []
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "pipe")
+        names.append("pipe")
+    if hasattr(socket, "AF_UNIX"):
+        server = socket.socket(socket.AF_UNIX)
+        server.bind(str(tmp_path / "sock"))
+        names.append("sock")
+    opened: list[str] = []
+    real_open = os.open
+
+    def recording(file, *args, **kwargs):  # type: ignore[no-untyped-def]
+        opened.append(os.path.basename(str(file)))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", recording)
+    skipped: list[Skipped] = []
+    assert [f.rel for f in walk([tmp_path], skipped=skipped)] == ["a.py"]
+    assert opened == ["a.py"]
+    assert {s.rel: (s.reason, s.detail) for s in skipped} == {
+        name: ("unreadable", "not a regular file") for name in names}
+
+
 def test_a_file_replaced_after_the_walk_is_read_safely(tmp_path: Path) -> None:
     """Between the walk and the read a file may become a symlink or a FIFO: never followed, never waited on."""
     _tree(tmp_path, {"secret.txt": "outside", "big.py": "x = 1\n" * 5_000, "nul.bin": b"a\0b"})

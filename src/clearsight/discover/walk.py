@@ -60,6 +60,7 @@ class FileRef:
     path: Path
     root: Path
     rel: str
+    regular: bool = True  # False for a FIFO, socket or device: listed, never opened (opening one has effects)
 
 
 def walk(
@@ -128,10 +129,11 @@ def _walk_root(root: Path, sink: list[Skipped], excluded_dirs: frozenset[str]) -
                     else:
                         subdirs.append((path, rel + "/"))
                     continue
+                regular = entry.is_file(follow_symlinks=False)  # from the directory listing, mostly
             except OSError as exc:
                 sink.append(Skipped(root_abs, rel, "unreadable", _why(exc)))
                 continue
-            yield FileRef(path, root_abs, rel)
+            yield FileRef(path, root_abs, rel, regular)
         stack.extend(reversed(subdirs))
 
 
@@ -159,9 +161,10 @@ def _skip_symlink(path: Path, rel: str, directory: Path, root_abs: Path, root_re
         sink.append(Skipped(root_abs, rel, "symlink", "target is walked at its real path"))
 
 
-# Opened without following a symlink and without waiting on a FIFO; fstat then says what was opened. One
-# descriptor and three system calls per file, where a stat, a buffered file object and its reads cost twice
-# the time over a tree of small files.
+# Opened without following a symlink and without waiting on a FIFO (a file may have been replaced since the
+# walk, which never hands over what its listing called a FIFO, socket or device); fstat then says what was
+# opened. One descriptor and three system calls per file, where a stat, a buffered file object and its reads
+# cost twice the time over a tree of small files.
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _OPEN_FLAGS = os.O_RDONLY | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
 _SYMLINK_ERRORS = {errno.ELOOP, errno.EMLINK}
@@ -171,6 +174,9 @@ def read_file(ref: FileRef, sink: list[Skipped], max_text_bytes: int = DEFAULT_M
     """The file as a :class:`SourceFile` (text None for binary, huge or undecodable ones, which are also
     recorded in ``sink``); nothing for an unreadable one, which is recorded only."""
     path, root, rel = ref.path, ref.root, ref.rel
+    if not ref.regular:
+        sink.append(Skipped(root, rel, "unreadable", "not a regular file"))
+        return
     try:
         if not _NOFOLLOW and not stat.S_ISREG(os.stat(path, follow_symlinks=False).st_mode):
             sink.append(Skipped(root, rel, "unreadable", "not a regular file"))
