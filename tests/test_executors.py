@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -65,6 +67,30 @@ def test_workers_forked_from_a_preloaded_server_agree(repos: list[Path]) -> None
     serial = discover(repos).model_dump_json()
     assert discover(repos, executor=pool).model_dump_json() == serial
     assert discover(repos[:1], executor=pool).model_dump_json() == discover(repos[:1]).model_dump_json()
+
+
+def test_workers_never_import_the_scanned_projects_modules(tmp_path: Path) -> None:
+    """Run from a project's own folder, ``--jobs`` must not import its ``uuid.py`` in place of the real one
+    (the fork server is ``python -c``, whose import path starts with the working directory)."""
+    script = shutil.which("clearsight")
+    if script is None:
+        pytest.skip("the clearsight console script is not installed")
+    project = tmp_path / "project"
+    project.mkdir()
+    marker = tmp_path / "ran"
+    for name in ("uuid", "calendar", "csv", "json", "platform", "yaml"):
+        (project / f"{name}.py").write_text(f"open({str(marker)!r}, 'a').write({name!r})\n")
+    (project / "app.py").write_text("import openai\n")
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "bot.py").write_text("import anthropic\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONSAFEPATH")}
+    done = subprocess.run([script, "discover", ".", str(other), "--jobs", "2", "--format", "json", "-o",
+                           str(tmp_path / "out.json")], cwd=project, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert not marker.exists(), marker.read_text()
+    assert "anthropic" in (tmp_path / "out.json").read_text()
 
 
 def test_dask_local_cluster_matches_the_local_run(repos: list[Path]) -> None:

@@ -48,11 +48,26 @@ class LocalExecutor:
 
     def start(self) -> None:
         """Start the fork server now (it imports the preloaded modules while the caller walks its trees);
-        nothing without ``preload`` or a fork server."""
-        if self._context().get_start_method() == "forkserver":
-            import multiprocessing.forkserver
+        nothing without ``preload`` or a fork server.
 
+        The server is ``python -c``, which puts the working directory first on its import path, and up to
+        Python 3.13.0 it ignores the parent's path (CPython gh-117378): run from a scanned project's folder,
+        it would import that project's ``uuid.py`` or ``yaml.py`` in place of the real ones, running code
+        discovery promises never to run. ``PYTHONSAFEPATH`` keeps the working directory off its path.
+        """
+        if self._context().get_start_method() != "forkserver":
+            return
+        import multiprocessing.forkserver
+
+        saved = os.environ.get("PYTHONSAFEPATH")
+        os.environ["PYTHONSAFEPATH"] = "1"
+        try:
             multiprocessing.forkserver.ensure_running()
+        finally:
+            if saved is None:
+                del os.environ["PYTHONSAFEPATH"]
+            else:
+                os.environ["PYTHONSAFEPATH"] = saved
 
     def _context(self) -> Any:
         import multiprocessing
@@ -71,6 +86,7 @@ class LocalExecutor:
         from concurrent.futures import ProcessPoolExecutor
 
         context = self._context()
+        self.start()  # a no-op once started; never a fork server started without the guard above
         workers = min(self.jobs, len(items))
         threads = max(1, (os.cpu_count() or 1) // workers)
         with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_limit_threads,

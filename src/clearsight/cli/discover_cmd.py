@@ -32,17 +32,8 @@ def discover(
 ) -> None:
     """Find AI SDKs, models, model files, datasets, data stores and personal data, grouped into systems."""
     from clearsight.discover import WORKER_PRELOAD
-    from clearsight.executors import LocalExecutor, executor_from
-
-    runner = executor_from(executor, jobs, preload=WORKER_PRELOAD)
-    if isinstance(runner, LocalExecutor):
-        runner.start()  # its workers' imports run while this process imports the detectors and walks
-
-    from clearsight.cli.output import write_outputs
     from clearsight.discover.interface import is_utf8, printable
-    from clearsight.discover.run import discover as run_discovery
-    from clearsight.report.cyclonedx import render_cyclonedx
-    from clearsight.report.discovery import render_json, render_sarif, render_table
+    from clearsight.executors import LocalExecutor, executor_from
 
     paths = list(paths or [])
     missing = [p for p in paths if not p.is_dir()]
@@ -55,6 +46,15 @@ def discover(
     unnamed = [p for p in paths if not is_utf8(str(p))]
     if unnamed:  # its folder name would name a system, and no report format can encode it
         raise InputError("the path is not valid UTF-8; rename it to scan it", path=printable(str(unnamed[0])))
+    runner = executor_from(executor, jobs, preload=WORKER_PRELOAD)
+    if isinstance(runner, LocalExecutor):
+        runner.start()  # its workers' imports run while this process imports the detectors and walks
+
+    from clearsight.cli.output import write_outputs
+    from clearsight.discover.run import discover as run_discovery
+    from clearsight.report.cyclonedx import render_cyclonedx
+    from clearsight.report.discovery import render_json, render_sarif, render_table
+
     declared = _declared(inventory, paths)
     report = run_discovery(paths, declared=declared, executor=runner)
     renderers = {DiscoverFormat.json: render_json, DiscoverFormat.sarif: render_sarif,
