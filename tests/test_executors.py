@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -91,6 +92,26 @@ def test_workers_never_import_the_scanned_projects_modules(tmp_path: Path) -> No
     assert done.returncode == 0, done.stderr
     assert not marker.exists(), marker.read_text()
     assert "anthropic" in (tmp_path / "out.json").read_text()
+
+
+def test_spawned_workers_never_import_the_working_directorys_modules(tmp_path: Path) -> None:
+    """A spawned worker is ``python -c`` too: with the working directory first on its path it imported a
+    ``pickle.py`` found there before taking the parent's path (the pool broke; a ``socket.py`` would run)."""
+    project = tmp_path / "project"
+    project.mkdir()
+    marker = tmp_path / "ran"
+    for name in ("pickle", "socket", "signal", "runpy", "types", "struct", "threading"):
+        (project / f"{name}.py").write_text(f"open({str(marker)!r}, 'a').write({name!r})\n")
+    script = tmp_path / "bin" / "pool.py"
+    script.parent.mkdir()
+    script.write_text("from clearsight.executors import LocalExecutor\n"
+                      "if __name__ == '__main__':\n    print(LocalExecutor(2).map(abs, [-1, -2, -3]))\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONSAFEPATH"}
+    done = subprocess.run([sys.executable, str(script)], cwd=project, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[1, 2, 3]"
+    assert not marker.exists(), marker.read_text()
 
 
 def test_dask_local_cluster_matches_the_local_run(repos: list[Path]) -> None:

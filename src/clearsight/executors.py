@@ -7,7 +7,8 @@ Every executor returns results in the order of its inputs, so no output depends 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
 
 from clearsight.core.errors import InputError
@@ -59,15 +60,8 @@ class LocalExecutor:
             return
         import multiprocessing.forkserver
 
-        saved = os.environ.get("PYTHONSAFEPATH")
-        os.environ["PYTHONSAFEPATH"] = "1"
-        try:
+        with _safe_path():
             multiprocessing.forkserver.ensure_running()
-        finally:
-            if saved is None:
-                del os.environ["PYTHONSAFEPATH"]
-            else:
-                os.environ["PYTHONSAFEPATH"] = saved
 
     def _context(self) -> Any:
         import multiprocessing
@@ -89,9 +83,24 @@ class LocalExecutor:
         self.start()  # a no-op once started; never a fork server started without the guard above
         workers = min(self.jobs, len(items))
         threads = max(1, (os.cpu_count() or 1) // workers)
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_limit_threads,
-                                 initargs=(threads,)) as pool:
+        with _safe_path(), ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                               initializer=_limit_threads, initargs=(threads,)) as pool:
             return list(pool.map(fn, items))
+
+
+@contextmanager
+def _safe_path() -> Iterator[None]:
+    """``PYTHONSAFEPATH=1`` for the processes started meanwhile: a spawned worker is ``python -c`` too, and
+    imports what multiprocessing needs before it takes the parent's path."""
+    saved = os.environ.get("PYTHONSAFEPATH")
+    os.environ["PYTHONSAFEPATH"] = "1"
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("PYTHONSAFEPATH", None)
+        else:
+            os.environ["PYTHONSAFEPATH"] = saved
 
 
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
