@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -73,9 +72,9 @@ def test_workers_forked_from_a_preloaded_server_agree(repos: list[Path]) -> None
 def test_workers_never_import_the_scanned_projects_modules(tmp_path: Path) -> None:
     """Run from a project's own folder, ``--jobs`` must not import its ``uuid.py`` in place of the real one
     (the fork server is ``python -c``, whose import path starts with the working directory)."""
-    script = shutil.which("clearsight")
-    if script is None:
-        pytest.skip("the clearsight console script is not installed")
+    script = tmp_path / "bin" / "run_clearsight.py"  # what a console script is: the package's entry point, elsewhere
+    script.parent.mkdir()
+    script.write_text("from clearsight.cli.app import run\nif __name__ == '__main__':\n    run()\n")
     project = tmp_path / "project"
     project.mkdir()
     marker = tmp_path / "ran"
@@ -86,9 +85,9 @@ def test_workers_never_import_the_scanned_projects_modules(tmp_path: Path) -> No
     other.mkdir()
     (other / "bot.py").write_text("import anthropic\n")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONSAFEPATH")}
-    done = subprocess.run([script, "discover", ".", str(other), "--jobs", "2", "--format", "json", "-o",
-                           str(tmp_path / "out.json")], cwd=project, env=env, capture_output=True, text=True,
-                          timeout=120)
+    command = [sys.executable, str(script), "discover", ".", str(other), "--jobs", "2", "--format", "json", "-o",
+               str(tmp_path / "out.json")]
+    done = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert not marker.exists(), marker.read_text()
     assert "anthropic" in (tmp_path / "out.json").read_text()

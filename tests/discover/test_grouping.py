@@ -5,7 +5,7 @@ from pathlib import PurePosixPath
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clearsight.discover.grouping import claim, group, is_marker, merge, unit_of, unit_roots
+from clearsight.discover.grouping import _unit_by_path, claim, group, is_marker, merge, unit_of, unit_roots
 from clearsight.discover.interface import Observation
 
 
@@ -24,16 +24,6 @@ def test_units_follow_project_markers() -> None:
     assert unit_of("bot/src/bot.py", units) == "bot"
     assert unit_of("notebooks/explore.ipynb", units) == "notebooks"  # no marker: its top-level folder
     assert unit_of("train.py", units) == "."
-
-
-def _unit_by_path(rel: str, units: set[str]) -> str:
-    """How units were always found, with path objects."""
-    parent = PurePosixPath(rel).parent
-    for folder in (parent, *parent.parents):
-        if str(folder) in units and str(folder) != ".":
-            return str(folder)
-    parts = PurePosixPath(rel).parts
-    return parts[0] if len(parts) > 1 else "."
 
 
 _PATHS = st.lists(st.sampled_from(["a", "b", "a/b", "", ".", "..", "setup.py", "x.py", "requirements.txt"]),

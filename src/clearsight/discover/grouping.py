@@ -59,6 +59,11 @@ def unit_of(rel: str, units: set[str]) -> str:
             at = rel.rfind("/", 0, at)
         first = rel.find("/")
         return rel[:first] if first > 0 else "."
+    return _unit_by_path(rel, units)
+
+
+def _unit_by_path(rel: str, units: set[str]) -> str:
+    """:func:`unit_of` with path objects, for paths a walker does not make (the string form is checked against it)."""
     parent = PurePosixPath(rel).parent
     for folder in (parent, *parent.parents):
         if str(folder) in units and str(folder) != ".":
