@@ -13,7 +13,7 @@ from pathlib import Path
 from clearsight.atomic_files import write_atomically
 from clearsight.frameworks.atlas import parse_official_atlas
 from clearsight.frameworks.atlas_store import catalogue_json
-from clearsight.frameworks.catalogue import parse_yaml
+from clearsight.yaml_models import parse_yaml
 
 SOURCE = "https://github.com/mitre-atlas/atlas-data (dist/ATLAS.yaml)"
 

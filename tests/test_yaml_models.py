@@ -9,8 +9,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict
 
 from clearsight.core.errors import InputError
-from clearsight.frameworks.catalogue import SAFE_LOADER
-from clearsight.yaml_models import load_model
+from clearsight.yaml_models import SAFE_LOADER, load_model
 
 
 class Anything(BaseModel):

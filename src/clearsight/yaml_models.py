@@ -3,11 +3,16 @@
 The document is composed once into a node tree that remembers line numbers and built into plain data from
 that tree, so a pydantic error path such as ``systems.0.traits.exposure`` can be pointed at its line.
 Duplicate keys are errors, never silently last-one-wins. The inventory and the guard policy share this.
+
+Every YAML the project reads goes through the safe loader and the nesting check here (catalogues, manifests,
+configs): they live in this small module so that reading a guard policy does not import the frameworks'
+catalogues.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -15,11 +20,42 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from clearsight.core.errors import InputError
-from clearsight.frameworks.catalogue import SAFE_LOADER, check_nesting
 
 M = TypeVar("M", bound=BaseModel)
 MAX_EXPANDED_VALUES = 200_000  # what any document may grow to through aliases...
 EXPANSION_RATIO = 20  # ...and a big one to this many times its written values (an inventory sharing `traits: *std`)
+
+# libyaml's loader is ten times faster; the pure-Python one is the fallback. Both are safe loaders.
+SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+MAX_YAML_NESTING = 500
+_NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
+
+
+class YamlTooDeepError(yaml.YAMLError):
+    """Nested deeper than :data:`MAX_YAML_NESTING`: refused before libyaml could crash the interpreter."""
+
+
+def check_nesting(text: str) -> None:
+    """Raise :class:`YamlTooDeepError` for flow collections nested past :data:`MAX_YAML_NESTING` levels.
+
+    libyaml builds nodes by C recursion, so ~100,000 nested ``[`` (100 KB) end the process with a segmentation
+    fault that no ``except`` can catch. Only flow brackets nest that cheaply (a block level costs a line of
+    growing indentation), so their depth is counted over the raw text; brackets inside quotes count too, which
+    can only over-estimate.
+    """
+    if text.count("[") + text.count("{") <= MAX_YAML_NESTING:
+        return
+    depth = 0
+    for bracket in _NOT_A_BRACKET.sub("", text):
+        depth = depth + 1 if bracket in "[{" else max(depth - 1, 0)
+        if depth > MAX_YAML_NESTING:
+            raise YamlTooDeepError(f"collections nested deeper than {MAX_YAML_NESTING} levels")
+
+
+def parse_yaml(text: str) -> Any:
+    """Parse YAML with the safe loader (libyaml when present); too deep a document is a ``yaml.YAMLError``."""
+    check_nesting(text)
+    return yaml.load(text, Loader=SAFE_LOADER)
 
 
 def read_text_file(file: Path, *, max_bytes: int, what: str) -> str:

@@ -9,8 +9,8 @@ import pytest
 import yaml
 from own_words import words
 
-from clearsight.frameworks.catalogue import parse_yaml
 from clearsight.frameworks.crisp_ml_q import CrispMlQ, load_crisp_ml_q
+from clearsight.yaml_models import parse_yaml
 
 
 @pytest.fixture(scope="module")

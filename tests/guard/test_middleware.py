@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from clearsight.guard import ModelGuard
 from clearsight.guard.policy import GuardPolicy
@@ -174,3 +180,61 @@ def test_a_request_nested_deeper_than_json_reads_is_refused() -> None:
     deep = b'{"features": [1, 2], "x": ' + b"[" * 1000 + b"]" * 1000 + b"}"  # orjson alone would read it
     status, body = _call(guard, [(b"x-api-key", b"alpha")], deep)
     assert status == 400 and json.loads(body)["guard"] == "input.too-deep"
+
+
+# A child interpreter: what a service that adds the guard imports. It builds ModelGuard from the policy in argv[1],
+# sends one request through it, closes it and prints which heavy libraries were loaded and what the client got.
+_FOOTPRINT = """
+import asyncio, json, sys
+from clearsight.guard import ModelGuard
+from clearsight.guard.policy import GuardPolicy
+
+async def app(scope, receive, send):
+    await receive()
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": b'{"fraud_probability": 0.123456, "label": "legit"}'})
+
+async def main():
+    guard = ModelGuard(app, policy=GuardPolicy.model_validate(json.loads(sys.argv[1])))
+    sent = []
+    async def receive():
+        return {"type": "http.request", "body": b'{"features": [1.0, 2.0]}', "more_body": False}
+    async def send(message):
+        sent.append(message)
+    scope = {"type": "http", "method": "POST", "path": "/v1/score", "headers": [(b"x-api-key", b"k1")],
+             "client": ("127.0.0.1", 5555)}
+    await guard(scope, receive, send)
+    await guard.guard.aclose()
+    loaded = [name for name in ("sqlalchemy", "httpx", "numpy") if name in sys.modules]
+    print(json.dumps({"loaded": loaded, "status": sent[0]["status"], "body": sent[1]["body"].decode()}))
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("extras", [False, True], ids=["jsonl-only", "sql-webhook-extraction"])
+def test_a_guard_loads_sqlalchemy_httpx_and_numpy_only_for_the_features_that_need_them(
+        tmp_path: Path, extras: bool) -> None:
+    route: dict[str, Any] = {
+        "path": "/v1/score", "input": {"paths": "$.features"}, "limits": ["100/second"], "hardening": {"round": 2},
+        "output": {"scores": "$.fraud_probability", "label": "$.label", "threshold": 0.3},
+    }
+    policy: dict[str, Any] = {"audit": {"target": str(tmp_path / "audit.jsonl")}, "routes": [route]}
+    if extras:
+        policy["audit"] = {"target": f"sqlite:///{tmp_path / 'audit.db'}"}
+        policy["alerts"] = {"webhook": "http://127.0.0.1:9/hook"}  # nothing fires, so nothing is posted
+        route["extraction"] = {"actions": ["alert"]}
+    run = subprocess.run([sys.executable, "-c", _FOOTPRINT, json.dumps(policy)], capture_output=True, text=True,
+                         check=False, cwd=tmp_path, timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(run.stdout.splitlines()[-1])
+    assert result["status"] == 200
+    assert json.loads(result["body"]) == {"fraud_probability": 0.12, "label": "legit"}
+    if extras:
+        assert result["loaded"] == ["sqlalchemy", "httpx", "numpy"]
+        with sqlite3.connect(tmp_path / "audit.db") as db:
+            assert db.execute("select count(*), max(status) from clearsight_guard_audit").fetchone() == (1, 200)
+    else:
+        assert result["loaded"] == []
+        lines = (tmp_path / "audit.jsonl").read_text().splitlines()
+        assert len(lines) == 1 and json.loads(lines[0])["status"] == 200

@@ -49,7 +49,7 @@ def test_audit_log_in_postgresql_counts_every_request(tmp_path: Path) -> None:
         f"audit: {{target: '{tmp_path / 'unused.jsonl'}'}}", "audit: {target: 'POSTGRES'}")
     policy = parse_policy(text.replace("POSTGRES", POSTGRES_URL))
     from clearsight.guard.audit import AuditLog
-    from clearsight.guard.audit_sinks import SqlSink
+    from clearsight.guard.audit_sql import SqlSink
 
     guard = Guard(policy, audit=AuditLog(SqlSink(POSTGRES_URL, table=table), queue_size=8))
     engine = sa.create_engine(POSTGRES_URL)

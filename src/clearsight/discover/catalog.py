@@ -9,7 +9,7 @@ from importlib import resources
 
 from clearsight.core.system import ComponentKind
 from clearsight.discover.interface import Confidence
-from clearsight.frameworks.catalogue import parse_yaml
+from clearsight.yaml_models import parse_yaml
 
 
 @dataclass(frozen=True)

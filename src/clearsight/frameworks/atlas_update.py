@@ -13,7 +13,7 @@ from pathlib import Path
 
 from clearsight.core.errors import CatalogueError, InputError
 from clearsight.frameworks.atlas import AtlasCatalogue, parse_official_atlas
-from clearsight.frameworks.catalogue import parse_yaml
+from clearsight.yaml_models import parse_yaml
 
 MAX_BYTES = 64 * 1024 * 1024
 TIMEOUT_S = 30

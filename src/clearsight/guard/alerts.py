@@ -23,11 +23,13 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-
-import httpx
+from typing import TYPE_CHECKING
 
 from clearsight.core.errors import InputError
 from clearsight.guard.policy import webhook_problem
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["Alert", "AlertDispatcher", "AlertStats"]
 
@@ -138,6 +140,8 @@ class AlertDispatcher:
         """Start the delivery task on the running loop (nothing to start without a webhook). Idempotent."""
         if self._worker is not None or self.webhook is None or self._closing:
             return
+        import httpx  # only a guard with a webhook needs an HTTP client; the rest never import one
+
         self._loop = asyncio.get_running_loop()
         self._wakeup = asyncio.Event()
         self._client = httpx.AsyncClient(timeout=self._timeout, headers=self._headers, transport=self._transport)
@@ -285,6 +289,8 @@ class AlertDispatcher:
                     self._failed += 1
 
     async def _deliver(self, alert: Alert) -> bool:
+        import httpx  # imported by start(), which made the client
+
         assert self._client is not None and self.webhook is not None
         payload = alert.to_json()
         problem = ""

@@ -28,22 +28,14 @@ from datetime import UTC, datetime
 from json.encoder import encode_basestring_ascii as _quote  # C: a str as a quoted ASCII JSON string
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
-
-import sqlalchemy as sa
-from sqlalchemy import exc as sa_exc
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, runtime_checkable
 
 from clearsight.core.errors import ClearsightError, InputError
-from clearsight.guard.audit_sinks import (
-    DEFAULT_TABLE,
-    JsonlSink,
-    SqlSink,
-    as_utc,
-    audit_table,
-    check_table_name,
-    create_audit_engine,
-)
+from clearsight.guard.audit_sinks import DEFAULT_TABLE, JsonlSink, check_table_name
 from clearsight.guard.json_codec import orjson
+
+if TYPE_CHECKING:
+    from clearsight.guard.audit_sql import SqlSink
 
 __all__ = [
     "DEFAULT_TABLE",
@@ -64,6 +56,15 @@ __all__ = [
 ]
 
 log = logging.getLogger("clearsight.guard.audit")
+
+
+def __getattr__(name: str) -> Any:
+    """``SqlSink`` stays importable from here without importing SQLAlchemy for every guard that writes JSONL."""
+    if name == "SqlSink":
+        from clearsight.guard.audit_sql import SqlSink
+
+        return SqlSink
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 _POLL = 0.05  # longest the writer waits on the queue before looking at the stop flag again
 
@@ -260,6 +261,8 @@ def check_target(target: str) -> None:
     """
     kind, where = _parse_target(target)
     if kind == "sql":
+        from clearsight.guard.audit_sql import create_audit_engine
+
         create_audit_engine(where).dispose()
 
 
@@ -268,6 +271,8 @@ def open_sink(target: str, *, table: str = DEFAULT_TABLE) -> AuditSink:
     kind, where = _parse_target(target)
     if kind == "jsonl":
         return JsonlSink(where)
+    from clearsight.guard.audit_sql import SqlSink
+
     return SqlSink(where, table)
 
 
@@ -774,6 +779,11 @@ def _summarise_jsonl(path: Path, *, top: int, strict: bool, max_examples: int) -
 
 
 def _summarise_sql(url: str, *, table: str, top: int) -> AuditSummary:
+    import sqlalchemy as sa
+    from sqlalchemy import exc as sa_exc
+
+    from clearsight.guard.audit_sql import as_utc, audit_table, create_audit_engine
+
     check_table_name(table)
     engine = create_audit_engine(url)
     shown = engine.url.render_as_string(hide_password=True)

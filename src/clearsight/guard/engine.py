@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from clearsight.core.errors import InputError
 from clearsight.guard import json_codec
 from clearsight.guard.alerts import Alert, AlertDispatcher
@@ -252,6 +250,8 @@ class Guard:
 
     def _detect(self, route: RoutePolicy, spec: ExtractionSpec, client: str, vector: list[float],
                 score: float | None, review: Review) -> None:
+        import numpy as np  # here, not at the top: a guard without extraction detection never loads NumPy
+
         monitor = self._monitor(route, spec, len(vector))
         try:
             verdict = monitor.observe(client, np.asarray(vector, dtype=np.float64), score)

@@ -27,7 +27,7 @@ from clearsight.discover.interface import (
     source_lines,
 )
 from clearsight.discover.relpaths import base_name
-from clearsight.frameworks.catalogue import parse_yaml
+from clearsight.yaml_models import parse_yaml
 
 __all__ = ["CONFIG_DETECTORS", "db_engine"]
 
