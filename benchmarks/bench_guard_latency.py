@@ -17,9 +17,10 @@ package) from this machine, one after another in the same run:
   guard+redis     guard+extract with the limits in Redis (127.0.0.1:6379/15)
   proxy           ``clearsight guard serve`` (guard+extract policy) in front of the bare app
 
-``--baseline SRC_DIR`` adds ``guard-baseline``: the ``guard`` variant with another revision's package first on the
-path (``git worktree add /tmp/old <commit>`` then ``--baseline /tmp/old/src``), so old and new code are compared
-round by round in one sitting.
+``--baseline SRC_DIR`` adds ``guard-baseline``: the ``guard`` variant (or the one ``--baseline-of`` names, e.g.
+``guard+redis`` gives ``guard+redis-baseline``) with another revision's package first on the path (``git worktree
+add /tmp/old <commit>`` then ``--baseline /tmp/old/src``), so old and new code are compared round by round in one
+sitting.
 
 ``--app example`` runs the same variants (not noop and slowapi) around the fraud example's real scoring service
 (``examples/fraud-detection/service``: scikit-learn pipeline, pydantic validation, one log line per request), the
@@ -219,7 +220,9 @@ def main() -> None:
     parser.add_argument("--only", help="comma-separated variants to run (bare always runs)")
     parser.add_argument("--no-proxy", action="store_true", help="skip the proxy variant")
     parser.add_argument("--json", type=Path)
-    parser.add_argument("--baseline", type=Path, help="another revision's src directory: adds guard-baseline")
+    parser.add_argument("--baseline", type=Path, help="another revision's src directory: adds <variant>-baseline")
+    parser.add_argument("--baseline-of", choices=("guard", "guard+extract", "guard+redis"), default="guard",
+                        help="the variant whose policy the baseline runs (default guard)")
     parser.add_argument("--app", choices=("bench", "example"), default="bench",
                         help="bench: the fixed-logistic FastAPI app (the ANCHORS app); example: the fraud example's "
                              "real scoring service (scikit-learn model, request logging), bare and guarded")
@@ -230,8 +233,9 @@ def main() -> None:
     script = work / "post.lua"
     script.write_text(lua_script())
     policies = {}
-    for name, storage, extraction in (("guard", "memory://", ""), ("extract", "memory://", EXTRACTION),
-                                      ("redis", "redis://127.0.0.1:6379/15", EXTRACTION)):
+    shapes = {"guard": ("memory://", ""), "extract": ("memory://", EXTRACTION),
+              "redis": ("redis://127.0.0.1:6379/15", EXTRACTION)}
+    for name, (storage, extraction) in shapes.items():
         path = work / f"{name}.yaml"
         path.write_text(POLICY.format(storage=storage, audit=work / f"{name}-audit.jsonl", extraction=extraction))
         policies[name] = path
@@ -250,11 +254,13 @@ def main() -> None:
         ("guard+redis", "guard_bench_app:guarded", {**base_env, "GUARD_BENCH_POLICY": str(policies["redis"])},
          sys.executable),
     ]
-    if args.baseline is not None:  # the guard policy with its own audit file, so each count stays its own
+    if args.baseline is not None:  # the chosen variant's policy with its own audit file, so each count stays its own
+        shape = {"guard": "guard", "guard+extract": "extract", "guard+redis": "redis"}[args.baseline_of]
+        storage, extraction = shapes[shape]
         policies["baseline"] = work / "baseline.yaml"
-        policies["baseline"].write_text(POLICY.format(storage="memory://", audit=work / "baseline-audit.jsonl",
-                                                      extraction=""))
-        variants.append(("guard-baseline", "guard_bench_app:guarded",
+        policies["baseline"].write_text(POLICY.format(storage=storage, audit=work / "baseline-audit.jsonl",
+                                                      extraction=extraction))
+        variants.append((f"{args.baseline_of}-baseline", "guard_bench_app:guarded",
                          {**base_env, "PYTHONPATH": f"{args.baseline.resolve()}{os.pathsep}{HERE}",
                           "GUARD_BENCH_POLICY": str(policies["baseline"])}, sys.executable))
     if args.app == "example":  # the same variants around the example's own service (no noop/slowapi twin of it)

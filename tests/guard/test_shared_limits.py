@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import math
 import os
+import random
+import time
 import uuid
 from pathlib import Path
 
@@ -67,3 +71,126 @@ def test_audit_log_in_postgresql_counts_every_request(tmp_path: Path) -> None:
         engine.dispose()
     assert dict(rows) == {"allow": 40, "reject": 1}
     assert summary.total == 41 and summary.clients == 5
+
+
+def _redis_prefix() -> str:
+    return f"cs-test-{uuid.uuid4().hex[:8]}"
+
+
+def _drop_keys(prefix: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    for key in client.scan_iter(f"{prefix}*"):
+        client.delete(key)
+    client.close()
+
+
+def test_one_script_for_all_limits_shares_its_budget_with_limits_own_calls() -> None:
+    """A replica taking a route's limits in one script and one counting with ``limits`` itself use the same keys
+    and counts: alternating between them, the budget is spent exactly once."""
+    from limits.aio.storage import RedisStorage
+    from limits.aio.strategies import SlidingWindowCounterRateLimiter
+
+    from clearsight.guard.ratelimit import RateLimiter, RedisLimits, parse_limits
+
+    prefix = _redis_prefix()
+    items = parse_limits(["5/hour", "50/day"])
+
+    async def run() -> tuple[list[bool], list[int]]:
+        ours = RateLimiter(REDIS_URL, key_prefix=prefix)
+        assert ours._redis is not None  # the one-script path is the one under test
+        theirs = SlidingWindowCounterRateLimiter(RedisStorage(REDIS_URL, key_prefix=prefix, implementation="redispy"))
+        allowed = []
+        for i in range(10):
+            if i % 2 == 0:
+                allowed.append(await ours.hit("/score", "shared", items) is None)
+            else:
+                allowed.append(await theirs.hit(items[0], "/score", "shared")
+                               and await theirs.hit(items[1], "/score", "shared"))
+        remaining = [(await theirs.get_window_stats(item, "/score", "shared")).remaining for item in items]
+        assert RedisLimits.fits(ours.storage)
+        return allowed, remaining
+
+    try:
+        allowed, remaining = asyncio.run(run())
+    finally:
+        _drop_keys(prefix)
+    assert allowed == [True] * 5 + [False] * 5
+    # the hourly limit refused the last five before the daily one was asked, as one call per limit would
+    assert remaining == [0, 45]
+
+
+def test_one_script_for_all_limits_decides_like_one_call_per_limit() -> None:
+    """Random clients and random subsets of a route's limits (windows long enough that none rolls over during the
+    test, so both runs see the same counters): every answer from the one script equals what ``limits`` gives
+    with one call per limit, refusals and the limit that refused included."""
+    from limits.aio.storage import RedisStorage
+    from limits.aio.strategies import SlidingWindowCounterRateLimiter
+
+    from clearsight.guard.ratelimit import RateLimiter, parse_limits
+
+    ours_prefix, theirs_prefix = _redis_prefix(), _redis_prefix()
+    items = parse_limits(["4/hour", "9/day", "6/2 hours"])
+    rng = random.Random(5)
+
+    async def run() -> tuple[list[float | None], list[float | None]]:
+        ours = RateLimiter(REDIS_URL, key_prefix=ours_prefix)
+        theirs = SlidingWindowCounterRateLimiter(
+            RedisStorage(REDIS_URL, key_prefix=theirs_prefix, implementation="redispy"))
+        got, want = [], []
+        for _ in range(120):
+            client = rng.choice(("alice", "bob", "carol"))
+            route_limits = rng.sample(items, rng.randint(1, 3))
+            got.append(await ours.hit("/score", client, route_limits))
+            answer: float | None = None
+            for item in route_limits:
+                if not await theirs.hit(item, "/score", client):
+                    stats = await theirs.get_window_stats(item, "/score", client)
+                    answer = max(1.0, math.ceil(stats.reset_time - time.time()))
+                    break
+            want.append(answer)
+        return got, want
+
+    try:
+        got, want = asyncio.run(run())
+    finally:
+        _drop_keys(ours_prefix)
+        _drop_keys(theirs_prefix)
+    assert [g is None for g in got] == [w is None for w in want]
+    # the retry time names the refusing limit: within a second of limits' own (the clock moves between calls)
+    assert all(g is None or abs(g - w) <= 1 for g, w in zip(got, want, strict=True) if w is not None)
+    assert sum(g is None for g in got) > 20 and sum(g is not None for g in got) > 20
+
+
+def test_one_script_rolls_a_window_over_like_limits() -> None:
+    """The window roll-over (the current count becomes the previous one, weighted by the time it has left) in
+    both: hits at moments well away from the points where the weighted count changes."""
+    from limits.aio.storage import RedisStorage
+    from limits.aio.strategies import SlidingWindowCounterRateLimiter
+
+    from clearsight.guard.ratelimit import RateLimiter, parse_limits
+
+    ours_prefix, theirs_prefix = _redis_prefix(), _redis_prefix()
+    items = parse_limits(["4/second"])
+
+    async def run() -> list[tuple[bool, bool]]:
+        ours = RateLimiter(REDIS_URL, key_prefix=ours_prefix)
+        theirs = SlidingWindowCounterRateLimiter(
+            RedisStorage(REDIS_URL, key_prefix=theirs_prefix, implementation="redispy"))
+        answers = []
+        for pause, hits in ((0.0, 5), (1.1, 3), (0.5, 3)):
+            await asyncio.sleep(pause)
+            for _ in range(hits):
+                answers.append((await ours.hit("/score", "c", items) is None,
+                                await theirs.hit(items[0], "/score", "c")))
+        return answers
+
+    try:
+        answers = asyncio.run(run())
+    finally:
+        _drop_keys(ours_prefix)
+        _drop_keys(theirs_prefix)
+    assert [ours for ours, _ in answers] == [theirs for _, theirs in answers]
+    # the fifth is refused; a window later the old count has rolled over and weighs at most three: room again
+    assert [ours for ours, _ in answers][:6] == [True] * 4 + [False] + [True]

@@ -9,6 +9,10 @@ In memory, ``limits``' own storage starts a task after every hit that walks ever
 with 10,000 clients (40,000 counters for two limits) that walk cost the guard 40 % of its throughput.
 :class:`SweptMemoryStorage` keeps ``limits``' counters and arithmetic and sweeps at most about 10,000 counters a
 second instead.
+
+In Redis, ``limits`` runs one script per limit, so a route with a per-second and a per-day limit cost two round
+trips through the client per request. :class:`RedisLimits` takes the same hit on all of a route's limits in one
+script, with the same keys and arithmetic, so replicas running either way share one budget.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage, Storage
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.storage import storage_from_string
 
@@ -143,6 +147,79 @@ class SweptMemoryStorage(MemoryStorage):
             self.expirations.pop(key, None)
 
 
+# One hit on several sliding-window counters, in order, as ``limits``' own acquire script takes it on one: the
+# same keys (KEYS: previous and current window of each limit), the same millisecond arithmetic (the current
+# window rolls over into the previous one when its time-to-live drops below one window; the previous count is
+# weighted by the share of its window still ahead), so a replica counting with ``limits`` shares the budget.
+# ARGV: the cost, then each limit's amount and window in seconds. Returns 0 when every limit took the hit, else
+# the number (from 1) of the first that refused it; the limits before it keep their hit, as with one call each.
+_ACQUIRE_ALL = """
+local cost = tonumber(ARGV[1])
+local function take(previous, current, amount, window)
+    if cost > amount then
+        return false
+    end
+    local left = tonumber(redis.call('pttl', current))
+    if left > 0 and left < window then
+        redis.call('rename', current, previous)
+        redis.call('set', current, 0, 'PX', left + window)
+    end
+    local previous_ttl = math.max(tonumber(redis.call('pttl', previous)) or 0, 0)
+    local previous_count = tonumber(redis.call('get', previous)) or 0
+    local current_count = tonumber(redis.call('get', current)) or 0
+    if math.floor(previous_count * previous_ttl / window) + current_count + cost > amount then
+        return false
+    end
+    if redis.call('exists', current) == 1 then
+        redis.call('incrby', current, cost)
+    else
+        redis.call('set', current, cost, 'PX', window * 2)
+    end
+    return true
+end
+for i = 1, #KEYS / 2 do
+    if not take(KEYS[2 * i - 1], KEYS[2 * i], tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1]) * 1000) then
+        return i
+    end
+end
+return 0
+"""
+
+
+class RedisLimits:
+    """All of a route's limits hit in one Redis script call instead of one call per limit.
+
+    Only for a single Redis server (``redis://``, ``rediss://``, ``unix://``) through redis-py: a script may only
+    touch keys of one cluster slot, and each limit's keys carry their own hash tag, so a cluster (and Sentinel)
+    keeps ``limits``' per-limit calls. The keys are built as ``limits`` builds them (``<prefix>:{<item key>}``
+    and ``.../-1``), which a test checks against the library on a real server.
+    """
+
+    def __init__(self, storage: RedisStorage) -> None:
+        self._storage = storage
+        self._script: object | None = None
+
+    @staticmethod
+    def fits(storage: Storage) -> bool:
+        from limits.aio.storage.redis.redispy import RedispyBridge
+
+        return type(storage) is RedisStorage and isinstance(storage.bridge, RedispyBridge)
+
+    async def hit(self, keys: Sequence[str], limits: Sequence[RateLimitItem]) -> int:
+        """0 when allowed, else the 1-based position of the first limit that refused; ``keys[i]`` is
+        ``limits[i].key_for(...)``."""
+        bridge = self._storage.bridge
+        if self._script is None:
+            self._script = bridge.get_connection().register_script(_ACQUIRE_ALL)  # type: ignore[attr-defined]
+        names: list[str] = []
+        args: list[int] = [1]
+        for key, item in zip(keys, limits, strict=True):
+            current = bridge.prefixed_key(f"{{{key}}}")
+            names += [f"{current}/-1", current]
+            args += [item.amount, item.get_expiry()]
+        return int(await self._script(names, args))  # type: ignore[operator]
+
+
 def open_storage(uri: str, key_prefix: str) -> Storage:
     if uri.startswith("memory://"):
         return SweptMemoryStorage()
@@ -173,11 +250,18 @@ class RateLimiter:
         self.storage = open_storage(storage_uri, key_prefix)
         self._strategy = SlidingWindowCounterRateLimiter(self.storage)
         self._memory = self.storage if isinstance(self.storage, SweptMemoryStorage) else None
+        self._redis = RedisLimits(self.storage) if RedisLimits.fits(self.storage) else None  # type: ignore[arg-type]
         self._shapes: dict[int, tuple[RateLimitItem, _Shape]] = {}
 
     async def hit(self, scope: str, client: str, limits: Sequence[RateLimitItem]) -> float | None:
         """Count one request; None when allowed, else the seconds until the tightest limit frees a slot."""
         memory = self._memory
+        if self._redis is not None and limits:
+            refused = await self._redis.hit([item.key_for(scope, client) for item in limits], limits)
+            if not refused:
+                return None
+            stats = await self._strategy.get_window_stats(limits[refused - 1], scope, client)
+            return max(1.0, math.ceil(stats.reset_time - time.time()))
         now = time.time()
         for item in limits:
             if memory is not None:
