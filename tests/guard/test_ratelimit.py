@@ -10,6 +10,7 @@ import time
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from limits_support import replay
 
 from clearsight.guard.ratelimit import SWEPT_PER_SECOND, RateLimiter, SweptMemoryStorage, parse_limits
 
@@ -113,23 +114,12 @@ def test_the_fast_memory_path_decides_exactly_like_limits_own_storage(monkeypatc
     monkeypatch.setattr(time, "time", lambda: clock[0])
     items = parse_limits(["3/second", "8/10 seconds", "20/minute"])
 
+    def tick() -> None:
+        clock[0] += rng.choice((0.0, 0.0, 0.0, 0.001, 0.01, 0.05, 0.3, 3.0))
+
     async def run() -> tuple[list[float | None], list[float | None]]:
-        ours = RateLimiter("memory://")
         reference = SlidingWindowCounterRateLimiter(MemoryStorage())
-        got, want = [], []
-        for _ in range(3000):
-            clock[0] += rng.choice((0.0, 0.0, 0.0, 0.001, 0.01, 0.05, 0.3, 3.0))
-            client = rng.choice(("alice", "bob", "carol"))
-            route_limits = rng.sample(items, rng.randint(1, 3))
-            got.append(await ours.hit("/score", client, route_limits))
-            answer: float | None = None
-            for item in route_limits:
-                if not await reference.hit(item, "/score", client):
-                    stats = await reference.get_window_stats(item, "/score", client)
-                    answer = max(1.0, math.ceil(stats.reset_time - time.time()))
-                    break
-            want.append(answer)
-        return got, want
+        return await replay(RateLimiter("memory://"), reference, items, rng, 3000, tick)
 
     got, want = asyncio.run(run())
     assert got == want

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import math
 import os
 import random
-import time
 import uuid
 from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
+from limits_support import replay
 from live_server import LEGIT, policy_text, scoring_app, serve
 
 from clearsight.guard import ModelGuard
@@ -135,22 +134,9 @@ def test_one_script_for_all_limits_decides_like_one_call_per_limit() -> None:
     rng = random.Random(5)
 
     async def run() -> tuple[list[float | None], list[float | None]]:
-        ours = RateLimiter(REDIS_URL, key_prefix=ours_prefix)
         theirs = SlidingWindowCounterRateLimiter(
             RedisStorage(REDIS_URL, key_prefix=theirs_prefix, implementation="redispy"))
-        got, want = [], []
-        for _ in range(120):
-            client = rng.choice(("alice", "bob", "carol"))
-            route_limits = rng.sample(items, rng.randint(1, 3))
-            got.append(await ours.hit("/score", client, route_limits))
-            answer: float | None = None
-            for item in route_limits:
-                if not await theirs.hit(item, "/score", client):
-                    stats = await theirs.get_window_stats(item, "/score", client)
-                    answer = max(1.0, math.ceil(stats.reset_time - time.time()))
-                    break
-            want.append(answer)
-        return got, want
+        return await replay(RateLimiter(REDIS_URL, key_prefix=ours_prefix), theirs, items, rng, 120)
 
     try:
         got, want = asyncio.run(run())
