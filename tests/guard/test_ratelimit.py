@@ -139,3 +139,14 @@ def test_cached_window_suffixes_are_what_limits_computes(hits: list[tuple[int, i
         if nudge:
             now = math.nextafter(now, math.inf if nudge > 0 else -math.inf)
         assert storage._window_suffixes(expiry, now) == (f"/{int((now - expiry) / expiry)}", f"/{int(now / expiry)}")
+
+
+def test_only_a_single_redis_server_takes_all_limits_in_one_script() -> None:
+    """A script may touch keys of one cluster slot only; Sentinel and cluster URLs keep one call per limit. Built
+    without a connection: the storages connect on first use."""
+    from clearsight.guard.ratelimit import RedisLimits
+
+    assert RateLimiter("redis://127.0.0.1:6379/15")._redis is not None
+    assert RateLimiter("redis+sentinel://127.0.0.1:26379/mymaster")._redis is None
+    assert RateLimiter("memory://")._redis is None
+    assert not RedisLimits.fits(SweptMemoryStorage())
