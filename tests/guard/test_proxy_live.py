@@ -336,3 +336,27 @@ def test_the_proxy_stops_reading_an_answer_it_refuses(tmp_path: Path) -> None:
     assert upstream_app.state.seen == {"endless-ended application/json": True, "endless-ended text/plain": True}
     records = [(r["status"], r["action"], r["reasons"]) for r in audit_lines(tmp_path / "audit.jsonl")]
     assert records == [(502, "error", ["output.too-large"]), (502, "error", ["output.not-json"])]
+
+
+def test_cookies_the_upstream_sets_for_one_client_never_reach_another(tmp_path: Path) -> None:
+    """The proxy's upstream client is shared by every client. It kept a cookie jar: a session cookie the upstream
+    set for one client was sent with every later request, whoever made it. Cookies pass only as clients send
+    them, and the Set-Cookie still reaches the client it was meant for."""
+
+    async def login(request: Request) -> JSONResponse:
+        answer = JSONResponse({"ok": True})
+        answer.set_cookie("session", "alice-secret")
+        return answer
+
+    async def whoami(request: Request) -> JSONResponse:
+        return JSONResponse({"cookie": request.headers.get("cookie")})
+
+    upstream_app = Starlette(routes=[Route("/login", login), Route("/whoami", whoami)])
+    policy = parse_policy(policy_text(tmp_path / "audit.jsonl"))
+    with serve(upstream_app) as upstream, serve(build_proxy(upstream, policy)) as proxy:
+        alice = httpx.get(proxy + "/login")
+        bob = httpx.get(proxy + "/whoami").json()
+        alice_again = httpx.get(proxy + "/whoami", headers={"Cookie": "session=alice-secret"}).json()
+    assert alice.headers["set-cookie"].startswith("session=alice-secret")
+    assert bob == {"cookie": None}
+    assert alice_again == {"cookie": "session=alice-secret"}

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Mapping
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import httpx
@@ -39,8 +40,11 @@ class Forwarder:
     def __init__(self, upstream: str, *, timeout: float = 30.0, max_connections: int = 100,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.upstream = httpx.URL(upstream.rstrip("/"))
+        # one client for every caller: a cookie jar would keep a session the upstream set for one caller and send it
+        # with everyone's requests, so the jar accepts nothing and cookies pass only as callers send them
         self._client = httpx.AsyncClient(
             timeout=timeout, transport=transport, follow_redirects=False,
+            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
         )
 
