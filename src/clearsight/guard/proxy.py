@@ -1,7 +1,8 @@
 """``clearsight guard serve``: the same guard in front of any HTTP model API, whatever it is written in.
 
-The proxy is an ASGI app that forwards every request to the upstream with one pooled ``httpx`` client,
-wrapped in :class:`ModelGuard`, so middleware and proxy make exactly the same decisions.
+The proxy is an ASGI app that forwards every request to the upstream over a pool of kept-alive connections
+(:mod:`clearsight.guard.upstream`), wrapped in :class:`ModelGuard`, so middleware and proxy make exactly the same
+decisions.
 """
 
 from __future__ import annotations
@@ -10,14 +11,12 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Mapping
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
-
-import httpx
 
 from clearsight.guard.middleware import AnswerFailed, Message, ModelGuard, Receive, Scope, Send
 from clearsight.guard.policy import GuardPolicy
 from clearsight.guard.screening import Screener
+from clearsight.guard.upstream import DECODABLE, UpstreamError, UpstreamPool, UpstreamResponse, decoded
 
 # RFC 9110 7.6.1: connection-specific headers are not forwarded by a proxy
 HOP_BY_HOP = frozenset({
@@ -27,7 +26,6 @@ HOP_BY_HOP = frozenset({
 _NOT_FORWARDED = HOP_BY_HOP | {b"accept-encoding"}
 _NOT_RELAYED = HOP_BY_HOP | {b"date", b"server"}
 BROKE_OFF = "the upstream answer broke off"
-_DECODED = frozenset({"identity", "gzip", "x-gzip", "deflate"})  # what httpx decodes without optional packages
 
 
 class _ClientGone(Exception):
@@ -37,16 +35,12 @@ class _ClientGone(Exception):
 class Forwarder:
     """Minimal reverse proxy: request body in, upstream answer out, upstream failures as 502/504."""
 
-    def __init__(self, upstream: str, *, timeout: float = 30.0, max_connections: int = 100,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self.upstream = httpx.URL(upstream.rstrip("/"))
-        # one client for every caller: a cookie jar would keep a session the upstream set for one caller and send it
-        # with everyone's requests, so the jar accepts nothing and cookies pass only as callers send them
-        self._client = httpx.AsyncClient(
-            timeout=timeout, transport=transport, follow_redirects=False,
-            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-        )
+    def __init__(self, upstream: str, *, timeout: float = 30.0, max_connections: int = 100) -> None:
+        # one pool for every caller, and nothing kept between requests but connections: no cookie jar (a session
+        # the upstream set for one caller would go out with everyone's requests), no credentials or proxies from
+        # the environment
+        self.upstream = upstream.rstrip("/")
+        self._pool = UpstreamPool(self.upstream, max_connections=max_connections, timeout=timeout)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -62,10 +56,10 @@ class Forwarder:
         # the answer is decoded before anything reads it (the guard's review, the client), so ask for it plain
         headers.append((b"accept-encoding", b"identity"))
         length, chunked = _framing(scope)
-        content: bytes | AsyncIterator[bytes] = b""
+        content: AsyncIterator[bytes] | None = None
         if chunked or length:  # only a declared body streams: an empty stream would be sent as a chunked body
             content = _body(receive)
-            if length and not chunked:  # with both, the chunks are the body (RFC 9112 6.3); httpx frames them
+            if length and not chunked:  # with both, the chunks are the body (RFC 9112 6.3); sent chunked
                 headers.append((b"content-length", str(length).encode()))
         peer = scope.get("client")
         if peer:
@@ -74,13 +68,12 @@ class Forwarder:
         query = scope.get("query_string", b"")
         # the upstream gets exactly the path the guard judged: joining would resolve dot segments and take a full
         # URL as the whole target (another host)
-        url = self.upstream.copy_with(raw_path=path + ((b"?" + query) if query else b""))
-        request = self._client.build_request(scope["method"], url, headers=headers, content=content)
+        target = path + ((b"?" + query) if query else b"")
         try:
-            response = await self._client.send(request, stream=True)
+            response = await self._pool.request(scope["method"].encode("ascii"), target, headers, content)
         except _ClientGone:
             return
-        except httpx.HTTPError as exc:
+        except UpstreamError as exc:
             await _plain(send, *_failure(exc, "the upstream model API is unreachable"))
             return
         relay = asyncio.ensure_future(self._relay(response, send))
@@ -97,40 +90,42 @@ class Forwarder:
             await response.aclose()
 
     @staticmethod
-    async def _relay(response: httpx.Response, send: Send) -> None:
+    async def _relay(response: UpstreamResponse, send: Send) -> None:
         """Stream the answer chunk by chunk, so memory stays bounded whatever the upstream sends.
 
-        The body arrives decoded (an upstream may compress despite ``identity``), so its encoding and length
+        The body is decoded (an upstream may compress despite ``identity``), so its encoding and length
         headers go; the server frames it. An encoding that cannot be decoded here is refused rather than passed
         on unread: the guard could not review it. Date and Server are the proxy's own, as nginx does by default:
         forwarding the upstream's too would send each twice. The first chunk is read before the status goes
         out, so an upstream that fails before it can still be answered with a 502/504; one that fails later
         raises :class:`AnswerFailed`, and the guard answers for it if nothing has reached the client yet.
         """
-        codings = {c.strip().lower() for c in response.headers.get("content-encoding", "").split(",") if c.strip()}
-        if not codings <= _DECODED:
-            shown = ", ".join(sorted(codings - _DECODED))
+        codings = [c.strip().lower() for c in (response.header(b"content-encoding") or "").split(",") if c.strip()]
+        unknown = sorted(set(codings) - DECODABLE)
+        if unknown:
+            shown = ", ".join(unknown)
             await _plain(send, 502, f"the upstream answered in an encoding the guard cannot read ({shown})")
             return
-        out = [(k, v) for k, v in response.headers.raw
+        out = [(k, v) for k, v in response.headers
                if k.lower() not in _NOT_RELAYED and not (codings and k.lower() == b"content-encoding")]
-        bodiless = response.status_code < 200 or response.status_code in (204, 304)
-        if not codings and not bodiless and "content-length" in response.headers:
-            out.append((b"content-length", response.headers["content-length"].encode()))
-        chunks = response.aiter_bytes()
+        bodiless = response.status < 200 or response.status in (204, 304)
+        length = response.header(b"content-length")
+        if not codings and not bodiless and length is not None:
+            out.append((b"content-length", length.encode("latin-1")))
+        chunks = decoded(response.chunks(), codings)
         try:
             first = await anext(chunks, b"")
-        except httpx.HTTPError as exc:
+        except UpstreamError as exc:
             await _plain(send, *_failure(exc, BROKE_OFF))
             return
-        await send({"type": "http.response.start", "status": response.status_code, "headers": out})
+        await send({"type": "http.response.start", "status": response.status, "headers": out})
         try:
             if first:
                 await send({"type": "http.response.body", "body": first, "more_body": True})
             async for chunk in chunks:
                 if chunk:
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        except httpx.HTTPError as exc:
+        except UpstreamError as exc:
             raise AnswerFailed(*_failure(exc, BROKE_OFF)) from exc
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
@@ -140,12 +135,12 @@ class Forwarder:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                await self._client.aclose()
+                await self._pool.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._pool.aclose()
 
 
 def _non_canonical(path: str) -> str | None:
@@ -205,11 +200,11 @@ def build_proxy(upstream: str, policy: GuardPolicy, *, screeners: Mapping[str, S
     return ModelGuard(Forwarder(upstream, **forwarder), policy, screeners=screeners, stop_refused=True)
 
 
-def _failure(exc: httpx.HTTPError, what: str) -> tuple[int, str]:
+def _failure(exc: UpstreamError, what: str) -> tuple[int, str]:
     """The status and message a client gets for an upstream failure: 504 for a timeout, else 502."""
-    if isinstance(exc, httpx.TimeoutException):
+    if exc.timeout:
         return 504, "the upstream model API did not answer in time"
-    return 502, f"{what} ({type(exc).__name__})"
+    return 502, f"{what} ({exc.kind})"
 
 
 async def _plain(send: Send, status: int, message: str, *, guard: str | None = None) -> None:
