@@ -18,9 +18,9 @@ package) from this machine, one after another in the same run:
   proxy           ``clearsight guard serve`` (guard+extract policy) in front of the bare app
 
 ``--baseline SRC_DIR`` adds ``guard-baseline``: the ``guard`` variant (or the one ``--baseline-of`` names, e.g.
-``guard+redis`` gives ``guard+redis-baseline``) with another revision's package first on the path (``git worktree
-add /tmp/old <commit>`` then ``--baseline /tmp/old/src``), so old and new code are compared round by round in one
-sitting.
+``guard+redis`` gives ``guard+redis-baseline``, ``proxy`` gives ``proxy-baseline``) with another revision's
+package first on the path (``git worktree add /tmp/old <commit>`` then ``--baseline /tmp/old/src``), so old and
+new code are compared round by round in one sitting.
 
 ``--app example`` runs the same variants (not noop and slowapi) around the fraud example's real scoring service
 (``examples/fraud-detection/service``: scikit-learn pipeline, pydantic validation, one log line per request), the
@@ -178,13 +178,14 @@ def run_app(app: str, env: dict[str, str], python: str, duration: int, script: P
 
 
 def run_proxy(policy: Path, env: dict[str, str], duration: int, script: Path,
-              upstream_app: str = "guard_bench_app:bare") -> dict[str, float]:
+              upstream_app: str = "guard_bench_app:bare", proxy_env: dict[str, str] | None = None) -> dict[str, float]:
     """``clearsight guard serve`` (guard+extract policy) in front of a bare app process."""
     upstream_port, proxy_port = free_port(), free_port()
     upstream = uvicorn(upstream_app, upstream_port, env)
     proxy = subprocess.Popen([sys.executable, "-m", "clearsight", "guard", "serve", "--upstream",
                               f"http://127.0.0.1:{upstream_port}", "--listen", f"127.0.0.1:{proxy_port}",
-                              "--policy", str(policy)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                              "--policy", str(policy)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             env=proxy_env)
     try:
         wait_up(upstream_port, upstream)
         wait_up(proxy_port, proxy)
@@ -221,7 +222,7 @@ def main() -> None:
     parser.add_argument("--no-proxy", action="store_true", help="skip the proxy variant")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--baseline", type=Path, help="another revision's src directory: adds <variant>-baseline")
-    parser.add_argument("--baseline-of", choices=("guard", "guard+extract", "guard+redis"), default="guard",
+    parser.add_argument("--baseline-of", choices=("guard", "guard+extract", "guard+redis", "proxy"), default="guard",
                         help="the variant whose policy the baseline runs (default guard)")
     parser.add_argument("--app", choices=("bench", "example"), default="bench",
                         help="bench: the fixed-logistic FastAPI app (the ANCHORS app); example: the fraud example's "
@@ -255,14 +256,16 @@ def main() -> None:
          sys.executable),
     ]
     if args.baseline is not None:  # the chosen variant's policy with its own audit file, so each count stays its own
-        shape = {"guard": "guard", "guard+extract": "extract", "guard+redis": "redis"}[args.baseline_of]
+        shape = {"guard": "guard", "guard+extract": "extract", "guard+redis": "redis", "proxy": "extract"}[
+            args.baseline_of]
         storage, extraction = shapes[shape]
         policies["baseline"] = work / "baseline.yaml"
         policies["baseline"].write_text(POLICY.format(storage=storage, audit=work / "baseline-audit.jsonl",
                                                       extraction=extraction))
-        variants.append((f"{args.baseline_of}-baseline", "guard_bench_app:guarded",
-                         {**base_env, "PYTHONPATH": f"{args.baseline.resolve()}{os.pathsep}{HERE}",
-                          "GUARD_BENCH_POLICY": str(policies["baseline"])}, sys.executable))
+        if args.baseline_of != "proxy":
+            variants.append((f"{args.baseline_of}-baseline", "guard_bench_app:guarded",
+                             {**base_env, "PYTHONPATH": f"{args.baseline.resolve()}{os.pathsep}{HERE}",
+                              "GUARD_BENCH_POLICY": str(policies["baseline"])}, sys.executable))
     if args.app == "example":  # the same variants around the example's own service (no noop/slowapi twin of it)
         rename = {"guard_bench_app:bare": "guard_bench_app:example", "guard_bench_app:guarded":
                   "guard_bench_app:example_guarded"}
@@ -271,6 +274,12 @@ def main() -> None:
     if args.no_proxy:
         wanted.discard("proxy")
     variants = [v for v in variants if v[0] in wanted]
+    proxies: list[tuple[str, Path, dict[str, str] | None]] = []
+    if "proxy" in wanted:
+        proxies.append(("proxy", policies["extract"], None))
+    if args.baseline is not None and args.baseline_of == "proxy":  # the old package first on the proxy's path
+        proxies.append(("proxy-baseline", policies["baseline"],
+                        {**os.environ, "PYTHONPATH": str(args.baseline.resolve())}))
     rounds: list[dict[str, dict[str, float]]] = []
     for round_ in range(args.rounds):
         shift = round_ % len(variants)
@@ -279,11 +288,12 @@ def main() -> None:
             results[name] = run_app(app, env, python, args.duration, script)
             print(f"round {round_ + 1}: {name:14} {results[name]['rps']:8.0f} req/s   c1 p50 "
                   f"{results[name]['p50_c1_ms']:.3f} ms  p99 {results[name]['p99_c1_ms']:.3f} ms", flush=True)
-        if "proxy" in wanted:
-            results["proxy"] = run_proxy(policies["extract"], base_env, args.duration, script,
-                                         upstream_app=variants[0][1])
-            print(f"round {round_ + 1}: proxy          {results['proxy']['rps']:8.0f} req/s", flush=True)
-        rounds.append({name: results[name] for name in [v[0] for v in variants] + ["proxy"] if name in results})
+        for name, policy, proxy_env in proxies:
+            results[name] = run_proxy(policy, base_env, args.duration, script, upstream_app=variants[0][1],
+                                      proxy_env=proxy_env)
+            print(f"round {round_ + 1}: {name:14} {results[name]['rps']:8.0f} req/s", flush=True)
+        rounds.append({name: results[name] for name in [v[0] for v in variants] + [p[0] for p in proxies]
+                       if name in results})
     summary = summarise(rounds)
     print(f"\nmedians over {args.rounds} round(s); ratios against the same round's bare app")
     print("variant         req/s  ratio (min-max)     added p50 (c1)  added p99 (c1)  p99 at c32  non-2xx"
