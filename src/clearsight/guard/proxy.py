@@ -48,6 +48,9 @@ class Forwarder:
             return
         if scope["type"] != "http":
             return
+        if scope["method"] == "CONNECT":  # a tunnel, not a request for the model API: nothing the guard could read
+            await _plain(send, 405, "the proxy does not open tunnels (CONNECT)", guard="request.method")
+            return
         refusal = _non_canonical(scope["path"])
         if refusal is not None:
             await _plain(send, 400, refusal, guard="request.target")
@@ -110,7 +113,8 @@ class Forwarder:
                if k.lower() not in _NOT_RELAYED and not (codings and k.lower() == b"content-encoding")]
         bodiless = response.status < 200 or response.status in (204, 304)
         length = response.header(b"content-length")
-        if not codings and not bodiless and length is not None:
+        # with Transfer-Encoding the chunks are the body and a Content-Length beside them is wrong (RFC 9112 6.3)
+        if not codings and not bodiless and length is not None and response.header(b"transfer-encoding") is None:
             out.append((b"content-length", length.encode("latin-1")))
         chunks = decoded(response.chunks(), codings)
         try:

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import ssl
+import time
 import zlib
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
@@ -26,6 +28,7 @@ import h11
 from clearsight.core.errors import InputError
 
 READ_SIZE = 65_536
+IDLE_SECONDS = 5.0  # a kept-alive connection unused this long is closed (httpx's default); servers drop them too
 MAX_HEAD_BYTES = 100 * 1024  # an answer's status line and headers; h11's own default (16 KiB) refuses real ones
 MAX_CODINGS = 8  # content codings undone one after the other; more is no real answer
 BODY_METHODS = frozenset({b"POST", b"PUT", b"PATCH"})  # sent with Content-Length: 0 when they carry nothing
@@ -54,25 +57,40 @@ def _origin(url: str) -> _Origin:
         port = parts.port
     except ValueError as exc:  # a port that is not a number, or out of range
         raise InputError(f"the upstream URL's port is not usable: {url!r}", field="upstream") from exc
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == 0:
         raise InputError(f"the upstream must be an http(s) URL with a host, not {url!r}", field="upstream",
                          hint="e.g. http://127.0.0.1:8000")
+    if parts.username is not None or parts.password is not None:
+        # httpx sent them as Basic auth on every request, over whatever the caller sent; say so rather than guess
+        raise InputError("the upstream URL holds credentials; the proxy forwards each caller's own Authorization "
+                         "header instead", field="upstream", hint="drop the user:password@ part")
     default = 443 if parts.scheme == "https" else 80
     port = port or default
     host = parts.hostname
-    shown = f"[{host}]" if ":" in host else host if host.isascii() else host.encode("idna").decode("ascii")
+    try:
+        shown = f"[{host}]" if ":" in host else host if host.isascii() else host.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise InputError(f"the upstream's host name is not a valid domain name: {host!r}", field="upstream") from exc
     header = shown if port == default else f"{shown}:{port}"
     tls = _tls_context() if parts.scheme == "https" else None
     return _Origin(host, port, header.encode("ascii"), tls)
 
 
 def _tls_context() -> ssl.SSLContext:
-    """Certificates as httpx checked them: certifi's bundle when installed, else the system's."""
+    """Certificates as httpx checked them: ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` when set (an internal CA),
+    else certifi's bundle when installed, else the system's."""
+    cafile, capath = os.environ.get("SSL_CERT_FILE") or None, os.environ.get("SSL_CERT_DIR") or None
+    if cafile is None and capath is None:
+        try:
+            import certifi
+        except ImportError:  # pragma: no cover - certifi comes with httpx, which the guard extra installs
+            return ssl.create_default_context()
+        cafile = certifi.where()
     try:
-        import certifi
-    except ImportError:  # pragma: no cover - certifi comes with httpx, which the guard extra installs
-        return ssl.create_default_context()
-    return ssl.create_default_context(cafile=certifi.where())
+        return ssl.create_default_context(cafile=cafile, capath=capath)
+    except (OSError, ssl.SSLError) as exc:
+        raise InputError(f"cannot load the CA certificates for the upstream ({exc})",
+                         hint="check SSL_CERT_FILE / SSL_CERT_DIR") from exc
 
 
 class _Connection:
@@ -80,9 +98,16 @@ class _Connection:
         self.reader = reader
         self.writer = writer
         self.h11 = h11.Connection(our_role=h11.CLIENT, max_incomplete_event_size=MAX_HEAD_BYTES)
+        self.idle_since = 0.0
 
     def reusable(self) -> bool:
-        return self.h11.our_state is h11.IDLE and self.h11.their_state is h11.IDLE and not self.reader.at_eof()
+        """Only a connection that is between two exchanges and has heard nothing since the last one: bytes that
+        arrived after an answer (a stray second answer, a 408 before closing) would be read as the next
+        caller's answer, and a reset or closed connection would fail the next request."""
+        reader = self.reader
+        return (self.h11.our_state is h11.IDLE and self.h11.their_state is h11.IDLE
+                and not self.h11.trailing_data[0] and not reader.at_eof() and reader.exception() is None
+                and not getattr(reader, "_buffer", b"") and not self.writer.transport.is_closing())
 
     def close(self) -> None:
         with contextlib.suppress(Exception):  # already broken: nothing more to say to it
@@ -114,6 +139,9 @@ class UpstreamPool:
                 await self._slots.acquire()
         except TimeoutError:
             raise UpstreamError("PoolTimeout", "no free connection to the upstream", timeout=True) from None
+        if self._closed:  # closed while this request waited for a slot
+            self._slots.release()
+            raise UpstreamError("the proxy is shutting down")
         connection: _Connection | None = None
         try:
             connection = await self._connection()
@@ -150,11 +178,14 @@ class UpstreamPool:
             connection.close()
 
     async def _connection(self) -> _Connection:
+        now = time.monotonic()
+        while self._idle and now - self._idle[0].idle_since > IDLE_SECONDS:  # oldest first: the expired ones
+            self._idle.pop(0).close()
         while self._idle:
             connection = self._idle.pop()
             if connection.reusable():
                 return connection
-            connection.close()  # the upstream closed it while it waited
+            connection.close()  # the upstream closed it, reset it or spoke on it while it waited
         origin = self.origin
         try:
             async with asyncio.timeout(self.timeout):
@@ -204,8 +235,9 @@ class UpstreamPool:
         """A connection whose answer was read to its end may carry the next request; any other is closed."""
         try:
             if whole and not self._closed and connection.h11.our_state is h11.DONE \
-                    and connection.h11.their_state is h11.DONE:
+                    and connection.h11.their_state is h11.DONE and not connection.h11.trailing_data[0]:
                 connection.h11.start_next_cycle()
+                connection.idle_since = time.monotonic()
                 self._idle.append(connection)
             else:
                 connection.close()
@@ -243,6 +275,8 @@ class UpstreamResponse:
                 return
             elif isinstance(event, h11.ConnectionClosed):
                 raise UpstreamError("RemoteProtocolError", "the upstream closed the connection mid-answer")
+            else:  # h11.PAUSED after a protocol switch (CONNECT, Upgrade): nothing more is HTTP; never spin on it
+                raise UpstreamError("RemoteProtocolError", "the upstream switched protocols")
 
     async def aclose(self) -> None:
         connection, self._connection = self._connection, None
@@ -285,15 +319,27 @@ def _onwards(decoders: Sequence[_Inflater], data: bytes) -> Iterator[bytes]:
 
 class _Inflater:
     """gzip (also x-gzip) or deflate; "deflate" comes zlib-wrapped or raw from real servers, so its first two
-    bytes decide (a zlib header names method 8 and is a multiple of 31 read as a 16-bit number)."""
+    bytes decide (a zlib header names method 8 and is a multiple of 31 read as a 16-bit number).
+
+    A gzip body may hold several members one after the other (each is decoded); anything else after the end
+    of the compressed data, and data that stops before its end, is a :class:`UpstreamError`: zlib would keep
+    every byte after the end in memory, and a cut answer must not pass as whole.
+    """
 
     def __init__(self, coding: str) -> None:
         self._gzip = coding in ("gzip", "x-gzip")
-        self._inflate: zlib._Decompress | None = (
-            zlib.decompressobj(zlib.MAX_WBITS | 16) if self._gzip else None)
+        self._inflate: zlib._Decompress | None = self._gzip_member() if self._gzip else None
         self._head = b""
+        self._fed = False
+
+    @staticmethod
+    def _gzip_member() -> zlib._Decompress:
+        return zlib.decompressobj(zlib.MAX_WBITS | 16)
 
     def feed(self, data: bytes) -> Iterator[bytes]:
+        if not data:
+            return
+        self._fed = True
         if self._inflate is None:  # deflate: wait for the two bytes that say which kind
             self._head += data
             if len(self._head) < 2:
@@ -304,30 +350,32 @@ class _Inflater:
         yield from self._bounded(data)
 
     def finish(self) -> Iterator[bytes]:
-        if self._inflate is None:  # fewer than two bytes of deflate data: not a whole stream
-            if self._head:
-                raise UpstreamError("DecodingError", "the deflate data ends before it starts")
-            return
-        yield from self._bounded(b"")
-        try:
-            tail = self._inflate.flush()
-        except zlib.error as exc:
-            raise UpstreamError("DecodingError", str(exc)) from exc
-        if tail:
-            yield tail
+        """Nothing is left to give (every piece left with :meth:`feed`); a cut stream is an error here."""
+        if self._fed and (self._inflate is None or not self._inflate.eof):
+            raise UpstreamError("DecodingError", "the compressed answer ends before its compressed data does")
+        yield from ()
 
     def _bounded(self, data: bytes) -> Iterator[bytes]:
         """Everything ``data`` inflates to, in pieces of at most :data:`READ_SIZE`: zlib stops at the bound and
-        keeps the rest of the input (``unconsumed_tail``) or of its output for the next call."""
-        assert self._inflate is not None
-        pending = data
-        while True:
+        keeps the rest of the input (``unconsumed_tail``) or of its output for the next call; what follows the
+        end of the compressed data (``unused_data``) is never given back to zlib, which would keep it all."""
+        pending, more = data, True
+        while more:
+            inflate = self._inflate
+            assert inflate is not None
+            if inflate.eof:  # bytes after the end: the next gzip member, or nothing that is ours to read
+                if not (self._gzip and pending[0] == 0x1F):
+                    raise UpstreamError("DecodingError", "data after the end of the compressed answer")
+                inflate = self._inflate = self._gzip_member()
             try:
-                piece = self._inflate.decompress(pending, READ_SIZE)
+                piece = inflate.decompress(pending, READ_SIZE)
             except zlib.error as exc:
                 raise UpstreamError("DecodingError", str(exc)) from exc
             if piece:
                 yield piece
-            pending = self._inflate.unconsumed_tail
-            if not pending and len(piece) < READ_SIZE:
-                return
+            if inflate.eof:
+                pending = inflate.unused_data
+                more = bool(pending)
+            else:
+                pending = inflate.unconsumed_tail
+                more = bool(pending) or len(piece) == READ_SIZE  # a full piece: zlib may hold more output
