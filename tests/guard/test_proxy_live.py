@@ -147,11 +147,14 @@ def test_guard_serve_rejects_bad_arguments(tmp_path: Path) -> None:
                           "--policy", str(policy_file)], capture_output=True, text=True, timeout=60)
     assert run.returncode == 2 and f"{policy_file}:2" in run.stderr and "starts with '/'" in run.stderr
     policy_file.write_text("routes:\n  - path: /v1\n")
-    for args, message in ((["--upstream", "ftp://x"], "http(s) URL"), (["--listen", "nowhere"], "HOST:PORT")):
+    for args, message in ((["--upstream", "ftp://x"], "http(s) URL"), (["--listen", "nowhere"], "HOST:PORT"),
+                          (["--upstream", "http://user:pw@x"], "holds credentials"),
+                          (["--upstream", "http://x:port"], "port is not usable")):
         base = ["--upstream", "http://x"] if "--upstream" not in args else []
         run = subprocess.run([sys.executable, "-m", "clearsight", "guard", "serve", *base, *args,
                               "--policy", str(policy_file)], capture_output=True, text=True, timeout=60)
         assert run.returncode == 2 and message in run.stderr
+        assert "clearsight guard: http://" not in run.stderr  # refused before the proxy announces itself
 
 
 def _odd_upstream() -> Starlette:

@@ -53,10 +53,11 @@ def serve(
 
     from clearsight.guard.proxy import build_proxy
 
+    app = build_proxy(upstream, policy)  # an unusable upstream URL is refused before anything is announced
     routes = ", ".join(f"{'/'.join(r.methods)} {r.path}" for r in policy.routes)
     typer.echo(f"clearsight guard: http://{host}:{port} -> {upstream} ({routes}; limits in {policy.storage}; "
                f"audit {policy.audit.target if policy.audit.enabled else 'off'})", err=True)
-    uvicorn.run(build_proxy(upstream, policy), host=host, port=port, log_level=log_level, lifespan="on")
+    uvicorn.run(app, host=host, port=port, log_level=log_level, lifespan="on")
 
 
 def _checked_policy(policy_file: Path) -> GuardPolicy:
