@@ -465,3 +465,20 @@ def test_template_errors_name_the_file_and_the_problem(tmp_path: Path, text: str
         load_template(path)
     assert caught.value.diagnostic().startswith(str(path))
     assert message in caught.value.diagnostic()
+
+
+def test_probes_never_share_a_session_through_cookies() -> None:
+    """A chat target that keeps each conversation under a session cookie must see every probe as a fresh
+    conversation: the client kept a cookie jar, so the first answer's Set-Cookie went out with every later
+    probe, and earlier probes' turns could steer later ones."""
+    cookies: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        cookies.append(request.headers.get("cookie"))
+        return httpx.Response(200, json={"choices": [{"message": {"content": "I can't help with that."}}]},
+                              headers={"set-cookie": f"conversation=c{len(cookies)}; Path=/"})
+
+    report = run_redteam(OpenAITarget("http://app.test"), select_families(["harmful"]),
+                         settings=RunSettings(concurrency=1, retries=0), transport=httpx.MockTransport(handler))
+    assert report.counts()["resisted"] == 5
+    assert len(cookies) >= 5 and set(cookies) == {None}

@@ -16,6 +16,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from urllib.parse import quote
 
 import httpx
@@ -410,7 +411,11 @@ async def run_probes(target: Target, families: list[Family], *, settings: RunSet
         tick()
 
     limits = httpx.Limits(max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency)
-    async with httpx.AsyncClient(transport=transport, limits=limits, follow_redirects=False) as client:
+    # no cookie jar: a target keeping each conversation under a session cookie would otherwise see every probe
+    # as one long conversation, and earlier probes' turns could steer later ones
+    no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+    async with httpx.AsyncClient(transport=transport, limits=limits, follow_redirects=False,
+                                 cookies=no_cookies) as client:
         checked = await asyncio.gather(*(control(client, CONTROLS[c]) for c in channels))
         for result in checked:
             state.controls.append(result)
