@@ -39,8 +39,7 @@ class Forwarder:
         # one pool for every caller, and nothing kept between requests but connections: no cookie jar (a session
         # the upstream set for one caller would go out with everyone's requests), no credentials or proxies from
         # the environment
-        self.upstream = upstream.rstrip("/")
-        self._pool = UpstreamPool(self.upstream, max_connections=max_connections, timeout=timeout)
+        self._pool = UpstreamPool(upstream, max_connections=max_connections, timeout=timeout)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":

@@ -302,10 +302,8 @@ async def decoded(chunks: AsyncIterator[bytes], codings: Sequence[str]) -> Async
     async for chunk in chunks:
         for piece in _onwards(decoders, chunk):
             yield piece
-    for index, decoder in enumerate(decoders):  # each decoder's remainder goes through the ones after it
-        for rest in decoder.finish():
-            for piece in _onwards(decoders[index + 1:], rest):
-                yield piece
+    for decoder in decoders:  # every piece left with feed(); a stream cut short is an error
+        decoder.check_complete()
 
 
 def _onwards(decoders: Sequence[_Inflater], data: bytes) -> Iterator[bytes]:
@@ -349,11 +347,10 @@ class _Inflater:
             data, self._head = self._head, b""
         yield from self._bounded(data)
 
-    def finish(self) -> Iterator[bytes]:
-        """Nothing is left to give (every piece left with :meth:`feed`); a cut stream is an error here."""
+    def check_complete(self) -> None:
+        """At the end of the body: data that stopped before the end of its compressed stream is an error."""
         if self._fed and (self._inflate is None or not self._inflate.eof):
             raise UpstreamError("DecodingError", "the compressed answer ends before its compressed data does")
-        yield from ()
 
     def _bounded(self, data: bytes) -> Iterator[bytes]:
         """Everything ``data`` inflates to, in pieces of at most :data:`READ_SIZE`: zlib stops at the bound and
