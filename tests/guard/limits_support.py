@@ -1,4 +1,5 @@
-"""Replaying the same random hits through the guard's limiter and through ``limits`` itself."""
+"""Replaying the same random hits through the guard's limiter and through ``limits`` itself, and keeping tests
+that expect a refusal clear of a window's edge."""
 
 from __future__ import annotations
 
@@ -33,3 +34,20 @@ async def replay(ours: RateLimiter, reference: SlidingWindowCounterRateLimiter, 
                 break
         want.append(answer)
     return got, want
+
+
+def clear_of_window_edges(seconds: float, *windows: int) -> None:
+    """Sleep, when needed, until at least ``seconds`` remain before the next edge of each fixed window (lengths
+    in seconds; ``limits`` numbers windows from the epoch, so a day's edge is midnight UTC).
+
+    The sliding-window counter weighs the previous window by the share of it still ahead and floors the sum, so
+    the first hit after an edge gets through even when the previous window was full (``limits`` does the same).
+    A test that expects a refusal fails when its hits straddle an edge: hour-long windows failed CI runs at
+    00:59 and 02:00, and minute-long ones fail whenever a run crosses a full minute.
+    """
+    while True:
+        now = time.time()
+        short = [window - now % window for window in windows if window - now % window < seconds]
+        if not short:
+            return
+        time.sleep(max(short) + 0.01)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from limits_support import clear_of_window_edges
 
 from clearsight.guard import ModelGuard
 from clearsight.guard.policy import GuardPolicy
@@ -62,6 +63,7 @@ def _call(guard: ModelGuard, headers: list[tuple[bytes, bytes]], body: bytes = b
 
 
 def test_the_api_key_is_found_whatever_the_case_of_its_header_name() -> None:
+    clear_of_window_edges(2, 60)
     guard = ModelGuard(_app([(b"content-type", b"application/json")]), _policy(limits=["1/minute"]))
     assert _call(guard, [(b"X-API-Key", b"alpha")])[0] == 200
     assert _call(guard, [(b"x-api-key", b"alpha")])[0] == 429  # the same client: its one request is spent
@@ -69,6 +71,7 @@ def test_the_api_key_is_found_whatever_the_case_of_its_header_name() -> None:
 
 
 def test_the_last_of_a_repeated_header_counts() -> None:
+    clear_of_window_edges(2, 60)
     guard = ModelGuard(_app([(b"content-type", b"application/json")]), _policy(limits=["1/minute"]))
     assert _call(guard, [(b"x-api-key", b"alpha"), (b"x-api-key", b"beta")])[0] == 200
     assert _call(guard, [(b"x-api-key", b"beta")])[0] == 429  # beta was the client
@@ -161,6 +164,7 @@ def test_a_non_json_answer_on_a_hardened_route_is_refused_at_its_start() -> None
 def test_header_names_servers_should_not_send_still_work() -> None:
     """ASGI asks for bytes names; a bytearray one (unhashable) takes the general way instead of failing, and a
     policy header name with a non-ASCII letter matches in any case, as it did when every header was decoded."""
+    clear_of_window_edges(2, 60)
     guard = ModelGuard(_app([(b"content-type", b"application/json")]), _policy(limits=["1/minute"]))
     assert _call(guard, [(bytearray(b"X-API-Key"), b"alpha")])[0] == 200
     assert _call(guard, [(b"x-api-key", b"alpha")])[0] == 429

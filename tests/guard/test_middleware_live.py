@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from limits_support import clear_of_window_edges
 from live_server import FEATURES, LEGIT, audit_lines, policy_text, scoring_app, serve
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -82,9 +83,9 @@ def test_chunked_huge_body_is_cut_off_without_buffering_it(tmp_path: Path) -> No
 def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
     audit = tmp_path / "audit.jsonl"
     inner = scoring_app()
-    # hour-long windows in these tests: a sliding-window counter lets a request through at a window's edge
     app = ModelGuard(inner, parse_policy(policy_text(audit, limits="['3/hour']")))
     with serve(app) as url:
+        clear_of_window_edges(30, 3600)
         a = [httpx.post(url + "/v1/score", json={"features": LEGIT}, headers={"X-Partner-Key": "a"})
              for _ in range(5)]
         b = httpx.post(url + "/v1/score", json={"features": LEGIT}, headers={"X-Partner-Key": "b"})

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
+from limits_support import clear_of_window_edges
 from live_server import LEGIT, audit_lines, policy_text, scoring_app, serve
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -32,6 +33,7 @@ def test_proxy_guards_and_forwards(tmp_path: Path) -> None:
     policy = parse_policy(policy_text(audit, limits="['4/hour']"))
     with serve(upstream_app) as upstream, serve(build_proxy(upstream, policy)) as proxy:
         direct = httpx.post(upstream + "/v1/score", json={"features": LEGIT}).json()
+        clear_of_window_edges(30, 3600)
         through = [httpx.post(proxy + "/v1/score?trace=1", json={"features": LEGIT}, headers={"X-Partner-Key": "p"})
                    for _ in range(5)]
         bad = httpx.post(proxy + "/v1/score", content=b"[", headers={"X-Partner-Key": "q"})
@@ -127,6 +129,7 @@ def test_guard_serve_command_end_to_end(tmp_path: Path) -> None:
                     assert process.poll() is None, process.stderr.read() if process.stderr else ""
                     assert time.monotonic() < deadline, "guard serve did not start"
                     time.sleep(0.1)
+            clear_of_window_edges(30, 3600)
             statuses = [httpx.post(url + "/v1/score", json={"features": LEGIT},
                                    headers={"X-Partner-Key": "k"}).status_code for _ in range(3)]
         finally:

@@ -10,7 +10,7 @@ import time
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from limits_support import replay
+from limits_support import clear_of_window_edges, replay
 
 from clearsight.guard.ratelimit import SWEPT_PER_SECOND, RateLimiter, SweptMemoryStorage, parse_limits
 
@@ -19,6 +19,7 @@ def test_memory_limits_allow_up_to_the_limit_then_say_when_to_retry() -> None:
     async def run() -> list[float | None]:
         limiter = RateLimiter("memory://")
         limits = parse_limits(["3/minute"])
+        clear_of_window_edges(2, 60)
         answers = [await limiter.hit("/score", "alice", limits) for _ in range(4)]
         answers.append(await limiter.hit("/score", "bob", limits))  # another client has its own budget
         return answers

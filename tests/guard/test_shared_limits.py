@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
-from limits_support import replay
+from limits_support import clear_of_window_edges, replay
 from live_server import LEGIT, policy_text, scoring_app, serve
 
 from clearsight.guard import ModelGuard
@@ -31,6 +31,7 @@ def test_two_replicas_share_one_redis_budget(tmp_path: Path) -> None:
     guards = [ModelGuard(app, policy, guard=Guard(policy, key_prefix=prefix)) for app in apps]
     try:
         with serve(guards[0]) as one, serve(guards[1]) as two:
+            clear_of_window_edges(30, 3600)
             statuses = [httpx.post(url + "/v1/score", json={"features": LEGIT},
                                    headers={"X-Partner-Key": "shared"}).status_code
                         for url in (one, two, one, two, one, two, one, two)]
@@ -95,6 +96,7 @@ def test_one_script_for_all_limits_shares_its_budget_with_limits_own_calls() -> 
 
     prefix = _redis_prefix()
     items = parse_limits(["5/hour", "50/day"])
+    clear_of_window_edges(30, 3600, 86400)
 
     async def run() -> tuple[list[bool], list[int]]:
         ours = RateLimiter(REDIS_URL, key_prefix=prefix)
@@ -132,6 +134,7 @@ def test_one_script_for_all_limits_decides_like_one_call_per_limit() -> None:
     ours_prefix, theirs_prefix = _redis_prefix(), _redis_prefix()
     items = parse_limits(["4/hour", "9/day", "6/2 hours"])
     rng = random.Random(5)
+    clear_of_window_edges(60, 3600, 7200, 86400)
 
     async def run() -> tuple[list[float | None], list[float | None]]:
         theirs = SlidingWindowCounterRateLimiter(
@@ -159,6 +162,9 @@ def test_one_script_rolls_a_window_over_like_limits() -> None:
 
     ours_prefix, theirs_prefix = _redis_prefix(), _redis_prefix()
     items = parse_limits(["4/second"])
+    # start within 20 ms of a second's edge, so every hit below falls at least 0.1 s from the moments (a
+    # quarter, a half, three quarters into a window) where the weighted count of four changes
+    clear_of_window_edges(0.98, 1)
 
     async def run() -> list[tuple[bool, bool]]:
         ours = RateLimiter(REDIS_URL, key_prefix=ours_prefix)
