@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# Compiled gate words (clearsight.discover.text_gates) are cached under the user's cache folder; the suite keeps
+# its own, shared with the commands it runs in subprocesses.
+os.environ.setdefault("CLEARSIGHT_CACHE_DIR", tempfile.mkdtemp(prefix="clearsight-test-cache-"))
 
 
 def _find_reference_dir() -> Path | None:

@@ -109,8 +109,12 @@ def _unpruned(source: str) -> list[object]:
 
 
 def test_the_detector_reports_through_the_cut_what_a_full_walk_reports() -> None:
+    # files that need the tree, up to 40 of them, from a wide sample: a fixed stride gave 23 to 38 such files
+    # depending on which packages happened to be installed
     compared = reported = 0
-    for path in _sample(700):
+    for path in _sample(2000):
+        if compared == 40:
+            break
         try:
             source = path.read_text(encoding="utf-8")
             ast.parse(source)
@@ -122,7 +126,7 @@ def test_the_detector_reports_through_the_cut_what_a_full_walk_reports() -> None
         assert found == _unpruned(source), path
         compared += 1
         reported += bool(found)
-    assert compared > 25 and reported > 15
+    assert compared == 40 and reported >= 10  # 12 of these 40 report something with this interpreter
 
 
 SNIPPETS = {

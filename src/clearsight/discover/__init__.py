@@ -4,6 +4,6 @@ Detectors look at one file each and report Observations; the runner walks the tr
 observations into components and components into systems. Nothing here imports or runs the code it reads.
 """
 
-# What a local worker needs imported: the detectors. Nothing there starts OpenMP or BLAS threads, so workers
-# may be forked from one process that imported it once.
-WORKER_PRELOAD = ("clearsight.discover.run",)
+# What a local worker needs imported: the detectors and their compiled gate words. Nothing there starts OpenMP
+# or BLAS threads, so workers may be forked from one process that imported it once.
+WORKER_PRELOAD = ("clearsight.discover.worker",)

@@ -10,10 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Literal, Protocol
 
 from clearsight.core.system import ComponentKind
+from clearsight.discover.text_gates import Gates
 
 Confidence = Literal["high", "medium", "low"]
 
@@ -28,6 +30,12 @@ class SourceFile:
     size: int
     text: str | None
     head: bytes = b""
+
+    @cached_property
+    def gates(self) -> Gates:
+        """Which detectors' gate words the text holds (see :mod:`~clearsight.discover.text_gates`), shared by
+        every detector that looks at this file; only for files with a text."""
+        return Gates(self.text or "")
 
 
 @dataclass(frozen=True)

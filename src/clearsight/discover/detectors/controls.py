@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterator
 from clearsight.discover.interface import Detector, FunctionDetector, Observation, SourceFile, source_lines
 from clearsight.discover.python_source import parse_python
 from clearsight.discover.relpaths import base_name
+from clearsight.discover.text_gates import Gates, register_words
 
 __all__ = ["CONTROL_DETECTORS", "CONTROL_PREFIX", "control_name", "is_ci_file"]
 
@@ -130,12 +131,17 @@ _IMPORT_PREFIX = re.compile(r"(?:.*[;:])?[ \t]*(?:from|import(?:[ \t]+[\w.]+(?:[
 _LIMITER_GATES = ("limit", *(module for module in _RATE_LIMIT_MODULES if "limit" not in module))
 
 
-def _might_observe(text: str) -> bool:
-    """A cheap text check before parsing: most files use none of these libraries."""
-    return (any(word in text for word in _PYTHON_WORDS)
-            or ("revision" in text and _COMMIT.search(text) is not None)
-            or (any(gate in text for gate in _LIMITER_GATES)
-                and any(module in text for module in _RATE_LIMIT_MODULES) and _imports_limiter(text)))
+register_words((*_PYTHON_WORDS, "revision", *_LIMITER_GATES, *_RATE_LIMIT_MODULES))
+
+
+def _might_observe(text: str, gates: Gates | None = None) -> bool:
+    """A cheap text check before parsing: most files use none of these libraries. ``gates``: the file's
+    shared word search (:mod:`~clearsight.discover.text_gates`); the same answers as searching ``text``."""
+    holds = (gates or Gates(text)).holds
+    return (any(map(holds, _PYTHON_WORDS))
+            or (holds("revision") and _COMMIT.search(text) is not None)
+            or (any(map(holds, _LIMITER_GATES))
+                and any(map(holds, _RATE_LIMIT_MODULES)) and _imports_limiter(text)))
 
 
 def _imports_limiter(text: str) -> bool:
@@ -165,7 +171,7 @@ def _word_char(char: str) -> bool:
 
 
 def _detect_python(file: SourceFile) -> list[Observation]:
-    if not file.text or not _might_observe(file.text):
+    if not file.text or not _might_observe(file.text, file.gates):
         return []
     return python_controls(file)
 

@@ -34,6 +34,7 @@ from clearsight.discover.interface import (
     source_lines,
 )
 from clearsight.discover.relpaths import base_name
+from clearsight.discover.text_gates import register_pattern, register_words
 from clearsight.yaml_models import parse_yaml
 
 __all__ = ["DATA_DETECTORS", "classify_field"]
@@ -183,6 +184,7 @@ _JS_CLIENTS: list[_Client] = [
 # Every Python pattern above needs one of these written (``.connect(``, ``create_engine``, ``MongoClient``,
 # ``redis.from_url``…): most files hold none, and seven searches settle them instead of twenty-one.
 _PY_CLIENT_GATES = ("connect", "create_", "Client", "Redis", "from_url", "Elasticsearch", "dynamodb")
+register_words((*_PY_CLIENT_GATES, *(word for _, words, _ in _PY_CLIENTS for word in words)))
 _CLIENT_EXTS = {"py": _PY_CLIENTS, "js": _JS_CLIENTS, "mjs": _JS_CLIENTS, "cjs": _JS_CLIENTS, "ts": _JS_CLIENTS,
                 "jsx": _JS_CLIENTS, "tsx": _JS_CLIENTS}
 
@@ -192,9 +194,10 @@ def _detect_clients(file: SourceFile) -> list[Observation]:
     table = _CLIENT_EXTS.get(_ext(file.rel))
     if not text or table is None:
         return []
-    if table is _PY_CLIENTS and not any(gate in text for gate in _PY_CLIENT_GATES):
+    holds = file.gates.holds
+    if table is _PY_CLIENTS and not any(map(holds, _PY_CLIENT_GATES)):
         return []
-    patterns = [(engine, pattern) for engine, words, pattern in table if any(w in text for w in words)]
+    patterns = [(engine, pattern) for engine, words, pattern in table if any(map(holds, words))]
     if not any(pattern.search(text) for _, pattern in patterns):
         return []  # most files open no database
     comment = "#" if table is _PY_CLIENTS else "//"
@@ -385,9 +388,48 @@ def _field_names(text: str) -> set[str]:
     return names
 
 
+def _field_gate() -> str:
+    """A pattern that matches wherever ``_field_names`` can give a name :func:`classify_field` knows (and in
+    more places), for :mod:`~clearsight.discover.text_gates`: an indented name holding one of the phrases as
+    :func:`_words` would split it, then ":" or "=". ASCII texts only (the gate answers "may match" for others).
+
+    Why it cannot miss: :func:`_words` splits a name at "_", between a lower-case letter or digit and a capital
+    (``userEmail``), and before the last capital of a run that a lower-case letter follows (``IPAddress``). So a
+    phrase's first word begins the name, follows "_", or is written with a capital after a lower-case letter or
+    digit, or with a capital and then a lower-case letter after another capital; each later word follows "_" or
+    starts with a capital; and the last is followed by the name's end, "_" or a capital. Letters the rules do
+    not fix may be in any case.
+    """
+    def caseless(word: str) -> str:
+        return f"(?i:{word})"
+
+    def capital(word: str) -> str:
+        return word[0].upper() + caseless(word[1:]) if len(word) > 1 else word.upper()
+
+    def capital_then_lower(word: str) -> str | None:
+        return word[0].upper() + word[1] + caseless(word[2:]) if len(word) > 1 and word[1].isalpha() else None
+
+    def phrases(first: Callable[[str], str | None]) -> str:
+        written = []
+        for phrase in sorted(_PHRASES, key=lambda p: (-len(" ".join(p)), p)):
+            head = first(phrase[0]) if phrase[0][0].isalpha() or first is caseless else None
+            if head is not None:
+                written.append(head + "".join(f"(?:_+{caseless(w)}|{capital(w)})" for w in phrase[1:]))
+        return "|".join(written)
+
+    line = r"(?:^|\n)[ \t]+"
+    end = r"(?:[_A-Z][A-Za-z0-9_]*)?[ \t]*[:=]"
+    return (rf"{line}(?:[A-Za-z0-9_]*_)?(?:{phrases(caseless)}){end}"
+            rf"|{line}[A-Za-z0-9_]*[a-z0-9](?:{phrases(capital)}){end}"
+            rf"|{line}[A-Za-z0-9_]*[A-Z](?:{phrases(capital_then_lower)}){end}")
+
+
+register_pattern("pii-field", _field_gate())
+
+
 def _detect_python_fields(file: SourceFile) -> list[Observation]:
     text = file.text
-    if not text or ":" not in text:
+    if not text or ":" not in text or not file.gates.may_match("pii-field"):
         return []
     if not any(map(classify_field, _field_names(text))):
         return []  # one C-level pass names every candidate; most files hold no personal-data name at all

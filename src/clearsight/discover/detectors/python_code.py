@@ -37,6 +37,7 @@ from clearsight.discover.python_imports import ascii_stand_in, import_statements
 from clearsight.discover.python_skeleton import skeleton
 from clearsight.discover.python_source import parse_python
 from clearsight.discover.relpaths import suffix
+from clearsight.discover.text_gates import Gates, register_folded_later
 
 DETECTOR_ID = "python-code"
 RISK_PREFIX = "risky load: "
@@ -675,7 +676,23 @@ def might_observe(source: str) -> bool:
     return possible(source) != "nothing"
 
 
-def possible(source: str) -> Possible:
+@cache
+def _gate_words() -> tuple[str, ...]:
+    """Lower-case words one of which every observation needs in the folded text: "model", a call's gate word, or
+    the first part of a catalogued import (see :func:`possible`)."""
+    return ("model", *_call_gates(), *sorted({parts[0] for parts in import_names()}))
+
+
+register_folded_later(_gate_words)
+
+
+def _nothing_written(gates: Gates) -> bool:
+    """True when the file's shared word search (:mod:`~clearsight.discover.text_gates`) says no gate word is in
+    the folded text; False when one is, or when only folding the text can tell."""
+    return all(gates.holds_folded(word) is False for word in _gate_words())
+
+
+def possible(source: str, gates: Gates | None = None) -> Possible:
     """What the file can yield at most: nothing, only imports (read without the syntax tree, see
     :func:`import_observations`), or anything, which takes the tree.
 
@@ -686,8 +703,10 @@ def possible(source: str) -> Possible:
     reported. The check works on NFKC-folded lower case, as Python folds identifiers, so it can only let
     extra files through; substring checks come before splitting the text into identifiers, which is the slow
     part. Tests run the full detector on every file this rejects or sends to the import reader and expect
-    the same observations.
+    the same observations. ``gates`` (the file's shared word search) can settle "nothing" without folding.
     """
+    if gates is not None and _nothing_written(gates):
+        return "nothing"
     folded = (source if source.isascii() else unicodedata.normalize("NFKC", source)).lower()
     if "\r" in folded:  # Python ends a line at "\r\n" and at a lone "\r"; the patterns here know "\n"
         folded = folded.replace("\r\n", "\n").replace("\r", "\n")
@@ -755,7 +774,7 @@ def _wants(rel: str) -> bool:
 def _detect(file: SourceFile) -> list[Observation]:
     if file.text is None:
         return []
-    reach = possible(file.text)
+    reach = possible(file.text, file.gates)
     if reach == "nothing":
         return []
     if reach == "imports":

@@ -1,0 +1,219 @@
+"""The shared word search must answer exactly as searching the text would, with Hyperscan and without it."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from corpus_repos import build_repos
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from clearsight.discover import text_gates
+from clearsight.discover.detectors.data import _PHRASES, _field_gate, _field_names, classify_field
+from clearsight.discover.run import discover
+from clearsight.discover.text_gates import Gates, register_words
+
+hyperscan = pytest.importorskip("hyperscan")  # in the test extra; the fallback is tested with it switched off
+
+WORDS = ("connect", "Client", "load", "model", "é", "x\u00e9y", "ab", "ba")
+FOLDED = ("model", "load", "kelvin")
+register_words(WORDS)  # at import, so the test session compiles one database for every module's words
+text_gates.register_folded(FOLDED)
+
+
+@pytest.fixture(params=["hyperscan", "word by word"])
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    if request.param == "word by word":
+        monkeypatch.setattr(text_gates._Engine, "available", False)
+    else:
+        assert text_gates.available()
+    yield request.param
+
+
+TEXTS = st.lists(st.sampled_from([*"abcdeilmnotxyCAB_: \n\r", "é", "\u212a", "\ud800", "load", "connect"]),
+                 max_size=40).map("".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=TEXTS, word=st.sampled_from([*WORDS, "not registered", "oad"]))
+def test_holds_is_a_substring_search(text: str, word: str) -> None:
+    assert text_gates.available()
+    try:
+        assert Gates(text).holds(word) == (word in text)
+        text_gates._Engine.available = False
+        assert Gates(text).holds(word) == (word in text)
+    finally:
+        text_gates._Engine.available = True
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=TEXTS)
+def test_folded_words_are_found_as_in_the_lower_cased_text(text: str) -> None:
+    for word in FOLDED:
+        answer = Gates(text).holds_folded(word)
+        if text.isascii():
+            assert answer == (word in text.lower())
+        else:
+            assert answer is None  # the Kelvin sign lower-cases to "k": only folding can tell
+
+
+# --- the personal-data gate ----------------------------------------------------------------------------------------
+
+PATTERN = re.compile(_field_gate())
+
+
+def _renderings(phrase: tuple[str, ...]) -> Iterator[str]:
+    yield "_".join(phrase)
+    yield "_".join(phrase).upper()
+    yield "".join(w.capitalize() for w in phrase)
+    yield phrase[0] + "".join(w.capitalize() for w in phrase[1:])
+    yield "".join(w.upper() for w in phrase)
+
+
+def test_every_phrase_as_people_write_it_passes_the_gate() -> None:
+    seen = 0
+    for phrase in _PHRASES:
+        for name in _renderings(phrase):
+            for prefix in ("", "user_", "user", "User", "x1", "IBANx", "my__"):
+                for suffix in ("", "_hash", "Hash", "HASH", "2"):
+                    candidate = prefix + name + suffix
+                    line = f"class A:\n    {candidate}: str\n"
+                    if classify_field(candidate) is None or candidate not in _field_names(line):
+                        continue
+                    seen += 1
+                    assert PATTERN.search(line), candidate
+                    assert Gates(line).may_match("pii-field"), candidate
+    assert seen > 2000
+
+
+NAME_PARTS = st.sampled_from([*{w for phrase in _PHRASES for w in phrase}, "x", "user", "1", "A", "_", "__", "Id",
+                              "HTTP", "get"])
+
+
+@settings(max_examples=1500, deadline=None)
+@given(parts=st.lists(NAME_PARTS, min_size=1, max_size=5), cases=st.lists(st.sampled_from("lUCm"), min_size=5,
+                                                                           max_size=5),
+       tail=st.sampled_from([": int", " = Column(", ":str", " : x"]))
+def test_the_gate_never_misses_a_name_the_detector_would_classify(parts: list[str], cases: list[str],
+                                                                  tail: str) -> None:
+    """Names made of phrase words in every mix of cases and joins: where the detector's candidates hold a name
+    it classifies, the gate (as a Python pattern and through Hyperscan) must match the text."""
+    written = []
+    for part, case in zip(parts, cases, strict=False):
+        written.append(part.lower() if case == "l" else part.upper() if case == "U" else
+                       part.capitalize() if case == "C" else part[:1] + part[1:].upper())
+    name = "".join(written)
+    if not re.fullmatch(r"[A-Za-z_]\w*", name, re.ASCII):
+        return
+    text = f"x = 1\n    {name}{tail}\n"
+    if any(classify_field(n) for n in _field_names(text)):
+        assert PATTERN.search(text), name
+        assert Gates(text).may_match("pii-field"), name
+
+
+def test_the_gate_turns_away_ordinary_code(engine: str) -> None:
+    """Most Python never names personal data: the gate must say so for most of a sample of the standard
+    library (the check would be worth nothing if it let every file through)."""
+    stdlib = Path(os.__file__).parent
+    files = sorted(stdlib.glob("*.py"))[:150]
+    texts = [p.read_text(encoding="utf-8", errors="replace") for p in files]
+    passed = sum(Gates(t).may_match("pii-field") for t in texts)
+    if engine == "hyperscan":
+        assert passed < len(texts) // 3, passed
+    else:
+        assert passed == len(texts)  # without the library the gate cannot tell, and says "may match"
+
+
+# --- the cache of the compiled database -----------------------------------------------------------------------------
+
+def test_the_compiled_database_is_cached_and_checked(tmp_path: Path) -> None:
+    """A first process compiles and writes the cache; a second loads it without compiling (its compile is made
+    to fail); a damaged cache file is not loaded but compiled again."""
+    script = (
+        "import sys, hyperscan\n"
+        "from clearsight.discover import registry, text_gates\n"
+        "if sys.argv[1] == 'no-compile':\n"
+        "    class Refusing:\n"
+        "        def __init__(self, **kw): pass\n"
+        "        def compile(self, **kw): raise RuntimeError('compiled')\n"
+        "    hyperscan.Database = Refusing\n"
+        "print(text_gates.available())\n"
+    )
+    env = {**os.environ, "CLEARSIGHT_CACHE_DIR": str(tmp_path)}
+
+    def run(mode: str) -> str:
+        done = subprocess.run([sys.executable, "-c", script, mode], env=env, capture_output=True, text=True,
+                              check=True)
+        return done.stdout.strip()
+
+    assert run("compile") == "True"
+    cached = list(tmp_path.glob("gates-*.hsdb"))
+    assert len(cached) == 1
+    assert run("no-compile") == "True"  # loaded from the cache
+    blob = bytearray(cached[0].read_bytes())
+    blob[-10] ^= 0xFF
+    cached[0].write_bytes(bytes(blob))
+    assert run("no-compile") == "False"  # damaged: not loaded, and compiling (refused here) is the only way
+    assert run("compile") == "True"
+    assert Path(cached[0]).read_bytes() != bytes(blob)  # rewritten
+
+
+def test_an_unwritable_cache_only_costs_time(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    env = {**os.environ, "CLEARSIGHT_CACHE_DIR": str(blocker / "cache")}
+    done = subprocess.run([sys.executable, "-c", "from clearsight.discover import registry, text_gates;"
+                           "print(text_gates.available())"], env=env, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "True"
+
+
+# --- whole runs ----------------------------------------------------------------------------------------------------
+
+def test_discovery_reports_the_same_with_and_without_hyperscan(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    build_repos(tmp_path)
+    with_library = discover([tmp_path])
+    monkeypatch.setattr(text_gates._Engine, "available", False)
+    without = discover([tmp_path])
+    assert with_library.model_dump() == without.model_dump()
+    assert len(with_library.components) > 20
+
+
+def test_every_detector_answers_the_same_with_and_without_hyperscan(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """File by file, on a sample of the standard library (and its test suite, which names personal data and
+    opens databases) and the labelled corpus."""
+    from clearsight.discover.interface import SourceFile
+    from clearsight.discover.registry import DETECTORS
+
+    build_repos(tmp_path)
+    stdlib = Path(os.__file__).parent
+    paths = sorted(p for p in stdlib.rglob("*.py") if "site-packages" not in p.parts)[::6]
+    files = []
+    for path in paths + sorted(tmp_path.rglob("*")):
+        if path.is_file():
+            rel = path.name
+            text = path.read_text(encoding="utf-8", errors="surrogateescape")
+            files.append((rel, path, text))
+    assert len(files) > 300
+
+    def observations() -> list[object]:
+        found: list[object] = []
+        for rel, path, text in files:
+            file = SourceFile(path=path, rel=rel, root=path.parent, size=len(text), text=text)
+            for detector in DETECTORS:
+                if detector.wants(rel):
+                    found.extend(detector.detect(file))
+        return found
+
+    with_library = observations()
+    monkeypatch.setattr(text_gates._Engine, "available", False)
+    assert with_library == observations()
+    assert len(with_library) > 50
+    assert any(o.detector == "data.pii_python" for o in with_library)  # type: ignore[attr-defined]
