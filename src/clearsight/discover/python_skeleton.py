@@ -13,7 +13,9 @@ Module-level simple statements that hold "=" are kept whatever their words: the 
 module-level assignment of a string (``MODEL = "gpt-4o"`` is used later as ``model=MODEL``).
 
 The text is cut along Python's logical lines, which takes knowing where strings, comments and brackets are:
-one regular expression steps over them. Only the easy texts are cut: ASCII, no carriage return, no tab or
+one regular expression steps over them, on a copy with every character that is not ASCII read as "x" (the same
+strings, comments and brackets; see :func:`~clearsight.discover.python_imports.ascii_stand_in`): the kept lines
+are the text's own. Only the easy texts are cut: no carriage return, no tab or
 form feed in any statement's indentation, brackets that balance, blocks at most 100 deep (Python's limit)
 and, on Python 3.12 and later, f-strings whose replacement fields the pattern sees closed (3.12 lets a field
 hold strings in the f-string's own quotes); anything else gives None and the caller parses the whole
@@ -24,6 +26,8 @@ from __future__ import annotations
 
 import re
 import sys
+
+from clearsight.discover.python_imports import ascii_stand_in
 
 # Comments, the four kinds of string literal (a prefix never changes where one ends; one left open runs to the
 # end of its line, or of the text for a triple quote), brackets, line continuations and newlines.
@@ -127,9 +131,9 @@ def skeleton(source: str, marks: list[int]) -> str | None:
     ``marks[k]`` counts the lines among the first ``k`` (1-based) that hold a word, so a statement on lines
     ``a..b`` holds one when ``marks[b] > marks[a - 1]``. None when the text is not one this module cuts.
     """
-    if "\r" in source or not source.isascii():
+    if "\r" in source:
         return None
-    spans = logical_lines(source)
+    spans = logical_lines(ascii_stand_in(source))
     if spans is None:
         return None
     physical = source.split("\n")

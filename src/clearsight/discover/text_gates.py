@@ -11,8 +11,9 @@ Detectors register their words when their module is imported (:func:`register_wo
 registered is still answered, by a plain search. Three kinds of question:
 
 - :meth:`Gates.holds` — ``word in text``, exactly.
-- :meth:`Gates.holds_folded` — ``word in text.lower()`` for a lower-case ASCII word, answered from the pass only
-  for ASCII texts (elsewhere lower-casing can turn other characters into ASCII letters: the Kelvin sign is "k").
+- :meth:`Gates.folded_found` — which registered lower-case ASCII words are in ``text.lower()``, answered from the
+  pass only for ASCII texts (elsewhere lower-casing can turn other characters into ASCII letters: the Kelvin sign
+  is "k").
 - :meth:`Gates.may_match` — False only when a registered pattern (:func:`register_pattern`) certainly does not
   match; True without the library or for texts that are not ASCII. For gates whose exact test is slower Python.
 """
@@ -44,7 +45,7 @@ def register_words(words: Iterable[str]) -> None:
 
 
 def register_folded(words: Iterable[str]) -> None:
-    """Lower-case ASCII words :meth:`Gates.holds_folded` should answer from the single pass."""
+    """Lower-case ASCII words :meth:`Gates.folded_found` should answer from the single pass."""
     words = list(words)
     if any(not w.isascii() or w != w.lower() for w in words):
         raise ValueError("folded gate words must be lower-case ASCII")
@@ -89,6 +90,8 @@ class _Engine:
     prototype: Any = None  # a scratch space for the database, cloned once per thread
     scratch: threading.local = threading.local()
     available: bool | None = None  # None: not tried yet
+    folded_by_id: dict[int, str] = {}  # noqa: RUF012  (replaced whole on each build)
+    folded: frozenset[str] = frozenset()
 
     @classmethod
     def get(cls) -> Any:
@@ -145,6 +148,8 @@ class _Engine:
                 return
             _keep(hyperscan, key, database)
         cls.database, cls.available, cls.stale = database, True, False
+        cls.folded_by_id = {ident: word for word, ident in _folded.items()}
+        cls.folded = frozenset(_folded)
         cls.scratch = threading.local()
         cls.prototype = hyperscan.Scratch(database)
 
@@ -244,6 +249,8 @@ class Gates:
 
     def holds(self, word: str) -> bool:
         """``word in text``."""
+        if _Engine.stale:
+            _Engine.get()  # words listed later are numbered when the database is built
         ident = _words.get(word)
         if ident is not None:
             found = self._scanned()
@@ -254,17 +261,24 @@ class Gates:
             answer = self._answers[word] = word in self._text
         return answer
 
-    def holds_folded(self, word: str) -> bool | None:
-        """``word in text.lower()`` from the pass (``word`` lower-case ASCII); None when only the caller's own
-        folding can tell (no library, an unregistered word, or a text that is not ASCII)."""
-        ident = _folded.get(word)
-        if ident is None or not self._is_ascii():
+    def folded_found(self) -> tuple[frozenset[str], frozenset[str]] | None:
+        """(registered lower-case words in ``text.lower()``, every registered lower-case word) from the pass;
+        None when only the caller's own folding can tell (no library, or a text that is not ASCII). A word
+        outside the second set was never registered, so its absence from the first says nothing."""
+        if _Engine.stale:
+            _Engine.get()
+        if not self._is_ascii():
             return None
         found = self._scanned()
-        return None if found is None else ident in found
+        if found is None:
+            return None
+        by_id = _Engine.folded_by_id
+        return frozenset(by_id[ident] for ident in found if ident in by_id), _Engine.folded
 
     def may_match(self, name: str) -> bool:
         """False only when the registered pattern ``name`` certainly does not match the (ASCII) text."""
+        if _Engine.stale:
+            _Engine.get()
         entry = _patterns.get(name)
         if entry is None or not self._is_ascii():
             return True

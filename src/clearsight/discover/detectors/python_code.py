@@ -24,7 +24,7 @@ import ast
 import re
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from itertools import accumulate
@@ -131,7 +131,7 @@ def _pruned_tree(source: str, ctx: PythonContext) -> tuple[ast.Module, _Lines, _
     is made again with them. Where the module itself does not parse but the statements kept do, what they
     hold is reported: like the import reader, this believes the code that is Python.
     """
-    if "\r" in source or not source.isascii():
+    if "\r" in source:
         return None
     lines = _Lines(source)
     words = ("import", *_CALL_WORDS, *_risky_names(ctx.aliases.items()))
@@ -461,7 +461,8 @@ class _Lines:
     words too); a handle is bound by a line that says ``open`` and forgotten by a line that names it (the
     names ever bound to ``open`` are searched for as whole identifiers: a handle ``f`` is not every line with
     the letter f). A statement none of whose lines holds a word holds none of
-    those nodes. Only ASCII sources are pruned: Python folds other identifiers (NFKC), text search does not.
+    those nodes. Lines holding a character that is not ASCII are always marked: Python folds identifiers
+    (NFKC), text search does not.
     A lone carriage return ends a line for Python, so it counts as one here. With more than ``MAX_WORDS``
     words (thousands of names bound to ``open``) one scan per word would cost more than the walk saves.
     """
@@ -476,6 +477,16 @@ class _Lines:
             self._starts.append(at + 1)
             at = self.source.find("\n", at + 1)
         self._cache: dict[tuple[tuple[str, ...], tuple[str, ...]], list[int]] = {}
+        # lines holding a character that is not ASCII: always marked, since Python folds identifiers (NFKC) and
+        # a word may be written there in letters a text search does not see ("ｌｏａｄ" is ``load``)
+        self._foreign: list[int] = []
+        if not self.source.isascii():
+            search, starts = _NOT_ASCII.search, self._starts
+            match = search(self.source)
+            while match is not None:
+                line = bisect_right(starts, match.start())
+                self._foreign.append(line)
+                match = search(self.source, starts[line]) if line < len(starts) else None
 
     def marks(self, words: tuple[str, ...], names: tuple[str, ...] = ()) -> list[int] | None:
         """Running count of lines holding a word (anywhere) or a name (as a whole identifier):
@@ -488,6 +499,8 @@ class _Lines:
             return None  # walk everything
         hit = bytearray(len(self._starts) + 1)
         source, starts = self.source, self._starts
+        for line in self._foreign:
+            hit[line] = 1
         for word in set(words):
             at = source.find(word)
             while at >= 0:
@@ -572,6 +585,7 @@ def _collect(tree: ast.Module, words: tuple[str, ...] = (), lines: _Lines | None
 
 
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
+_NOT_ASCII = re.compile(r"[^\x00-\x7f]")
 # A name holding "model" given a string or a bare name, as a keyword argument or an assignment (``model="x"``,
 # ``(MODEL) = 'x'``, ``model=MODEL``, ``MODEL = FALLBACK = ...``); line continuations, comments and parentheses
 # may come between. Read on folded text with newlines made "\n" and other characters ASCII (see ``possible``).
@@ -649,11 +663,13 @@ def _call_gates() -> tuple[str, ...]:
     return tuple(sorted(gates))
 
 
-def _some_call_written(folded: str) -> bool:
+def _some_call_written(folded: str, contains: Callable[[str], bool] | None = None) -> bool:
     """Whether, as substrings, some reported call's words are all in ``folded``: one of its first parts and all
     the rest (see :func:`_call_needs`). Each word is searched for at most once, and not at all when a shorter
-    call word inside it is missing; most texts lack "load", which settles most calls with one search."""
-    if not any(gate in folded for gate in _call_gates()):
+    call word inside it is missing; most texts lack "load", which settles most calls with one search.
+    ``contains`` answers ``word in folded`` (from the file's shared word search, when it can)."""
+    contains = contains or folded.__contains__
+    if not any(map(contains, _call_gates())):
         return False
     known: dict[str, bool] = {}
     inside = _inside()
@@ -661,7 +677,7 @@ def _some_call_written(folded: str) -> bool:
     def written(word: str) -> bool:
         found = known.get(word)
         if found is None:
-            found = known[word] = all(written(part) for part in inside[word]) and word in folded
+            found = known[word] = all(written(part) for part in inside[word]) and contains(word)
         return found
 
     return any(all(written(word) for word in rest) and any(written(word) for word in first)
@@ -677,19 +693,24 @@ def might_observe(source: str) -> bool:
 
 
 @cache
-def _gate_words() -> tuple[str, ...]:
+def _gate_words() -> frozenset[str]:
     """Lower-case words one of which every observation needs in the folded text: "model", a call's gate word, or
     the first part of a catalogued import (see :func:`possible`)."""
-    return ("model", *_call_gates(), *sorted({parts[0] for parts in import_names()}))
+    return frozenset(("model", *_call_gates(), *_first_parts()))
 
 
-register_folded_later(_gate_words)
+@cache
+def _first_parts() -> frozenset[str]:
+    return frozenset(parts[0] for parts in import_names())
 
 
-def _nothing_written(gates: Gates) -> bool:
-    """True when the file's shared word search (:mod:`~clearsight.discover.text_gates`) says no gate word is in
-    the folded text; False when one is, or when only folding the text can tell."""
-    return all(gates.holds_folded(word) is False for word in _gate_words())
+@cache
+def _asked_words() -> tuple[str, ...]:
+    """Every word :func:`possible` asks about, for the file's shared word search."""
+    return tuple(sorted({*_gate_words(), *_call_words(), *(part for parts in import_names() for part in parts)}))
+
+
+register_folded_later(_asked_words)
 
 
 def possible(source: str, gates: Gates | None = None) -> Possible:
@@ -705,25 +726,37 @@ def possible(source: str, gates: Gates | None = None) -> Possible:
     part. Tests run the full detector on every file this rejects or sends to the import reader and expect
     the same observations. ``gates`` (the file's shared word search) can settle "nothing" without folding.
     """
-    if gates is not None and _nothing_written(gates):
+    found = gates.folded_found() if gates is not None else None
+    if found is not None and found[0].isdisjoint(_gate_words()):
         return "nothing"
     folded = (source if source.isascii() else unicodedata.normalize("NFKC", source)).lower()
     if "\r" in folded:  # Python ends a line at "\r\n" and at a lone "\r"; the patterns here know "\n"
         folded = folded.replace("\r\n", "\n").replace("\r", "\n")
     folded = ascii_stand_in(folded)  # outside strings only identifiers hold such characters: "x" keeps them one
-    if _binds_model(folded):
+
+    if found is None:
+        contains = folded.__contains__
+    else:
+        present, registered = found
+
+        def contains(word: str) -> bool:
+            return word in present if word in registered else word in folded
+
+    if contains("model") and _binds_model(folded):
         return "anything"
     known: dict[str, bool] = {}
 
     def named(word: str) -> bool:
         found = known.get(word)
         if found is None:
-            found = known[word] = _names(folded, word)
+            found = known[word] = contains(word) and _names(folded, word)
         return found
 
-    if _some_call_written(folded) and any(any(map(named, first)) and all(map(named, rest))
-                                          for first, rest in _call_needs()):
+    if _some_call_written(folded, contains) and any(any(map(named, first)) and all(map(named, rest))
+                                                    for first, rest in _call_needs()):
         return "anything"
+    if found[0].isdisjoint(_first_parts()) if found is not None else not any(map(contains, _first_parts())):
+        return "nothing"
     imported = set(_IDENTIFIER.findall(" ".join(_import_lines(folded))))
     # the first part is in an import statement already; only ``azure.ai.inference`` and the like need more
     if any(parts[0] in imported and all(map(named, parts[1:])) for parts in import_names()):
