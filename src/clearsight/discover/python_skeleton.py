@@ -125,12 +125,9 @@ def _closed(token: str) -> bool:
     return depth == 0
 
 
-def skeleton(source: str, marks: list[int]) -> str | None:
-    """``source`` with every statement none of whose lines holds a word replaced by ``pass``.
-
-    ``marks[k]`` counts the lines among the first ``k`` (1-based) that hold a word, so a statement on lines
-    ``a..b`` holds one when ``marks[b] > marks[a - 1]``. None when the text is not one this module cuts.
-    """
+def statements_of(source: str) -> list[_Statement] | None:
+    """The logical lines that hold code, for :func:`skeleton`; None when the text is not one this module cuts.
+    Finding them is most of a cut's cost, so a caller cutting one text twice finds them once."""
     if "\r" in source:
         return None
     spans = logical_lines(ascii_stand_in(source))
@@ -146,11 +143,25 @@ def skeleton(source: str, marks: list[int]) -> str | None:
         if code[0] in "\t\f\\":
             return None  # indentation Python measures in its own way, or a continuation with nothing before it
         statements.append(_Statement(first, last, len(line) - len(code), code))
-    out = list(physical)
+    if statements and statements[0].indent != 0:
+        return None
+    return statements
+
+
+def skeleton(source: str, marks: list[int], statements: list[_Statement] | None = None) -> str | None:
+    """``source`` with every statement none of whose lines holds a word replaced by ``pass``.
+
+    ``marks[k]`` counts the lines among the first ``k`` (1-based) that hold a word, so a statement on lines
+    ``a..b`` holds one when ``marks[b] > marks[a - 1]``. ``statements``: :func:`statements_of` the source, if
+    known. None when the text is not one this module cuts.
+    """
+    if statements is None:
+        statements = statements_of(source)
+        if statements is None:
+            return None
     if not statements:
         return source
-    if statements[0].indent != 0:
-        return None
+    out = source.split("\n")
     end = _block(statements, 0, out, marks, depth=0)
     return "\n".join(out) if end == len(statements) else None
 

@@ -34,7 +34,7 @@ from clearsight.core.system import ComponentKind
 from clearsight.discover.catalog import import_names, lookup_import
 from clearsight.discover.interface import Confidence, FunctionDetector, Observation, SourceFile
 from clearsight.discover.python_imports import ascii_stand_in, import_statements
-from clearsight.discover.python_skeleton import skeleton
+from clearsight.discover.python_skeleton import skeleton, statements_of
 from clearsight.discover.python_source import parse_python
 from clearsight.discover.relpaths import suffix
 from clearsight.discover.text_gates import Gates, register_folded_later
@@ -137,7 +137,8 @@ def _pruned_tree(source: str, ctx: PythonContext) -> tuple[ast.Module, _Lines, _
     words = ("import", *_CALL_WORDS, *_risky_names(ctx.aliases.items()))
     names = tuple(ctx.handles)
     marks = lines.marks(words, names)
-    text = skeleton(source, marks) if marks is not None else None
+    statements = statements_of(source) if marks is not None else None
+    text = skeleton(source, marks, statements) if marks is not None and statements is not None else None
     tree = parse_python(text) if text is not None else None
     if tree is None:
         return None
@@ -148,7 +149,7 @@ def _pruned_tree(source: str, ctx: PythonContext) -> tuple[ast.Module, _Lines, _
     if not more_words and not more_names:
         return tree, lines, (imports, handles)
     marks = lines.marks((*words, *sorted(more_words)), (*names, *sorted(more_names)))
-    wider = skeleton(source, marks) if marks is not None else None
+    wider = skeleton(source, marks, statements) if marks is not None else None
     if wider is None:
         return None
     if wider == text:
