@@ -67,13 +67,14 @@ def discover(
 
 def _declared(inventory: Path | None, paths: list[Path]) -> dict[str, list[str]]:
     """System ID -> folders, from the inventory (only when one root is searched: folders are relative)."""
-    from clearsight.frameworks.bundle import load_catalogues
     from clearsight.inventory.loader import INVENTORY_NAMES, load_inventory
 
     if inventory is None:
         if len(paths) != 1 or not any((paths[0] / n).is_file() for n in INVENTORY_NAMES):
             return {}
         inventory = paths[0]
+    from clearsight.frameworks.bundle import load_catalogues  # a tenth of a second: only with an inventory
+
     cats = load_catalogues()
     loaded = load_inventory(inventory, known_purposes=cats.eu_ai_act.use_case_ids(),
                             known_controls=set(cats.controls.by_id()))

@@ -21,11 +21,11 @@ from clearsight.collector import collector_paused
 from clearsight.core.discovery import DiscoveredSystem, DiscoveryReport, SkippedFile
 from clearsight.discover.grouping import group, merge
 from clearsight.discover.interface import Observation, SourceFile
-from clearsight.discover.registry import DetectorError, run_detectors
 from clearsight.discover.walk import FileRef, Skipped, TextsOnDisk, read_file, walk_paths
 from clearsight.executors import SerialExecutor
 
 if TYPE_CHECKING:
+    from clearsight.discover.registry import DetectorError
     from clearsight.executors import Executor
 
 
@@ -80,6 +80,10 @@ def read_and_detect(chunk: ReadChunk) -> ChunkResult:
                 read.append((file.rel, file.text is not None))
                 yield file
             skipped.extend((place, record) for record in sink)
+
+    # imported here: a parent with workers never runs a detector, and importing them all is a tenth of a second
+    # of its serial part (the workers' fork server has them: clearsight.discover.worker)
+    from clearsight.discover.registry import run_detectors
 
     errors: list[DetectorError] = []
     with collector_paused():  # syntax trees are big and acyclic: the collector's scans doubled parse time
