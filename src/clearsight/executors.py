@@ -7,8 +7,9 @@ Every executor returns results in the order of its inputs, so no output depends 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from contextlib import contextmanager
+from itertools import chain, islice
 from typing import Any, Protocol, TypeVar
 
 from clearsight.core.errors import InputError
@@ -20,15 +21,16 @@ DASK_CONNECT_TIMEOUT = 5.0
 
 
 class Executor(Protocol):
-    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
-        """``[fn(item) for item in items]``, possibly elsewhere, in input order."""
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """``[fn(item) for item in items]``, possibly elsewhere, in input order. A local pool sends each item
+        as ``items`` yields it, so a generator's later items can be made while workers run the first."""
         ...
 
 
 class SerialExecutor:
     """Run everything in this process, one item after the other."""
 
-    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
         return [fn(item) for item in items]
 
 
@@ -74,18 +76,20 @@ class LocalExecutor:
             return context
         return multiprocessing.get_context("spawn")
 
-    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
-        if self.jobs == 1 or len(items) <= 1:
-            return [fn(item) for item in items]
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        iterator = iter(items)
+        head = list(islice(iterator, 2))
+        if self.jobs == 1 or len(head) <= 1:  # one item: no pool to start
+            return [fn(item) for item in chain(head, iterator)]
         from concurrent.futures import ProcessPoolExecutor
 
         context = self._context()
         self.start()  # a no-op once started; never a fork server started without the guard above
-        workers = min(self.jobs, len(items))
+        workers = min(self.jobs, len(items)) if isinstance(items, Sized) else self.jobs
         threads = max(1, (os.cpu_count() or 1) // workers)
         with _safe_path(), ProcessPoolExecutor(max_workers=workers, mp_context=context,
                                                initializer=_limit_threads, initargs=(threads,)) as pool:
-            return list(pool.map(fn, items))
+            return list(pool.map(fn, chain(head, iterator)))
 
 
 @contextmanager
@@ -123,7 +127,7 @@ class DaskExecutor:
         self.address = address
         self.timeout = timeout
 
-    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
         import importlib
 
         try:

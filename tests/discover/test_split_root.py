@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from corpus_repos import build_repos
 
 from clearsight.cli.app import main
 from clearsight.discover import run as discover_run
+from clearsight.executors import SerialExecutor
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def _discover(capsys: pytest.CaptureFixture[str], *args: str) -> str:
@@ -28,13 +34,38 @@ def test_one_root_is_split_across_workers_with_the_same_report(
     serial = _discover(capsys, str(repo))
     monkeypatch.setattr(discover_run, "CHUNK_FILES", 3)  # many small chunks, so the split is exercised
     refs = list(discover_run.walk_paths([repo], skipped=[]))
-    parts = discover_run.chunks(refs, discover_run.CHUNK_FILES)
+    parts = _chunks_sent(repo)
     assert len(parts) > 8 and [f for part in parts for f in part.files] == refs
+    assert [part.first for part in parts] == list(range(0, len(refs), 3))
     assert _discover(capsys, str(repo), "--jobs", "2") == serial
     report = json.loads(serial)
     assert len(report["systems"]) >= 5
     assert {"undecodable", "symlink-loop"} <= {item["reason"] for item in report["skipped"]}
 
 
-def test_chunks_keep_walk_order_and_never_come_out_empty() -> None:
-    assert discover_run.chunks([], 10) == []
+class _Recording(SerialExecutor):
+    """Runs in this process and keeps what it was sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[discover_run.ReadChunk] = []
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        items = list(items)
+        self.sent.extend(items)  # type: ignore[arg-type]
+        return super().map(fn, items)
+
+
+def _chunks_sent(root: Path) -> list[discover_run.ReadChunk]:
+    recorder = _Recording()
+    discover_run.discover_root(discover_run.RootTask(root=root, label="", multi=False), recorder)
+    return recorder.sent
+
+
+def test_chunks_keep_walk_order_and_never_come_out_empty(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The walk hands out chunks as it fills them: none for an empty tree, and no empty one at the end."""
+    monkeypatch.setattr(discover_run, "CHUNK_FILES", 4)
+    assert _chunks_sent(tmp_path) == []
+    for i in range(8):
+        (tmp_path / f"f{i}.txt").write_text("x")
+    parts = _chunks_sent(tmp_path)
+    assert [len(part.files) for part in parts] == [4, 4] and [part.first for part in parts] == [0, 4]

@@ -92,11 +92,6 @@ def read_and_detect(chunk: ReadChunk) -> ChunkResult:
                        read=tuple(read))
 
 
-def chunks(refs: Sequence[FileRef], size: int) -> list[ReadChunk]:
-    """Contiguous runs of ``size`` files, in walk order."""
-    return [ReadChunk(first=i, files=tuple(refs[i:i + size])) for i in range(0, len(refs), size)]
-
-
 def discover_root(task: RootTask, detect_on: Executor | None = None) -> RootResult:
     """Walk one root, run every detector (on ``detect_on`` in chunks, if given) and group the observations.
 
@@ -105,19 +100,30 @@ def discover_root(task: RootTask, detect_on: Executor | None = None) -> RootResu
     """
     # The traversal's own records are placed before the file that followed them, and each file's record at
     # that file, so the merged list is in walk order however the files were split.
-    refs: list[FileRef] = []
     placed: list[tuple[int, int, Skipped]] = []
     traversal: list[Skipped] = []
-    for ref in walk_paths([task.root], skipped=traversal):
-        placed.extend((len(refs), 0, record) for record in traversal[len(placed):])
-        refs.append(ref)
-    placed.extend((len(refs), 0, record) for record in traversal[len(placed):])
+
+    def walked() -> Iterator[ReadChunk]:
+        """Chunks as the walk fills them, so workers scan the first while the rest of the tree is walked."""
+        refs: list[FileRef] = []
+        first = walked_so_far = 0
+        for ref in walk_paths([task.root], skipped=traversal):
+            placed.extend((walked_so_far, 0, record) for record in traversal[len(placed):])
+            refs.append(ref)
+            walked_so_far += 1
+            if detect_on is not None and len(refs) == CHUNK_FILES:
+                yield ReadChunk(first=first, files=tuple(refs))
+                first, refs = walked_so_far, []
+        placed.extend((walked_so_far, 0, record) for record in traversal[len(placed):])
+        if refs:
+            yield ReadChunk(first=first, files=tuple(refs))
+
     errors: list[DetectorError] = []
     rels: list[str] = []
     text_rels: list[str] = []
     observations: list[Observation] = []
     runner = detect_on or SerialExecutor()
-    for part in runner.map(read_and_detect, chunks(refs, CHUNK_FILES if detect_on else max(1, len(refs)))):
+    for part in runner.map(read_and_detect, walked()):
         observations.extend(part.observations)
         errors.extend(part.errors)
         placed.extend((place, 1, record) for place, record in part.skipped)
