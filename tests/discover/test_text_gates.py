@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from corpus_repos import build_repos
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from clearsight.discover import text_gates
@@ -219,3 +219,25 @@ def test_every_detector_answers_the_same_with_and_without_hyperscan(tmp_path: Pa
     assert with_library == observations()
     assert len(with_library) > 50
     assert any(o.detector == "data.pii_python" for o in with_library)  # type: ignore[attr-defined]
+
+
+IMPORT_TEXTS = st.lists(st.sampled_from([
+    "import ", "from ", "ts", "ray", "3", "x", "_", ".", " ", "\n", "\\\n", "\r", "TS", "Ray", "torch", "tests",
+    "array", "# ", "(", ",", "as ", "sklearn", "model", "=", '"', "load",
+]), max_size=14).map("".join)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(IMPORT_TEXTS)
+@example("import 3torch\n")
+@example("import x3torch\n")
+@example("from ray import x\n")
+@example("x = tests\nimport array\n")
+@example("from \\\n ts import x\n")
+@example("import a, _ts\n")
+def test_the_python_check_decides_the_same_with_the_shared_search(text: str) -> None:
+    """``possible`` with the file's shared word search (Hyperscan) against the same check on the text alone:
+    short names such as "ts" and "ray" hide in "tests" and "array", after digits and across lines."""
+    from clearsight.discover.detectors.python_code import possible
+
+    assert possible(text, Gates(text)) == possible(text)

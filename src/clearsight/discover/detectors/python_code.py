@@ -37,7 +37,7 @@ from clearsight.discover.python_imports import ascii_stand_in, import_statements
 from clearsight.discover.python_skeleton import skeleton, statements_of
 from clearsight.discover.python_source import parse_python
 from clearsight.discover.relpaths import suffix
-from clearsight.discover.text_gates import Gates, register_folded_later
+from clearsight.discover.text_gates import Gates, register_folded_later, register_pattern
 
 DETECTOR_ID = "python-code"
 RISK_PREFIX = "risky load: "
@@ -712,6 +712,11 @@ def _asked_words() -> tuple[str, ...]:
 
 
 register_folded_later(_asked_words)
+# A catalogued import's first part written as an identifier of its own (as ``_IDENTIFIER`` would list it in the
+# folded text: after anything but a letter or "_", before anything but a letter, digit or "_"). Substrings are
+# not enough: "ts" (TorchServe) and "ray" are in most files ("tests", "array").
+register_pattern("python.import-name", r"(?i)(?:^|[^a-z_])(?:"
+                 + "|".join(map(re.escape, sorted(_first_parts(), key=lambda w: (-len(w), w)))) + r")(?:[^a-z0-9_]|$)")
 
 
 def possible(source: str, gates: Gates | None = None) -> Possible:
@@ -756,7 +761,7 @@ def possible(source: str, gates: Gates | None = None) -> Possible:
     if _some_call_written(folded, contains) and any(any(map(named, first)) and all(map(named, rest))
                                                     for first, rest in _call_needs()):
         return "anything"
-    if found[0].isdisjoint(_first_parts()) if found is not None else not any(map(contains, _first_parts())):
+    if not any(map(contains, _first_parts())) if gates is None else not gates.may_match("python.import-name"):
         return "nothing"
     imported = set(_IDENTIFIER.findall(" ".join(_import_lines(folded))))
     # the first part is in an import statement already; only ``azure.ai.inference`` and the like need more
