@@ -664,12 +664,11 @@ def _call_gates() -> tuple[str, ...]:
     return tuple(sorted(gates))
 
 
-def _some_call_written(folded: str, contains: Callable[[str], bool] | None = None) -> bool:
-    """Whether, as substrings, some reported call's words are all in ``folded``: one of its first parts and all
-    the rest (see :func:`_call_needs`). Each word is searched for at most once, and not at all when a shorter
-    call word inside it is missing; most texts lack "load", which settles most calls with one search.
-    ``contains`` answers ``word in folded`` (from the file's shared word search, when it can)."""
-    contains = contains or folded.__contains__
+def _some_call_written(contains: Callable[[str], bool]) -> bool:
+    """Whether, as substrings, some reported call's words are all in the folded text (``contains(word)`` says
+    whether one is): one of its first parts and all the rest (see :func:`_call_needs`). Each word is asked about
+    at most once, and not at all when a shorter call word inside it is missing; most texts lack "load", which
+    settles most calls with one question."""
     if not any(map(contains, _call_gates())):
         return False
     known: dict[str, bool] = {}
@@ -735,35 +734,42 @@ def possible(source: str, gates: Gates | None = None) -> Possible:
     found = gates.folded_found() if gates is not None else None
     if found is not None and found[0].isdisjoint(_gate_words()):
         return "nothing"
-    folded = (source if source.isascii() else unicodedata.normalize("NFKC", source)).lower()
-    if "\r" in folded:  # Python ends a line at "\r\n" and at a lone "\r"; the patterns here know "\n"
-        folded = folded.replace("\r\n", "\n").replace("\r", "\n")
-    folded = ascii_stand_in(folded)  # outside strings only identifiers hold such characters: "x" keeps them one
+    folded_once: list[str] = []
+
+    def fold() -> str:
+        """The text as the checks read it; made only when a check needs more than the shared search."""
+        if not folded_once:
+            folded = (source if source.isascii() else unicodedata.normalize("NFKC", source)).lower()
+            if "\r" in folded:  # Python ends a line at "\r\n" and at a lone "\r"; the patterns here know "\n"
+                folded = folded.replace("\r\n", "\n").replace("\r", "\n")
+            # outside strings only identifiers hold such characters: "x" keeps them one
+            folded_once.append(ascii_stand_in(folded))
+        return folded_once[0]
 
     if found is None:
-        contains = folded.__contains__
+        contains = fold().__contains__
     else:
         present, registered = found
 
         def contains(word: str) -> bool:
-            return word in present if word in registered else word in folded
+            return word in present if word in registered else word in fold()
 
-    if contains("model") and _binds_model(folded):
+    if contains("model") and _binds_model(fold()):
         return "anything"
     known: dict[str, bool] = {}
 
     def named(word: str) -> bool:
-        found = known.get(word)
-        if found is None:
-            found = known[word] = contains(word) and _names(folded, word)
-        return found
+        answer = known.get(word)
+        if answer is None:
+            answer = known[word] = contains(word) and _names(fold(), word)
+        return answer
 
-    if _some_call_written(folded, contains) and any(any(map(named, first)) and all(map(named, rest))
-                                                    for first, rest in _call_needs()):
+    if _some_call_written(contains) and any(any(map(named, first)) and all(map(named, rest))
+                                            for first, rest in _call_needs()):
         return "anything"
     if not any(map(contains, _first_parts())) if gates is None else not gates.may_match("python.import-name"):
         return "nothing"
-    imported = set(_IDENTIFIER.findall(" ".join(_import_lines(folded))))
+    imported = set(_IDENTIFIER.findall(" ".join(_import_lines(fold()))))
     # the first part is in an import statement already; only ``azure.ai.inference`` and the like need more
     if any(parts[0] in imported and all(map(named, parts[1:])) for parts in import_names()):
         return "imports"
