@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import subprocess
@@ -134,36 +135,96 @@ def test_the_gate_turns_away_ordinary_code(engine: str) -> None:
 
 # --- the cache of the compiled database -----------------------------------------------------------------------------
 
+_CACHE_SCRIPT = (
+    "import sys, hyperscan\n"
+    "from clearsight.discover import registry, text_gates\n"
+    "if sys.argv[1] == 'no-compile':\n"
+    "    class Refusing:\n"
+    "        def __init__(self, **kw): pass\n"
+    "        def compile(self, **kw): raise RuntimeError('compiled')\n"
+    "    hyperscan.Database = Refusing\n"
+    "print(text_gates.available())\n"
+)
+
+
+def _cache_run(folder: Path, mode: str) -> str:
+    env = {**os.environ, "CLEARSIGHT_CACHE_DIR": str(folder)}
+    done = subprocess.run([sys.executable, "-c", _CACHE_SCRIPT, mode], env=env, capture_output=True, text=True,
+                          check=True, timeout=60)
+    return done.stdout.strip()
+
+
 def test_the_compiled_database_is_cached_and_checked(tmp_path: Path) -> None:
     """A first process compiles and writes the cache; a second loads it without compiling (its compile is made
     to fail); a damaged cache file is not loaded but compiled again."""
-    script = (
-        "import sys, hyperscan\n"
-        "from clearsight.discover import registry, text_gates\n"
-        "if sys.argv[1] == 'no-compile':\n"
-        "    class Refusing:\n"
-        "        def __init__(self, **kw): pass\n"
-        "        def compile(self, **kw): raise RuntimeError('compiled')\n"
-        "    hyperscan.Database = Refusing\n"
-        "print(text_gates.available())\n"
-    )
-    env = {**os.environ, "CLEARSIGHT_CACHE_DIR": str(tmp_path)}
-
-    def run(mode: str) -> str:
-        done = subprocess.run([sys.executable, "-c", script, mode], env=env, capture_output=True, text=True,
-                              check=True)
-        return done.stdout.strip()
-
-    assert run("compile") == "True"
+    assert _cache_run(tmp_path, "compile") == "True"
     cached = list(tmp_path.glob("gates-*.hsdb"))
     assert len(cached) == 1
-    assert run("no-compile") == "True"  # loaded from the cache
+    assert _cache_run(tmp_path, "no-compile") == "True"  # loaded from the cache
     blob = bytearray(cached[0].read_bytes())
     blob[-10] ^= 0xFF
     cached[0].write_bytes(bytes(blob))
-    assert run("no-compile") == "False"  # damaged: not loaded, and compiling (refused here) is the only way
-    assert run("compile") == "True"
+    assert _cache_run(tmp_path, "no-compile") == "False"  # damaged: not loaded; compiling (refused) the only way
+    assert _cache_run(tmp_path, "compile") == "True"
     assert Path(cached[0]).read_bytes() != bytes(blob)  # rewritten
+
+
+def test_a_cached_database_that_misses_words_is_not_used(tmp_path: Path) -> None:
+    """From a review: a database under the expected name, with a valid digest, that finds nothing made every
+    gate say "absent" (a run reported less). Every database must find all registered words first."""
+    assert _cache_run(tmp_path, "compile") == "True"
+    cached = next(tmp_path.glob("gates-*.hsdb"))
+    blind = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    blind.compile(expressions=[b"never written anywhere"], ids=[0], elements=1)
+    payload = hyperscan.dumpb(blind)
+    cached.write_bytes(text_gates._MAGIC + hashlib.sha256(payload).digest() + payload)
+    assert _cache_run(tmp_path, "no-compile") == "False"  # refused, and compiling is refused here
+    assert _cache_run(tmp_path, "compile") == "True"
+
+
+def test_a_cache_others_can_write_or_a_fifo_is_not_read(tmp_path: Path) -> None:
+    """A folder others may write to is not trusted; a FIFO under the cache's name would block a plain read."""
+    assert _cache_run(tmp_path, "compile") == "True"
+    tmp_path.chmod(0o777)
+    assert _cache_run(tmp_path, "no-compile") == "False"
+    tmp_path.chmod(0o700)
+    assert _cache_run(tmp_path, "no-compile") == "True"
+    cached = next(tmp_path.glob("gates-*.hsdb"))
+    cached.unlink()
+    os.mkfifo(cached)
+    assert _cache_run(tmp_path, "no-compile") == "False"  # not read (and not waited on)
+    assert _cache_run(tmp_path, "compile") == "True"
+    assert cached.is_file()
+
+
+def test_words_registered_after_a_scan_are_answered() -> None:
+    """From a review: a text scanned before more words were registered answered "absent" for them; and a word
+    listed twice by a later list took the next word's number."""
+    text = "x = dupa + lateword\n"
+    gates = Gates(text)
+    assert gates.holds("load") is False  # scanned now
+    register_words(["lateword"])
+    text_gates.register_folded_later(lambda: ["dupa", "dupa", "dupb"])
+    assert gates.holds("lateword") is True
+    found = gates.folded_found()
+    assert found is not None and {"dupa", "dupb"} <= found[1]
+    assert "dupa" in found[0] and "dupb" not in found[0]
+
+
+def test_a_list_of_words_that_fails_leaves_every_answer_to_a_search() -> None:
+    script = (
+        "from clearsight.discover import registry, text_gates\n"
+        "from clearsight.discover.detectors.python_code import PYTHON_CODE, python_observations\n"
+        "from clearsight.discover.interface import SourceFile\n"
+        "from pathlib import Path\n"
+        "def broken(): raise OSError('catalogue unreadable')\n"
+        "text_gates.register_folded_later(broken)\n"
+        "text = 'import torch\\nm = torch.load(p)\\n'\n"
+        "file = SourceFile(path=Path('a.py'), rel='a.py', root=Path('.'), size=len(text), text=text)\n"
+        "print(text_gates.available(), PYTHON_CODE.detect(file) == python_observations(text, 'a.py') != [])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60)
+    assert done.stdout.split() == ["False", "True"]
 
 
 def test_an_unwritable_cache_only_costs_time(tmp_path: Path) -> None:

@@ -24,9 +24,11 @@ import hashlib
 import logging
 import os
 import re
+import stat
 import tempfile
 import threading
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +36,9 @@ log = logging.getLogger(__name__)
 
 _words: dict[str, int] = {}  # word -> id, case-sensitive
 _folded: dict[str, int] = {}  # lower-case word -> id, matched without regard to ASCII case
-_patterns: dict[str, tuple[int, bytes]] = {}  # name -> (id, Hyperscan expression on ASCII bytes)
+_patterns: dict[str, tuple[int, bytes, bytes]] = {}  # name -> (id, expression on ASCII bytes, a text it matches)
 _later: list[Callable[[], Iterable[str]]] = []  # folded words listed when the database is built
-_lock = threading.Lock()
+_lock = threading.RLock()
 
 
 def register_words(words: Iterable[str]) -> None:
@@ -46,10 +48,7 @@ def register_words(words: Iterable[str]) -> None:
 
 def register_folded(words: Iterable[str]) -> None:
     """Lower-case ASCII words :meth:`Gates.folded_found` should answer from the single pass."""
-    words = list(words)
-    if any(not w.isascii() or w != w.lower() for w in words):
-        raise ValueError("folded gate words must be lower-case ASCII")
-    _add(_folded, words)
+    _add(_folded, _checked_folded(words))
 
 
 def register_folded_later(words: Callable[[], Iterable[str]]) -> None:
@@ -60,14 +59,24 @@ def register_folded_later(words: Callable[[], Iterable[str]]) -> None:
         _Engine.stale = True
 
 
-def register_pattern(name: str, expression: str) -> None:
-    """A Hyperscan expression (no look-arounds or back-references) over ASCII text, asked by name."""
+def register_pattern(name: str, expression: str, example: str) -> None:
+    """A Hyperscan expression (no look-arounds or back-references) over ASCII text, asked by name. ``example``
+    is a text it matches: every database, compiled or read from the cache, must find each example before it is
+    used."""
+    entry = (expression.encode(), example.encode())
     with _lock:
-        if name in _patterns and _patterns[name][1] != expression.encode():
+        if name in _patterns and _patterns[name][1:] != entry:
             raise ValueError(f"gate pattern {name!r} registered twice with different expressions")
         if name not in _patterns:
-            _patterns[name] = (_next_id(), expression.encode())
+            _patterns[name] = (_next_id(), *entry)
             _Engine.stale = True
+
+
+def _checked_folded(words: Iterable[str]) -> list[str]:
+    words = list(dict.fromkeys(words))  # a repeated word must not take two numbers
+    if any(not w.isascii() or w != w.lower() for w in words):
+        raise ValueError("folded gate words must be lower-case ASCII")
+    return words
 
 
 def _add(table: dict[str, int], words: Iterable[str]) -> None:
@@ -82,26 +91,33 @@ def _next_id() -> int:
     return len(_words) + len(_folded) + len(_patterns)
 
 
+@dataclass(frozen=True)
+class _Compiled:
+    """One build, published whole, so a thread never sees a database without its scratch space or names."""
+
+    database: Any
+    prototype: Any  # a scratch space for the database, cloned once per thread
+    folded_by_id: dict[int, str]
+    folded: frozenset[str]
+
+
 class _Engine:
     """The compiled database of every registered word and pattern, rebuilt when more are registered."""
 
     stale = True
-    database: Any = None
-    prototype: Any = None  # a scratch space for the database, cloned once per thread
-    scratch: threading.local = threading.local()
+    compiled: _Compiled | None = None
     available: bool | None = None  # None: not tried yet
-    folded_by_id: dict[int, str] = {}  # noqa: RUF012  (replaced whole on each build)
-    folded: frozenset[str] = frozenset()
+    scratch: threading.local = threading.local()
 
     @classmethod
-    def get(cls) -> Any:
+    def get(cls) -> _Compiled | None:
         if cls.available is False:
             return None
         if cls.stale:
             with _lock:
                 if cls.stale:
                     cls._build()
-        return cls.database
+        return cls.compiled
 
     @classmethod
     def _build(cls) -> None:
@@ -110,12 +126,14 @@ class _Engine:
         except ImportError:
             cls.available = False
             return
-        while _later:
-            words = [w for w in _later.pop()() if w not in _folded]
-            if any(not w.isascii() or w != w.lower() for w in words):
-                raise ValueError("folded gate words must be lower-case ASCII")
-            for word in words:
-                _folded[word] = _next_id()
+        try:
+            while _later:
+                _add(_folded, _checked_folded(_later[0]()))
+                _later.pop(0)  # only once its words are in: a listing that failed is tried again next build
+        except Exception as exc:  # the words stay unknown to the pass, so every answer falls back to a search
+            log.warning("gate words not listed (%s); searching word by word", exc)
+            cls.available = False
+            return
         expressions: list[bytes] = []
         ids: list[int] = []
         flags: list[int] = []
@@ -128,48 +146,72 @@ class _Engine:
             expressions.append(re.escape(word).encode())
             ids.append(ident)
             flags.append(single | hyperscan.HS_FLAG_CASELESS)
-        for ident, expression in _patterns.values():
+        for ident, expression, _example in _patterns.values():
             expressions.append(expression)
             ids.append(ident)
             flags.append(single)
         if not expressions:
-            cls.database, cls.available, cls.stale = None, True, False
+            cls.compiled, cls.available, cls.stale = None, True, False
             return
         version = getattr(hyperscan, "__version__", "")
         key = hashlib.sha256(repr((version, expressions, ids, flags)).encode()).hexdigest()[:32]
         database = _cached(hyperscan, key)
+        if database is not None and not _finds_everything(hyperscan, database):
+            log.warning("cached gate words in %s do not find what they must; compiling them again", cache_dir())
+            database = None
         if database is None:
             try:
                 database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
                 database.compile(expressions=expressions, ids=ids, elements=len(expressions), flags=flags)
+                if not _finds_everything(hyperscan, database):
+                    raise ValueError("a pattern misses its own example")
             except Exception as exc:  # a pattern Hyperscan refuses: search word by word, as without the library
                 log.warning("gate words not compiled (%s); searching word by word", exc)
                 cls.available = False
                 return
             _keep(hyperscan, key, database)
-        cls.database, cls.available, cls.stale = database, True, False
-        cls.folded_by_id = {ident: word for word, ident in _folded.items()}
-        cls.folded = frozenset(_folded)
-        cls.scratch = threading.local()
-        cls.prototype = hyperscan.Scratch(database)
+        cls.compiled = _Compiled(database=database, prototype=hyperscan.Scratch(database),
+                                 folded_by_id={ident: word for word, ident in _folded.items()},
+                                 folded=frozenset(_folded))
+        cls.available, cls.stale = True, False  # published last: other threads wait on the lock until now
 
     @classmethod
-    def scan(cls, data: bytes) -> set[int] | None:
-        database = cls.get()
-        if database is None:
-            return None if cls.available is False else set()
-        scratch = getattr(cls.scratch, "value", None)
-        if scratch is None or getattr(cls.scratch, "database", None) is not database:
-            scratch = cls.prototype.clone()
-            cls.scratch.value, cls.scratch.database = scratch, database
+    def scan(cls, data: bytes) -> tuple[_Compiled, set[int]] | None:
+        build = cls.get()
+        if build is None:
+            return None
+        local = cls.scratch
+        scratch = local.value if getattr(local, "build", None) is build else None
+        if scratch is None:
+            scratch = local.value = build.prototype.clone()
+            local.build = build
+        found: set[int] = set()
+        build.database.scan(data, match_event_handler=_collect, context=found, scratch=scratch)
+        return build, found
+
+
+def _finds_everything(hyperscan: Any, database: Any) -> bool:
+    """Whether the database finds every registered word, folded word (written in capitals, so the case is
+    ignored as it must be) and pattern (in its example): a database that misses one would silently make a
+    detector skip files. Checked on every database before use, compiled or read from the cache."""
+    scratch = hyperscan.Scratch(database)
+    probes = [
+        ("\n".join(_words).encode("utf-8", "surrogatepass"), set(_words.values())),
+        ("\n".join(_folded).upper().encode(), set(_folded.values())),
+        *((example, {ident}) for ident, _expression, example in _patterns.values()),
+    ]
+    for data, wanted in probes:
         found: set[int] = set()
         database.scan(data, match_event_handler=_collect, context=found, scratch=scratch)
-        return found
+        if not wanted <= found:
+            return False
+    return True
 
 
 # Compiling the database takes about half a second (the personal-data pattern), more than the pass saves on a
 # small tree, so the compiled form is kept in a cache folder, keyed by the expressions and the library's version.
 _MAGIC = b"clearsight-gates-1\n"
+_MAX_CACHE_BYTES = 64 << 20
 
 
 def cache_dir() -> Path:
@@ -181,13 +223,41 @@ def cache_dir() -> Path:
     return (Path(base) if base else Path.home() / ".cache") / "clearsight"
 
 
+def _private(info: os.stat_result) -> bool:
+    """Owned by this user and writable by no one else (where the platform has owners)."""
+    getuid = getattr(os, "getuid", None)
+    return getuid is None or (info.st_uid == getuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH))
+
+
 def _cached(hyperscan: Any, key: str) -> Any:
-    """The compiled database from the cache, or None. The payload's digest is checked first: Hyperscan loads a
-    damaged database without complaint, and scanning with one could crash the process."""
+    """The compiled database from the cache, or None.
+
+    Only a regular file (not followed through a symlink, never a FIFO that would block) of a bounded size, in a
+    folder, both this user's own and writable by no one else, is read: anyone who can write there could put a
+    database that finds nothing (the caller also checks that it finds every registered word). The digest
+    catches a file cut short or damaged on disk, which Hyperscan does not always refuse."""
     try:
-        blob = (cache_dir() / f"gates-{key}.hsdb").read_bytes()
+        folder = cache_dir()
+        if not _private(os.stat(folder)):
+            return None
+        fd = os.open(folder / f"gates-{key}.hsdb",
+                     os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except (OSError, RuntimeError):
         return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > _MAX_CACHE_BYTES or not _private(info):
+            return None
+        blob = b""
+        while len(blob) <= _MAX_CACHE_BYTES:
+            piece = os.read(fd, _MAX_CACHE_BYTES + 1 - len(blob))
+            if not piece:
+                break
+            blob += piece
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
     head, digest, payload = blob[:len(_MAGIC)], blob[len(_MAGIC):len(_MAGIC) + 32], blob[len(_MAGIC) + 32:]
     if head != _MAGIC or hashlib.sha256(payload).digest() != digest:
         return None
@@ -198,19 +268,24 @@ def _cached(hyperscan: Any, key: str) -> Any:
 
 
 def _keep(hyperscan: Any, key: str, database: Any) -> None:
-    """Write the compiled database to the cache (atomically); a cache that cannot be written is skipped."""
+    """Write the compiled database to the cache (atomically) in place of earlier ones; a cache that cannot be
+    written is skipped."""
     try:
         payload = hyperscan.dumpb(database)
         folder = cache_dir()
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        name = f"gates-{key}.hsdb"
         fd, temporary = tempfile.mkstemp(dir=folder, prefix=".gates-", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(_MAGIC + hashlib.sha256(payload).digest() + payload)
-            os.replace(temporary, folder / f"gates-{key}.hsdb")
+            os.replace(temporary, folder / name)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
+        for old in folder.glob("gates-*.hsdb"):  # other word lists, other versions: each is ~0.5 MB
+            if old.name != name:
+                old.unlink(missing_ok=True)
     except Exception as exc:
         log.debug("compiled gate words not cached: %s", exc)
 
@@ -226,21 +301,24 @@ def available() -> bool:
 
 
 class Gates:
-    """Answers about one text; the pass runs on the first question, at most once."""
+    """Answers about one text; the pass runs on the first question, and again only if the database was rebuilt
+    since (more words registered)."""
 
-    __slots__ = ("_answers", "_ascii", "_found", "_text")
+    __slots__ = ("_answers", "_ascii", "_scan", "_text")
 
     def __init__(self, text: str) -> None:
         self._text = text
-        self._found: set[int] | None = None
+        self._scan: tuple[_Compiled, set[int]] | None = None
         self._ascii: bool | None = None
         self._answers: dict[str, bool] = {}
 
-    def _scanned(self) -> set[int] | None:
-        found = self._found
-        if found is None and _Engine.available is not False:
-            found = self._found = _Engine.scan(self._text.encode("utf-8", "surrogatepass"))
-        return found
+    def _scanned(self) -> tuple[_Compiled, set[int]] | None:
+        if _Engine.available is False:
+            return None
+        scan = self._scan
+        if scan is None or scan[0] is not _Engine.compiled or _Engine.stale:
+            scan = self._scan = _Engine.scan(self._text.encode("utf-8", "surrogatepass"))
+        return scan
 
     def _is_ascii(self) -> bool:
         if self._ascii is None:
@@ -249,13 +327,10 @@ class Gates:
 
     def holds(self, word: str) -> bool:
         """``word in text``."""
-        if _Engine.stale:
-            _Engine.get()  # words listed later are numbered when the database is built
+        scan = self._scanned()
         ident = _words.get(word)
-        if ident is not None:
-            found = self._scanned()
-            if found is not None:
-                return ident in found
+        if scan is not None and ident is not None:
+            return ident in scan[1]
         answer = self._answers.get(word)
         if answer is None:
             answer = self._answers[word] = word in self._text
@@ -265,22 +340,19 @@ class Gates:
         """(registered lower-case words in ``text.lower()``, every registered lower-case word) from the pass;
         None when only the caller's own folding can tell (no library, or a text that is not ASCII). A word
         outside the second set was never registered, so its absence from the first says nothing."""
-        if _Engine.stale:
-            _Engine.get()
         if not self._is_ascii():
             return None
-        found = self._scanned()
-        if found is None:
+        scan = self._scanned()
+        if scan is None:
             return None
-        by_id = _Engine.folded_by_id
-        return frozenset(by_id[ident] for ident in found if ident in by_id), _Engine.folded
+        compiled, found = scan
+        by_id = compiled.folded_by_id
+        return frozenset(by_id[ident] for ident in found if ident in by_id), compiled.folded
 
     def may_match(self, name: str) -> bool:
         """False only when the registered pattern ``name`` certainly does not match the (ASCII) text."""
-        if _Engine.stale:
-            _Engine.get()
-        entry = _patterns.get(name)
-        if entry is None or not self._is_ascii():
+        if not self._is_ascii():
             return True
-        found = self._scanned()
-        return True if found is None else entry[0] in found
+        scan = self._scanned()
+        entry = _patterns.get(name)
+        return True if scan is None or entry is None else entry[0] in scan[1]

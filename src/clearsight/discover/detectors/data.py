@@ -424,7 +424,7 @@ def _field_gate() -> str:
             rf"|{line}[A-Za-z0-9_]*[A-Z](?:{phrases(capital_then_lower)}){end}")
 
 
-register_pattern("pii-field", _field_gate())
+register_pattern("pii-field", _field_gate(), example="class User:\n    email: str\n")
 
 
 def _detect_python_fields(file: SourceFile) -> list[Observation]:

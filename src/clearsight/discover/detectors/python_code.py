@@ -715,7 +715,8 @@ register_folded_later(_asked_words)
 # folded text: after anything but a letter or "_", before anything but a letter, digit or "_"). Substrings are
 # not enough: "ts" (TorchServe) and "ray" are in most files ("tests", "array").
 register_pattern("python.import-name", r"(?i)(?:^|[^a-z_])(?:"
-                 + "|".join(map(re.escape, sorted(_first_parts(), key=lambda w: (-len(w), w)))) + r")(?:[^a-z0-9_]|$)")
+                 + "|".join(map(re.escape, sorted(_first_parts(), key=lambda w: (-len(w), w)))) + r")(?:[^a-z0-9_]|$)",
+                 example="import torch\n")
 
 
 def possible(source: str, gates: Gates | None = None) -> Possible:
