@@ -594,8 +594,11 @@ _NOT_ASCII = re.compile(r"[^\x00-\x7f]")
 # never give back, so the check stays linear on hostile text.
 _MODEL_WORD = re.compile(r"model\w*+")
 _VALUE_GAP = r"(?:[\s\\(]++|#[^\n]*+)*+"
+# what may follow a name in a chained target (``MODEL = cfg.name = "x"``, ``MODEL = settings["m"] = "x"``):
+# attributes, then a subscript read up to the line's next "=" (so a nested one costs no backtracking)
+_TARGET_TAIL = r"(?:[^\S\n]*+\.[^\S\n]*+[a-z_]\w*+)*+(?:\[[^\n=]*+)?"
 _ASSIGNED = re.compile(
-    rf"[\s)]*+=(?!=){_VALUE_GAP}(?:[rubf]{{0,2}}[\"']|[a-z_]\w*+(?:[^\S\n]*+(?:[,)\n;#\\]|$)|[\s)]*+=(?!=)))")
+    rf"[\s)]*+=(?!=){_VALUE_GAP}(?:[rubf]{{0,2}}[\"']|[a-z_]\w*+(?:[^\S\n]*+(?:[,)\n;#\\]|$)|{_TARGET_TAIL}[\s)]*+=(?!=)))")
 # ``MODEL: Annotated[str, Doc(a=1)] = "x"`` (an annotation may hold "=" and span lines): only a module-level
 # statement makes a constant, so a name at the start of a line (or after ";") followed by ":" is enough.
 _ANNOTATED = re.compile(r"[^\S\n]*+\)*+[^\S\n]*+:(?!=)")
