@@ -1,3 +1,3 @@
-from clearsight.cli.app import run
+from clearsight.cli.entry import run
 
 run()
