@@ -17,7 +17,7 @@ from clearsight.core.base import SourceLocation
 from clearsight.core.discovery import DataUse, DiscoveredComponent, DiscoveredSystem
 from clearsight.core.ids import slugify
 from clearsight.discover.interface import Confidence, Observation
-from clearsight.discover.links import find_reads
+from clearsight.discover.links import find_reads, is_reader
 from clearsight.discover.relpaths import base_name
 
 UNIT_MARKERS = frozenset({
@@ -152,7 +152,7 @@ def group(
     readers = ai_units | {unit for unit, owner in owners.items() if owner is not None}
     reads: dict[str, list[DataUse]] = {}
     if texts and data_units:
-        file_units = {rel: unit_of(rel, units) for rel in texts}
+        file_units = {rel: unit_of(rel, units) for rel in texts if is_reader(rel)}  # only readers are searched
         reads = find_reads(texts, file_units, readers, data_units)
 
     def lent(folders: Sequence[str]) -> tuple[list[DataUse], list[Observation]]:

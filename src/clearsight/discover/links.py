@@ -18,6 +18,7 @@ from pathlib import PurePosixPath
 
 from clearsight.core.base import SourceLocation
 from clearsight.core.discovery import DataUse
+from clearsight.discover.relpaths import base_name, suffix
 
 # Files whose paths do something: code, notebooks, configuration, scripts (not documentation or ignore lists).
 READER_SUFFIXES = frozenset({
@@ -75,9 +76,9 @@ def find_reads(
 
 
 def is_reader(rel: str) -> bool:
-    path = PurePosixPath(rel)
-    return (path.suffix.lower() in READER_SUFFIXES or path.name in READER_NAMES
-            or path.name.startswith((".env", "Dockerfile")))
+    """A file whose paths do something (``rel``: a walker's relative path, see :mod:`~clearsight.discover.relpaths`)."""
+    name = base_name(rel)
+    return suffix(name).lower() in READER_SUFFIXES or name in READER_NAMES or name.startswith((".env", "Dockerfile"))
 
 
 def _path_around(text: str, start: int, end: int) -> str:

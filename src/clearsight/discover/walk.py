@@ -248,7 +248,7 @@ class TextsOnDisk(Mapping[str, str]):
 
     def __init__(self, root: Path, rels: Sequence[str], max_text_bytes: int = DEFAULT_MAX_TEXT_BYTES) -> None:
         base = Path(os.path.abspath(root))
-        self._base = base.parent if base.is_file() else base
+        self._base = str(base.parent if base.is_file() else base)  # joined as text: a path object per file was slow
         self._rels = list(rels)
         self._known = set(self._rels)
         self._max = max_text_bytes
@@ -257,7 +257,8 @@ class TextsOnDisk(Mapping[str, str]):
         if rel not in self._known:
             raise KeyError(rel)
         try:
-            fd = os.open(self._base / rel, _OPEN_FLAGS)  # as read_file: a symlink put there since is not followed
+            # as read_file: a symlink put there since is not followed
+            fd = os.open(os.path.join(self._base, rel), _OPEN_FLAGS)
         except OSError:
             return ""
         try:
