@@ -192,9 +192,47 @@ def test_the_text_check_lets_every_reported_file_through(source: str) -> None:
     assert PYTHON_CODE.detect(_file(source)) == found
 
 
+# Calls (and reported keywords) in every shape Python allows between the last word and its "(" or "=": the text
+# check looks for those shapes, so each must still reach the syntax tree.
+CALL_SHAPES = [
+    "import pickle\ndata = (pickle.loads)(blob)\n",
+    "import pickle\ndata = pickle.loads \\\n    (blob)\n",
+    "import pickle\ndata = (pickle.loads  # why\n        (blob))\n",
+    "import pickle\ndata = (pickle.loads\n\n   (blob))\n",
+    "from pickle import loads as fetch\ndata = fetch(blob)\n",
+    "from pickle import (\n    loads as fetch,\n)\ndata = fetch(blob)\n",
+    "import torch\nm = [torch.load\n     ('m.pt')]\n",
+    "import numpy as np\na = np.load('x.npy', allow_pickle \\\n = True)\n",
+    "from transformers import AutoModel\nm = AutoModel.from_pretrained ('org/model')\n",
+    "from transformers import AutoModel\nm = AutoModel.from_pretrained('./m', trust_remote_code  =True)\n",
+    "m = load(  # no import: the name alone\n  'm.pt', trust_remote_code  # why\n  = True)\n",
+    "import pandas as pd\ndf = pd.read_pickle('frame.pkl')\n",
+    "import pickle\nu = pickle.Unpickler(open('m.pkl', 'rb'))\n",
+]
+
+
+@pytest.mark.parametrize("source", CALL_SHAPES)
+def test_every_shape_of_a_call_reaches_the_tree(source: str) -> None:
+    found = python_observations(source, "app.py")
+    assert any(o.kind == "model" for o in found), found
+    assert possible(source) == "anything"
+    assert PYTHON_CODE.detect(_file(source)) == found
+
+
+@pytest.mark.parametrize("source", [
+    "import torch\nimport json\n# load the weights later\nconfig = json.dumps(x)\n",
+    "import torch\ndef loader():\n    return read(path)  # not torch.load\n",
+    'import joblib\n"""Load is what the docs call it; load them as shown."""\nfrom sklearn import svm\n',
+])
+def test_call_words_named_elsewhere_leave_only_the_imports(source: str) -> None:
+    assert possible(source) in ("imports", "nothing")
+    assert PYTHON_CODE.detect(_file(source)) == python_observations(source, "app.py")
+
+
 @pytest.mark.parametrize(("text", "level"), [
     ("model" * 100_000, "nothing"), ("model=" * 100_000, "anything"), ("model = m." * 50_000, "anything"),
     ("model = m[x\n" * 50_000, "nothing"), ("model = m.x.y[\n" * 50_000, "nothing"),
+    ("import torch\n" + "load \n#load\n" * 50_000, "anything"), ("import torch\n" + "load )\n" * 50_000, "imports"),
     ((" " + "x" * 50 + "model:") * 10_000, "nothing"), ("import openai\n" + "model=m.\n" * 50_000, "imports"),
 ])
 def test_the_model_binding_check_is_linear(text: str, level: str) -> None:

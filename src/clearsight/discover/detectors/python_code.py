@@ -619,6 +619,7 @@ def _binds_model(folded: str) -> bool:
 
 
 _CallNeed = tuple[frozenset[str], frozenset[str]]
+_KEYWORD_NEEDS = ("trust_remote_code", "allow_pickle")
 
 
 @cache
@@ -628,15 +629,42 @@ def _call_needs() -> tuple[_CallNeed, ...]:
     A call's name is resolved through the file's imports, so every part of a resolved name is written in the
     file, except that a first part may be written as its conventional short name (``pd`` for ``pandas``).
     """
+    return tuple(need for need, _ in _shaped_needs())
+
+
+@cache
+def _shaped_needs() -> tuple[tuple[_CallNeed, re.Pattern[str]], ...]:
+    """Each of :func:`_call_needs` with the shape its last word takes in a file that holds such a call.
+
+    A call's last word is written right before its parentheses (``pickle.loads(``), or is renamed on import
+    (``from pickle import loads as fetch``), after which the call is written under the new name; a reported
+    keyword (``trust_remote_code``) is written before its "=". A file that names the words of a call only
+    elsewhere (``import pickle`` and ``json.loads(...)``, "load" in a docstring) cannot hold that call.
+    """
     short_names = {full: alias for alias, full in _CONVENTIONAL.items()}
-    needs: list[_CallNeed] = []
-    for dotted in (*_PICKLE_LOADS, "torch.load"):
+    shaped: list[tuple[_CallNeed, re.Pattern[str]]] = []
+    for dotted in sorted({*_PICKLE_LOADS, "torch.load"}):
         first, *rest = dotted.lower().split(".")
-        needs.append((frozenset({first, short_names.get(first, first)}), frozenset(rest)))
-    for name in ("from_pretrained", "load_dataset", "trust_remote_code", "allow_pickle", *_MODEL_CONSTRUCTORS,
-                 *_HUB_DOWNLOADS):
-        needs.append((frozenset({name.lower()}), frozenset()))
-    return tuple(needs)
+        need = (frozenset({first, short_names.get(first, first)}), frozenset(rest))
+        shaped.append((need, _shape(rest[-1], keyword=False)))
+    for name in ("from_pretrained", "load_dataset", *_KEYWORD_NEEDS, *sorted(_MODEL_CONSTRUCTORS),
+                 *sorted(_HUB_DOWNLOADS)):
+        shaped.append(((frozenset({name.lower()}), frozenset()), _shape(name.lower(), keyword=name in _KEYWORD_NEEDS)))
+    return tuple(shaped)
+
+
+@lru_cache(maxsize=64)
+def _shape(word: str, *, keyword: bool) -> re.Pattern[str]:
+    """``word`` as a whole identifier in a call's shape (see :func:`_shaped_needs`), on folded text.
+
+    Between the word and its "(" or "=" may come white space, continuations and closing parentheses
+    (``(pickle.loads)(data)``). A comment there (``pickle.loads  # why`` on a line of its own inside brackets)
+    is taken as a possible call without reading past it: a comment can hold the word again, and following
+    each occurrence through the same run of comment lines would make the search quadratic. Every other gap is
+    read once, so the search is linear.
+    """
+    after = r"(?:=(?!=)|#)" if keyword else r"(?:\(|#|as(?![a-z0-9_]))"
+    return re.compile(rf"(?<![a-z0-9_]){re.escape(word)}[\s\\)]*+{after}")
 
 
 @cache
@@ -768,8 +796,9 @@ def possible(source: str, gates: Gates | None = None) -> Possible:
             answer = known[word] = contains(word) and _names(fold(), word)
         return answer
 
-    if _some_call_written(contains) and any(any(map(named, first)) and all(map(named, rest))
-                                            for first, rest in _call_needs()):
+    if _some_call_written(contains) and any(
+            any(map(named, first)) and all(map(named, rest)) and shape.search(fold()) is not None
+            for (first, rest), shape in _shaped_needs()):
         return "anything"
     if not any(map(contains, _first_parts())) if gates is None else not gates.may_match("python.import-name"):
         return "nothing"
