@@ -664,7 +664,10 @@ def _shape(word: str, *, keyword: bool) -> re.Pattern[str]:
     read once, so the search is linear.
     """
     after = r"(?:=(?!=)|#)" if keyword else r"(?:\(|#|as(?![a-z0-9_]))"
-    return re.compile(rf"(?<![a-z0-9_]){re.escape(word)}[\s\\)]*+{after}")
+    # the word's left edge is asked after the word (a lookbehind over it): a pattern that starts with the word
+    # itself is searched for by its first letters, one that starts with a lookbehind at every position
+    word = re.escape(word)
+    return re.compile(rf"{word}(?<![a-z0-9_]{word})[\s\\)]*+{after}")
 
 
 @cache
