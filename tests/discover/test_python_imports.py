@@ -99,6 +99,25 @@ def test_a_module_that_does_not_parse_keeps_the_imports_that_do() -> None:
     assert [(n.lineno, type(n).__name__) for n in import_statements(source)] == [(1, "Import"), (6, "ImportFrom")]
 
 
+@pytest.mark.parametrize("source", [
+    "from __future__ import annotations\nimport a; import b\nfrom c import (d,\n    e)\nimport f\n",
+    "import a\ndef g():\n    from b import c  # inside\n    import d as e, f\nclass H:\n    import i\n",
+    "import a\nfrom . import b\nfrom .. c import d\nimport e.f.g as h\n",
+])
+def test_statements_read_together_are_placed_as_read_alone(source: str) -> None:
+    """The statements are parsed in one go where they can be; each must come out where the tree has it."""
+    assert _from_text(source) == _from_tree(source)
+
+
+def test_one_statement_that_does_not_parse_leaves_the_others() -> None:
+    source = "import a\nimport b.\nfrom c import (d,\n  e)\nimport f; import g\n"
+    found = [(n.lineno, n.end_lineno, ast.dump(n)) for n in import_statements(source)]
+    expected = [(n.lineno, n.end_lineno, ast.dump(n)) for n in (
+        *ast.parse("import a").body, *ast.parse("\n\nfrom c import (d,\n  e)").body,
+        *ast.parse("\n\n\n\nimport f; import g").body)]
+    assert found == expected
+
+
 @pytest.mark.parametrize("text", [
     "from" + " " * 100_000 + "x", "from " * 100_000, "import " * 100_000, "from x import (\n" * 20_000,
     "from x import (" + "a, " * 100_000, "'''" + "a" * 100_000, "'''a" * 100_000, "from" + " \\\n" * 100_000,

@@ -20,15 +20,17 @@ import re
 # changes where a literal ends: a backslash escapes the next character, newline included, in every kind. A
 # literal left open (in a file that does not parse) runs to the end of its line, or of the file for a triple
 # quote, so no scan starts again inside text an earlier one covered. Possessive quantifiers never give back.
-_LEXER = re.compile(
+_COMMENT_OR_STRING = (
     r"#[^\n]*+"
     r"|'''[^'\\]*+(?:(?:\\.|'(?!''))[^'\\]*+)*+(?:''')?"
     r'|"""[^"\\]*+(?:(?:\\.|"(?!""))[^"\\]*+)*+(?:""")?'
     r"|'[^'\\\n]*+(?:\\.[^'\\\n]*+)*+'?"
     r'|"[^"\\\n]*+(?:\\.[^"\\\n]*+)*+"?'
-    r"|\b(?:import|from)\b",
-    re.DOTALL,
 )
+# Everything up to the next keyword outside comments and strings, in one match: an "f" or "i" that is inside a
+# word or starts no keyword is passed over like any other character, so the loop below runs once per keyword,
+# not once per comment and string (test modules hold thousands).
+_TO_KEYWORD = re.compile(rf"(?:[^#'\"fi]++|{_COMMENT_OR_STRING}|\B[fi]|f(?!rom\b)|i(?!mport\b))*+", re.DOTALL)
 # One statement from its keyword: up to a newline, ``;`` or a comment, with backslash continuations; a
 # parenthesised name list may span lines and hold comments. ``from.a import b`` needs no space. Every part
 # takes only the characters an import can hold, so a scan stops at the first one it cannot (the next
@@ -62,29 +64,60 @@ def import_statements(source: str) -> list[Import]:
     """Every import statement of ``source`` in source order, with the line numbers of the whole file."""
     text = source.replace("\r\n", "\n").replace("\r", "\n") if "\r" in source else source
     lexed = ascii_stand_in(text)
-    found: list[Import] = []
+    cut: list[tuple[str, int]] = []  # each statement's text and its first line in the file
     line, counted = 1, 0
-    at = 0
-    search = _LEXER.search
-    while (match := search(lexed, at)) is not None:
-        at = match.end()
-        if lexed[match.start()] not in "if":
-            continue  # a comment or a string
-        statement = _STATEMENT.match(lexed, match.start())
+    skip = _TO_KEYWORD.match
+    end = len(lexed)
+    at = skip(lexed, 0).end()  # type: ignore[union-attr]  (the pattern matches the empty string)
+    while at < end:
+        start = at  # "import" or "from", at a word's start, outside comments and strings
+        statement = _STATEMENT.match(lexed, start)
         if statement is None:
-            run = _FROM_RUN.match(lexed, match.start())
-            at = max(at, run.end()) if run is not None else at
+            run = _FROM_RUN.match(lexed, start)
+            at = run.end() if run is not None else start + len("import")
+            at = skip(lexed, at).end()  # type: ignore[union-attr]
             continue
-        at = statement.end()  # what did not parse is not read again, whatever else it holds
+        at = skip(lexed, statement.end()).end()  # type: ignore[union-attr]  (what did not parse is not read again)
+        line += text.count("\n", counted, start)
+        counted = start
         # a continuation before a blank line, a comment or ";" ends the statement; alone it would not parse
-        written = _CONTINUED.sub("", text[match.start():statement.end()])
+        cut.append((_CONTINUED.sub("", text[start:statement.end()]), line))
+    return _parsed(cut)
+
+
+def _parsed(cut: list[tuple[str, int]]) -> list[Import]:
+    """The statements that parse, each as alone, placed at its line: all in one parse when they can be (one
+    call per statement cost more than the statements themselves), else one by one. A ``__future__`` import
+    is parsed alone, since in one module with the others it would not come first."""
+    nodes: list[Import | None] = [None] * len(cut)
+    batch = [at for at, (written, _) in enumerate(cut) if "__future__" not in written]
+    if len(batch) > 1:
         try:
-            body = ast.parse(written).body
+            body = ast.parse("\n".join(cut[at][0] for at in batch)).body
         except (SyntaxError, ValueError, RecursionError, MemoryError):
-            continue
-        line += text.count("\n", counted, match.start())
-        counted = match.start()
-        node = body[0] if len(body) == 1 else None
-        if isinstance(node, Import):
-            found.append(ast.increment_lineno(node, line - 1))
+            body = []
+        if len(body) == len(batch):
+            placed: list[tuple[int, Import]] = []
+            row = 1
+            for node, at in zip(body, batch, strict=True):
+                written, line = cut[at]
+                if node.lineno != row or not isinstance(node, Import):
+                    break
+                placed.append((at, ast.increment_lineno(node, line - row)))
+                row += written.count("\n") + 1
+            else:
+                for at, node in placed:
+                    nodes[at] = node
+    found: list[Import] = []
+    for (written, line), node in zip(cut, nodes, strict=True):
+        if node is None:
+            try:
+                body = ast.parse(written).body
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                continue
+            single = body[0] if len(body) == 1 else None
+            if not isinstance(single, Import):
+                continue
+            node = ast.increment_lineno(single, line - 1)
+        found.append(node)
     return found
