@@ -66,23 +66,28 @@ def import_statements(source: str) -> list[Import]:
     lexed = ascii_stand_in(text)
     cut: list[tuple[str, int]] = []  # each statement's text and its first line in the file
     line, counted = 1, 0
-    skip = _TO_KEYWORD.match
     end = len(lexed)
-    at = skip(lexed, 0).end()  # type: ignore[union-attr]  (the pattern matches the empty string)
+    at = _next_keyword(lexed, 0)
     while at < end:
         start = at  # "import" or "from", at a word's start, outside comments and strings
         statement = _STATEMENT.match(lexed, start)
         if statement is None:
             run = _FROM_RUN.match(lexed, start)
             at = run.end() if run is not None else start + len("import")
-            at = skip(lexed, at).end()  # type: ignore[union-attr]
+            at = _next_keyword(lexed, at)
             continue
-        at = skip(lexed, statement.end()).end()  # type: ignore[union-attr]  (what did not parse is not read again)
+        at = _next_keyword(lexed, statement.end())  # what did not parse is not read again
         line += text.count("\n", counted, start)
         counted = start
         # a continuation before a blank line, a comment or ";" ends the statement; alone it would not parse
         cut.append((_CONTINUED.sub("", text[start:statement.end()]), line))
     return _parsed(cut)
+
+
+def _next_keyword(lexed: str, at: int) -> int:
+    """Where the next ``import`` or ``from`` outside comments and strings starts (the end of the text if none)."""
+    skipped = _TO_KEYWORD.match(lexed, at)
+    return skipped.end() if skipped is not None else len(lexed)  # the pattern also matches nothing
 
 
 def _parsed(cut: list[tuple[str, int]]) -> list[Import]:
@@ -99,15 +104,15 @@ def _parsed(cut: list[tuple[str, int]]) -> list[Import]:
         if len(body) == len(batch):
             placed: list[tuple[int, Import]] = []
             row = 1
-            for node, at in zip(body, batch, strict=True):
+            for statement, at in zip(body, batch, strict=True):
                 written, line = cut[at]
-                if node.lineno != row or not isinstance(node, Import):
+                if statement.lineno != row or not isinstance(statement, Import):
                     break
-                placed.append((at, ast.increment_lineno(node, line - row)))
+                placed.append((at, ast.increment_lineno(statement, line - row)))
                 row += written.count("\n") + 1
             else:
-                for at, node in placed:
-                    nodes[at] = node
+                for at, statement in placed:
+                    nodes[at] = statement
     found: list[Import] = []
     for (written, line), node in zip(cut, nodes, strict=True):
         if node is None:
