@@ -3,9 +3,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from detector_harness import run_on
 
-from clearsight.discover.detectors.config import CONFIG_DETECTORS
+from clearsight.discover.detectors.config import (
+    _MCP_DIR_FILES,
+    _MCP_FILES,
+    CONFIG_DETECTORS,
+    _known_mcp_location,
+    _wants_mcp,
+)
 from clearsight.discover.interface import Observation
 
 SECRET = "sk-proj-THISISASECRETVALUE1234567890"
@@ -172,3 +179,13 @@ def test_a_yaml_alias_bomb_in_a_server_entry_is_never_expanded(tmp_path: Path) -
     text = bomb + "servers:\n  s1:\n    command: npx foo\n    type: *a9\n  s2:\n    url: *a9\n    transport: *a9\n"
     found = scan(tmp_path, "cfg/servers.yaml", text)
     assert [(o.name, o.evidence, o.confidence) for o in found] == [("s1", "command: npx foo", "medium")]
+
+
+@pytest.mark.parametrize("folder", ["", "svc/", "a/b/"])
+def test_every_known_mcp_location_is_known_at_any_depth(folder: str) -> None:
+    for path in (*_MCP_DIR_FILES, *_MCP_FILES, ".continue/mcpServers/fs.yaml"):
+        assert _known_mcp_location(folder + path) and _wants_mcp(folder + path), folder + path
+        assert _known_mcp_location((folder + path).upper())  # locations are matched without case
+    for other in ("x.continue/config.json", "continue/config.json", ".zed/other.json", "notes.md",
+                  "gemini/settings.json"):
+        assert not _known_mcp_location(folder + other), folder + other

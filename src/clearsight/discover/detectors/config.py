@@ -208,6 +208,7 @@ _MCP_FILES = {".mcp.json", "mcp.json", "claude_desktop_config.json", "cline_mcp_
 _MCP_DIR_FILES = {".continue/config.json", ".continue/config.yaml", ".continue/config.yml", ".gemini/settings.json",
                   ".zed/settings.json", ".roo/mcp.json", ".windsurf/mcp_config.json",
                   ".codeium/windsurf/mcp_config.json", ".amazonq/mcp.json", ".kiro/settings/mcp.json"}
+_MCP_DIR_ENDINGS = tuple("/" + path for path in sorted(_MCP_DIR_FILES))
 _MCP_KEYS = ("mcpServers", "mcp_servers", "servers", "context_servers", "mcp")
 _SKIP_JSON = {"package.json", "package-lock.json", "tsconfig.json", "composer.json", "pipfile.lock",
               "npm-shrinkwrap.json"}
@@ -219,14 +220,14 @@ def _known_mcp_location(rel: str) -> bool:
     lowered = rel.lower()
     if base_name(lowered) in _MCP_FILES or "/.continue/mcpservers/" in "/" + lowered:
         return True
-    return any(lowered == path or lowered.endswith("/" + path) for path in _MCP_DIR_FILES)
+    return lowered in _MCP_DIR_FILES or lowered.endswith(_MCP_DIR_ENDINGS)
 
 
 def _wants_mcp(rel: str) -> bool:
     base = base_name(rel).lower()
     if base in _SKIP_JSON or base.endswith((".lock", "-lock.json", ".schema.json")):
         return False
-    return _known_mcp_location(rel) or base.endswith((".json", ".yaml", ".yml"))
+    return base.endswith((".json", ".yaml", ".yml")) or _known_mcp_location(rel)  # the cheap question first
 
 
 def _secret_like(value: str) -> bool:
