@@ -182,6 +182,12 @@ MISSED_BINDINGS = [
     'import openai\nMODEL = settings["m"] = "gpt-4o"\n',
     'import openai\nMODEL = cfg.name = "gpt-4o"\n',
     'import openai\nMODEL = cfg . items[k["a"]].name = "gpt-4o"\n',
+    # a bare name given to "model=" names a model through a string constant, however that is written
+    'import openai\nc = openai.OpenAI()\nc.chat(model=M)\nM = "gpt-4o"\n',
+    'import openai\nc = openai.OpenAI()\nc.chat(model=M)\nA = cfg.x = M = (\n    "gpt-4o")\n',
+    'import openai\nc = openai.OpenAI()\nc.chat(model=M)\nM: Annotated[str, Doc(a=1)] = "gpt-4o"\n',
+    'import openai\nc = openai.OpenAI()\nc.chat(model=M)\n(M) = \\\n  "gpt-4o"\n',
+    'import openai\nc = openai.OpenAI()\nc.chat(model=M)\nM = (  # the default\n    "gpt-4o")\n',
 ]
 
 
@@ -217,6 +223,16 @@ def test_every_shape_of_a_call_reaches_the_tree(source: str) -> None:
     assert any(o.kind == "model" for o in found), found
     assert possible(source) == "anything"
     assert PYTHON_CODE.detect(_file(source)) == found
+
+
+@pytest.mark.parametrize("source", [
+    "import openai\nclient.call(model=operation_model)\noperation_model = service.operation_model(name)\n",
+    "import openai\nself._model = model\nrun(model=None, fit=True)\n",
+    "import openai\nrun(model=m)\nself.m = 'not a module constant'\n",
+])
+def test_a_bare_name_without_a_string_leaves_only_the_imports(source: str) -> None:
+    assert possible(source) == "imports"
+    assert PYTHON_CODE.detect(_file(source)) == python_observations(source, "app.py")
 
 
 @pytest.mark.parametrize("source", [
@@ -292,8 +308,12 @@ def test_database_urls_match_a_full_scan(text: str) -> None:
 def test_hostile_text_gets_answers_not_backtracking() -> None:
     # Each of these took seconds to forever before the patterns and scans were bounded (exponential
     # backtracking on comment runs, a quadratic search back for each line start, a path walked per match).
-    assert not might_observe("model=" + "#" * 60 + "!")
+    # a comment after "model=" is taken as a possible binding without being read (reading each one's comments
+    # again made 20,000 lines of "model=" and "#" take 14 s)
+    assert might_observe("model=" + "#" * 60 + "!")
     assert might_observe("run(model=" + "  # note\n" * 20_000 + '"gpt-4o")')
+    assert might_observe("model=\n#" * 20_000)
+    assert not might_observe("x = f(model=m)\n" + "# model = m\n" * 20_000)
     assert not _imports_limiter("from x " + "limits " * 200_000)
     assert _imports_limiter("limits\n" * 100_000 + "from limits import parse")
     wall = {"app/a.py": "x/data/" * 200_000}
