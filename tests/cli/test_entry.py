@@ -25,6 +25,7 @@ from clearsight.executors import LocalExecutor
     (["discover", "repo", "--jobs", "1"], 0),
     (["discover", "repo", "--jobs", "0"], 0),  # the command reports the error
     (["discover", "repo", "--jobs", "many"], 0),
+    (["discover", "repo", "--jobs", "\u00b2"], 0),  # a digit int() refuses: the command reports it
     (["discover", "repo", "--jobs"], 0),
     (["discover", "repo", "--jobs", "2", "--executor", "dask://127.0.0.1:8786"], 0),
     (["discover", "repo", "--executor=dask://h:1", "-j", "2"], 0),

@@ -188,6 +188,11 @@ MISSED_BINDINGS = [
     'import openai\nc = openai.OpenAI()\nc.chat(model=M)\nM: Annotated[str, Doc(a=1)] = "gpt-4o"\n',
     'import openai\nc = openai.OpenAI()\nc.chat(model=M)\n(M) = \\\n  "gpt-4o"\n',
     'import openai\nc = openai.OpenAI()\nc.chat(model=M)\nM = (  # the default\n    "gpt-4o")\n',
+    # from a review: chained targets the text cannot read must still count
+    'import openai\nMODEL = a, *b = "gpt-4o"\n',
+    'import openai\nMODEL = a \\\n= "gpt-4o"\n',
+    'import openai\nMODEL = (a).b = "gpt-4o"\n',
+    'import openai\nMODEL = (a\n.b) = "gpt-4o"\n',
 ]
 
 
@@ -226,16 +231,6 @@ def test_every_shape_of_a_call_reaches_the_tree(source: str) -> None:
 
 
 @pytest.mark.parametrize("source", [
-    "import openai\nclient.call(model=operation_model)\noperation_model = service.operation_model(name)\n",
-    "import openai\nself._model = model\nrun(model=None, fit=True)\n",
-    "import openai\nrun(model=m)\nself.m = 'not a module constant'\n",
-])
-def test_a_bare_name_without_a_string_leaves_only_the_imports(source: str) -> None:
-    assert possible(source) == "imports"
-    assert PYTHON_CODE.detect(_file(source)) == python_observations(source, "app.py")
-
-
-@pytest.mark.parametrize("source", [
     "import torch\nimport json\n# load the weights later\nconfig = json.dumps(x)\n",
     "import torch\ndef loader():\n    return read(path)  # not torch.load\n",
     'import joblib\n"""Load is what the docs call it; load them as shown."""\nfrom sklearn import svm\n',
@@ -249,7 +244,7 @@ def test_call_words_named_elsewhere_leave_only_the_imports(source: str) -> None:
     ("model" * 100_000, "nothing"), ("model=" * 100_000, "anything"), ("model = m." * 50_000, "anything"),
     ("model = m[x\n" * 50_000, "nothing"), ("model = m.x.y[\n" * 50_000, "nothing"),
     ("import torch\n" + "load \n#load\n" * 50_000, "anything"), ("import torch\n" + "load )\n" * 50_000, "imports"),
-    ((" " + "x" * 50 + "model:") * 10_000, "nothing"), ("import openai\n" + "model=m.\n" * 50_000, "imports"),
+    ((" " + "x" * 50 + "model:") * 10_000, "anything"), ("import openai\n" + "model=m.\n" * 50_000, "imports"),
 ])
 def test_the_model_binding_check_is_linear(text: str, level: str) -> None:
     # "model" * 4000 took 3 s when every occurrence started a scan to the end of the word
@@ -313,7 +308,7 @@ def test_hostile_text_gets_answers_not_backtracking() -> None:
     assert might_observe("model=" + "#" * 60 + "!")
     assert might_observe("run(model=" + "  # note\n" * 20_000 + '"gpt-4o")')
     assert might_observe("model=\n#" * 20_000)
-    assert not might_observe("x = f(model=m)\n" + "# model = m\n" * 20_000)
+    assert might_observe("x = {" + "model: 1, " * 100_000 + "}")  # each "model:" read its line back: 4.7 s
     assert not _imports_limiter("from x " + "limits " * 200_000)
     assert _imports_limiter("limits\n" * 100_000 + "from limits import parse")
     wall = {"app/a.py": "x/data/" * 200_000}

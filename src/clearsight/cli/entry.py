@@ -35,7 +35,7 @@ def workers_wanted(argv: Sequence[str]) -> int:
             executor = following
         elif arg.startswith("--executor="):
             executor = arg.removeprefix("--executor=")
-    if executor != "local" or not jobs.isdigit():
+    if executor != "local" or not (jobs.isascii() and jobs.isdigit()):  # "²" is a digit int() refuses
         return 0
     return int(jobs) if int(jobs) > 1 else 0
 

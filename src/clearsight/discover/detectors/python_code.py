@@ -599,54 +599,32 @@ _VALUE_GAP = r"[\s\\(]*+"
 # what may follow a name in a chained target (``MODEL = cfg.name = "x"``, ``MODEL = settings["m"] = "x"``):
 # attributes, then a subscript read up to the line's next "=" (so a nested one costs no backtracking)
 _TARGET_TAIL = r"(?:[^\S\n]*+\.[^\S\n]*+[a-z_]\w*+)*+(?:\[[^\n=]*+)?"
-# Group "name": a bare name given (``model=MODEL``), which binds a model only through a string constant.
 _ASSIGNED = re.compile(
     rf"[\s)]*+=(?!=){_VALUE_GAP}(?:[rubf]{{0,2}}[\"'#]|[a-z_]\w*+{_TARGET_TAIL}[\s)]*+=(?!=)"
-    rf"|(?P<name>[a-z_]\w*+)[^\S\n]*+(?:[,)\n;#\\]|$))")
+    rf"|[a-z_]\w*+[^\S\n]*+(?:[,)\n;#\\]|$))")
 # ``MODEL: Annotated[str, Doc(a=1)] = "x"`` (an annotation may hold "=" and span lines): only a module-level
 # statement makes a constant, so a name at the start of a line (or after ";") followed by ":" is enough.
 _ANNOTATED = re.compile(r"[^\S\n]*+\)*+[^\S\n]*+:(?!=)")
-_MAX_NAMES = 16  # distinct names given to "model…" whose constants are looked for; past that, assume a binding
-_CHAIN = 8  # targets of one chained assignment followed; a longer chain is assumed to end in a string
+
+
+_LOOK = 200  # characters read back to a line's start; a longer line before the name is assumed a statement
 
 
 def _binds_model(folded: str) -> bool:
-    asked: dict[str, bool] = {}
     for word in _MODEL_WORD.finditer(folded):
-        assigned = _ASSIGNED.match(folded, word.end())
-        if assigned is not None:
-            name = assigned.group("name")
-            if name is None:
-                return True
-            if name not in asked:
-                if len(asked) == _MAX_NAMES:
-                    return True
-                asked[name] = _holds_string(folded, name)
-            if asked[name]:
-                return True
+        if _ASSIGNED.match(folded, word.end()):
+            return True
         if _ANNOTATED.match(folded, word.end()):
             start = word.start()
             while start and (folded[start - 1].isalnum() or folded[start - 1] == "_"):
                 start -= 1
-            before = folded[folded.rfind("\n", 0, start) + 1:start]
+            line_start = folded.rfind("\n", max(0, start - _LOOK), start) + 1
+            if line_start == 0 and start > _LOOK:
+                return True  # not read back: each "model:" of one long line read it again (quadratic)
+            before = folded[line_start:start]
             if not before.strip("(") or ";" in before:
                 return True
     return False
-
-
-def _holds_string(folded: str, name: str) -> bool:
-    """Whether the text may give ``name`` a string (``NAME = "x"``, ``A = NAME = ("x")``, ``NAME: str = "x"``):
-    ``model=NAME`` names a model only through a module constant (see :meth:`_Visitor._string`). Anything that
-    may be one counts: an annotated name, a comment after the "=", a chain longer than it follows."""
-    return _constant(name).search(folded) is not None
-
-
-@lru_cache(maxsize=256)
-def _constant(name: str) -> re.Pattern[str]:
-    word = re.escape(name)
-    link = rf"[a-z_]\w*+{_TARGET_TAIL}[\s)]*+=(?!=){_VALUE_GAP}"
-    return re.compile(rf"{word}(?<![a-z0-9_.]{word})[\s)]*+(?::(?!=)|=(?!=){_VALUE_GAP}(?:{link}){{0,{_CHAIN}}}+"
-                      rf"(?:[rubf]{{0,2}}[\"'#]|{link}))")
 
 
 _CallNeed = tuple[frozenset[str], frozenset[str]]
