@@ -36,7 +36,7 @@ from clearsight.discover.detectors.python_code import (
     possible,
     python_observations,
 )
-from clearsight.discover.interface import SourceFile
+from clearsight.discover.interface import Observation, SourceFile
 from clearsight.discover.links import find_reads
 from clearsight.discover.python_source import parse_python
 
@@ -198,9 +198,14 @@ MISSED_BINDINGS = [
 
 @pytest.mark.parametrize("source", MISSED_BINDINGS)
 def test_the_text_check_lets_every_reported_file_through(source: str) -> None:
+    assert _reported_through_the_check(source), "the snippet itself must be something the detector reports"
+
+
+def _reported_through_the_check(source: str) -> list[Observation]:
+    """What the full visitor reports for ``source``, after checking the detector with its text check agrees."""
     found = python_observations(source, "app.py")
-    assert found, "the snippet itself must be something the detector reports"
     assert PYTHON_CODE.detect(_file(source)) == found
+    return found
 
 
 # Calls (and reported keywords) in every shape Python allows between the last word and its "(" or "=": the text
@@ -224,10 +229,9 @@ CALL_SHAPES = [
 
 @pytest.mark.parametrize("source", CALL_SHAPES)
 def test_every_shape_of_a_call_reaches_the_tree(source: str) -> None:
-    found = python_observations(source, "app.py")
+    found = _reported_through_the_check(source)
     assert any(o.kind == "model" for o in found), found
     assert possible(source) == "anything"
-    assert PYTHON_CODE.detect(_file(source)) == found
 
 
 @pytest.mark.parametrize("source", [
@@ -237,7 +241,7 @@ def test_every_shape_of_a_call_reaches_the_tree(source: str) -> None:
 ])
 def test_call_words_named_elsewhere_leave_only_the_imports(source: str) -> None:
     assert possible(source) in ("imports", "nothing")
-    assert PYTHON_CODE.detect(_file(source)) == python_observations(source, "app.py")
+    _reported_through_the_check(source)
 
 
 @pytest.mark.parametrize(("text", "level"), [

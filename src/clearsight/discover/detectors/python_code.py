@@ -605,8 +605,6 @@ _ASSIGNED = re.compile(
 # ``MODEL: Annotated[str, Doc(a=1)] = "x"`` (an annotation may hold "=" and span lines): only a module-level
 # statement makes a constant, so a name at the start of a line (or after ";") followed by ":" is enough.
 _ANNOTATED = re.compile(r"[^\S\n]*+\)*+[^\S\n]*+:(?!=)")
-
-
 _LOOK = 200  # characters read back to a line's start; a longer line before the name is assumed a statement
 
 
@@ -662,7 +660,6 @@ def _shaped_needs() -> tuple[tuple[_CallNeed, re.Pattern[str]], ...]:
     return tuple(shaped)
 
 
-@lru_cache(maxsize=64)
 def _shape(word: str, *, keyword: bool) -> re.Pattern[str]:
     """``word`` as a whole identifier in a call's shape (see :func:`_shaped_needs`), on folded text.
 
