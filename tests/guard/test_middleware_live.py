@@ -332,15 +332,52 @@ def test_records_are_flushed_at_exit_when_nothing_closed_the_guard(tmp_path: Pat
     assert [r["action"] for r in audit_lines(audit)] == ["allow"] * 7
 
 
-def test_an_answer_without_content_is_not_refused_as_not_json(tmp_path: Path) -> None:
-    """A 204 on a hardened route was refused (502, output.not-json): it has no scores to harden."""
+@pytest.mark.parametrize("headers", [[], [(b"content-type", b"application/json")]], ids=["unlabelled", "json"])
+def test_an_answer_without_content_is_not_refused_as_not_json(tmp_path: Path, headers: list[tuple[bytes, bytes]],
+                                                               ) -> None:
+    """A 204 on a hardened route was refused (502, output.not-json): it has no scores to harden. Labelled JSON
+    it was still held back and then failed to parse as JSON (found by a review)."""
 
     async def nothing(scope, receive, send):  # type: ignore[no-untyped-def]
         if scope["type"] == "http":
-            await send({"type": "http.response.start", "status": 204, "headers": []})
+            await send({"type": "http.response.start", "status": 204, "headers": headers})
             await send({"type": "http.response.body", "body": b""})
 
     with serve(ModelGuard(nothing, parse_policy(policy_text(tmp_path / "a.jsonl")))) as url:
         answer = httpx.post(url + "/v1/score", json={"features": LEGIT}, headers={"X-Partner-Key": "k"})
     assert answer.status_code == 204 and answer.content == b""
     assert [(r["status"], r["action"]) for r in audit_lines(tmp_path / "a.jsonl")] == [(204, "allow")]
+
+
+def test_a_compressing_app_inside_the_guard_is_asked_for_a_plain_answer(tmp_path: Path) -> None:
+    """Found by a review: with Starlette's GZipMiddleware inside the guard, a client sending Accept-Encoding: gzip
+    (httpx and browsers do) got a 502 the guard could not read, still labelled gzip, so not even the error
+    decoded. The guard asks the app for identity on routes whose answer it reads, as the proxy does."""
+    from starlette.middleware.gzip import GZipMiddleware
+
+    app = GZipMiddleware(scoring_app(), minimum_size=1)
+    with serve(ModelGuard(app, parse_policy(policy_text(tmp_path / "a.jsonl")))) as url:
+        answer = httpx.post(url + "/v1/score", json={"features": LEGIT},
+                            headers={"X-Partner-Key": "k", "Accept-Encoding": "gzip"})
+        other = httpx.get(url + "/health", headers={"Accept-Encoding": "gzip"})  # not guarded: compressed as before
+    assert answer.status_code == 200 and "content-encoding" not in answer.headers
+    assert answer.json()["fraud_probability"] == round(answer.json()["fraud_probability"], 2)
+    assert other.headers.get("content-encoding") == "gzip"
+
+
+def test_the_guard_never_sends_its_own_body_under_the_apps_content_encoding(tmp_path: Path) -> None:
+    """An app that compresses whatever it is asked: its answer cannot be reviewed, and the refusal goes out plain."""
+    import gzip
+
+    async def stubborn(scope, receive, send):  # type: ignore[no-untyped-def]
+        if scope["type"] == "http":
+            body = gzip.compress(b'{"fraud_probability": 0.123456, "label": "legit"}')
+            await send({"type": "http.response.start", "status": 200, "headers": [
+                (b"content-type", b"application/json"), (b"content-encoding", b"gzip"),
+                (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+
+    with serve(ModelGuard(stubborn, parse_policy(policy_text(tmp_path / "a.jsonl")))) as url:
+        answer = httpx.post(url + "/v1/score", json={"features": LEGIT}, headers={"X-Partner-Key": "k"})
+    assert answer.status_code == 502 and "content-encoding" not in answer.headers
+    assert answer.json()["guard"].startswith("output.")

@@ -77,9 +77,14 @@ def test_unreachable_upstream_is_a_502_not_a_crash(tmp_path: Path) -> None:
     with serve(build_proxy(dead, policy, timeout=2.0)) as proxy:
         response = httpx.post(proxy + "/v1/score", json={"features": LEGIT}, headers={"X-Partner-Key": "p"})
         again = httpx.post(proxy + "/v1/score", json={"features": LEGIT}, headers={"X-Partner-Key": "p"})
+        unguarded = httpx.get(proxy + "/health")
     assert response.status_code == 502 and "unreachable" in response.json()["error"]
+    assert response.json()["guard"] == "upstream.error"
     assert again.status_code == 502
-    assert [r["status"] for r in audit_lines(tmp_path / "audit.jsonl")] == [502, 502]
+    # an outage is on record as an error, not as two allowed requests (a review found "allow" with no reason)
+    assert [(r["status"], r["action"], r["reasons"]) for r in audit_lines(tmp_path / "audit.jsonl")] == \
+        [(502, "error", ["upstream.exception"])] * 2
+    assert unguarded.status_code == 502 and unguarded.json()["guard"] == "upstream.error"  # not a server 500
 
 
 def test_no_audit_record_is_lost_under_concurrent_load(tmp_path: Path) -> None:
@@ -236,9 +241,14 @@ def _odd_upstream() -> Starlette:
         return JSONResponse({"te": request.headers.get("transfer-encoding"),
                              "cl": request.headers.get("content-length")})
 
+    async def hop(request: Request) -> JSONResponse:  # marks a header of its own as meant for the proxy only
+        return JSONResponse(dict(request.headers), headers={"Connection": "X-Upstream-Secret",
+                                                            "X-Upstream-Secret": "u", "X-Kept": "k"})
+
     app = Starlette(routes=[Route("/big", big), Route("/v1/score", gz, methods=["POST"]),
                             Route("/upload", upload, methods=["POST"]), Route("/broken/{kind}", broken),
-                            Route("/echo", echo), Route("/forever", forever), Route("/endless", endless)])
+                            Route("/echo", echo), Route("/forever", forever), Route("/endless", endless),
+                            Route("/hop", hop)])
     app.state.seen = seen
     return app
 
@@ -366,3 +376,17 @@ def test_cookies_the_upstream_sets_for_one_client_never_reach_another(tmp_path: 
     assert alice.headers["set-cookie"].startswith("session=alice-secret")
     assert bob == {"cookie": None}
     assert alice_again == {"cookie": "session=alice-secret"}
+
+
+def test_headers_the_connection_header_names_stay_on_their_hop(tmp_path: Path) -> None:
+    """Found by a review: only a fixed list of hop-by-hop headers was dropped, so a header a client or the
+    upstream marked as connection-specific (``Connection: X-Secret``, RFC 9110 7.6.1) went through, and so did
+    the old ``Proxy-Connection``."""
+    policy = parse_policy(policy_text(tmp_path / "audit.jsonl"))
+    with serve(_odd_upstream()) as upstream, serve(build_proxy(upstream, policy)) as proxy:
+        answer = httpx.get(proxy + "/hop", headers={"Connection": "keep-alive, X-Client-Secret",
+                                                    "X-Client-Secret": "c", "Proxy-Connection": "keep-alive",
+                                                    "X-Other": "o"})
+    seen = answer.json()
+    assert "x-client-secret" not in seen and "proxy-connection" not in seen and seen["x-other"] == "o"
+    assert "x-upstream-secret" not in answer.headers and answer.headers["x-kept"] == "k"

@@ -41,13 +41,16 @@ _ID_COUNTER = itertools.count(1)
 
 
 class AnswerFailed(Exception):
-    """The wrapped app could not finish its answer (the proxy's upstream broke off): ``status`` is what the
-    client gets when none of the answer has reached it yet."""
+    """The wrapped app could not give or finish its answer (the proxy's upstream is down, or broke off):
+    ``status`` is what the client gets when none of the answer has reached it yet. ``before_answer``: raised
+    before the app sent anything, so the guard answers for it on any route, guarded or not (on a guarded one
+    it also goes on record as an error, never as an allowed request)."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, *, before_answer: bool = False) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.before_answer = before_answer
 
 
 class AnswerRefused(Exception):
@@ -82,7 +85,8 @@ class ModelGuard:
         self.guard = guard
         self.policy = guard.policy
         # the request headers the guard reads; the rest are not decoded (a request carries a dozen or so)
-        names = ["content-length", "x-request-id", "x-forwarded-for", self.policy.client.api_key_header or ""]
+        names = ["content-length", "x-request-id", "x-forwarded-for", "accept-encoding",
+                 self.policy.client.api_key_header or ""]
         self._wanted = frozenset(name.lower().encode("latin-1", "replace") for name in names if name)
         # bytes.lower() folds ASCII only: a name with other letters is matched the way it always was
         self._ascii_names = all(name.isascii() for name in names)
@@ -103,7 +107,12 @@ class ModelGuard:
             return
         route = self.guard.route_for(method, path)
         if route is None:
-            await self.app(scope, receive, send)
+            try:
+                await self.app(scope, receive, send)
+            except AnswerFailed as exc:
+                if not exc.before_answer:
+                    raise  # part of the answer is out: only the server can cut the connection
+                await _respond(send, exc.status, _upstream_error(exc.message), b"application/json")
             return
         if not self.guard.started:
             await self.guard.start()
@@ -196,6 +205,8 @@ class ModelGuard:
         guard_time = time.perf_counter() - started
         upstream_started = time.perf_counter()
         hardened = route.hardening is not None and route.hardening.active
+        if route.output is not None and "accept-encoding" in headers:
+            scope = _plain_answer(scope)
         captured = _Capture(send, buffer=route.output is not None, json_only=hardened, stop=self.stop_refused)
         try:
             await self.app(scope, _replay(body, receive), captured)
@@ -204,10 +215,10 @@ class ModelGuard:
         except Exception as exc:  # the app failed: the decision still goes on record
             status = 502 if captured.refused else exc.status if isinstance(exc, AnswerFailed) else 500
             if not captured.forwarded and not captured.refused:  # nothing is out: a clean error, not a server 500
-                logger.error("%s %s: the app failed: %s", method, route.path, exc, exc_info=exc)
+                logger.error("%s %s: the app failed: %s", method, route.path, exc,
+                             exc_info=None if isinstance(exc, AnswerFailed) else exc)  # an outage: no traceback
                 message = exc.message if isinstance(exc, AnswerFailed) else "the model API failed to answer"
-                await _respond(send, status, json.dumps({"error": message, "guard": "upstream.error"}).encode(),
-                               b"application/json")
+                await _respond(send, status, _upstream_error(message), b"application/json")
             await self.guard.record(
                 request_id=request_id, client=client, route=route, method=method, status=status, action="error",
                 reasons=["upstream.exception"], fingerprint_=admission.fingerprint, scores=admission.scores,
@@ -312,6 +323,19 @@ async def _read_body(receive: Receive, headers: Mapping[str, str], limit: int) -
             return b"".join(chunks)
 
 
+def _plain_answer(scope: Scope) -> Scope:
+    """The request as the app sees it on a route whose answer the guard reads: asking for an uncompressed answer,
+    as the proxy asks its upstream. A compressing middleware inside the guard (Starlette's ``GZipMiddleware``)
+    would otherwise hand it gzip bytes it cannot review, and the client a refusal labelled as gzip."""
+    headers = [(k, v) for k, v in scope.get("headers", ()) if k.lower() != b"accept-encoding"]
+    headers.append((b"accept-encoding", b"identity"))
+    return {**scope, "headers": headers}
+
+
+def _upstream_error(message: str) -> bytes:
+    return json.dumps({"error": message, "guard": "upstream.error"}).encode()
+
+
 def _replay(body: bytes, receive: Receive) -> Receive:
     sent = False
 
@@ -367,7 +391,9 @@ class _Capture:
             is_json = b"json" in content_type.lower()  # media types ignore case
             has_content = 200 <= self.status < 300 and self.status not in (204, 205)
             self.not_json = self._json_only and not is_json and has_content
-            self.buffered = self._want_buffer and (is_json or self.not_json)
+            # an answer that has no body by definition is not held back, whatever its label says
+            bodiless = self.status < 200 or self.status in (204, 205, 304)
+            self.buffered = self._want_buffer and not bodiless and (is_json or self.not_json)
             if not self.buffered:
                 self.forwarded = True
                 await self._send(message)
@@ -408,8 +434,9 @@ class _Capture:
         assert self.start is not None
         start = dict(self.start)
         body = bytes(self.body) if replacement is None else replacement
-        if replacement is not None:
-            headers = [(k, v) for k, v in start.get("headers", ()) if k.lower() != b"content-length"]
+        if replacement is not None:  # the guard's own body: plain, whatever encoding the app's answer had
+            headers = [(k, v) for k, v in start.get("headers", ())
+                       if k.lower() not in (b"content-length", b"content-encoding")]
             headers.append((b"content-length", str(len(body)).encode()))
             start["headers"] = headers
         if status is not None:

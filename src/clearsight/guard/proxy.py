@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
 from clearsight.guard.middleware import AnswerFailed, Message, ModelGuard, Receive, Scope, Send
@@ -18,10 +18,11 @@ from clearsight.guard.policy import GuardPolicy
 from clearsight.guard.screening import Screener
 from clearsight.guard.upstream import DECODABLE, UpstreamError, UpstreamPool, UpstreamResponse, decoded
 
-# RFC 9110 7.6.1: connection-specific headers are not forwarded by a proxy
+# RFC 9110 7.6.1: connection-specific headers are not forwarded by a proxy (nor those Connection names, see
+# _hop_by_hop); Proxy-Connection is the old non-standard spelling clients still send
 HOP_BY_HOP = frozenset({
     b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te", b"trailer",
-    b"transfer-encoding", b"upgrade", b"host", b"content-length",
+    b"transfer-encoding", b"upgrade", b"host", b"content-length", b"proxy-connection",
 })
 _NOT_FORWARDED = HOP_BY_HOP | {b"accept-encoding"}
 _NOT_RELAYED = HOP_BY_HOP | {b"date", b"server"}
@@ -54,7 +55,9 @@ class Forwarder:
         if refusal is not None:
             await _plain(send, 400, refusal, guard="request.target")
             return
-        headers = [(k, v) for k, v in scope.get("headers", ()) if k.lower() not in _NOT_FORWARDED]
+        received = scope.get("headers", ())
+        dropped = _hop_by_hop(received, _NOT_FORWARDED)
+        headers = [(k, v) for k, v in received if k.lower() not in dropped]
         # the answer is decoded before anything reads it (the guard's review, the client), so ask for it plain
         headers.append((b"accept-encoding", b"identity"))
         length, chunked = _framing(scope)
@@ -76,8 +79,7 @@ class Forwarder:
         except _ClientGone:
             return
         except UpstreamError as exc:
-            await _plain(send, *_failure(exc, "the upstream model API is unreachable"))
-            return
+            raise AnswerFailed(*_failure(exc, "the upstream model API is unreachable"), before_answer=True) from exc
         relay = asyncio.ensure_future(self._relay(response, send))
         gone = asyncio.ensure_future(_disconnected(receive))  # the body is sent: receive() is free to watch
         try:
@@ -106,10 +108,11 @@ class Forwarder:
         unknown = sorted(set(codings) - DECODABLE)
         if unknown:
             shown = ", ".join(unknown)
-            await _plain(send, 502, f"the upstream answered in an encoding the guard cannot read ({shown})")
-            return
+            raise AnswerFailed(502, f"the upstream answered in an encoding the guard cannot read ({shown})",
+                               before_answer=True)
+        dropped = _hop_by_hop(response.headers, _NOT_RELAYED)
         out = [(k, v) for k, v in response.headers
-               if k.lower() not in _NOT_RELAYED and not (codings and k.lower() == b"content-encoding")]
+               if k.lower() not in dropped and not (codings and k.lower() == b"content-encoding")]
         bodiless = response.status < 200 or response.status in (204, 304)
         length = response.header(b"content-length")
         # with Transfer-Encoding the chunks are the body and a Content-Length beside them is wrong (RFC 9112 6.3)
@@ -119,8 +122,7 @@ class Forwarder:
         try:
             first = await anext(chunks, b"")
         except UpstreamError as exc:
-            await _plain(send, *_failure(exc, BROKE_OFF))
-            return
+            raise AnswerFailed(*_failure(exc, BROKE_OFF), before_answer=True) from exc
         await send({"type": "http.response.start", "status": response.status, "headers": out})
         try:
             if first:
@@ -144,6 +146,14 @@ class Forwarder:
 
     async def aclose(self) -> None:
         await self._pool.aclose()
+
+
+def _hop_by_hop(headers: Iterable[tuple[bytes, bytes]], always: frozenset[bytes]) -> frozenset[bytes]:
+    """``always`` plus every header the message's Connection header names (RFC 9110 7.6.1): a client or an
+    upstream may mark any header as meant for the next hop only, such as a secret between it and the proxy."""
+    named = [part.strip().lower() for key, value in headers if key.lower() == b"connection"
+             for part in value.split(b",")]
+    return always.union(named) if named else always
 
 
 def _non_canonical(path: str) -> str | None:
