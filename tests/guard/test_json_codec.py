@@ -69,10 +69,21 @@ def test_loads_accepts_and_refuses_what_json_does(data: bytes) -> None:
 
 
 def test_what_only_json_reads_is_not_strict_and_keeps_its_numbers() -> None:
-    document, strict = json_codec.loads(b'{"score": NaN, "big": 18446744073709551616}')
+    document, strict = json_codec.loads(b'{"score": 0.5, "big": 18446744073709551616}')
     assert not strict
-    # written back by the standard encoder: NaN stays NaN (orjson would write null) and the big integer survives
-    assert json_codec.dumps(document, strict=strict) == b'{"score":NaN,"big":18446744073709551616}'
+    # written back by the standard encoder: the big integer survives (orjson would have read it as a float)
+    assert json_codec.dumps(document, strict=strict) == b'{"score":0.5,"big":18446744073709551616}'
+
+
+@pytest.mark.parametrize("text", [b'{"score": NaN}', b'{"score": 1e400}', b'{"score": -Infinity}'])
+def test_a_nan_or_an_infinity_is_read_but_never_written(text: bytes) -> None:
+    """Found by a review: a hardened ``1e400`` went out as ``Infinity``, which strict JSON parsers refuse. What
+    the guard writes is standard JSON, so such a number is an error for the caller (and orjson, which would
+    write null in its place, is not asked: the document is not strict)."""
+    document, strict = json_codec.loads(text)
+    assert not strict
+    with pytest.raises(ValueError):
+        json_codec.dumps(document, strict=strict)
 
 
 def test_strict_documents_are_written_compact() -> None:

@@ -381,3 +381,23 @@ def test_the_guard_never_sends_its_own_body_under_the_apps_content_encoding(tmp_
         answer = httpx.post(url + "/v1/score", json={"features": LEGIT}, headers={"X-Partner-Key": "k"})
     assert answer.status_code == 502 and "content-encoding" not in answer.headers
     assert answer.json()["guard"].startswith("output.")
+
+
+@pytest.mark.parametrize("score", [b"1e400", b"NaN"])
+def test_a_hardened_answer_is_always_standard_json(tmp_path: Path, score: bytes) -> None:
+    """Found by a review: a score of ``1e400`` (valid JSON, an infinity as a double) went out rounded as
+    ``Infinity``, and a literal ``NaN`` as ``NaN``: neither is JSON, and strict clients refuse the answer."""
+
+    async def overflowing(scope, receive, send):  # type: ignore[no-untyped-def]
+        if scope["type"] == "http":
+            body = b'{"fraud_probability": ' + score + b', "label": "legit"}'
+            await send({"type": "http.response.start", "status": 200, "headers": [
+                (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+
+    with serve(ModelGuard(overflowing, parse_policy(policy_text(tmp_path / "a.jsonl")))) as url:
+        answer = httpx.post(url + "/v1/score", json={"features": LEGIT}, headers={"X-Partner-Key": "k"})
+    assert answer.status_code == 502
+    assert json.loads(answer.content, parse_constant=lambda name: pytest.fail(f"{name} in the answer"))["guard"] \
+        == "output.not-json"
+    assert [(r["status"], r["action"]) for r in audit_lines(tmp_path / "a.jsonl")] == [(502, "error")]

@@ -41,6 +41,7 @@ logger = logging.getLogger("clearsight.guard")
 
 DEGRADED = HardeningSpec(top_label_only=True)
 NOT_JSON = "the model API's answer is not JSON, so it cannot be hardened"
+NOT_FINITE = "the model API's answer holds a NaN or an infinity, which a hardened JSON answer cannot carry"
 MAX_PENALISED_CLIENTS = 100_000
 MAX_REFERENCE_ROWS = 5_000
 
@@ -222,7 +223,13 @@ class Guard:
             spec = DEGRADED
         if review.status is None and spec is not None and spec.active:
             document = harden(document, route.output, spec, self._rng)
-            review.body = json_codec.dumps(document, strict=strict)
+            try:
+                review.body = json_codec.dumps(document, strict=strict)
+            except ValueError:  # a NaN or an infinity (``1e400``): written back it would not be JSON any more
+                review.reasons.append("output.not-json")
+                review.status, review.action = 502, "error"
+                review.body = json.dumps({"error": NOT_FINITE, "guard": "output.not-json"}).encode()
+                return review
             if spec is DEGRADED:
                 review.action = "degrade"
         return review

@@ -33,7 +33,9 @@ _MAX_BRACKETS = 200
 _BINARY = frozenset({bytes, bytearray})  # exact types: what json reads as UTF-8 bytes
 __all__ = ["dumps", "loads", "orjson"]  # orjson: None when it is not installed
 
-_COMPACT = json.JSONEncoder(separators=(",", ":"))  # json.dumps with separators builds an encoder per call
+# json.dumps with separators builds an encoder per call. allow_nan=False: what the guard writes is standard JSON,
+# so a NaN or an infinity (``1e400`` reads as one) raises ValueError rather than going out as ``NaN``/``Infinity``
+_COMPACT = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
 
 
 def loads(data: bytes) -> tuple[Any, bool]:
@@ -58,7 +60,8 @@ def dumps(document: Any, *, strict: bool) -> bytes:
 
     orjson's text is used only when it is ASCII: it writes other text as UTF-8 where ``json`` escapes it, and
     a client decoding the answer in the charset its upstream declared would misread it. Numbers may be spelt
-    differently (``0.00001`` for ``1e-05``, ``1e16`` for ``1e+16``): the same values.
+    differently (``0.00001`` for ``1e-05``, ``1e16`` for ``1e+16``): the same values. Raises ``ValueError`` for a
+    document holding a NaN or an infinity, which standard JSON cannot carry.
     """
     if strict and orjson is not None:
         try:
