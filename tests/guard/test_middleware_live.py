@@ -401,3 +401,29 @@ def test_a_hardened_answer_is_always_standard_json(tmp_path: Path, score: bytes)
     assert json.loads(answer.content, parse_constant=lambda name: pytest.fail(f"{name} in the answer"))["guard"] \
         == "output.not-json"
     assert [(r["status"], r["action"]) for r in audit_lines(tmp_path / "a.jsonl")] == [(502, "error")]
+
+
+def test_a_body_that_stops_arriving_is_a_408_and_on_record(tmp_path: Path) -> None:
+    """Found by a review: a client declaring a body and sending part of it held its request for as long as it
+    kept the connection open (uvicorn has no timeout on a body); now the policy's body_timeout_seconds holds."""
+    app = scoring_app()
+    policy = parse_policy(policy_text(tmp_path / "a.jsonl") + "body_timeout_seconds: 0.4\n")
+    with serve(ModelGuard(app, policy)) as url:
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=20) as conn:
+            conn.sendall(b"POST /v1/score HTTP/1.1\r\nHost: x\r\nX-Partner-Key: slow\r\n"
+                         b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"features\": [")
+            reader = conn.makefile("rb")
+            lines = []
+            while (line := reader.readline()) not in (b"\r\n", b""):
+                lines.append(line)
+            length = next(int(v) for k, _, v in (x.partition(b":") for x in lines) if k.lower() == b"content-length")
+            answer = b"".join(lines) + b"\r\n" + reader.read(length)
+            closed = reader.read() == b""  # the server closes the connection: the rest of the body is unwanted
+        after = httpx.post(url + "/v1/score", json={"features": LEGIT}, headers={"X-Partner-Key": "k"})
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408") and json.loads(body)["guard"] == "input.timeout" and closed
+    assert after.status_code == 200 and app.state.calls[0] == 1  # only the whole request reached the app
+    records = audit_lines(tmp_path / "a.jsonl")
+    assert [(r["status"], r["action"], r["reasons"]) for r in records] == [(408, "reject", ["input.timeout"]),
+                                                                           (200, "allow", [])]

@@ -12,6 +12,7 @@ JSON answer is buffered so detectors can read the score and hardening can rewrit
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import logging
@@ -90,6 +91,7 @@ class ModelGuard:
         self._wanted = frozenset(name.lower().encode("latin-1", "replace") for name in names if name)
         # bytes.lower() folds ASCII only: a name with other letters is matched the way it always was
         self._ascii_names = all(name.isascii() for name in names)
+        self._bodies = _BodyDeadlines(self.policy.body_timeout_seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -184,11 +186,13 @@ class ModelGuard:
             if client is None:
                 raise Rejection(401, f"missing {self.policy.client.api_key_header} header", "identity.missing-key")
             await self.guard.admit_client(route, client)
-            body = await _read_body(receive, headers, route.max_body_bytes or self.policy.max_body_bytes)
+            body = await self._bodies.read(receive, headers, route.max_body_bytes or self.policy.max_body_bytes)
             admission = self.guard.inspect(route, body)
         except Rejection as rejection:
             extra = [(b"retry-after", str(int(rejection.retry_after)).encode())] \
                 if isinstance(rejection, RateLimited) else []
+            if rejection.status == 408:  # the rest of the body may still come: the connection cannot be reused
+                extra.append((b"connection", b"close"))
             await _respond(send, rejection.status, _error(rejection), b"application/json", extra)
             action = "throttle" if isinstance(rejection, RateLimited) else (
                 "block" if rejection.status == 403 else "reject")
@@ -297,6 +301,50 @@ async def _lifespan_step(send: Send, step: str, action: Callable[[], Awaitable[N
         await send({"type": f"lifespan.{step}.failed", "message": str(exc)})
         return False
     return True
+
+
+class _BodyDeadlines:
+    """A guarded request's body must arrive within the policy's ``body_timeout_seconds``, else 408.
+
+    A client that declares a body and stops sending it would otherwise hold its request (and a connection) for
+    as long as it likes: uvicorn has no timeout on a request body. A timer per request (``asyncio.timeout``)
+    costs ~4 us, a large share of what the guard may cost a request; instead each read is noted with its start,
+    and one sweeper task per event loop cancels the reads that overran, about four times per timeout."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._reading: dict[asyncio.Task[Any], float] = {}
+        self._overran: set[asyncio.Task[Any]] = set()
+        self._sweeper: asyncio.Task[None] | None = None
+
+    async def read(self, receive: Receive, headers: Mapping[str, str], limit: int) -> bytes:
+        task = asyncio.current_task()
+        if task is None:  # not run by a task (a bare coroutine driven by hand): nothing to cancel it by
+            return await _read_body(receive, headers, limit)
+        sweeper = self._sweeper
+        if sweeper is None or sweeper.done() or sweeper.get_loop() is not task.get_loop():
+            self._sweeper = task.get_loop().create_task(self._sweep())
+        self._reading[task] = time.monotonic()
+        try:
+            return await _read_body(receive, headers, limit)
+        except asyncio.CancelledError:
+            if task not in self._overran:
+                raise
+            self._overran.discard(task)
+            task.uncancel()
+            raise Rejection(408, f"the body did not arrive within {self.timeout:g} s", "input.timeout") from None
+        finally:
+            del self._reading[task]
+
+    async def _sweep(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._reading:  # idle, it ends; the next read starts another (no task left behind a closed loop)
+            await asyncio.sleep(min(1.0, self.timeout / 4))
+            late = time.monotonic() - self.timeout
+            for task, started in list(self._reading.items()):
+                if started < late and task not in self._overran and task.get_loop() is loop:
+                    self._overran.add(task)
+                    task.cancel()
 
 
 async def _read_body(receive: Receive, headers: Mapping[str, str], limit: int) -> bytes:

@@ -223,6 +223,8 @@ class GuardPolicy(_Strict):
     client: ClientIdentity = Field(default_factory=lambda: ClientIdentity.model_validate({}))
     storage: str = Field("memory://", description="limits storage URI, e.g. redis://127.0.0.1:6379/0 for replicas.")
     max_body_bytes: int = Field(1024 * 1024, ge=1)
+    body_timeout_seconds: float = Field(
+        30.0, gt=0, description="A guarded request's body must arrive within this time (408 after it).")
     audit: AuditSpec = Field(default_factory=lambda: AuditSpec.model_validate({}))
     alerts: AlertSpec = Field(default_factory=lambda: AlertSpec.model_validate({}))
     metrics: MetricsSpec = Field(default_factory=lambda: MetricsSpec.model_validate({}))
