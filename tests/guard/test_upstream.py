@@ -78,6 +78,31 @@ def test_a_connection_the_upstream_closed_while_idle_is_not_reused() -> None:
     assert seen["connections"] == 2
 
 
+def test_a_request_on_a_connection_closed_as_it_was_reused_is_sent_again_when_its_body_is_whole() -> None:
+    """Found by a review: an upstream closing a kept-alive connection just after its answer (uvicorn does after
+    an app's error) failed the next request sent on it with a 502, though the upstream never read it. The
+    upstream here reads the second request's head and closes without a word, every time, on every connection:
+    a whole body is sent again once on a new connection; a streamed one cannot be, and fails."""
+    async def first_only(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await keep_alive([OK])(reader, writer)
+        await read_head(reader)  # the next request arrives, and the connection is closed unanswered
+
+    async def streamed() -> AsyncIterator[bytes]:
+        yield b"{}"
+
+    async def test(url: str, seen: dict[str, Any]) -> None:
+        pool = UpstreamPool(url, timeout=5)
+        assert await read_all(await pool.request(b"POST", b"/x", [(b"content-length", b"2")], b"{}")) == b'{"a":1}'
+        assert await read_all(await pool.request(b"POST", b"/x", [(b"content-length", b"2")], b"{}")) == b'{"a":1}'
+        assert seen["connections"] == 2  # the second went out again, on a new connection
+        with pytest.raises(UpstreamError) as failed:
+            await pool.request(b"POST", b"/x", [(b"content-length", b"2")], streamed())
+        assert failed.value.unheard and seen["connections"] == 2
+        await pool.aclose()
+
+    asyncio.run(with_server(first_only, test))
+
+
 def test_request_framing_host_and_empty_bodies() -> None:
     requests: list[bytes] = []
 

@@ -61,9 +61,12 @@ class Forwarder:
         # the answer is decoded before anything reads it (the guard's review, the client), so ask for it plain
         headers.append((b"accept-encoding", b"identity"))
         length, chunked = _framing(scope)
-        content: AsyncIterator[bytes] | None = None
-        if chunked or length:  # only a declared body streams: an empty stream would be sent as a chunked body
-            content = _body(receive)
+        content: AsyncIterator[bytes] | bytes | None = None
+        if chunked or length:  # only a declared body is sent: an empty stream would go as a chunked body
+            try:
+                content = await _body(receive)
+            except _ClientGone:
+                return
             if length and not chunked:  # with both, the chunks are the body (RFC 9112 6.3); sent chunked
                 headers.append((b"content-length", str(length).encode()))
         peer = scope.get("client")
@@ -173,8 +176,20 @@ def _non_canonical(path: str) -> str | None:
     return None
 
 
-async def _body(receive: Receive) -> AsyncIterator[bytes]:
-    """The request body as it arrives (the guard has already capped and read it on guarded routes)."""
+async def _body(receive: Receive) -> AsyncIterator[bytes] | bytes:
+    """The request body: whole when its first message holds all of it (always so on guarded routes, where the
+    guard has read and capped it), so that it can be sent again on a fresh connection; else as it arrives."""
+    first = await receive()
+    if first["type"] == "http.disconnect":
+        raise _ClientGone
+    if not first.get("more_body", False):
+        return bytes(first.get("body", b""))
+    return _rest(first.get("body", b""), receive)
+
+
+async def _rest(first: bytes, receive: Receive) -> AsyncIterator[bytes]:
+    if first:
+        yield first
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":

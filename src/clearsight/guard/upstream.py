@@ -35,12 +35,14 @@ BODY_METHODS = frozenset({b"POST", b"PUT", b"PATCH"})  # sent with Content-Lengt
 
 
 class UpstreamError(Exception):
-    """The upstream could not be reached, broke the protocol or went away; ``kind`` names what failed."""
+    """The upstream could not be reached, broke the protocol or went away; ``kind`` names what failed.
+    ``unheard``: nothing of an answer had arrived (a connection the upstream had closed, see ``request``)."""
 
-    def __init__(self, kind: str, detail: str = "", *, timeout: bool = False) -> None:
+    def __init__(self, kind: str, detail: str = "", *, timeout: bool = False, unheard: bool = False) -> None:
         super().__init__(f"{kind}: {detail}" if detail else kind)
         self.kind = kind
         self.timeout = timeout
+        self.unheard = unheard
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ class _Connection:
         self.writer = writer
         self.h11 = h11.Connection(our_role=h11.CLIENT, max_incomplete_event_size=MAX_HEAD_BYTES)
         self.idle_since = 0.0
+        self.heard = False  # some of the current exchange's answer arrived
 
     def reusable(self) -> bool:
         """Only a connection that is between two exchanges and has heard nothing since the last one: bytes that
@@ -128,10 +131,15 @@ class UpstreamPool:
         self._closed = False
 
     async def request(self, method: bytes, target: bytes, headers: Sequence[tuple[bytes, bytes]],
-                      body: AsyncIterator[bytes] | None) -> UpstreamResponse:
+                      body: AsyncIterator[bytes] | bytes | None) -> UpstreamResponse:
         """Send the request (``body`` streamed with the framing ``headers`` declare: Content-Length, else
         chunked) and read the answer's head; the body is read through the returned response, which must be
-        closed. ``headers`` must not hold Host: the origin's is sent."""
+        closed. ``headers`` must not hold Host: the origin's is sent.
+
+        A kept-alive connection the upstream closed just after its last answer (uvicorn does after an app's
+        error; any server at its idle timeout) fails the next request sent on it before a byte of answer
+        comes back. Such a request is sent once more on a new connection when its body is whole (``bytes`` or
+        None): the upstream never read it. A streamed body cannot be sent twice, and its failure stands."""
         if self._closed:
             raise UpstreamError("the proxy is shutting down")
         try:
@@ -143,26 +151,24 @@ class UpstreamPool:
             self._slots.release()
             raise UpstreamError("the proxy is shutting down")
         connection: _Connection | None = None
+        framed = list(headers)
+        names = {name.lower() for name, _ in framed}
+        if body is not None and b"content-length" not in names and b"transfer-encoding" not in names:
+            framed.append((b"transfer-encoding", b"chunked"))
+        elif body is None and method in BODY_METHODS and b"content-length" not in names:
+            framed.append((b"content-length", b"0"))
+        head_of = h11.Request(method=method, target=target, headers=[(b"host", self.origin.host_header), *framed])
         try:
-            connection = await self._connection()
-            framed = list(headers)
-            names = {name.lower() for name, _ in framed}
-            if body is not None and b"content-length" not in names and b"transfer-encoding" not in names:
-                framed.append((b"transfer-encoding", b"chunked"))
-            elif body is None and method in BODY_METHODS and b"content-length" not in names:
-                framed.append((b"content-length", b"0"))
-            await self._send(connection, h11.Request(method=method, target=target,
-                                                     headers=[(b"host", self.origin.host_header), *framed]))
-            if body is not None:
-                async for chunk in body:
-                    await self._send(connection, h11.Data(data=chunk))
-            await self._send(connection, h11.EndOfMessage())
-            head = await self._next(connection)
-            while isinstance(head, h11.InformationalResponse):  # 100 Continue and the like: not the answer
-                head = await self._next(connection)
-            if not isinstance(head, h11.Response):
-                raise UpstreamError("RemoteProtocolError", f"unexpected {type(head).__name__}")
-            return UpstreamResponse(self, connection, head)
+            connection, reused = await self._connection()
+            try:
+                return await self._exchange(connection, head_of, body)
+            except UpstreamError as exc:
+                if not (reused and exc.unheard and not isinstance(body, AsyncIterator)):
+                    raise
+                connection.close()
+                connection = None
+                connection = await self._connect()
+                return await self._exchange(connection, head_of, body)
         except BaseException as exc:
             if connection is not None:
                 connection.close()
@@ -171,21 +177,42 @@ class UpstreamPool:
                 raise UpstreamError(type(exc).__name__, str(exc)) from exc
             raise
 
+    async def _exchange(self, connection: _Connection, head: h11.Request,
+                        body: AsyncIterator[bytes] | bytes | None) -> UpstreamResponse:
+        await self._send(connection, head)
+        if isinstance(body, bytes):
+            if body:
+                await self._send(connection, h11.Data(data=body))
+        elif body is not None:
+            async for chunk in body:
+                await self._send(connection, h11.Data(data=chunk))
+        await self._send(connection, h11.EndOfMessage())
+        answer = await self._next(connection)
+        while isinstance(answer, h11.InformationalResponse):  # 100 Continue and the like: not the answer
+            answer = await self._next(connection)
+        if not isinstance(answer, h11.Response):
+            raise UpstreamError("RemoteProtocolError", f"unexpected {type(answer).__name__}")
+        return UpstreamResponse(self, connection, answer)
+
     async def aclose(self) -> None:
         self._closed = True
         idle, self._idle = self._idle, []
         for connection in idle:
             connection.close()
 
-    async def _connection(self) -> _Connection:
+    async def _connection(self) -> tuple[_Connection, bool]:
+        """A kept-alive connection (and True), else a new one (and False)."""
         now = time.monotonic()
         while self._idle and now - self._idle[0].idle_since > IDLE_SECONDS:  # oldest first: the expired ones
             self._idle.pop(0).close()
         while self._idle:
             connection = self._idle.pop()
             if connection.reusable():
-                return connection
+                return connection, True
             connection.close()  # the upstream closed it, reset it or spoke on it while it waited
+        return await self._connect(), False
+
+    async def _connect(self) -> _Connection:
         origin = self.origin
         try:
             async with asyncio.timeout(self.timeout):
@@ -209,7 +236,7 @@ class UpstreamPool:
         except TimeoutError:
             raise UpstreamError("WriteTimeout", timeout=True) from None
         except OSError as exc:
-            raise UpstreamError("WriteError", str(exc)) from exc
+            raise UpstreamError("WriteError", str(exc), unheard=not connection.heard) from exc
 
     async def _next(self, connection: _Connection) -> h11.Event:
         machine = connection.h11
@@ -226,9 +253,11 @@ class UpstreamPool:
             except TimeoutError:
                 raise UpstreamError("ReadTimeout", timeout=True) from None
             except OSError as exc:
-                raise UpstreamError("ReadError", str(exc)) from exc
+                raise UpstreamError("ReadError", str(exc), unheard=not connection.heard) from exc
             if not data and machine.their_state is h11.SEND_RESPONSE:
-                raise UpstreamError("RemoteProtocolError", "the upstream closed the connection without answering")
+                raise UpstreamError("RemoteProtocolError", "the upstream closed the connection without answering",
+                                    unheard=not connection.heard)
+            connection.heard = connection.heard or bool(data)
             machine.receive_data(data)
 
     def _give_back(self, connection: _Connection, whole: bool) -> None:
@@ -237,6 +266,7 @@ class UpstreamPool:
             if whole and not self._closed and connection.h11.our_state is h11.DONE \
                     and connection.h11.their_state is h11.DONE and not connection.h11.trailing_data[0]:
                 connection.h11.start_next_cycle()
+                connection.heard = False
                 connection.idle_since = time.monotonic()
                 self._idle.append(connection)
             else:
