@@ -64,6 +64,8 @@ def test_example_policy_is_valid_and_resolves_audit_next_to_it() -> None:
     [
         ("routes:\n  - path: /x\n    limts: ['1/second']\n", 3, "unknown key 'limts'"),
         ("routes:\n  - path: /x\n    limits: ['ten per minute']\n", 3, "is not a rate limit"),
+        ("routes:\n  - path: /x\n    limits: ['0/second']\n", 3, "admits no request"),  # refused every request
+        ("routes:\n  - path: /x\n    limits: ['10/0 seconds']\n", 3, "admits no request"),  # read as 10/second
         ("routes:\n  - path: x\n", 2, "starts with '/'"),
         ("routes:\n  - path: /x\n    input: {paths: features}\n", 3, "starts with '$'"),
         ("routes:\n  - path: /x\n    extraction: {}\n", 2, "needs 'input'"),

@@ -23,7 +23,7 @@ MAX_POLICY_BYTES = 1024 * 1024
 POLICY_NAMES = ("guard.yaml", "guard.yml", "clearsight-guard.yaml")
 
 _LIMIT = re.compile(
-    r"^\s*\d+\s*(/|per)\s*(\d+\s*)?(second|minute|hour|day|month|year)s?\s*$", re.IGNORECASE
+    r"^\s*(\d+)\s*(/|per)\s*(\d+\s*)?(second|minute|hour|day|month|year)s?\s*$", re.IGNORECASE
 )
 
 
@@ -39,8 +39,12 @@ Path_ = Annotated[JsonPath, BeforeValidator(_to_path), PlainSerializer(str, retu
 
 
 def _check_limit(value: Any) -> str:
-    if not isinstance(value, str) or not _LIMIT.match(value):
+    match = _LIMIT.match(value) if isinstance(value, str) else None
+    if match is None:
         raise ValueError(f"{value!r} is not a rate limit; write e.g. '10/second', '600 per minute', '20000/day'")
+    # "0/second" would refuse every request, and the limits library reads "10/0 seconds" as 10 a second
+    if int(match.group(1)) == 0 or (match.group(3) is not None and int(match.group(3)) == 0):
+        raise ValueError(f"{value!r} admits no request (or no time); give a count and a period of at least 1")
     return value.strip()
 
 
