@@ -45,7 +45,7 @@ def _check_limit(value: Any) -> str:
     # "0/second" would refuse every request, and the limits library reads "10/0 seconds" as 10 a second
     if int(match.group(1)) == 0 or (match.group(3) is not None and int(match.group(3)) == 0):
         raise ValueError(f"{value!r} admits no request (or no time); give a count and a period of at least 1")
-    return value.strip()
+    return str(value).strip()
 
 
 Limit = Annotated[str, BeforeValidator(_check_limit)]
