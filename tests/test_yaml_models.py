@@ -86,3 +86,14 @@ def test_a_big_inventory_may_share_a_block_many_times() -> None:
     text = "std: &std {a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7, h: 8, i: 9, j: 10, k: 11, l: 12, m: 13, n: 14}\n"
     text += "systems:\n" + "".join(f"  - {{id: s{i}, traits: *std}}\n" for i in range(5000))
     assert len(_load(text)["systems"]) == 5000  # type: ignore[arg-type]
+
+
+def test_parse_yaml_refuses_alias_bombs_and_reads_modest_aliases() -> None:
+    """The detectors' YAML reader (discovery reads untrusted files) refuses what the model loader refuses."""
+    from clearsight.yaml_models import parse_yaml
+
+    with pytest.raises(yaml.YAMLError, match="aliases expand"):
+        parse_yaml(_laughs(8), refuse_alias_bombs=True)
+    assert parse_yaml("base: &b {a: 1}\nother: *b\nmerged:\n  <<: *b\n  c: 2\nglob: '*.py & more'\n") == {
+        "base": {"a": 1}, "other": {"a": 1}, "merged": {"a": 1, "c": 2}, "glob": "*.py & more"} == parse_yaml(
+        "base: &b {a: 1}\nother: *b\nmerged:\n  <<: *b\n  c: 2\nglob: '*.py & more'\n", refuse_alias_bombs=True)

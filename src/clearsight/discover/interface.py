@@ -108,11 +108,17 @@ class KeyLines:
         """Whether another key may still be looked up (ask before compiling its pattern)."""
         return self._budget > 0 and self._keys < self.MAX_KEYS
 
-    def line_of(self, pattern: re.Pattern[str]) -> int | None:
+    def line_of(self, pattern: re.Pattern[str], start: int | None = None) -> int | None:
+        """The line of ``pattern``'s next match; ``start``, when given and new, begins a new section there (the
+        search is then ahead of it, falling back to the top)."""
         if not self.wanted():
             return None
         self._keys += 1
         text = self._text
+        if start is not None and start != self._start:
+            self._start = self._cursor = start
+            if start < self._counted[0]:
+                self._counted = (0, 1)
         match = pattern.search(text, self._cursor)
         if match is not None:
             self._budget -= match.end() - self._cursor
