@@ -3,11 +3,33 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, TextIO
+
+
+def destination(path: Path) -> tuple[Path, bool]:
+    """Where an output named ``path`` is written, and whether it may be replaced by renaming a finished sibling.
+
+    Renaming over ``path`` itself would replace a symlink with a file (the link's target left stale) and a
+    device or FIFO with a regular file (``-o /dev/null`` run as root replaced the system's /dev/null). So a
+    link is followed to its target, and anything but a regular file (or nothing yet) is written into as it is.
+    """
+    real = Path(os.path.realpath(path))
+    try:
+        mode = os.stat(real).st_mode
+    except FileNotFoundError:
+        return real, True
+    return real, stat.S_ISREG(mode)
+
+
+def write_into(path: Path, text: Rendered) -> None:
+    """Write into an existing node that is not a regular file (a device, a FIFO): no sibling, no rename."""
+    with open(path, "wb") as handle:
+        write_rendered(handle, text)
 
 
 @contextmanager
@@ -50,6 +72,11 @@ def write_rendered(handle: BinaryIO, text: Rendered) -> None:
 @contextmanager
 def streamed(path: Path) -> Iterator[TextIO]:
     """Write a long output piece by piece; it replaces ``path`` only when the block completes."""
+    path, atomic = destination(path)
+    if not atomic:
+        with open(path, "w", encoding="utf-8") as direct:
+            yield direct
+        return
     with _sibling(path) as tmp, open(tmp, "w", encoding="utf-8") as handle:
         yield handle
     try:
@@ -60,6 +87,10 @@ def streamed(path: Path) -> Iterator[TextIO]:
 
 
 def write_atomically(path: Path, text: str) -> None:
+    path, atomic = destination(path)
+    if not atomic:
+        write_into(path, text)
+        return
     tmp = stage(path, text)
     try:
         os.replace(tmp, path)

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from clearsight.atomic_files import Rendered, stage, write_rendered
+from clearsight.atomic_files import Rendered, destination, stage, write_into, write_rendered
 from clearsight.core.errors import InputError
 
 
@@ -30,17 +30,24 @@ def prepare_folder(folder: Path) -> None:
 def write_outputs(outputs: Mapping[Path | None, Rendered]) -> None:
     """Write every rendered output; ``None`` means standard output."""
     staged: list[tuple[str, Path]] = []
+    direct: list[tuple[Path, Rendered]] = []  # devices and FIFOs (see destination), written into after the rest
     try:
         for path, text in outputs.items():
             if path is None:
                 continue
             if path.is_dir():
                 raise InputError("output path is a folder", path=str(path))
-            if not path.parent.is_dir():
+            target, atomic = destination(path)
+            if not target.parent.is_dir():
                 raise InputError("output folder does not exist", path=str(path.parent))
-            staged.append((stage(path, text), path))
-        for tmp, path in staged:
-            os.replace(tmp, path)
+            if atomic:
+                staged.append((stage(target, text), target))
+            else:
+                direct.append((target, text))
+        for tmp, target in staged:
+            os.replace(tmp, target)
+        for target, text in direct:
+            write_into(target, text)
     except OSError as exc:
         raise InputError(f"cannot write output ({exc.strerror or exc})",
                          path=str(getattr(exc, "filename", None) or "")) from exc

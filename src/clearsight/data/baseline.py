@@ -82,11 +82,9 @@ def build_manifest(table: LabelledTable) -> dict[str, Any]:
 
 
 def write_manifest(table: LabelledTable, path: Path) -> Path:
-    from clearsight.atomic_files import stage
+    from clearsight.atomic_files import write_atomically
 
-    text = json.dumps(build_manifest(table), separators=(",", ":")) + "\n"
-    tmp = stage(path, text)
-    Path(tmp).replace(path)
+    write_atomically(path, json.dumps(build_manifest(table), separators=(",", ":")) + "\n")
     return path
 
 
