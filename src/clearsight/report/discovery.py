@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from clearsight.core.discovery import DiscoveryReport
+from clearsight.report.terminal import inert
 
 
 def render_json(report: DiscoveryReport) -> str:
@@ -30,8 +31,8 @@ def render_table(report: DiscoveryReport) -> str:
         parts = ", ".join(f"{c.kind}:{c.name}" for c in system.components[:8])
         if len(system.components) > 8:
             parts += f", ... {len(system.components) - 8} more"
-        table.add_row(system.name, system.root, system.declared_as or "NO (shadow AI)", parts,
-                      style="" if system.declared else "bold yellow")
+        table.add_row(inert(system.name), inert(system.root), inert(system.declared_as or "NO (shadow AI)"),
+                      inert(parts), style="" if system.declared else "bold yellow")
     console.print(table)
     return buffer.getvalue()
 

@@ -38,6 +38,9 @@ def render_json(report: ModelScanReport) -> str:
 def render_table(report: ModelScanReport, *, show_clean: bool = False) -> str:
     from rich.console import Console  # only the table needs rich; its import is a tenth of a JSON scan's start-up
     from rich.table import Table
+    from rich.text import Text
+
+    from clearsight.report.terminal import inert
 
     buffer = io.StringIO()
     console = Console(file=buffer, width=140, force_terminal=False, color_system=None, highlight=False)
@@ -56,7 +59,8 @@ def render_table(report: ModelScanReport, *, show_clean: bool = False) -> str:
                           for x in worst)
         if len(f.findings) > 3:
             lines += f"\n... and {len(f.findings) - 3} more"
-        table.add_row(f.verdict, f.path, f.format, lines, style=VERDICT_STYLE.get(f.verdict, ""))
+        shown = Text("\n").join(inert(line) for line in lines.split("\n"))  # names from the file: never markup
+        table.add_row(f.verdict, inert(f.path), f.format, shown, style=VERDICT_STYLE.get(f.verdict, ""))
     if hidden < len(report.files):
         console.print(table)
     else:
