@@ -189,3 +189,15 @@ def test_every_known_mcp_location_is_known_at_any_depth(folder: str) -> None:
     for other in ("x.continue/config.json", "continue/config.json", ".zed/other.json", "notes.md",
                   "gemini/settings.json"):
         assert not _known_mcp_location(folder + other), folder + other
+
+
+def test_credentials_in_an_mcp_servers_arguments_never_reach_the_evidence(tmp_path: Path) -> None:
+    """Found by a review: a database URL given to an MCP server printed its password into every report."""
+    text = json.dumps({"mcpServers": {
+        "pg": {"command": "mcp-server-postgres", "args": ["postgresql://admin:hunter2@db.internal:5432/prod?x=1"]},
+        "pg3": {"command": "/usr/bin/mcp-pg postgresql://admin:hunter2@db/prod"},
+        "raw": {"command": "mcp-db", "args": ["admin:hunter2@db:5432"]},
+    }})
+    found = {o.name: o.evidence for o in scan(tmp_path, ".mcp.json", text) if o.detector == "config.mcp"}
+    assert found == {"pg": "command: mcp-server-postgres postgresql://db.internal:5432/prod",
+                     "pg3": "command: mcp-pg postgresql://db/prod", "raw": "command: mcp-db"}

@@ -212,7 +212,8 @@ _MCP_DIR_ENDINGS = tuple("/" + path for path in sorted(_MCP_DIR_FILES))
 _MCP_KEYS = ("mcpServers", "mcp_servers", "servers", "context_servers", "mcp")
 _SKIP_JSON = {"package.json", "package-lock.json", "tsconfig.json", "composer.json", "pipfile.lock",
               "npm-shrinkwrap.json"}
-_SECRETISH = re.compile(r"(?:^sk-|^ghp_|^gho_|^xox[abp]-|^AKIA|^eyJ|token|secret|password|apikey|api_key|=)",
+_SECRETISH = re.compile(r"(?:^sk-|^ghp_|^gho_|^xox[abp]-|^AKIA|^eyJ|token|secret|password|apikey|api_key|="
+                        r"|:[^@/\s]*@)",  # user:password@host without a scheme
                         re.IGNORECASE)
 
 
@@ -228,6 +229,25 @@ def _wants_mcp(rel: str) -> bool:
     if base in _SKIP_JSON or base.endswith((".lock", "-lock.json", ".schema.json")):
         return False
     return base.endswith((".json", ".yaml", ".yml")) or _known_mcp_location(rel)  # the cheap question first
+
+
+def redact_url(scheme: str, rest: str) -> tuple[str, str]:
+    """``(display URL, host)`` with credentials, query string and fragment removed."""
+    authority, slash, path = rest.partition("/")
+    host_port = authority.rpartition("@")[2]  # drop user:password@
+    path = re.split(r"[?#;]", path, maxsplit=1)[0]
+    host = host_port.split(":", 1)[0] if not host_port.startswith("[") else host_port
+    return f"{scheme.lower()}://{host_port}{slash}{path}", host.lower()
+
+
+def _shown_argument(value: str) -> str | None:
+    """An MCP server's argument as evidence may show it: a URL without its credentials, query and fragment
+    (``postgresql://admin:pw@db/prod`` printed the password into every report format, found by a review);
+    None for anything that may be a credential itself."""
+    scheme, sep, rest = value.partition("://")
+    if sep and re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme):
+        return redact_url(scheme, rest)[0]
+    return None if _secret_like(value) else value
 
 
 def _secret_like(value: str) -> bool:
@@ -251,7 +271,7 @@ def _command_evidence(entry: dict[str, Any]) -> str | None:
     parts = command.split()
     program = parts[0].rsplit("/", 1)[-1]
     rest = parts[1:] + [a for a in args if isinstance(a, str)] if isinstance(args, list) else parts[1:]
-    target = next((a for a in rest if a and not a.startswith("-") and not _secret_like(a)), None)
+    target = next((shown for a in rest if a and not a.startswith("-") and (shown := _shown_argument(a))), None)
     return f"{program} {target}" if target else program
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from clearsight.discover.detectors.config import db_engine
+from clearsight.discover.detectors.config import db_engine, redact_url
 from clearsight.discover.interface import (
     Confidence,
     Detector,
@@ -81,15 +81,6 @@ def _wants_url(rel: str) -> bool:
     if base.endswith((".lock", "-lock.json")) or base == ".env" or base.startswith(".env.") or base.endswith(".env"):
         return False
     return _ext(rel) in _URL_EXTS or base in {"dockerfile", "containerfile"} or base.startswith("dockerfile.")
-
-
-def redact_url(scheme: str, rest: str) -> tuple[str, str]:
-    """``(display URL, host)`` with credentials, query string and fragment removed."""
-    authority, slash, path = rest.partition("/")
-    host_port = authority.rpartition("@")[2]  # drop user:password@
-    path = re.split(r"[?#;]", path, maxsplit=1)[0]
-    host = host_port.split(":", 1)[0] if not host_port.startswith("[") else host_port
-    return f"{scheme.lower()}://{host_port}{slash}{path}", host.lower()
 
 
 def _detect_urls(file: SourceFile) -> list[Observation]:
