@@ -34,3 +34,18 @@ def test_key_lines_stop_looking_once_their_budget_is_spent() -> None:
         assert lines.line_of(_key("missing")) is None
     assert not lines.wanted()  # a key present from now on gets no line: the bound, not a wrong answer
     assert KeyLines(text + '\n"k": 1').line_of(_key("k")) == 2
+
+
+def test_line_counter_agrees_with_line_at_in_any_order() -> None:
+    """Detectors ask it for each match's line in file order (counting on, linear); any other order is still
+    right (counted again from the top)."""
+    import random
+
+    from clearsight.discover.interface import LineCounter, line_at
+
+    text = "".join(random.Random(1).choice("ab\n") for _ in range(5_000))
+    counter = LineCounter(text)
+    offsets = sorted(random.Random(2).sample(range(len(text) + 1), 300))
+    assert [counter.line(o) for o in offsets] == [line_at(text, o) for o in offsets]
+    shuffled = random.Random(3).sample(offsets, len(offsets))
+    assert [counter.line(o) for o in shuffled] == [line_at(text, o) for o in shuffled]

@@ -81,6 +81,24 @@ def line_at(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
 
 
+class LineCounter:
+    """:func:`line_at` for offsets asked in increasing order, counting on from the last one: a detector asking
+    each of a file's thousands of matches for its line from the top (a 1.3 MB ``CREATE TABLE`` took 106 s)
+    reads the file once instead. An offset before the last one is counted from the top."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._offset = 0
+        self._line = 1
+
+    def line(self, offset: int) -> int:
+        if offset < self._offset:
+            self._offset, self._line = 0, 1
+        self._line += self._text.count("\n", self._offset, offset)
+        self._offset = offset
+        return self._line
+
+
 class KeyLines:
     """Lines of keys that a parsed JSON or YAML document names, found in its text.
 

@@ -28,9 +28,9 @@ from clearsight.discover.interface import (
     Detector,
     FunctionDetector,
     KeyLines,
+    LineCounter,
     Observation,
     SourceFile,
-    line_at,
     source_lines,
 )
 from clearsight.discover.relpaths import base_name
@@ -88,6 +88,7 @@ def _detect_urls(file: SourceFile) -> list[Observation]:
     if not text or "://" not in text:
         return []
     found: list[Observation] = []
+    lines = LineCounter(text)
     for match in database_urls(text):
         scheme = match.group("scheme")
         engine = db_engine(scheme)
@@ -95,7 +96,7 @@ def _detect_urls(file: SourceFile) -> list[Observation]:
             continue
         display, host = redact_url(scheme, match.group("rest"))
         confidence: Confidence = "medium" if host in _LOCAL_HOSTS or "{" in host or "$" in host else "high"
-        found.append(Observation(kind="data_store", name=engine, rel=file.rel, line=line_at(text, match.start()),
+        found.append(Observation(kind="data_store", name=engine, rel=file.rel, line=lines.line(match.start()),
                                  detector="data.database_url", evidence=f"database URL {display}",
                                  confidence=confidence))
     return found
@@ -322,6 +323,7 @@ def _detect_sql(file: SourceFile) -> list[Observation]:
         return []
     text = _strip_sql_comments(file.text)
     found: list[Observation] = []
+    lines = LineCounter(text)
     for create in _CREATE.finditer(text):
         table = create.group("table").strip("\"`[]")
         depth, item_start, index = 1, create.end(), create.end()
@@ -342,12 +344,12 @@ def _detect_sql(file: SourceFile) -> list[Observation]:
             column = re.match(r"\s*[\"`\[]?(\w+)[\"`\]]?", text[start:start + 200])
             if column is None or column.group(1).lower() in _SQL_NON_COLUMNS:
                 continue
-            line = line_at(text, start + column.start(1))
+            line = lines.line(start + column.start(1))
             observation = _pii(file, column.group(1), line, "data.pii_sql", f"column in CREATE TABLE {table}:")
             if observation:
                 found.append(observation)
     for alter in _ALTER_ADD.finditer(text):
-        observation = _pii(file, alter.group("column"), line_at(text, alter.start("column")), "data.pii_sql",
+        observation = _pii(file, alter.group("column"), lines.line(alter.start("column")), "data.pii_sql",
                            f"column added to {alter.group('table').strip(chr(34) + '`[]')}:")
         if observation:
             found.append(observation)
