@@ -125,3 +125,16 @@ def test_deeply_nested_yaml_is_skipped_not_a_crash(tmp_path: Path) -> None:
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]
     assert [c["name"] for c in json.loads(run.stdout)["components"]] == ["openai"]
+
+
+def test_paths_the_os_refuses_are_input_errors_not_crashes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by a review: a name too long for the file system, and ``~nouser`` in a repositories file, ended
+    in "internal error" (exit 3)."""
+    long = str(tmp_path / ("a" * 300))
+    for args in ((long,), (str(tmp_path), "--inventory", long)):
+        code, _, err = run(capsys, "discover", *args)
+        assert code == 2 and err.startswith("error:") and "internal error" not in err, err
+    repos = tmp_path / "repos.txt"
+    repos.write_text("~no-such-user-here/x\n", encoding="utf-8")
+    code, _, err = run(capsys, "discover", "--repos-file", str(repos))
+    assert code == 2 and "cannot expand the home folder" in err and ":1" in err

@@ -36,7 +36,7 @@ def discover(
     from clearsight.executors import LocalExecutor, executor_from
 
     paths = list(paths or [])
-    missing = [p for p in paths if not p.is_dir()]
+    missing = [p for p in paths if not _is_dir(p)]
     if missing:
         raise InputError("not a folder", path=str(missing[0]))
     if repos_file is not None:
@@ -92,10 +92,21 @@ def _read_repos_file(repos_file: Path) -> list[Path]:
         entry = raw.strip()
         if not entry or entry.startswith("#"):
             continue
-        folder = Path(entry).expanduser()
+        try:
+            folder = Path(entry).expanduser()
+        except RuntimeError:  # ~user of a user this machine does not know
+            raise InputError(f"cannot expand the home folder in {entry}", path=str(repos_file), line=number) from None
         if not folder.is_absolute():
             folder = repos_file.parent / folder
-        if not folder.is_dir():
+        if not _is_dir(folder):
             raise InputError(f"not a folder: {entry}", path=str(repos_file), line=number)
         folders.append(folder)
     return folders
+
+
+def _is_dir(path: Path) -> bool:
+    """``Path.is_dir`` without its exceptions: a name too long for the file system is no folder either."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False

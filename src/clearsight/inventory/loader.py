@@ -30,8 +30,12 @@ class LoadedInventory:
 
 def find_inventory(path: Path) -> Path:
     """The inventory file for a path that is either the file itself or the folder holding it."""
-    if not path.exists():
-        raise InputError("path does not exist", path=str(path))
+    try:
+        path.stat()
+    except FileNotFoundError:
+        raise InputError("path does not exist", path=str(path)) from None
+    except OSError as exc:  # a name too long, a loop of links, no permission: said as such, not as a crash
+        raise InputError(f"cannot read this path ({exc.strerror or exc})", path=str(path)) from None
     if path.is_dir():
         for name in INVENTORY_NAMES:
             if (path / name).is_file():
