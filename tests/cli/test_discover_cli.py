@@ -138,3 +138,25 @@ def test_paths_the_os_refuses_are_input_errors_not_crashes(tmp_path: Path, capsy
     repos.write_text("~no-such-user-here/x\n", encoding="utf-8")
     code, _, err = run(capsys, "discover", "--repos-file", str(repos))
     assert code == 2 and "cannot expand the home folder" in err and ":1" in err
+
+
+def test_roots_of_the_same_name_stay_apart_in_ids_paths_and_fingerprints(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by a review: two roots called ``proj`` gave two systems ``proj-proj`` with the same paths, their
+    systems' locations lacked the root, and SARIF gave both one uri and one fingerprint."""
+    for parent in ("a", "b"):
+        (tmp_path / parent / "proj").mkdir(parents=True)
+        (tmp_path / parent / "proj" / "app.py").write_text("import openai\n", encoding="utf-8")
+    roots = [str(tmp_path / "a" / "proj"), str(tmp_path / "b" / "proj"), str(tmp_path / "a" / "proj")]
+    code, out, _ = run(capsys, "discover", *roots, "--format", "json")
+    report = json.loads(out)
+    assert code == 0
+    assert [(s["id"], s["root"]) for s in report["systems"]] == [
+        ("a-proj-proj", "a/proj"), ("b-proj-proj", "b/proj"), ("a-proj-2-proj", "a/proj#2")]
+    assert {loc["path"] for s in report["systems"] for c in s["components"] for loc in c["locations"]} == {
+        "a/proj/app.py", "b/proj/app.py", "a/proj#2/app.py"}
+    code, out, _ = run(capsys, "discover", *roots[:2], "--format", "sarif")
+    results = json.loads(out)["runs"][0]["results"]
+    assert [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results] == [
+        "a/proj/app.py", "b/proj/app.py"]
+    assert len({r["partialFingerprints"]["clearsightShadowAI/v1"] for r in results}) == 2

@@ -136,7 +136,7 @@ def discover_root(task: RootTask, detect_on: Executor | None = None) -> RootResu
     systems = group(observations, rels, root_name=task.root.resolve().name, declared=declared,
                     texts=TextsOnDisk(task.root, text_rels))
     if task.multi:
-        systems = [s.model_copy(update={"id": f"{_slug(task.label)}-{s.id}"}) for s in systems]
+        systems = [_relabel_system(s, task.label) for s in systems]
     skipped = [SkippedFile(path=_join(task.label, s.rel), reason=s.reason) for s in found
                if s.reason not in ("excluded", "binary")]  # binaries were sniffed for models
     skipped.extend(SkippedFile(path=_join(task.label, e.rel), reason=f"detector {e.detector} failed: {e.error}")
@@ -153,7 +153,9 @@ def discover(
 ) -> DiscoveryReport:
     multi = len(paths) != 1
     frozen = tuple((k, tuple(v)) for k, v in (declared or {}).items())
-    tasks = [RootTask(root=Path(p), label=_label(Path(p), len(paths)), multi=multi, declared=frozen) for p in paths]
+    labels = _labels([Path(p) for p in paths])
+    tasks = [RootTask(root=Path(p), label=label, multi=multi, declared=frozen)
+             for p, label in zip(paths, labels, strict=True)]
     runner = executor or SerialExecutor()
     if len(tasks) == 1 and not isinstance(runner, SerialExecutor):
         results = [discover_root(tasks[0], runner)]
@@ -172,8 +174,44 @@ def discover(
     )
 
 
-def _label(root: Path, count: int) -> str:
-    return "" if count == 1 else root.resolve().name
+def _labels(roots: Sequence[Path]) -> list[str]:
+    """What each root's paths and system IDs start with when several are searched: its folder's name, with as
+    many parent folders as it takes to tell roots of the same name apart (``a/proj``, ``b/proj``), and ``#2``
+    and on for a root given twice. Two roots called ``proj`` gave two systems ``proj-proj`` whose locations
+    could not be told apart, and one SARIF fingerprint (found by a review)."""
+    if len(roots) == 1:
+        return [""]
+    resolved = [root.resolve() for root in roots]
+    distinct = list(dict.fromkeys(resolved))
+    parts = [path.parts[1:] or ("/",) for path in distinct]
+    depth = [1] * len(distinct)
+    while True:
+        labels = ["/".join(p[-d:]) for p, d in zip(parts, depth, strict=True)]
+        clashing = {label for label in labels if labels.count(label) > 1}
+        grow = [i for i, label in enumerate(labels) if label in clashing and depth[i] < len(parts[i])]
+        if not grow:
+            break
+        for i in grow:
+            depth[i] += 1
+    label_of = dict(zip(distinct, labels, strict=True))
+    seen: dict[Path, int] = {}
+    unique: list[str] = []
+    for path in resolved:
+        seen[path] = seen.get(path, 0) + 1
+        unique.append(label_of[path] if seen[path] == 1 else f"{label_of[path]}#{seen[path]}")
+    return unique
+
+
+def _relabel_system(system: DiscoveredSystem, label: str) -> DiscoveredSystem:
+    """A system found under one of several roots, with its ID, folder and every path it holds under the root's
+    label, as the report's top-level components have them."""
+    components = [c.model_copy(update={"locations": [loc.model_copy(update={"path": _join(label, loc.path)})
+                                                     for loc in c.locations]}) for c in system.components]
+    reads = [use.model_copy(update={"folder": _join(label, use.folder), "location": use.location.model_copy(
+        update={"path": _join(label, use.location.path)})}) for use in system.reads]
+    root = label if system.root == "." else _join(label, system.root)
+    return system.model_copy(update={"id": f"{_slug(label)}-{system.id}", "root": root, "components": components,
+                                     "reads": reads})
 
 
 def _join(label: str, rel: str) -> str:
