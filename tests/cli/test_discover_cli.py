@@ -160,3 +160,16 @@ def test_roots_of_the_same_name_stay_apart_in_ids_paths_and_fingerprints(
     assert [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results] == [
         "a/proj/app.py", "b/proj/app.py"]
     assert len({r["partialFingerprints"]["clearsightShadowAI/v1"] for r in results}) == 2
+
+
+def test_a_binary_file_a_text_detector_wanted_is_listed_as_skipped(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by a review: a Python file holding a NUL byte and a UTF-16 requirements file yielded nothing and
+    were not listed; binaries nobody reads as text (shared libraries, model files) still are not."""
+    (tmp_path / "app.py").write_bytes(b"import openai\n# \x00\n")
+    (tmp_path / "requirements.txt").write_bytes("torch\n".encode("utf-16"))
+    (tmp_path / "lib.so").write_bytes(b"\x7fELF\x00\x00")
+    code, out, _ = run(capsys, "discover", str(tmp_path), "--format", "json")
+    assert code == 0
+    assert json.loads(out)["skipped"] == [{"path": "app.py", "reason": "binary"},
+                                          {"path": "requirements.txt", "reason": "binary"}]

@@ -39,6 +39,11 @@ DETECTORS: tuple[Detector, ...] = (
 )
 
 
+def wanted_as_text(rel: str) -> bool:
+    """Whether a detector that reads text wants this file (every file is offered to the model-file sniffer)."""
+    return any(detector.wants(rel) for detector in DETECTORS if detector is not MODEL_FILES)
+
+
 def run_detectors(
     files: Iterable[SourceFile],
     *,

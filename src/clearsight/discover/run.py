@@ -79,11 +79,14 @@ def read_and_detect(chunk: ReadChunk) -> ChunkResult:
             for file in read_file(ref, sink):
                 read.append((file.rel, file.text is not None))
                 yield file
-            skipped.extend((place, record) for record in sink)
+            # a binary file is the model-file sniffer's to judge; it is listed as skipped only where a detector
+            # wanted its text (an app.py with a NUL byte, a UTF-16 requirements.txt), else every .so would be
+            skipped.extend((place, record) for record in sink
+                           if record.reason != "binary" or wanted_as_text(record.rel))
 
     # imported here: a parent with workers never runs a detector, and importing them all is a tenth of a second
     # of its serial part (the workers' fork server has them: clearsight.discover.worker)
-    from clearsight.discover.registry import run_detectors
+    from clearsight.discover.registry import run_detectors, wanted_as_text
 
     errors: list[DetectorError] = []
     with collector_paused():  # syntax trees are big and acyclic: the collector's scans doubled parse time
@@ -138,7 +141,7 @@ def discover_root(task: RootTask, detect_on: Executor | None = None) -> RootResu
     if task.multi:
         systems = [_relabel_system(s, task.label) for s in systems]
     skipped = [SkippedFile(path=_join(task.label, s.rel), reason=s.reason) for s in found
-               if s.reason not in ("excluded", "binary")]  # binaries were sniffed for models
+               if s.reason != "excluded"]  # binaries only where a detector wanted their text (read_and_detect)
     skipped.extend(SkippedFile(path=_join(task.label, e.rel), reason=f"detector {e.detector} failed: {e.error}")
                    for e in errors)
     return RootResult(
