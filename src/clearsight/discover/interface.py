@@ -118,7 +118,7 @@ class KeyLines:
         self._text = text
         self._start = start
         self._cursor = start
-        self._counted = (0, 1)  # (offset, its line): line numbers are counted forward from here
+        self._lines = LineCounter(text)
         self._budget = self.PASSES * len(text) + self.FLOOR
         self._keys = 0
 
@@ -135,23 +135,18 @@ class KeyLines:
         text = self._text
         if start is not None and start != self._start:
             self._start = self._cursor = start
-            if start < self._counted[0]:
-                self._counted = (0, 1)
         match = pattern.search(text, self._cursor)
         if match is not None:
             self._budget -= match.end() - self._cursor
             self._cursor = match.end()
-            offset, line = self._counted
-            line += text.count("\n", offset, match.start())
-            self._counted = (match.start(), line)
-            return line
+            return self._lines.line(match.start())
         self._budget -= len(text) - self._cursor
         for begin in dict.fromkeys((self._start, 0)):
             match = pattern.search(text, begin)
             self._budget -= (match.end() if match else len(text)) - begin
             if match is not None:
-                self._budget -= match.start()  # what line_at counts
-                return line_at(text, match.start())
+                self._budget -= match.start()  # what counting its line from the top may read
+                return self._lines.line(match.start())
         return None
 
 

@@ -57,17 +57,16 @@ class _Where:
         self._keys = KeyLines(text)
         self._offsets: dict[int, int] = {}
 
-    def wanted(self) -> bool:
-        """Whether another entry may still be looked up (asked before compiling its pattern)."""
-        return self._keys.wanted()
-
-    def line(self, pattern: re.Pattern[str], start_line: int | None = None) -> int | None:
+    def line(self, pattern: Callable[[str], re.Pattern[str]], key: str, start_line: int | None = None) -> int | None:
+        """The line of ``pattern(key)``; the pattern is compiled only while the budget allows a lookup."""
+        if not self._keys.wanted():
+            return None
         if start_line is None:
-            return self._keys.line_of(pattern)
+            return self._keys.line_of(pattern(key))
         offset = self._offsets.get(start_line)
         if offset is None:
             offset = self._offsets[start_line] = _offset_of_line(self.text, start_line)
-        return self._keys.line_of(pattern, offset)
+        return self._keys.line_of(pattern(key), offset)
 
 
 @lru_cache(maxsize=1024)
@@ -79,7 +78,7 @@ def _token(name: str) -> re.Pattern[str]:
 def _find_line(where: _Where, name: str, start_line: int | None = None) -> int | None:
     """The line of ``name`` as a whole package token: the next one in its section (``start_line``), else the
     first in the file."""
-    return where.line(_token(name), start_line) if where.wanted() else None
+    return where.line(_token, name, start_line)
 
 
 def _offset_of_line(text: str, line: int) -> int:
@@ -418,7 +417,7 @@ def _json_key(key: str) -> re.Pattern[str]:
 
 
 def _json_key_line(where: _Where, key: str, start_line: int | None = None) -> int | None:
-    return where.line(_json_key(key), start_line) if where.wanted() else None
+    return where.line(_json_key, key, start_line)
 
 
 def _load_json(file: SourceFile) -> Any:
@@ -470,7 +469,7 @@ def _detect_toml_lock(file: SourceFile) -> list[Observation]:
         if package is None:
             continue
         version = entry.get("version") if isinstance(entry.get("version"), str) else None
-        line = (lines.line(_lock_name(name)) if lines.wanted() else None) or _find_line(lines, name)
+        line = lines.line(_lock_name, name) or _find_line(lines, name)
         found.append(_observe(package, file, line, "manifest.lockfile", f"{name} {version or ''} locked in "
                               f"{base_name(file.rel)}".replace("  ", " "), version, lock=True))
     return found
