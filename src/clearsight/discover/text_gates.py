@@ -11,11 +11,13 @@ Detectors register their words when their module is imported (:func:`register_wo
 registered is still answered, by a plain search. Three kinds of question:
 
 - :meth:`Gates.holds` — ``word in text``, exactly.
-- :meth:`Gates.folded_found` — which registered lower-case ASCII words are in ``text.lower()``, answered from the
-  pass only for ASCII texts (elsewhere lower-casing can turn other characters into ASCII letters: the Kelvin sign
-  is "k").
+- :meth:`Gates.folded_found` — which registered lower-case ASCII words are in the text folded as Python folds
+  identifiers (NFKC, then lower case), answered from the pass when folding cannot make an ASCII letter, digit or
+  "_" out of the text's other characters (the Kelvin sign folds to "k", "ﬁ" to "fi"): ASCII texts, and texts
+  whose non-ASCII parts (accents in names, dashes and symbols in docstrings) fold to none.
 - :meth:`Gates.may_match` — False only when a registered pattern (:func:`register_pattern`) certainly does not
-  match; True without the library or for texts that are not ASCII. For gates whose exact test is slower Python.
+  match; True without the library or for texts that are not ASCII (for a pattern registered ``folded=True``:
+  texts ``folded_found`` answers for). For gates whose exact test is slower Python.
 """
 
 from __future__ import annotations
@@ -32,11 +34,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from clearsight.discover.folding import makes_word_chars
+
 log = logging.getLogger(__name__)
 
 _words: dict[str, int] = {}  # word -> id, case-sensitive
 _folded: dict[str, int] = {}  # lower-case word -> id, matched without regard to ASCII case
 _patterns: dict[str, tuple[int, bytes, bytes]] = {}  # name -> (id, expression on ASCII bytes, a text it matches)
+_folded_patterns: set[str] = set()  # patterns asked about the folded text (see register_pattern)
 _later: list[Callable[[], Iterable[str]]] = []  # folded words listed when the database is built
 _lock = threading.RLock()
 
@@ -59,16 +64,24 @@ def register_folded_later(words: Callable[[], Iterable[str]]) -> None:
         _Engine.stale = True
 
 
-def register_pattern(name: str, expression: str, example: str) -> None:
+def register_pattern(name: str, expression: str, example: str, *, folded: bool = False) -> None:
     """A Hyperscan expression (no look-arounds or back-references) over ASCII text, asked by name. ``example``
     is a text it matches: every database, compiled or read from the cache, must find each example before it is
-    used."""
+    used.
+
+    ``folded``: the caller's exact test reads the folded text with every other character as an ASCII letter
+    (:func:`~clearsight.discover.python_imports.ascii_stand_in`), and the expression matches caselessly and
+    takes any byte that is not ASCII as a character that is no letter, digit or "_" (``[^a-z_]``): on a text
+    whose other characters fold to no ASCII it then matches wherever the exact test could, so it is asked
+    about those texts too instead of answering "may match"."""
     entry = (expression.encode(), example.encode())
     with _lock:
-        if name in _patterns and _patterns[name][1:] != entry:
+        if name in _patterns and (_patterns[name][1:] != entry or (name in _folded_patterns) != folded):
             raise ValueError(f"gate pattern {name!r} registered twice with different expressions")
         if name not in _patterns:
             _patterns[name] = (_next_id(), *entry)
+            if folded:
+                _folded_patterns.add(name)
             _Engine.stale = True
 
 
@@ -304,12 +317,13 @@ class Gates:
     """Answers about one text; the pass runs on the first question, and again only if the database was rebuilt
     since (more words registered)."""
 
-    __slots__ = ("_answers", "_ascii", "_scan", "_text")
+    __slots__ = ("_answers", "_ascii", "_plain", "_scan", "_text")
 
     def __init__(self, text: str) -> None:
         self._text = text
         self._scan: tuple[_Compiled, set[int]] | None = None
         self._ascii: bool | None = None
+        self._plain: bool | None = None
         self._answers: dict[str, bool] = {}
 
     def _scanned(self) -> tuple[_Compiled, set[int]] | None:
@@ -325,6 +339,18 @@ class Gates:
             self._ascii = self._text.isascii()
         return self._ascii
 
+    def _folds_plainly(self) -> bool:
+        """Whether folding makes no ASCII letter, digit or "_" out of the text's other characters
+        (:func:`~clearsight.discover.folding.makes_word_chars`; no word a detector asks about holds punctuation,
+        and a pattern asked about the folded text takes any character that is not ASCII as punctuation). A few
+        hundred files of a big tree have a dash or an accent in a docstring; folding each whole one to ask
+        about its words was most of the Python detector's time on the files it then found nothing in. Folding
+        can also lose an ASCII letter (``e`` and a combining accent make ``é``): then the pass reports a word
+        the folded text no longer holds, never the other way round."""
+        if self._plain is None:
+            self._plain = self._is_ascii() or not makes_word_chars(self._text)
+        return self._plain
+
     def holds(self, word: str) -> bool:
         """``word in text``."""
         scan = self._scanned()
@@ -337,10 +363,11 @@ class Gates:
         return answer
 
     def folded_found(self) -> tuple[frozenset[str], frozenset[str]] | None:
-        """(registered lower-case words in ``text.lower()``, every registered lower-case word) from the pass;
-        None when only the caller's own folding can tell (no library, or a text that is not ASCII). A word
-        outside the second set was never registered, so its absence from the first says nothing."""
-        if not self._is_ascii():
+        """(registered lower-case words in the folded text, every registered lower-case word) from the pass;
+        None when only the caller's own folding can tell (no library, or a text whose other characters fold to
+        ASCII letters or digits). A word outside the second set was never registered, so its absence from the first says
+        nothing; the first may hold a word folding removed (see :meth:`_folds_plainly`), never miss one."""
+        if not self._folds_plainly():
             return None
         scan = self._scanned()
         if scan is None:
@@ -351,7 +378,7 @@ class Gates:
 
     def may_match(self, name: str) -> bool:
         """False only when the registered pattern ``name`` certainly does not match the (ASCII) text."""
-        if not self._is_ascii():
+        if not (self._is_ascii() or (name in _folded_patterns and self._folds_plainly())):
             return True
         scan = self._scanned()
         entry = _patterns.get(name)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import ast
 import re
-import unicodedata
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -32,6 +31,7 @@ from typing import Literal
 
 from clearsight.core.system import ComponentKind
 from clearsight.discover.catalog import import_names, lookup_import
+from clearsight.discover.folding import nfkc
 from clearsight.discover.interface import Confidence, FunctionDetector, Observation, SourceFile
 from clearsight.discover.python_imports import ascii_stand_in, import_statements
 from clearsight.discover.python_skeleton import skeleton, statements_of
@@ -756,7 +756,7 @@ register_folded_later(_asked_words)
 # not enough: "ts" (TorchServe) and "ray" are in most files ("tests", "array").
 register_pattern("python.import-name", r"(?i)(?:^|[^a-z_])(?:"
                  + "|".join(map(re.escape, sorted(_first_parts(), key=lambda w: (-len(w), w)))) + r")(?:[^a-z0-9_]|$)",
-                 example="import torch\n")
+                 example="import torch\n", folded=True)
 
 
 def possible(source: str, gates: Gates | None = None) -> Possible:
@@ -780,7 +780,7 @@ def possible(source: str, gates: Gates | None = None) -> Possible:
     def fold() -> str:
         """The text as the checks read it; made only when a check needs more than the shared search."""
         if not folded_once:
-            folded = (source if source.isascii() else unicodedata.normalize("NFKC", source)).lower()
+            folded = nfkc(source).lower()
             if "\r" in folded:  # Python ends a line at "\r\n" and at a lone "\r"; the patterns here know "\n"
                 folded = folded.replace("\r\n", "\n").replace("\r", "\n")
             # outside strings only identifiers hold such characters: "x" keeps them one
