@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from clearsight.discover import python_skeleton
 from clearsight.discover.detectors.python_code import (
-    _CALL_WORDS,
+    _CALL_NAMES,
     DETECTOR_ID,
     PythonContext,
     _first_line,
@@ -31,7 +31,8 @@ from clearsight.discover.detectors.python_code import (
 from clearsight.discover.python_skeleton import logical_lines, skeleton
 
 LIBRARIES = [Path(sysconfig.get_paths()[key]) for key in ("stdlib", "purelib")]
-WORDS = ("import", *_CALL_WORDS)
+WORDS = ("import",)
+NAMES = _CALL_NAMES
 _BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
 
 
@@ -62,7 +63,7 @@ def _compound(node: ast.stmt) -> bool:
 def _check_cut(source: str) -> bool:
     """Compare the cut with the whole tree; False when the cut declined the source."""
     lines = _Lines(source)
-    marks = lines.marks(WORDS)
+    marks = lines.marks(WORDS, NAMES)
     assert marks is not None
     cut = skeleton(source, marks)
     if cut is None:
@@ -163,6 +164,16 @@ SNIPPETS = {
     "empty module": "",
     "no trailing newline": "import torch\ntorch.load(p)",
     "blank lines with spaces": "import torch\n\n    \ndef f():\n    x = 1\n\n    \ntorch.load(p)\n",
+    # names are whole identifiers: "payload", "model_selection" and "reopen" hold no name of the walk
+    "names inside longer names": ("import pickle\nfrom sklearn import model_selection\npayload = reopen(p)\n"
+                                  "def f():\n    upload(payload)\n    return pickle.loads(payload)\n"),
+    "loader split over lines": "import pickle\ndef f(b):\n    x = 1\n    return pickle.\\\n        loads(b)\n",
+    "keyword on its own line": 'import openai\ndef f():\n    return c.create(\n        model_name=\n        "gpt-4o")\n',
+    "loader called through its module alias": "import pickle as pk\ndef f(b):\n    y = 2\n    return pk.loads(b)\n",
+    "handle rebound by a longer name's line": ('import pickle\nfh = open("m.pkl")\nfhx = 1\ndef g():\n'
+                                               "    return pickle.load(fh)\n"),
+    "many cut statements in a row": ("import torch\ndef f():\n    a = 1\n    b = 2\n    if a:\n        c = 3\n"
+                                     "    d = 4\n    return torch.load(p)\n    e = 5\n    g = 6\n"),
 }
 
 
@@ -178,7 +189,7 @@ def test_snippets_report_through_the_cut_what_a_full_walk_reports(source: str) -
 ])
 def test_texts_the_cut_does_not_handle_are_declined(source: str) -> None:
     lines = _Lines(source)
-    marks = lines.marks(WORDS)
+    marks = lines.marks(WORDS, NAMES)
     assert marks is not None
     assert skeleton(source, marks) is None
 
@@ -196,7 +207,7 @@ NESTED_QUOTES = [
 def test_f_strings_with_their_own_quotes_inside_are_declined_where_python_allows_them(
         monkeypatch: pytest.MonkeyPatch, source: str) -> None:
     monkeypatch.setattr(python_skeleton, "_NESTED_QUOTES", True)
-    marks = _Lines(source).marks(WORDS)
+    marks = _Lines(source).marks(WORDS, NAMES)
     assert marks is not None and skeleton(source, marks) is None
 
 
@@ -208,7 +219,7 @@ def test_closed_f_strings_are_still_cut_where_fields_may_hold_quotes(monkeypatch
 
 def test_blocks_deeper_than_python_allows_are_declined_not_a_crash() -> None:
     source = "import torch\n" + "".join(" " * i + "if x:\n" for i in range(995)) + " " * 995 + "torch.load(p)\n"
-    marks = _Lines(source).marks(WORDS)
+    marks = _Lines(source).marks(WORDS, NAMES)
     assert marks is not None and skeleton(source, marks) is None
     assert [o.name for o in python_observations(source, "app.py")] == ["pytorch"]  # what the imports say
 
@@ -251,7 +262,7 @@ NOT_ASCII = {
 
 @pytest.mark.parametrize("source", NOT_ASCII.values(), ids=NOT_ASCII.keys())
 def test_texts_that_are_not_ascii_are_cut_without_losing_anything(source: str) -> None:
-    assert skeleton(source, _Lines(source).marks(WORDS)) is not None  # cut, not parsed whole
+    assert skeleton(source, _Lines(source).marks(WORDS, NAMES)) is not None  # cut, not parsed whole
     found = python_observations(source, "app.py")
     assert found, "the snippet itself must be something the detector reports"
     assert found == _unpruned(source)

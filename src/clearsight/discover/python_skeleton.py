@@ -175,6 +175,7 @@ def _block(statements: list[_Statement], at: int, out: list[str], marks: list[in
     top = depth == 0
     indent = statements[at].indent
     count = len(statements)
+    passed = False  # the statement before this one in the block was cut: this one's lines are only blanked
     while at < count and statements[at].indent == indent:
         start = at
         while statements[at].text[0] == "@":  # decorators belong to the definition that follows
@@ -189,6 +190,7 @@ def _block(statements: list[_Statement], at: int, out: list[str], marks: list[in
             at = _body(statements, at + 1, indent, bodies)
         first, last = statements[start].first, statements[at - 1].last
         if marks[last] > marks[first - 1]:
+            passed = False
             if bodies and _MATCH.match(header.text):
                 continue  # a match statement's body must stay case blocks
             for begin, finish in bodies:
@@ -196,10 +198,12 @@ def _block(statements: list[_Statement], at: int, out: list[str], marks: list[in
                     return -1
             continue
         if top and not bodies and any("=" in out[number - 1] for number in range(first, last + 1)):
+            passed = False
             continue  # a module-level assignment the detector reads whatever its words
-        out[first - 1] = " " * indent + "pass"
+        out[first - 1] = "" if passed else " " * indent + "pass"
         for number in range(first, last):
             out[number] = ""
+        passed = True
     return at
 
 

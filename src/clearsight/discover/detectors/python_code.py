@@ -25,7 +25,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from functools import cache, lru_cache
+from functools import cache
 from itertools import accumulate
 from typing import Literal
 
@@ -126,17 +126,16 @@ def _pruned_tree(source: str, ctx: PythonContext) -> tuple[ast.Module, _Lines, _
     """The syntax tree of the statements the visitor can act on (see :mod:`~clearsight.discover.python_skeleton`),
     or None when the whole module has to be parsed.
 
-    The statements kept are those holding a word of the walk (:class:`_Lines`), ``import`` or ``open``; the
-    names bound to ``open`` and to risky loaders are known only from the tree, so when they add words the cut
-    is made again with them. Where the module itself does not parse but the statements kept do, what they
+    The statements kept are those holding ``import`` or a name of the walk (:class:`_Lines`); the names bound
+    to ``open`` and to risky loaders are known only from the tree, so when they add names the cut is made
+    again with them. Where the module itself does not parse but the statements kept do, what they
     hold is reported: like the import reader, this believes the code that is Python.
     """
     if "\r" in source:
         return None
     lines = _Lines(source)
-    words = ("import", *_CALL_WORDS, *_risky_names(ctx.aliases.items()))
-    names = tuple(ctx.handles)
-    marks = lines.marks(words, names)
+    names = (*_CALL_NAMES, *_risky_names(ctx.aliases.items()), *ctx.handles)
+    marks = lines.marks(_IMPORT_WORDS, names)
     statements = statements_of(source) if marks is not None else None
     text = skeleton(source, marks, statements) if marks is not None and statements is not None else None
     tree = parse_python(text) if text is not None else None
@@ -144,11 +143,10 @@ def _pruned_tree(source: str, ctx: PythonContext) -> tuple[ast.Module, _Lines, _
         return None
     imports = _collect(tree, _IMPORT_WORDS, lines)[0]
     handles = _opened_names(tree, lines)
-    more_words = set(_risky_names(_bindings(imports))).difference(words)
-    more_names = set(handles).difference(names)
-    if not more_words and not more_names:
+    more_names = {*_risky_names(_bindings(imports)), *handles}.difference(names)
+    if not more_names:
         return tree, lines, (imports, handles)
-    marks = lines.marks((*words, *sorted(more_words)), (*names, *sorted(more_names)))
+    marks = lines.marks(_IMPORT_WORDS, (*names, *sorted(more_names)))
     wider = skeleton(source, marks, statements) if marks is not None else None
     if wider is None:
         return None
@@ -231,7 +229,7 @@ class _Visitor:
         for stmt in tree.body:
             self._module_constant(stmt)
         if lines is not None:  # the words depend on the aliases the imports just bound
-            nodes = _collect(tree, (*_CALL_WORDS, *self._risky_aliases()), lines, (*handles, *self.ctx.handles))[1]
+            nodes = _collect(tree, (), lines, (*_CALL_NAMES, *self._risky_aliases(), *handles, *self.ctx.handles))[1]
         for node in nodes:
             if isinstance(node, ast.Call):
                 self._call(node)
@@ -446,24 +444,28 @@ _MODELISH = re.compile(r"model|\.(?:pkl|pickle|joblib|pt|pth|bin|ckpt|sav|h5)\b"
 
 _Import = ast.Import | ast.ImportFrom
 _Visited = ast.Call | ast.Assign | ast.With
+_Spanned = ast.stmt | ast.expr  # nodes with lines of their own, skipped with their insides when none is marked
 _RISKY_CALLS = frozenset({*_PICKLE_LOADS, "torch.load", "numpy.load"})
-# A statement can matter to the visitor only if one of its lines holds one of these (or a name below).
+# A statement can matter to the visitor only if one of its lines holds "import" or one of these names: the last
+# name of every call the visitor reports (risky loaders end in "load", "loads", "Unpickler" or "read_pickle"),
+# the keywords it reads and ``open``.
 _IMPORT_WORDS = ("import",)
-_CALL_WORDS = ("from_pretrained", *_MODEL_CONSTRUCTORS, "load_dataset", *_HUB_DOWNLOADS, "model",
-               "trust_remote_code", "load", "Unpickler", "read_pickle", "open")
+_CALL_NAMES = ("from_pretrained", *sorted(_MODEL_CONSTRUCTORS), "load_dataset", *sorted(_HUB_DOWNLOADS),
+               *sorted(_MODEL_KWARGS), "trust_remote_code", "load", "loads", "Unpickler", "read_pickle", "open")
 
 
 class _Lines:
     """Which lines of a source hold which words, to skip statements that cannot matter.
 
-    Why this is exact: every node the visitor acts on names one of the words on one of its own lines — an
-    import says ``import``; a reported call names its function (``from_pretrained``, ``load``…), a ``model…``
-    keyword or ``trust_remote_code``, or is called through an alias of a risky loader (those aliases are
-    words too); a handle is bound by a line that says ``open`` and forgotten by a line that names it (the
-    names ever bound to ``open`` are searched for as whole identifiers: a handle ``f`` is not every line with
-    the letter f). A statement none of whose lines holds a word holds none of
-    those nodes. Lines holding a character that is not ASCII are always marked: Python folds identifiers
-    (NFKC), text search does not.
+    Why this is exact: every node the visitor acts on writes one of the words or names on one of its own lines
+    — an import says ``import``; a reported call names its function (``from_pretrained``, ``loads``…), has a
+    ``model``/``model_name``… keyword or ``trust_remote_code``, or is called through an alias of a risky loader
+    (those aliases are names too); a handle is bound by a line that calls ``open`` and forgotten by a line
+    that names it. Words are searched for anywhere, names only as whole identifiers: the visitor compares
+    identifiers, so ``payload``, ``model_selection`` and ``reopen`` are no reason to keep a statement (as
+    substrings "load", "model" and "open" kept a fifth of every big test module). A statement none of
+    whose lines holds a word or a name holds none of those nodes, nor does an expression. Lines holding a
+    character that is not ASCII are always marked: Python folds identifiers (NFKC), text search does not.
     A lone carriage return ends a line for Python, so it counts as one here. With more than ``MAX_WORDS``
     words (thousands of names bound to ``open``) one scan per word would cost more than the walk saves.
     """
@@ -508,22 +510,24 @@ class _Lines:
                 line = bisect_right(starts, at)  # 1-based line of offset ``at``
                 hit[line] = 1
                 at = source.find(word, starts[line] if line < len(starts) else len(source))
-        if names:
-            search = _whole_names(tuple(sorted(set(names)))).search
-            match = search(source)
-            while match is not None:
-                line = bisect_right(starts, match.start())
+        size = len(source)
+        for name in set(names):
+            at = source.find(name)
+            while at >= 0:
+                end = at + len(name)
+                if (at and source[at - 1] in _WORD_CHARS) or (end < size and source[end] in _WORD_CHARS):
+                    at = source.find(name, at + 1)  # inside a longer identifier
+                    continue
+                line = bisect_right(starts, at)
                 hit[line] = 1
-                match = search(source, starts[line]) if line < len(starts) else None
+                at = source.find(name, starts[line] if line < len(starts) else size)
         counts = list(accumulate(hit))
         self._cache[key] = counts
         return counts
 
 
-@lru_cache(maxsize=256)
-def _whole_names(names: tuple[str, ...]) -> re.Pattern[str]:
-    """Any of ``names`` as a whole identifier: a handle called ``f`` is not every line with the letter f."""
-    return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, names)) + r")(?!\w)")
+# What continues an ASCII identifier; a character that is not ASCII marks its line anyway (see _Lines).
+_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 
 def _first_line(statement: ast.stmt) -> int:
@@ -536,7 +540,7 @@ def _first_line(statement: ast.stmt) -> int:
 def _opened_names(tree: ast.Module, lines: _Lines) -> tuple[str, ...]:
     """Names assigned an ``open(...)`` anywhere (``fh = open(p)``, ``with open(p) as fh``)."""
     names: list[str] = []
-    for node in _collect(tree, ("open",), lines)[1]:
+    for node in _collect(tree, (), lines, ("open",))[1]:
         if isinstance(node, ast.Assign):
             names.extend(t.id for t in node.targets if isinstance(t, ast.Name))
         elif isinstance(node, ast.With):
@@ -571,12 +575,15 @@ def _collect(tree: ast.Module, words: tuple[str, ...] = (), lines: _Lines | None
         for name in node._fields:
             value = getattr(node, name, None)
             if isinstance(value, ast.AST):
-                children.append((value, depth + 1))
+                if marks is None or not isinstance(value, ast.expr) or marks[
+                        value.end_lineno or value.lineno] > marks[value.lineno - 1]:
+                    children.append((value, depth + 1))
             elif isinstance(value, list):
                 if marks is not None:
                     children.extend((item, depth + 1) for item in value if isinstance(item, ast.AST) and (
-                        not isinstance(item, ast.stmt)
-                        or marks[item.end_lineno or item.lineno] > marks[_first_line(item) - 1]))
+                        not isinstance(item, _Spanned)
+                        or marks[item.end_lineno or item.lineno] > marks[
+                            (_first_line(item) if isinstance(item, ast.stmt) else item.lineno) - 1]))
                 else:
                     children.extend((item, depth + 1) for item in value if isinstance(item, ast.AST))
         children.reverse()
