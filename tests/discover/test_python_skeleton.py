@@ -168,7 +168,8 @@ SNIPPETS = {
     "names inside longer names": ("import pickle\nfrom sklearn import model_selection\npayload = reopen(p)\n"
                                   "def f():\n    upload(payload)\n    return pickle.loads(payload)\n"),
     "loader split over lines": "import pickle\ndef f(b):\n    x = 1\n    return pickle.\\\n        loads(b)\n",
-    "keyword on its own line": 'import openai\ndef f():\n    return c.create(\n        model_name=\n        "gpt-4o")\n',
+    "keyword on its own line": ('import openai\ndef f():\n    return c.create(\n        model_name=\n'
+                                '        "gpt-4o")\n'),
     "loader called through its module alias": "import pickle as pk\ndef f(b):\n    y = 2\n    return pk.loads(b)\n",
     "handle rebound by a longer name's line": ('import pickle\nfh = open("m.pkl")\nfhx = 1\ndef g():\n'
                                                "    return pickle.load(fh)\n"),

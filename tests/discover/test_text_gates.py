@@ -310,3 +310,39 @@ def test_the_python_check_decides_the_same_with_the_shared_search(text: str) -> 
     from clearsight.discover.detectors.python_code import possible
 
     assert possible(text, Gates(text)) == possible(text)
+
+
+GATED_TEXTS = st.lists(st.sampled_from([
+    "postgresql", "POSTGRES", "mysql+pymysql", "redis", "://", "https://x.org/", "db/x", "@host:5432/app", " ", "\n",
+    "psycopg2", "sqlite3", ".connect", "(", "Redis", "redis.from_url", "create_engine", " (", "é", "x",
+    "revision=", "'", "0123456789abcdef0123456789abcdef01234567", "ABCDEF", "import ", "from ", "hf_hub_download",
+]), max_size=12).map("".join)
+
+
+@settings(max_examples=600, deadline=None)
+@given(GATED_TEXTS)
+@example("url = 'postgresql+psycopg2://user@db/app'\n")
+@example("c = sqlite3.connect (p)\n")
+@example("engine = create_engine (url)\n")
+@example("hf_hub_download(repo_id='org/m', revision='0123456789abcdef0123456789abcdef01234567')\n")
+def test_database_and_revision_gates_never_turn_away_what_the_detectors_find(text: str) -> None:
+    """The one-pass patterns in front of the database-URL, database-client and pinned-revision checks."""
+    from clearsight.discover.detectors.controls import CONTROL_DETECTORS
+    from clearsight.discover.detectors.data import DATA_DETECTORS
+    from clearsight.discover.interface import SourceFile
+
+    detectors = [d for d in (*DATA_DETECTORS, *CONTROL_DETECTORS)
+                 if d.id in ("data.database_url", "data.db_client", "controls.python")]
+    assert len(detectors) == 3
+
+    def found() -> list[object]:
+        file = SourceFile(path=Path("app.py"), rel="app.py", root=Path("."), size=len(text), text=text)
+        return [o for d in detectors for o in d.detect(file)]
+
+    assert text_gates.available()
+    with_library = found()
+    try:
+        text_gates._Engine.available = False
+        assert with_library == found()
+    finally:
+        text_gates._Engine.available = True

@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterator
 from clearsight.discover.interface import Detector, FunctionDetector, Observation, SourceFile, source_lines
 from clearsight.discover.python_source import parse_python
 from clearsight.discover.relpaths import base_name
-from clearsight.discover.text_gates import Gates, register_words
+from clearsight.discover.text_gates import Gates, register_pattern, register_words
 
 __all__ = ["CONTROL_DETECTORS", "CONTROL_PREFIX", "control_name", "is_ci_file"]
 
@@ -132,6 +132,7 @@ _LIMITER_GATES = ("limit", *(module for module in _RATE_LIMIT_MODULES if "limit"
 
 
 register_words((*_PYTHON_WORDS, "revision", *_LIMITER_GATES, *_RATE_LIMIT_MODULES))
+register_pattern("controls.commit", _COMMIT.pattern, example="revision='" + "0" * 40 + "'")
 
 
 def _might_observe(text: str, gates: Gates | None = None) -> bool:
@@ -139,7 +140,8 @@ def _might_observe(text: str, gates: Gates | None = None) -> bool:
     shared word search (:mod:`~clearsight.discover.text_gates`); the same answers as searching ``text``."""
     holds = (gates or Gates(text)).holds
     return (any(map(holds, _PYTHON_WORDS))
-            or (holds("revision") and _COMMIT.search(text) is not None)
+            or (holds("revision") and (gates is None or gates.may_match("controls.commit"))
+                and _COMMIT.search(text) is not None)
             or (any(map(holds, _LIMITER_GATES))
                 and any(map(holds, _RATE_LIMIT_MODULES)) and _imports_limiter(text)))
 

@@ -47,8 +47,9 @@ def _ext(rel: str) -> str:
 
 # --- database URLs -----------------------------------------------------------------------------------------------
 
-_SCHEME = (r"(?<![A-Za-z0-9+])(?P<scheme>(?:jdbc:)?(?:postgres(?:ql)?|mysql|mariadb|mongodb|rediss?|snowflake|bigquery|"
-           r"mssql|sqlserver|oracle|sqlite|clickhouse|cockroachdb|redshift|neo4j|duckdb|databricks)(?:\+[a-z0-9_]+)?)")
+_SCHEME_NAMES = (r"postgres(?:ql)?|mysql|mariadb|mongodb|rediss?|snowflake|bigquery|mssql|sqlserver|oracle|sqlite|"
+                 r"clickhouse|cockroachdb|redshift|neo4j|duckdb|databricks")
+_SCHEME = rf"(?<![A-Za-z0-9+])(?P<scheme>(?:jdbc:)?(?:{_SCHEME_NAMES})(?:\+[a-z0-9_]+)?)"
 _URL = re.compile(_SCHEME + r"://(?P<rest>[^\s'\"`<>()\\,]*)", re.IGNORECASE)
 _SCHEME_BEFORE = re.compile(_SCHEME + r"\Z", re.IGNORECASE)
 _SCHEME_REACH = 96  # the longest scheme looked for before "://", driver suffix included
@@ -83,9 +84,14 @@ def _wants_url(rel: str) -> bool:
     return _ext(rel) in _URL_EXTS or base in {"dockerfile", "containerfile"} or base.startswith("dockerfile.")
 
 
+# Most files hold "://" only in web links: one pass (text_gates) settles them without a look at each.
+register_pattern("data.database-url", rf"(?i)(?:{_SCHEME_NAMES})(?:\+[a-z0-9_]+)?://",
+                 example="postgresql+psycopg://db/x")
+
+
 def _detect_urls(file: SourceFile) -> list[Observation]:
     text = file.text
-    if not text or "://" not in text:
+    if not text or "://" not in text or not file.gates.may_match("data.database-url"):
         return []
     found: list[Observation] = []
     lines = LineCounter(text)
@@ -177,6 +183,10 @@ _JS_CLIENTS: list[_Client] = [
 # ``redis.from_url``…): most files hold none, and seven searches settle them instead of twenty-one.
 _PY_CLIENT_GATES = ("connect", "create_", "Client", "Redis", "from_url", "Elasticsearch", "dynamodb")
 register_words((*_PY_CLIENT_GATES, *(word for _, words, _ in _PY_CLIENTS for word in words)))
+# The Python patterns as one, for the one pass (text_gates): a file with "connect" and "sqlite" in its prose
+# is settled without running a pattern over it.
+register_pattern("data.db-client-python", "|".join(f"(?:{pattern.pattern})" for _, _, pattern in _PY_CLIENTS),
+                 example="sqlite3.connect(path)")
 _CLIENT_EXTS = {"py": _PY_CLIENTS, "js": _JS_CLIENTS, "mjs": _JS_CLIENTS, "cjs": _JS_CLIENTS, "ts": _JS_CLIENTS,
                 "jsx": _JS_CLIENTS, "tsx": _JS_CLIENTS}
 
@@ -187,7 +197,8 @@ def _detect_clients(file: SourceFile) -> list[Observation]:
     if not text or table is None:
         return []
     holds = file.gates.holds
-    if table is _PY_CLIENTS and not any(map(holds, _PY_CLIENT_GATES)):
+    if table is _PY_CLIENTS and not (any(map(holds, _PY_CLIENT_GATES))
+                                     and file.gates.may_match("data.db-client-python")):
         return []
     patterns = [(engine, pattern) for engine, words, pattern in table if any(map(holds, words))]
     if not any(pattern.search(text) for _, pattern in patterns):
