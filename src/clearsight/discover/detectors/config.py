@@ -18,10 +18,12 @@ import yaml
 from clearsight.core.system import ComponentKind
 from clearsight.discover.catalog import lookup_pypi
 from clearsight.discover.interface import (
+    DEPLOYMENT_FILES,
     Confidence,
     Detector,
     FunctionDetector,
     KeyLines,
+    NameFilter,
     Observation,
     SourceFile,
     source_lines,
@@ -347,17 +349,17 @@ def _detect_mcp(file: SourceFile) -> list[Observation]:
 
 
 def _detector(id_: str, description: str, wants: Callable[[str], bool],
-              detect: Callable[[SourceFile], list[Observation]]) -> Detector:
+              detect: Callable[[SourceFile], list[Observation]], names: NameFilter | None = None) -> Detector:
     # FunctionDetector is frozen while the Detector protocol declares plain (settable) attributes
-    return FunctionDetector(id_, description, wants, detect)
+    return FunctionDetector(id_, description, wants, detect, names)
 
 
 CONFIG_DETECTORS: list[Detector] = [
     _detector("config.dotenv", "AI provider key names and database URL schemes in .env files (never values).",
-                     _wants_env, _detect_env),
+                     _wants_env, _detect_env, NameFilter.of(".env", prefixes=(".env",))),
     _detector("config.model_server", "Model servers (vLLM, TGI, Triton, TorchServe, Ollama, KServe, Ray Serve, "
                      "BentoML) in Dockerfiles, compose files, Kubernetes manifests and Helm values.",
-                     _wants_deploy, _detect_serving),
+                     _wants_deploy, _detect_serving, DEPLOYMENT_FILES),
     _detector("config.mcp", "MCP server configurations (.mcp.json, Claude Desktop, Cursor, VS Code, Continue, "
                      "any mcpServers/servers map).", _wants_mcp, _detect_mcp),
 ]

@@ -35,7 +35,15 @@ import ast
 import re
 from collections.abc import Callable, Iterator
 
-from clearsight.discover.interface import Detector, FunctionDetector, Observation, SourceFile, source_lines
+from clearsight.discover.interface import (
+    Detector,
+    FunctionDetector,
+    NameFilter,
+    Observation,
+    SourceFile,
+    last_extension,
+    source_lines,
+)
 from clearsight.discover.python_source import parse_python
 from clearsight.discover.relpaths import base_name
 from clearsight.discover.text_gates import Gates, register_pattern, register_words
@@ -421,13 +429,14 @@ def _wants(exts: tuple[str, ...]) -> Callable[[str], bool]:
 
 CONTROL_DETECTORS: tuple[Detector, ...] = (
     FunctionDetector(_PY_ID, "Controls in Python code: rate limiting, pinned revisions, weights-only loading, "
-                     "secrets managers, prompt screening", _wants((".py", ".pyi")), _detect_python),
+                     "secrets managers, prompt screening", _wants((".py", ".pyi")), _detect_python,
+                     NameFilter.of(".py", ".pyi")),
     FunctionDetector(_JS_ID, "Rate-limiting middleware in JavaScript/TypeScript code", _wants(_JS_EXTS),
-                     _detect_javascript),
+                     _detect_javascript, NameFilter.of(*_JS_EXTS)),
     FunctionDetector(_GW_ID, "Rate limits in nginx, Kong, Envoy and ingress configuration", _wants_gateway,
-                     _detect_gateway),
+                     _detect_gateway, NameFilter.of(".conf", ".yaml", ".yml", ".json")),
     FunctionDetector(_CI_ID, "Signature verification, Clearsight scans and SBOM generation in CI and pre-commit",
-                     is_ci_file, _detect_ci),
+                     is_ci_file, _detect_ci, NameFilter.of(".yml", ".yaml", *map(last_extension, _CI_NAMES))),
     FunctionDetector(_PIN_ID, "Requirements files pinned to exact versions, and lock files", _wants_pinning,
-                     _detect_pinning),
+                     _detect_pinning, NameFilter.of(".txt", *map(last_extension, _LOCK_FILES))),
 )

@@ -24,11 +24,13 @@ import yaml
 
 from clearsight.discover.detectors.config import db_engine, redact_url
 from clearsight.discover.interface import (
+    DEPLOYMENT_FILES,
     Confidence,
     Detector,
     FunctionDetector,
     KeyLines,
     LineCounter,
+    NameFilter,
     Observation,
     SourceFile,
     source_lines,
@@ -542,24 +544,26 @@ def _detect_schema(file: SourceFile) -> list[Observation]:
 
 
 def _detector(id_: str, description: str, wants: Callable[[str], bool],
-              detect: Callable[[SourceFile], list[Observation]]) -> Detector:
+              detect: Callable[[SourceFile], list[Observation]], names: NameFilter | None = None) -> Detector:
     # FunctionDetector is frozen while the Detector protocol declares plain (settable) attributes
-    return FunctionDetector(id_, description, wants, detect)
+    return FunctionDetector(id_, description, wants, detect, names)
 
 
 DATA_DETECTORS: list[Detector] = [
     _detector("data.database_url", "Database URLs in code and config (credentials stripped).",
-                     _wants_url, _detect_urls),
+                     _wants_url, _detect_urls,
+              NameFilter.of(*(f".{ext}" for ext in _URL_EXTS), prefixes=("dockerfile", "containerfile"))),
     _detector("data.db_image", "Database container images in compose files, Kubernetes manifests and Dockerfiles.",
-              _wants_images, _detect_images),
+              _wants_images, _detect_images, DEPLOYMENT_FILES),
     _detector("data.db_client", "Database client calls (psycopg, SQLAlchemy, MongoClient, sqlite3, …).",
-                     lambda rel: _ext(rel) in _CLIENT_EXTS, _detect_clients),
+                     lambda rel: _ext(rel) in _CLIENT_EXTS, _detect_clients,
+              NameFilter.of(*(f".{ext}" for ext in _CLIENT_EXTS))),
     _detector("data.pii_sql", "Personal-data columns in SQL CREATE TABLE / ALTER TABLE statements.",
-                     lambda rel: _ext(rel) == "sql", _detect_sql),
+                     lambda rel: _ext(rel) == "sql", _detect_sql, NameFilter.of(".sql")),
     _detector("data.pii_python", "Personal-data fields in pydantic models, dataclasses and ORM models.",
-                     lambda rel: _ext(rel) in {"py", "pyi"}, _detect_python_fields),
+                     lambda rel: _ext(rel) in {"py", "pyi"}, _detect_python_fields, NameFilter.of(".py", ".pyi")),
     _detector("data.pii_csv", "Personal-data columns in CSV/TSV headers (first line only).",
-                     lambda rel: _ext(rel) in {"csv", "tsv"}, _detect_csv),
+                     lambda rel: _ext(rel) in {"csv", "tsv"}, _detect_csv, NameFilter.of(".csv", ".tsv")),
     _detector("data.pii_schema", "Personal-data property names in JSON schemas and OpenAPI documents.",
-                     _wants_schema, _detect_schema),
+                     _wants_schema, _detect_schema, NameFilter.of(".json", ".yaml", ".yml")),
 ]

@@ -14,7 +14,7 @@ import re
 
 from clearsight.discover.catalog import lookup_npm
 from clearsight.discover.detectors.python_code import is_known_model_name, plausible_identifier, short
-from clearsight.discover.interface import Confidence, FunctionDetector, Observation, SourceFile
+from clearsight.discover.interface import Confidence, FunctionDetector, NameFilter, Observation, SourceFile
 from clearsight.discover.relpaths import suffix
 
 DETECTOR_ID = "javascript"
@@ -146,4 +146,5 @@ JAVASCRIPT = FunctionDetector(
     description="JavaScript/TypeScript: AI npm package imports and requires, model names",
     wants_fn=_wants,
     detect_fn=_detect,
+    names=NameFilter(EXTENSIONS),
 )

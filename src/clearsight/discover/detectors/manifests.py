@@ -23,10 +23,12 @@ import yaml
 from clearsight.discover.catalog import AIPackage, lookup_npm, lookup_pypi
 from clearsight.discover.detectors.python_code import is_known_model_name, plausible_identifier
 from clearsight.discover.interface import (
+    DEPLOYMENT_FILES,
     Confidence,
     Detector,
     FunctionDetector,
     KeyLines,
+    NameFilter,
     Observation,
     SourceFile,
     line_at,
@@ -572,32 +574,37 @@ def _detect_served_models(file: SourceFile) -> list[Observation]:
 
 
 def _detector(id_: str, description: str, wants: Callable[[str], bool],
-              detect: Callable[[SourceFile], list[Observation]]) -> Detector:
+              detect: Callable[[SourceFile], list[Observation]], names: NameFilter | None = None) -> Detector:
     # FunctionDetector is frozen while the Detector protocol declares plain (settable) attributes
-    return FunctionDetector(id_, description, wants, detect)
+    return FunctionDetector(id_, description, wants, detect, names)
+
+
+def _named_detector(id_: str, description: str, names: tuple[str, ...],
+                    detect: Callable[[SourceFile], list[Observation]]) -> Detector:
+    return _detector(id_, description, _named(*names), detect, NameFilter.named(*names))
 
 
 MANIFEST_DETECTORS: list[Detector] = [
     _detector("manifest.requirements", "AI packages in pip requirements files (requirements*.txt, *.in).",
-                     _wants_requirements, _detect_requirements),
-    _detector("manifest.pyproject", "AI packages in pyproject.toml (PEP 621 and Poetry dependencies).",
-                     _named("pyproject.toml"), _detect_pyproject),
-    _detector("manifest.pipfile", "AI packages in a Pipfile.", _named("Pipfile"), _detect_pipfile),
-    _detector("manifest.setup_cfg", "AI packages in setup.cfg install_requires and extras_require.",
-                     _named("setup.cfg"), _detect_setup_cfg),
-    _detector("manifest.setup_py", "AI packages in literal install_requires lists of setup.py (never run).",
-                     _named("setup.py"), _detect_setup_py),
+                     _wants_requirements, _detect_requirements, NameFilter.of(".txt", ".in")),
+    _named_detector("manifest.pyproject", "AI packages in pyproject.toml (PEP 621 and Poetry dependencies).",
+                    ("pyproject.toml",), _detect_pyproject),
+    _named_detector("manifest.pipfile", "AI packages in a Pipfile.", ("Pipfile",), _detect_pipfile),
+    _named_detector("manifest.setup_cfg", "AI packages in setup.cfg install_requires and extras_require.",
+                    ("setup.cfg",), _detect_setup_cfg),
+    _named_detector("manifest.setup_py", "AI packages in literal install_requires lists of setup.py (never run).",
+                    ("setup.py",), _detect_setup_py),
     _detector("manifest.conda", "AI packages in conda environment files, including their pip section.",
-                     _wants_conda, _detect_conda),
-    _detector("manifest.package_json", "AI packages in package.json dependency sections.",
-                     _named("package.json"), _detect_package_json),
-    _detector("manifest.lockfile", "AI packages pinned in poetry.lock or uv.lock (medium confidence).",
-                     _named("poetry.lock", "uv.lock"), _detect_toml_lock),
-    _detector("manifest.pipfile_lock", "AI packages pinned in Pipfile.lock (medium confidence).",
-                     _named("Pipfile.lock"), _detect_pipfile_lock),
-    _detector("manifest.package_lock", "AI packages pinned in package-lock.json (medium confidence).",
-                     _named("package-lock.json", "npm-shrinkwrap.json"), _detect_package_lock),
+                     _wants_conda, _detect_conda, NameFilter.of(".yml", ".yaml")),
+    _named_detector("manifest.package_json", "AI packages in package.json dependency sections.",
+                    ("package.json",), _detect_package_json),
+    _named_detector("manifest.lockfile", "AI packages pinned in poetry.lock or uv.lock (medium confidence).",
+                    ("poetry.lock", "uv.lock"), _detect_toml_lock),
+    _named_detector("manifest.pipfile_lock", "AI packages pinned in Pipfile.lock (medium confidence).",
+                    ("Pipfile.lock",), _detect_pipfile_lock),
+    _named_detector("manifest.package_lock", "AI packages pinned in package-lock.json (medium confidence).",
+                    ("package-lock.json", "npm-shrinkwrap.json"), _detect_package_lock),
     _detector("manifest.served_model", "Models named on model-server command lines and environments (--model, "
               "--model-id, MODEL_ID) in compose files, Kubernetes manifests and Dockerfiles.",
-              _wants_deployment, _detect_served_models),
+              _wants_deployment, _detect_served_models, DEPLOYMENT_FILES),
 ]

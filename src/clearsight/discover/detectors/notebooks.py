@@ -16,7 +16,7 @@ import json
 from typing import Any
 
 from clearsight.discover.detectors.python_code import PythonContext, python_observations, with_evidence_prefix
-from clearsight.discover.interface import FunctionDetector, Observation, SourceFile
+from clearsight.discover.interface import FunctionDetector, NameFilter, Observation, SourceFile
 from clearsight.discover.relpaths import suffix
 
 DETECTOR_ID = "notebooks"
@@ -80,4 +80,5 @@ NOTEBOOKS = FunctionDetector(
     description="Jupyter notebooks: the Python detector on each code cell, with cell-level locations",
     wants_fn=_wants,
     detect_fn=_detect,
+    names=NameFilter.of(".ipynb"),
 )

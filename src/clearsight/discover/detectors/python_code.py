@@ -32,7 +32,7 @@ from typing import Literal
 from clearsight.core.system import ComponentKind
 from clearsight.discover.catalog import import_names, lookup_import
 from clearsight.discover.folding import nfkc
-from clearsight.discover.interface import Confidence, FunctionDetector, Observation, SourceFile
+from clearsight.discover.interface import Confidence, FunctionDetector, NameFilter, Observation, SourceFile
 from clearsight.discover.python_imports import ascii_stand_in, import_statements
 from clearsight.discover.python_skeleton import skeleton, statements_of
 from clearsight.discover.python_source import parse_python
@@ -885,4 +885,5 @@ PYTHON_CODE = FunctionDetector(
     description="Python source (AST): AI SDK imports, model and dataset IDs, risky model loading",
     wants_fn=_wants,
     detect_fn=_detect,
+    names=NameFilter.of(".py", ".pyw"),
 )
