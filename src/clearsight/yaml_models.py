@@ -14,14 +14,18 @@ from __future__ import annotations
 import difflib
 import re
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
 
 from clearsight.core.errors import InputError
 
-M = TypeVar("M", bound=BaseModel)
+if TYPE_CHECKING:
+    from pydantic import BaseModel, ValidationError
+
+# pydantic is imported where a model is validated, not here: discovery's workers read YAML with parse_yaml and
+# never validate a model, and importing pydantic was a third of what they import before their first file
+M = TypeVar("M", bound="BaseModel")
 MAX_EXPANDED_VALUES = 200_000  # what any document may grow to through aliases...
 EXPANSION_RATIO = 20  # ...and a big one to this many times its written values (an inventory sharing `traits: *std`)
 
@@ -101,6 +105,8 @@ def load_model(text: str, model: type[M], shown: str, *, empty_hint: str, top_le
         raise InputError("the file is empty", path=shown, hint=empty_hint)
     if not isinstance(data, dict):
         raise InputError(f"the top level must be a mapping with {top_level}", path=shown, line=1)
+    from pydantic import ValidationError
+
     try:
         return node, model.model_validate(data)
     except ValidationError as exc:
@@ -322,6 +328,8 @@ def _allowed_keys(root: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
 
 
 def _model_of(annotation: Any) -> type[BaseModel] | None:
+    from pydantic import BaseModel
+
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     for arg in getattr(annotation, "__args__", ()):

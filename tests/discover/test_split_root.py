@@ -11,6 +11,7 @@ import pytest
 from corpus_repos import build_repos
 
 from clearsight.cli.app import main
+from clearsight.discover import chunks
 from clearsight.discover import run as discover_run
 from clearsight.executors import SerialExecutor
 
@@ -32,7 +33,7 @@ def test_one_root_is_split_across_workers_with_the_same_report(
     (repo / "chatbot" / "loop").symlink_to(repo / "chatbot")
     (repo / "rag-app" / ".venv").mkdir()
     serial = _discover(capsys, str(repo))
-    monkeypatch.setattr(discover_run, "CHUNK_FILES", 3)  # many small chunks, so the split is exercised
+    monkeypatch.setattr(chunks, "CHUNK_FILES", 3)  # many small chunks, so the split is exercised
     refs = list(discover_run.walk_paths([repo], skipped=[]))
     parts = _chunks_sent(repo)
     assert len(parts) > 8 and [f for part in parts for f in part.files] == refs
@@ -47,7 +48,7 @@ class _Recording(SerialExecutor):
     """Runs in this process and keeps what it was sent."""
 
     def __init__(self) -> None:
-        self.sent: list[discover_run.ReadChunk] = []
+        self.sent: list[chunks.ReadChunk] = []
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
         items = list(items)
@@ -55,7 +56,7 @@ class _Recording(SerialExecutor):
         return super().map(fn, items)
 
 
-def _chunks_sent(root: Path) -> list[discover_run.ReadChunk]:
+def _chunks_sent(root: Path) -> list[chunks.ReadChunk]:
     recorder = _Recording()
     discover_run.discover_root(discover_run.RootTask(root=root, label="", multi=False), recorder)
     return recorder.sent
@@ -63,7 +64,7 @@ def _chunks_sent(root: Path) -> list[discover_run.ReadChunk]:
 
 def test_chunks_keep_walk_order_and_never_come_out_empty(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The walk hands out chunks as it fills them: none for an empty tree, and no empty one at the end."""
-    monkeypatch.setattr(discover_run, "CHUNK_FILES", 4)
+    monkeypatch.setattr(chunks, "CHUNK_FILES", 4)
     assert _chunks_sent(tmp_path) == []
     for i in range(8):
         (tmp_path / f"f{i}.txt").write_text("x")

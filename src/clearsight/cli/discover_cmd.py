@@ -31,7 +31,7 @@ def discover(
         None, "--repos-file", help="File with one folder per line (# comments and blank lines ignored)."),
 ) -> None:
     """Find AI SDKs, models, model files, datasets, data stores and personal data, grouped into systems."""
-    from clearsight.discover import WORKER_PRELOAD
+    from clearsight.discover import ROOTS_PRELOAD, WORKER_PRELOAD
     from clearsight.discover.interface import is_utf8, printable
     from clearsight.executors import LocalExecutor, executor_from
 
@@ -46,7 +46,7 @@ def discover(
     unnamed = [p for p in paths if not is_utf8(str(p))]
     if unnamed:  # its folder name would name a system, and no report format can encode it
         raise InputError("the path is not valid UTF-8; rename it to scan it", path=printable(str(unnamed[0])))
-    runner = executor_from(executor, jobs, preload=WORKER_PRELOAD)
+    runner = executor_from(executor, jobs, preload=WORKER_PRELOAD if len(paths) == 1 else ROOTS_PRELOAD)
     if isinstance(runner, LocalExecutor):
         runner.start()  # its workers' imports run while this process imports the detectors and walks
 
@@ -67,13 +67,14 @@ def discover(
 
 def _declared(inventory: Path | None, paths: list[Path]) -> dict[str, list[str]]:
     """System ID -> folders, from the inventory (only when one root is searched: folders are relative)."""
-    from clearsight.inventory.loader import INVENTORY_NAMES, load_inventory
+    from clearsight.inventory import INVENTORY_NAMES
 
     if inventory is None:
         if len(paths) != 1 or not any((paths[0] / n).is_file() for n in INVENTORY_NAMES):
             return {}
         inventory = paths[0]
     from clearsight.frameworks.bundle import load_catalogues  # a tenth of a second: only with an inventory
+    from clearsight.inventory.loader import load_inventory
 
     cats = load_catalogues()
     loaded = load_inventory(inventory, known_purposes=cats.eu_ai_act.use_case_ids(),

@@ -6,10 +6,13 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
-from clearsight.core.system import ComponentKind
 from clearsight.discover.interface import Confidence
 from clearsight.yaml_models import parse_yaml
+
+if TYPE_CHECKING:
+    from clearsight.core.system import ComponentKind
 
 
 @dataclass(frozen=True)

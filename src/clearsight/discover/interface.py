@@ -12,10 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
-from clearsight.core.system import ComponentKind
 from clearsight.discover.text_gates import Gates
+
+if TYPE_CHECKING:
+    from clearsight.core.system import ComponentKind
 
 Confidence = Literal["high", "medium", "low"]
 

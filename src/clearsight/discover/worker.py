@@ -2,10 +2,12 @@
 
 Workers forked from one server that imported this inherit both, so the database of gate words
 (:mod:`~clearsight.discover.text_gates`) is built or read from its cache once per run, not once per worker.
+Nothing here imports pydantic (a tenth of a second): a worker splitting one root only reads and detects.
+Workers that search whole roots (several roots) also group, and preload :data:`~clearsight.discover.ROOTS_PRELOAD`.
 """
 
+from clearsight.discover import chunks as _chunks  # noqa: F401  (the task function the workers are sent)
 from clearsight.discover import registry as _registry  # noqa: F401  (the detectors, for the workers)
-from clearsight.discover import run as _run  # noqa: F401  (the task functions the workers are sent)
 from clearsight.discover.text_gates import available
 
 available()

@@ -14,9 +14,9 @@ from clearsight.core.base import SourceLocation
 from clearsight.core.errors import InputError
 from clearsight.core.inventory import Inventory
 from clearsight.core.system import AISystem, Attestation
+from clearsight.inventory import INVENTORY_NAMES
 from clearsight.yaml_models import line_of, load_model, read_text_file, suggest
 
-INVENTORY_NAMES = ("clearsight.yaml", "clearsight.yml")
 MAX_INVENTORY_BYTES = 64 * 1024 * 1024
 
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import yaml
 
-from clearsight.core.system import ComponentKind
 from clearsight.discover.catalog import lookup_pypi
 from clearsight.discover.interface import (
     DEPLOYMENT_FILES,
@@ -30,6 +29,9 @@ from clearsight.discover.interface import (
 )
 from clearsight.discover.relpaths import base_name
 from clearsight.yaml_models import parse_yaml
+
+if TYPE_CHECKING:
+    from clearsight.core.system import ComponentKind
 
 __all__ = ["CONFIG_DETECTORS", "db_engine"]
 

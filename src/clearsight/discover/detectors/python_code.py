@@ -27,9 +27,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import cache
 from itertools import accumulate
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from clearsight.core.system import ComponentKind
 from clearsight.discover.catalog import import_names, lookup_import
 from clearsight.discover.folding import nfkc
 from clearsight.discover.interface import Confidence, FunctionDetector, NameFilter, Observation, SourceFile
@@ -38,6 +37,9 @@ from clearsight.discover.python_skeleton import skeleton, statements_of
 from clearsight.discover.python_source import parse_python
 from clearsight.discover.relpaths import suffix
 from clearsight.discover.text_gates import Gates, register_folded_later, register_pattern
+
+if TYPE_CHECKING:
+    from clearsight.core.system import ComponentKind
 
 DETECTOR_ID = "python-code"
 RISK_PREFIX = "risky load: "

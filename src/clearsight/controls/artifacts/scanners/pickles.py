@@ -10,11 +10,13 @@ import pickletools
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from clearsight.controls.artifacts.interface import Policy
 from clearsight.controls.artifacts.pickle_reader import c_float_ok, c_int, python_int
-from clearsight.core.evidence import Finding
+
+if TYPE_CHECKING:  # only named here: discovery's model-file sniffer walks opcodes without the report models
+    from clearsight.controls.artifacts.interface import Policy
+    from clearsight.core.evidence import Finding
 
 
 def scan_pickle(stream: BinaryIO, policy: Policy, where: str, *, joblib: bool = False) -> list[Finding]:
