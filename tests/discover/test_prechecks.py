@@ -193,6 +193,11 @@ MISSED_BINDINGS = [
     'import openai\nMODEL = a \\\n= "gpt-4o"\n',
     'import openai\nMODEL = (a).b = "gpt-4o"\n',
     'import openai\nMODEL = (a\n.b) = "gpt-4o"\n',
+    # keywords the visitor reads given a name that is a constant, however it is called
+    'import openai\nNONE = "gpt-4o"\nc = openai.OpenAI()\nc.chat(model=NONE)\n',
+    'import openai\nc = openai.OpenAI()\nc.chat(model_name = \\\n  M)\nM = "claude-3"\n',
+    'import openai\nMODEL = cfg.model = "gpt-4o"\n',
+    'import openai\nMODEL = cfg.\\\nmodel = "gpt-4o"\n',
 ]
 
 
@@ -240,6 +245,19 @@ def test_every_shape_of_a_call_reaches_the_tree(source: str) -> None:
     'import joblib\n"""Load is what the docs call it; load them as shown."""\nfrom sklearn import svm\n',
 ])
 def test_call_words_named_elsewhere_leave_only_the_imports(source: str) -> None:
+    assert possible(source) in ("imports", "nothing")
+    _reported_through_the_check(source)
+
+
+@pytest.mark.parametrize("source", [
+    "import boto3\nclient.call(operation_model=operation_model,\n    context=context)\n",
+    "import boto3\nclass W:\n    def __init__(self, waiter_model):\n        self._model = waiter_model\n",
+    "import boto3\nx = f(model=None, argument_model=None)\ny = g(all_models=False)\n",
+    "import boto3\nself . model = 'gpt-4o'\n",
+])
+def test_names_given_to_other_names_and_attributes_need_no_tree(source: str) -> None:
+    """botocore and awscli pass ``operation_model=operation_model`` thousands of times: none of it can be a
+    model the visitor reports, so such files are read for their imports only."""
     assert possible(source) in ("imports", "nothing")
     _reported_through_the_check(source)
 

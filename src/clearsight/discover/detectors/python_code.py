@@ -596,9 +596,10 @@ def _collect(tree: ast.Module, words: tuple[str, ...] = (), lines: _Lines | None
 
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 _NOT_ASCII = re.compile(r"[^\x00-\x7f]")
-# A name holding "model" given a string or a bare name, as a keyword argument or an assignment (``model="x"``,
-# ``(MODEL) = 'x'``, ``model=MODEL``, ``MODEL = FALLBACK = ...``); line continuations and parentheses may come
-# between. Read on folded text with newlines made "\n" and other characters ASCII (see ``possible``). Each
+# A name holding "model" given a string, as a keyword argument or an assignment (``model="x"``, ``(MODEL) = 'x'``,
+# ``MODEL = FALLBACK = ...``), or a keyword the visitor reads given a bare name (``model=MODEL``, see
+# _GIVEN_NAME); line continuations and parentheses may come between. Read on folded text with newlines made
+# "\n" and other characters ASCII (see ``possible``). Each
 # "model" word is found once (``finditer`` does not overlap) and its tail is matched with quantifiers that never
 # give back. A comment after the "=" counts as a binding without being read past: the comment may hold "model="
 # again, and reading each such word's tail through the same comments made the check quadratic (20,000 lines of
@@ -609,22 +610,39 @@ _VALUE_GAP = r"[\s\\(]*+"
 # attributes, then a subscript read up to the line's next "=" (so a nested one costs no backtracking)
 _TARGET_TAIL = r"(?:[^\S\n]*+\.[^\S\n]*+[a-z_]\w*+)*+(?:\[[^\n=]*+)?"
 _ASSIGNED = re.compile(
-    rf"[\s)]*+=(?!=){_VALUE_GAP}(?:[rubf]{{0,2}}[\"'#]|[a-z_]\w*+{_TARGET_TAIL}[\s)]*+=(?!=)"
-    rf"|[a-z_]\w*+[^\S\n]*+(?:[,)\n;#\\]|$))")
+    rf"[\s)]*+=(?!=){_VALUE_GAP}(?:[rubf]{{0,2}}[\"'#]|[a-z_]\w*+{_TARGET_TAIL}[\s)]*+=(?!=))")
+# A bare name given to a keyword the visitor reads (``model=MODEL``: the name may be a constant); group 1 is it.
+_GIVEN_NAME = re.compile(rf"[\s)]*+=(?!=){_VALUE_GAP}([a-z_]\w*+)[^\S\n]*+(?:[,)\n;#\\]|$)")
+_NOT_CONSTANTS = frozenset({"None", "True", "False"})  # as written: a constant may be called NONE
 # ``MODEL: Annotated[str, Doc(a=1)] = "x"`` (an annotation may hold "=" and span lines): only a module-level
 # statement makes a constant, so a name at the start of a line (or after ";") followed by ":" is enough.
 _ANNOTATED = re.compile(r"[^\S\n]*+\)*+[^\S\n]*+:(?!=)")
 _LOOK = 200  # characters read back to a line's start; a longer line before the name is assumed a statement
 
 
-def _binds_model(folded: str) -> bool:
+def _binds_model(folded: str, written: str | None = None) -> bool:
+    """Whether a name holding "model" may be given a string the visitor reports: a module-level name assigned
+    a string (``MODEL = "x"``, through a chain or an annotation), or a keyword it reads (``model=``,
+    ``model_name=``…) given a string or a name that may be a constant. An attribute (``self.model = x``) is
+    neither, nor is another keyword or a name given a name (``operation_model=operation_model``, which
+    awscli and botocore write thousands of times). ``written``: the text as written, when its offsets are the
+    folded text's (ASCII without carriage returns), to tell ``model=None`` from a constant called ``NONE``."""
     for word in _MODEL_WORD.finditer(folded):
+        start = word.start()
+        while start and (folded[start - 1].isalnum() or folded[start - 1] == "_"):
+            start -= 1
+        before = start
+        while before and folded[before - 1] in " \t":
+            before -= 1
+        if before and folded[before - 1] == ".":
+            continue  # an attribute: no keyword, and no module constant (the visitor keeps names only)
         if _ASSIGNED.match(folded, word.end()):
             return True
+        if folded[start:word.end()] in _MODEL_KWARGS:
+            given = _GIVEN_NAME.match(folded, word.end())
+            if given is not None and (written is None or written[given.start(1):given.end(1)] not in _NOT_CONSTANTS):
+                return True
         if _ANNOTATED.match(folded, word.end()):
-            start = word.start()
-            while start and (folded[start - 1].isalnum() or folded[start - 1] == "_"):
-                start -= 1
             line_start = folded.rfind("\n", max(0, start - _LOOK), start) + 1
             if line_start == 0 and start > _LOOK:
                 return True  # not read back: each "model:" of one long line read it again (quadratic)
@@ -804,7 +822,7 @@ def possible(source: str, gates: Gates | None = None) -> Possible:
         def contains(word: str) -> bool:
             return word in present if word in registered else word in fold()
 
-    if contains("model") and _binds_model(fold()):
+    if contains("model") and _binds_model(fold(), source if source.isascii() and "\r" not in source else None):
         return "anything"
     known: dict[str, bool] = {}
 
