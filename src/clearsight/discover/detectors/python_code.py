@@ -631,10 +631,10 @@ def _binds_model(folded: str, written: str | None = None) -> bool:
         start = word.start()
         while start and (folded[start - 1].isalnum() or folded[start - 1] == "_"):
             start -= 1
-        before = start
-        while before and folded[before - 1] in " \t":
-            before -= 1
-        if before and folded[before - 1] == ".":
+        left = start
+        while left and folded[left - 1] in " \t":
+            left -= 1
+        if left and folded[left - 1] == ".":
             continue  # an attribute: no keyword, and no module constant (the visitor keeps names only)
         if _ASSIGNED.match(folded, word.end()):
             return True
