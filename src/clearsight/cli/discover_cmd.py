@@ -50,6 +50,7 @@ def discover(
     if isinstance(runner, LocalExecutor):
         runner.start()  # its workers' imports run while this process imports the detectors and walks
 
+    from clearsight.cli.lifetime import keep_until_exit
     from clearsight.cli.output import write_outputs
     from clearsight.discover.run import discover as run_discovery
     from clearsight.report.cyclonedx import render_cyclonedx
@@ -57,6 +58,7 @@ def discover(
 
     declared = _declared(inventory, paths)
     report = run_discovery(paths, declared=declared, executor=runner)
+    keep_until_exit(report)  # tens of thousands of observations: the process ends without freeing them one by one
     renderers = {DiscoverFormat.json: render_json, DiscoverFormat.sarif: render_sarif,
                  DiscoverFormat.cyclonedx: render_cyclonedx}
     text = renderers.get(fmt, render_table)(report)
