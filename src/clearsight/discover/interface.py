@@ -26,7 +26,7 @@ Confidence = Literal["high", "medium", "low"]
 class SourceFile:
     """One readable file under a scan root. ``text`` is None for binary files (model files, archives)."""
 
-    path: Path
+    path: str = field(metadata={"doc": "the file as the walk found it (for opening)"})
     rel: str = field(metadata={"doc": "path relative to the scan root, with forward slashes"})
     root: Path
     size: int
