@@ -19,6 +19,8 @@ from pathlib import PurePosixPath
 from clearsight.core.base import SourceLocation
 from clearsight.core.discovery import DataUse
 from clearsight.discover.relpaths import base_name, suffix
+from clearsight.discover.text_gates import any_of
+from clearsight.discover.walk import TextsOnDisk
 
 # Files whose paths do something: code, notebooks, configuration, scripts (not documentation or ignore lists).
 READER_SUFFIXES = frozenset({
@@ -50,14 +52,24 @@ def find_reads(
         by_name.setdefault(PurePosixPath(folder).name, []).append(folder)
     names = sorted(by_name, key=len, reverse=True)
     pattern = re.compile(r"(?:" + "|".join(re.escape(n) for n in names) + r")/")
+    # Files on disk are asked as bytes, all names in one pass, and only those that name one are decoded: the
+    # search was most of a big tree's grouping (a UTF-8 text holds a name exactly where its bytes do)
+    on_disk = texts if isinstance(texts, TextsOnDisk) else None
+    names_one = any_of([(name + "/").encode() for name in names])
     found: dict[str, dict[str, DataUse]] = {}
     for rel in sorted(texts):
         unit = unit_of.get(rel)
         if unit not in wanted or not is_reader(rel):
             continue
-        text = texts[rel]
-        if not any(name + "/" in text for name in names):
-            continue
+        if on_disk is not None:
+            data = on_disk.raw(rel)
+            if not names_one(data):
+                continue
+            text = on_disk.text_of(data)
+        else:
+            text = texts[rel]
+            if not any(name + "/" in text for name in names):
+                continue
         for seen, match in enumerate(pattern.finditer(text)):
             if seen == MAX_MATCHES_PER_FILE:
                 break

@@ -257,19 +257,27 @@ class TextsOnDisk(Mapping[str, str]):
         self._max = max_text_bytes
 
     def __getitem__(self, rel: str) -> str:
+        return self.text_of(self.raw(rel))
+
+    def raw(self, rel: str) -> bytes:
+        """The file's bytes, for a caller that can settle most files without decoding them."""
         if rel not in self._known:
             raise KeyError(rel)
         try:
             # as read_file: a symlink put there since is not followed
             fd = os.open(os.path.join(self._base, rel), _OPEN_FLAGS)
         except OSError:
-            return ""
+            return b""
         try:
-            data = _read(fd, self._max) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
+            return _read(fd, self._max) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
         except OSError:
-            return ""
+            return b""
         finally:
             os.close(fd)
+
+    @staticmethod
+    def text_of(data: bytes) -> str:
+        """What ``self[rel]`` gives for a file of these bytes."""
         return data.decode("utf-8-sig", errors="replace")
 
     def __iter__(self) -> Iterator[str]:
