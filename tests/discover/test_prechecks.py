@@ -198,6 +198,11 @@ MISSED_BINDINGS = [
     'import openai\nc = openai.OpenAI()\nc.chat(model_name = \\\n  M)\nM = "claude-3"\n',
     'import openai\nMODEL = cfg.model = "gpt-4o"\n',
     'import openai\nMODEL = cfg.\\\nmodel = "gpt-4o"\n',
+    # from a review: module-level chains the patterns cannot read, through a bare name
+    'MY_MODEL = a, *b = "gpt-4o"\n',
+    'MY_MODEL = (a, *b) = "gpt-4o"\n',
+    'MY_MODEL = OTHER \\\n    = "gpt-4o"\n',
+    'MY_MODEL \\\n    = cfg.model = "gpt-4o"\n',
 ]
 
 
@@ -253,7 +258,6 @@ def test_call_words_named_elsewhere_leave_only_the_imports(source: str) -> None:
     "import boto3\nclient.call(operation_model=operation_model,\n    context=context)\n",
     "import boto3\nclass W:\n    def __init__(self, waiter_model):\n        self._model = waiter_model\n",
     "import boto3\nx = f(model=None, argument_model=None)\ny = g(all_models=False)\n",
-    "import boto3\nself . model = 'gpt-4o'\n",
 ])
 def test_names_given_to_other_names_and_attributes_need_no_tree(source: str) -> None:
     """botocore and awscli pass ``operation_model=operation_model`` thousands of times: none of it can be a

@@ -325,6 +325,7 @@ GATED_TEXTS = st.lists(st.sampled_from([
 @example("c = sqlite3.connect (p)\n")
 @example("engine = create_engine (url)\n")
 @example("hf_hub_download(repo_id='org/m', revision='0123456789abcdef0123456789abcdef01234567')\n")
+@example("import sqlite3\ndb = sqlite3.connect\x1c('x.db')\n")
 def test_database_and_revision_gates_never_turn_away_what_the_detectors_find(text: str) -> None:
     """The one-pass patterns in front of the database-URL, database-client and pinned-revision checks."""
     from clearsight.discover.detectors.controls import CONTROL_DETECTORS

@@ -199,8 +199,9 @@ def _detect_clients(file: SourceFile) -> list[Observation]:
     if not text or table is None:
         return []
     holds = file.gates.holds
-    if table is _PY_CLIENTS and not (any(map(holds, _PY_CLIENT_GATES))
-                                     and file.gates.may_match("data.db-client-python")):
+    # Python's \s also takes \x1c-\x1f, which Hyperscan's does not: such a text asks the patterns themselves
+    if table is _PY_CLIENTS and not (any(map(holds, _PY_CLIENT_GATES)) and (
+            file.gates.may_match("data.db-client-python") or any(c in text for c in "\x1c\x1d\x1e\x1f"))):
         return []
     patterns = [(engine, pattern) for engine, words, pattern in table if any(map(holds, words))]
     if not any(pattern.search(text) for _, pattern in patterns):

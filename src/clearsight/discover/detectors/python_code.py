@@ -625,20 +625,22 @@ def _binds_model(folded: str, written: str | None = None) -> bool:
     a string (``MODEL = "x"``, through a chain or an annotation), or a keyword it reads (``model=``,
     ``model_name=``…) given a string or a name that may be a constant. An attribute (``self.model = x``) is
     neither, nor is another keyword or a name given a name (``operation_model=operation_model``, which
-    awscli and botocore write thousands of times). ``written``: the text as written, when its offsets are the
-    folded text's (ASCII without carriage returns), to tell ``model=None`` from a constant called ``NONE``."""
+    awscli and botocore write thousands of times) -- except a name that starts its line or follows ";": a
+    module-level chain the patterns cannot read (``MODEL = a, *b = "x"``, ``MODEL = OTHER \\``) starts like
+    that, and still counts. ``written``: the text as written, when its offsets are the folded text's (ASCII
+    without carriage returns), to tell ``model=None`` from a constant called ``NONE``."""
     for word in _MODEL_WORD.finditer(folded):
+        if _ASSIGNED.match(folded, word.end()):
+            return True
         start = word.start()
         while start and (folded[start - 1].isalnum() or folded[start - 1] == "_"):
             start -= 1
         left = start
-        while left and folded[left - 1] in " \t":
+        while left and folded[left - 1] in " \t(":
             left -= 1
         if left and folded[left - 1] == ".":
             continue  # an attribute: no keyword, and no module constant (the visitor keeps names only)
-        if _ASSIGNED.match(folded, word.end()):
-            return True
-        if folded[start:word.end()] in _MODEL_KWARGS:
+        if folded[start:word.end()] in _MODEL_KWARGS or left == 0 or folded[left - 1] in "\n;":
             given = _GIVEN_NAME.match(folded, word.end())
             if given is not None and (written is None or written[given.start(1):given.end(1)] not in _NOT_CONSTANTS):
                 return True
