@@ -43,7 +43,7 @@ DETECTORS: tuple[Detector, ...] = (
 class Dispatch:
     """The detectors worth asking about a file, by its name: those whose :class:`NameFilter` it passes and
     those without one, in registry order. Worked out once per extension (and per name for the few names a
-    filter's prefixes match), so a ``.py`` file asks seven detectors instead of thirty."""
+    filter's prefixes match), so a ``.py`` file asks 8 detectors instead of 33."""
 
     def __init__(self, detectors: Sequence[Detector]) -> None:
         self._detectors = tuple(detectors)
@@ -53,8 +53,10 @@ class Dispatch:
 
     def candidates(self, rel: str) -> tuple[Detector, ...]:
         extension = last_extension(rel)
-        if self._prefixes and base_name(rel).lower().startswith(self._prefixes):
-            return self._pick(extension, base_name(rel).lower())
+        if self._prefixes:
+            name = base_name(rel).lower()
+            if name.startswith(self._prefixes):
+                return self._pick(extension, name)
         found = self._by_extension.get(extension)
         if found is None:
             found = self._by_extension[extension] = self._pick(extension, "")
