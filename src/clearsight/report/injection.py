@@ -13,8 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from clearsight.llm.detect import Detection
-
-_SNIPPET = 70
+from clearsight.report.terminal import snippet
 
 
 @dataclass(frozen=True)
@@ -62,11 +61,3 @@ def render_table(items: Sequence[Screened], *, context: str) -> str:
     flagged = sum(1 for i in items if i.detection.flagged)
     console.print(f"{len(items)} texts screened: {flagged} injection, {len(items) - flagged} benign")
     return buffer.getvalue()
-
-
-def snippet(text: str, limit: int | None = _SNIPPET) -> str:
-    """One printable line: control and invisible characters shown as escapes, so a table cannot be spoofed."""
-    flat = " ".join(text.split())
-    cut = flat if limit is None else flat[:limit]
-    shown = "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in cut)
-    return shown + ("…" if limit is not None and len(flat) > limit else "")

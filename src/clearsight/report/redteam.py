@@ -21,8 +21,8 @@ from rich.text import Text
 from clearsight.core.redteam import ProbeResult, RedTeamReport, Transcript
 from clearsight.report.charts.svg import SEVERITY_COLOURS
 from clearsight.report.html.format import sev_badge
-from clearsight.report.injection import snippet
 from clearsight.report.sarif import LEVEL, SARIF_SCHEMA, SECURITY_SEVERITY
+from clearsight.report.terminal import snippet
 
 ERRORS_LISTED = 10
 

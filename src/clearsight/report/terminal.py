@@ -11,8 +11,16 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from clearsight.report.injection import snippet
+SNIPPET = 70  # characters of a scanned text a table row shows
 
 
 def inert(value: str) -> Text:
     return Text(value if value.isprintable() else snippet(value, limit=None))
+
+
+def snippet(text: str, limit: int | None = SNIPPET) -> str:
+    """One printable line: control and invisible characters shown as escapes, so a table cannot be spoofed."""
+    flat = " ".join(text.split())
+    cut = flat if limit is None else flat[:limit]
+    shown = "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in cut)
+    return shown + ("…" if limit is not None and len(flat) > limit else "")
