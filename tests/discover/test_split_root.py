@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TypeVar
@@ -70,3 +72,41 @@ def test_chunks_keep_walk_order_and_never_come_out_empty(tmp_path: Path, monkeyp
         (tmp_path / f"f{i}.txt").write_text("x")
     parts = _chunks_sent(tmp_path)
     assert [len(part.files) for part in parts] == [4, 4] and [part.first for part in parts] == [0, 4]
+
+
+class _Ordered(SerialExecutor):
+    """Notes when it has been handed everything (a pool sends every item before it waits for results)."""
+
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        taken = []
+        for item in items:
+            self.log.append("sent")
+            taken.append(item)
+        self.log.append("results")
+        return super().map(fn, taken)
+
+
+@pytest.mark.parametrize("roots", [1, 3])
+def test_the_callers_imports_run_once_the_executor_has_every_task(tmp_path: Path, roots: int) -> None:
+    paths = []
+    for i in range(roots):
+        (tmp_path / f"r{i}").mkdir()
+        (tmp_path / f"r{i}" / "app.py").write_text("import openai\n")
+        paths.append(tmp_path / f"r{i}")
+    log: list[str] = []
+    report = discover_run.discover(paths, executor=_Ordered(log), meanwhile=lambda: log.append("meanwhile"))
+    assert log == ["sent"] * roots + ["meanwhile", "results"]  # once, after the last task, before any result
+    assert len(report.systems) == roots
+    report = discover_run.discover(paths)  # the hook is optional, and the serial run still groups
+    assert len(report.systems) == roots
+
+
+def test_walking_one_root_needs_no_report_models() -> None:
+    """The report models (pydantic) are imported after the walk handed out its files, not before it starts."""
+    code = ("import sys, clearsight.discover.run, clearsight.cli.discover_cmd; "
+            "print('clearsight.core.discovery' in sys.modules, 'clearsight.report.discovery' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]

@@ -51,20 +51,28 @@ def discover(
         runner.start()  # its workers' imports run while this process imports the detectors and walks
 
     from clearsight.cli.lifetime import keep_until_exit
-    from clearsight.cli.output import write_outputs
     from clearsight.discover.run import discover as run_discovery
+
+    declared = _declared(inventory, paths)
+    report = run_discovery(paths, declared=declared, executor=runner, meanwhile=_import_renderers)
+    keep_until_exit(report)  # tens of thousands of observations: the process ends without freeing them one by one
+    from clearsight.cli.output import write_outputs
     from clearsight.report.cyclonedx import render_cyclonedx
     from clearsight.report.discovery import render_json, render_sarif, render_table
 
-    declared = _declared(inventory, paths)
-    report = run_discovery(paths, declared=declared, executor=runner)
-    keep_until_exit(report)  # tens of thousands of observations: the process ends without freeing them one by one
     renderers = {DiscoverFormat.json: render_json, DiscoverFormat.sarif: render_sarif,
                  DiscoverFormat.cyclonedx: render_cyclonedx}
     text = renderers.get(fmt, render_table)(report)
     write_outputs({output: text})
     if fail_on_shadow and any(not s.declared for s in report.systems):
         raise typer.Exit(1)
+
+
+def _import_renderers() -> None:
+    """Imported while the workers scan (discovery calls this once they have every file), not before the walk."""
+    import clearsight.cli.output
+    import clearsight.report.cyclonedx
+    import clearsight.report.discovery  # noqa: F401
 
 
 def _declared(inventory: Path | None, paths: list[Path]) -> dict[str, list[str]]:

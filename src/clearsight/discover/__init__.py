@@ -8,4 +8,4 @@ observations into components and components into systems. Nothing here imports o
 # or BLAS threads, so workers may be forked from one process that imported it once.
 WORKER_PRELOAD = ("clearsight.discover.worker",)
 # Workers given whole roots (several roots) also group what they found: the report models as well.
-ROOTS_PRELOAD = (*WORKER_PRELOAD, "clearsight.discover.run")
+ROOTS_PRELOAD = (*WORKER_PRELOAD, "clearsight.discover.run", "clearsight.discover.grouping")

@@ -7,25 +7,29 @@ The work for one root (walk, detectors, grouping) is :func:`discover_root`, a to
 argument and result pickle, so an executor (serial, a process pool, a Dask cluster) can run roots anywhere;
 results are merged in root order, so the report is the same whatever the executor. A single root is split
 the other way: it is walked here and its files go to the executor in contiguous chunks for the detectors
-(:func:`detect_chunk`), so one repository uses every worker too; observations come back in walk order.
+(:func:`~clearsight.discover.chunks.read_and_detect`), so one repository uses every worker too; observations
+come back in walk order.
+
+Once everything is handed out, this process imports what it needs afterwards (the report models, and what the
+caller names as ``meanwhile``, such as its renderers) while the workers scan: imported first, they held back the
+walk and the workers' first files; imported after, they were time nobody else could use.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from clearsight.core.discovery import DiscoveredSystem, DiscoveryReport, SkippedFile
 from clearsight.discover import chunks
 from clearsight.discover.chunks import ReadChunk, read_and_detect
-from clearsight.discover.grouping import group, merge
 from clearsight.discover.interface import Observation
 from clearsight.discover.walk import FileRef, Skipped, TextsOnDisk, walk_paths
 from clearsight.executors import SerialExecutor
 
 if TYPE_CHECKING:
+    from clearsight.core.discovery import DiscoveredSystem, DiscoveryReport, SkippedFile
     from clearsight.discover.registry import DetectorError
     from clearsight.executors import Executor
 
@@ -50,7 +54,8 @@ class RootResult:
     files_read: int = field(default=0)
 
 
-def discover_root(task: RootTask, detect_on: Executor | None = None) -> RootResult:
+def discover_root(task: RootTask, detect_on: Executor | None = None,
+                  meanwhile: Callable[[], object] | None = None) -> RootResult:
     """Walk one root, run every detector (on ``detect_on`` in chunks, if given) and group the observations.
 
     Only paths are kept: files are read and scanned one after the other (by the workers, with an executor),
@@ -75,6 +80,7 @@ def discover_root(task: RootTask, detect_on: Executor | None = None) -> RootResu
         placed.extend((walked_so_far, 0, record) for record in traversal[len(placed):])
         if refs:
             yield ReadChunk(first=first, files=tuple(refs))
+        _prepare(meanwhile)  # a pool asks for the next chunk as soon as it has sent the last
 
     errors: list[DetectorError] = []
     rels: list[str] = []
@@ -89,6 +95,9 @@ def discover_root(task: RootTask, detect_on: Executor | None = None) -> RootResu
             rels.append(rel)
             if is_text:
                 text_rels.append(rel)
+    from clearsight.core.discovery import SkippedFile
+    from clearsight.discover.grouping import group
+
     found = [record for _, _, record in sorted(placed, key=lambda item: (item[0], item[1]))]
     declared = {k: list(v) for k, v in task.declared} if not task.multi else None
     systems = group(observations, rels, root_name=task.root.resolve().name, declared=declared,
@@ -107,8 +116,12 @@ def discover_root(task: RootTask, detect_on: Executor | None = None) -> RootResu
 
 def discover(
     paths: Sequence[Path], *, declared: Mapping[str, Sequence[str]] | None = None,
-    executor: Executor | None = None,
+    executor: Executor | None = None, meanwhile: Callable[[], object] | None = None,
 ) -> DiscoveryReport:
+    """``meanwhile``: called once, when the executor has every task (see the module's docstring)."""
+    from clearsight.core.discovery import DiscoveryReport
+    from clearsight.discover.grouping import merge
+
     multi = len(paths) != 1
     frozen = tuple((k, tuple(v)) for k, v in (declared or {}).items())
     labels = _labels([Path(p) for p in paths])
@@ -116,9 +129,9 @@ def discover(
              for p, label in zip(paths, labels, strict=True)]
     runner = executor or SerialExecutor()
     if len(tasks) == 1 and not isinstance(runner, SerialExecutor):
-        results = [discover_root(tasks[0], runner)]
+        results = [discover_root(tasks[0], runner, meanwhile)]
     else:
-        results = runner.map(discover_root, tasks)
+        results = runner.map(discover_root, _ThenCall(tasks, lambda: _prepare(meanwhile)))
     systems: list[DiscoveredSystem] = []
     everything: list[Observation] = []
     skipped: list[SkippedFile] = []
@@ -130,6 +143,31 @@ def discover(
         roots=[str(p) for p in paths], systems=systems, components=merge(everything), skipped=skipped,
         files_read=sum(r.files_read for r in results),
     )
+
+
+def _prepare(meanwhile: Callable[[], object] | None) -> None:
+    import clearsight.discover.grouping  # noqa: F401  (the report models)
+
+    if meanwhile is not None:
+        meanwhile()
+
+
+class _ThenCall(Sequence[RootTask]):
+    """The tasks, and a call as soon as the last one is taken (a pool takes them all before it waits)."""
+
+    def __init__(self, tasks: Sequence[RootTask], then: Callable[[], object]) -> None:
+        self._tasks = tasks
+        self._then = then
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def __getitem__(self, index: int) -> RootTask:  # type: ignore[override]  # never sliced
+        return self._tasks[index]
+
+    def __iter__(self) -> Iterator[RootTask]:
+        yield from self._tasks
+        self._then()
 
 
 def _labels(roots: Sequence[Path]) -> list[str]:
