@@ -31,15 +31,20 @@ from clearsight.discover.python_imports import ascii_stand_in
 
 # Comments, the four kinds of string literal (a prefix never changes where one ends; one left open runs to the
 # end of its line, or of the text for a triple quote), brackets, line continuations and newlines.
-_TOKEN = re.compile(
+_TOKENS = (
     r"#[^\n]*+"
     r"|'''[^'\\]*+(?:(?:\\.|'(?!''))[^'\\]*+)*+(?:''')?"
     r'|"""[^"\\]*+(?:(?:\\.|"(?!""))[^"\\]*+)*+(?:""")?'
     r"|'[^'\\\n]*+(?:\\.[^'\\\n]*+)*+'?"
     r'|"[^"\\\n]*+(?:\\.[^"\\\n]*+)*+"?'
-    r"|[()\[\]{}\n]|\\\n",
-    re.DOTALL,
+    r"|[()\[\]{}\n]|\\\n"
 )
+_TOKEN = re.compile(_TOKENS, re.DOTALL)
+# The same tokens, each after the run of characters that cannot start one, skipped in one step: the engine
+# otherwise tried every alternative at every character of the text (0.16 -> 0.10 s over the 8 MB of a big tree's
+# cut modules). Every character the run stops at starts a token (a backslash without a newline is one of its
+# own, ignored) and at the end of the text the group is empty: no start is ever retried, so it stays linear.
+_NEXT_TOKEN = re.compile(r"[^#'\"()\[\]{}\n\\]*+(" + _TOKENS + r"|\\|\Z)", re.DOTALL)
 # From Python 3.12 (PEP 701) a replacement field of an f-string may hold strings in the same quotes
 # (``f"{d["k"]}"``), which the pattern above ends too early; such texts are declined (see _fields_closed).
 _NESTED_QUOTES = sys.version_info >= (3, 12)
@@ -69,7 +74,9 @@ def logical_lines(source: str) -> list[tuple[int, int]] | None:
     spans: list[tuple[int, int]] = []
     depth = 0
     line = start = 1
-    for token in _TOKEN.findall(source):
+    for token in _NEXT_TOKEN.findall(source):
+        if not token:
+            continue
         head = token[0]
         if head == "\n":
             if depth == 0:
@@ -83,7 +90,7 @@ def logical_lines(source: str) -> list[tuple[int, int]] | None:
             if depth < 0:
                 return None
         elif head == "\\":
-            line += 1
+            line += len(token) - 1  # a line continuation, or a stray backslash (no line)
         elif head != "#":
             line += token.count("\n")
     if depth or (_NESTED_QUOTES and not _fields_closed(source)):
