@@ -104,9 +104,31 @@ def test_the_callers_imports_run_once_the_executor_has_every_task(tmp_path: Path
     assert len(report.systems) == roots
 
 
-def test_walking_one_root_needs_no_report_models() -> None:
-    """The report models (pydantic) are imported after the walk handed out its files, not before it starts."""
-    code = ("import sys, clearsight.discover.run, clearsight.cli.discover_cmd; "
-            "print('clearsight.core.discovery' in sys.modules, 'clearsight.report.discovery' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+_FIRST_FILES = """
+import sys
+from pathlib import Path
+from clearsight.discover.run import discover
+from clearsight.executors import SerialExecutor
+
+class Noting(SerialExecutor):
+    def map(self, fn, items):
+        taken = []
+        for item in items:
+            if not taken:  # what this process had imported when the first files went out
+                print('clearsight.core.discovery' in sys.modules, 'clearsight.report.discovery' in sys.modules)
+            taken.append(item)
+        return super().map(fn, taken)
+
+discover([Path(sys.argv[1])], executor=Noting())
+"""
+
+
+def test_the_first_files_go_out_before_the_report_models_are_imported(tmp_path: Path) -> None:
+    """The report models (pydantic) and renderers are imported once the walk handed out its files."""
+    (tmp_path / "app.py").write_text("import openai\n")
+    out = subprocess.run([sys.executable, "-c", _FIRST_FILES, str(tmp_path)], capture_output=True, text=True,
+                         check=True).stdout
     assert out.split() == ["False", "False"]
+    code = "import sys, clearsight.cli.discover_cmd; print('clearsight.core.discovery' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.split() == ["False"]

@@ -119,9 +119,6 @@ def discover(
     executor: Executor | None = None, meanwhile: Callable[[], object] | None = None,
 ) -> DiscoveryReport:
     """``meanwhile``: called once, when the executor has every task (see the module's docstring)."""
-    from clearsight.core.discovery import DiscoveryReport
-    from clearsight.discover.grouping import merge
-
     multi = len(paths) != 1
     frozen = tuple((k, tuple(v)) for k, v in (declared or {}).items())
     labels = _labels([Path(p) for p in paths])
@@ -132,6 +129,9 @@ def discover(
         results = [discover_root(tasks[0], runner, meanwhile)]
     else:
         results = runner.map(discover_root, _ThenCall(tasks, lambda: _prepare(meanwhile)))
+    from clearsight.core.discovery import DiscoveryReport
+    from clearsight.discover.grouping import merge
+
     systems: list[DiscoveredSystem] = []
     everything: list[Observation] = []
     skipped: list[SkippedFile] = []
