@@ -13,9 +13,13 @@ Everything is prepared outside the repository, under ``--work`` (default /tmp/cl
            default (``__pycache__``, ``build``, ``dist``, ``.git``, ``node_modules``...) are left out of the copy and
            symlinks are copied as files, so every tool sees the same files: the count quoted is the number of
            regular files in the tree (``os.walk``), which equals the files Clearsight's walker yields.
-  timings  wall clock of one CLI invocation per tool (median of ``--runs``), output to a file in WORK:
-           Clearsight serial on the tree; ``--jobs 2`` on the tree (jobs parallelise across roots, so one root gets
-           no speed-up); the tree's top-level folders as separate PATHs serially and with ``--jobs 2``;
+  bytecode ``python -m compileall`` over the installed package first, as ``pip install`` does: an editable install
+           run with ``PYTHONDONTWRITEBYTECODE`` set (as on some of these machines) otherwise compiles every module
+           from source on every start, in the command and in its workers (~0.1 s of a run's start-up).
+  timings  wall clock of one CLI invocation per tool (median of ``--runs``), output to a file in WORK. The runs are
+           interleaved (round 1 runs every tool once, then round 2...), so the host's drift over the minutes of
+           a run hits every tool alike. Clearsight serial on the tree; ``--jobs 2`` on the tree (its files split
+           across two workers); the tree's top-level folders as separate PATHs serially and with ``--jobs 2``;
            cdxgen ``-t ai --profile ml`` with dependency installs and licence fetching off; ai-bom ``scan --deep``.
 The ratio quoted is Clearsight files/s over cdxgen files/s. Target (issue #4): >= 2x cdxgen on 2 cores.
 """
@@ -154,19 +158,34 @@ def clearsight_cmd() -> list[str]:
     return [exe] if exe else [sys.executable, "-m", "clearsight"]
 
 
-def time_tool(label: str, cmd: list[str], runs: int, env: dict[str, str] | None = None,
-              cwd: Path | None = None, ok_codes: tuple[int, ...] = (0,)) -> dict[str, Any]:
-    times: list[float] = []
-    note = ""
+def compile_bytecode() -> None:
+    """What ``pip install`` does for a user: cache every module's bytecode (see the module docstring)."""
+    import clearsight
+
+    package = Path(clearsight.__file__).resolve().parent
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(package)], check=True)
+    log(f"bytecode compiled under {package}")
+
+
+def tool(label: str, cmd: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+    return {"label": label, "cmd": cmd, "env": env, "times": [], "median": None, "note": ""}
+
+
+def time_rounds(tools: list[dict[str, Any]], runs: int) -> None:
+    """``runs`` rounds, each running every tool once (a tool that failed is not run again); medians per tool."""
     for i in range(runs):
-        rc, secs, out = run(cmd, timeout=RUN_TIMEOUT, env=env, cwd=cwd)
-        log(f"{label} run {i + 1}: rc={rc} {secs:.2f} s")
-        if rc not in ok_codes:
-            note = f"rc={rc}: {out.strip()[-400:]}"
-            break
-        times.append(secs)
-    return {"label": label, "cmd": cmd, "times": times, "median": statistics.median(times) if times else None,
-            "note": note}
+        for entry in tools:
+            if entry["note"]:
+                continue
+            rc, secs, out = run(entry["cmd"], timeout=RUN_TIMEOUT, env=entry["env"])
+            log(f"{entry['label']} run {i + 1}: rc={rc} {secs:.2f} s")
+            if rc != 0:
+                entry["note"] = f"rc={rc}: {out.strip()[-400:]}"
+                continue
+            entry["times"].append(secs)
+    for entry in tools:
+        entry["median"] = statistics.median(entry["times"]) if entry["times"] else None
+        entry.pop("env")
 
 
 def short(cmd: list[str], work: Path) -> str:
@@ -197,39 +216,38 @@ def main() -> int:
     nfiles = count_files(tree)
     log(f"tree {tree}: {nfiles} files in {len(parts)} top-level folders")
 
+    compile_bytecode()
     cs = clearsight_cmd()
     split = [str(tree / p) for p in parts]
-    results = [
-        time_tool("Clearsight, 1 root, serial",
-                  [*cs, "discover", str(tree), "--format", "json", "-o", str(out / "cs1.json")], args.runs),
-    ]
+    results = [tool("Clearsight, 1 root, serial",
+                    [*cs, "discover", str(tree), "--format", "json", "-o", str(out / "cs1.json")])]
     if not args.quick:
-        results.append(time_tool("Clearsight, 1 root, --jobs 2",
-                  [*cs, "discover", str(tree), "--format", "json", "-o", str(out / "cs2.json"), "--jobs", "2"],
-                  args.runs))
-        results.append(time_tool(f"Clearsight, {len(parts)} roots, serial",
-                  [*cs, "discover", *split, "--format", "json", "-o", str(out / "cs3.json")], args.runs))
-    results += [
-        time_tool(f"Clearsight, {len(parts)} roots, --jobs 2",
-                  [*cs, "discover", *split, "--format", "json", "-o", str(out / "cs4.json"), "--jobs", "2"],
-                  args.runs),
-    ]
+        results.append(tool("Clearsight, 1 root, --jobs 2",
+                            [*cs, "discover", str(tree), "--format", "json", "-o", str(out / "cs2.json"),
+                             "--jobs", "2"]))
+        results.append(tool(f"Clearsight, {len(parts)} roots, serial",
+                            [*cs, "discover", *split, "--format", "json", "-o", str(out / "cs3.json")]))
+    results.append(tool(f"Clearsight, {len(parts)} roots, --jobs 2",
+                        [*cs, "discover", *split, "--format", "json", "-o", str(out / "cs4.json"), "--jobs", "2"]))
+    anchors: list[dict[str, Any]] = []
     if cdx["available"]:
         env = dict(os.environ, FETCH_LICENSE="false", CDXGEN_TELEMETRY="false", CDXGEN_NO_BANNER="true",
                    NODE_NO_WARNINGS="1")
-        results.append(time_tool(
-            f"cdxgen {cdx['version']}",
-            [cdx["exe"], "-t", "ai", "--profile", "ml", "--no-install-deps", "-o", str(out / "cdxgen.json"),
-             str(tree)], args.runs, env=env))
-    else:
+        anchors.append(tool(f"cdxgen {cdx['version']}",
+                            [cdx["exe"], "-t", "ai", "--profile", "ml", "--no-install-deps", "-o",
+                             str(out / "cdxgen.json"), str(tree)], env))
+    time_rounds(results + anchors, args.runs)
+    results += anchors
+    if not cdx["available"]:
         results.append({"label": "cdxgen", "cmd": [], "times": [], "median": None,
                         "note": f"not available: {cdx['why']}"})
     if aib["available"]:
         env = dict(os.environ, AI_BOM_TELEMETRY="false")
-        results.append(time_tool(
-            f"ai-bom {aib['version']}",
-            [aib["exe"], "scan", str(tree), "--deep", "--format", "json", "-o", str(out / "aibom.json"),
-             "--quiet", "--no-telemetry"], args.aibom_runs or args.runs, env=env))
+        slow = [tool(f"ai-bom {aib['version']}",
+                     [aib["exe"], "scan", str(tree), "--deep", "--format", "json", "-o", str(out / "aibom.json"),
+                      "--quiet", "--no-telemetry"], env)]
+        time_rounds(slow, args.aibom_runs or args.runs)  # minutes a run: after the others, not between them
+        results += slow
     else:
         results.append({"label": "ai-bom", "cmd": [], "times": [], "median": None,
                         "note": f"not available: {aib['why']}"})
