@@ -125,6 +125,48 @@ def test_the_gate_never_misses_a_name_the_detector_would_classify(parts: list[st
         assert Gates(text).may_match("pii-field"), name
 
 
+FOREIGN = ["\u00e9", "\u00ef", "\u212a", "\u00a0", "\u3000", "\u2014", "\u0301", "\u017f"]
+LINE_PARTS = st.sampled_from(["    ", "\t", " ", "email", "user", "Email", "_", "ip", "x1", ":", " str", "=", " = ",
+                              "Column(", "db.Column(", "models.", "CharField(", "Field(", "fields.", "mapped_column(",
+                              "\x1c", "\x0b", "\r", "#", "'", *FOREIGN])
+
+
+def _fields_found(text: str) -> bool:
+    """What the detector would report without any gate: a classified name among its candidates."""
+    return any(map(classify_field, _field_names(text)))
+
+
+@settings(max_examples=3000, deadline=None)
+@given(lines=st.lists(st.lists(LINE_PARTS, max_size=8).map("".join), min_size=1, max_size=4))
+@example(lines=["class A:", "    na\u00efve_email: str"])
+@example(lines=["class A:", "    email = Column\u00a0(String)"])
+@example(lines=["class A:", "    email = models.\u00c4Field()"])
+@example(lines=["class A:", "    email =\x1cColumn(String)"])
+@example(lines=["\u00e9", "    email: str"])
+def test_a_text_with_a_field_is_never_turned_away(lines: list[str]) -> None:
+    """Lines of names, tails, spaces and characters that are not ASCII, in any mix: wherever the detector's own
+    patterns find a personal-data field, the gate may not say there is none, for ASCII texts and others."""
+    text = "\n".join(lines) + "\n"
+    if not _fields_found(text):
+        return
+    gates = Gates(text)
+    assert gates.may_match("pii-field"), text
+    assert not gates.nowhere("pii-field"), text
+
+
+def test_texts_with_an_accent_in_a_docstring_are_settled_by_the_pass() -> None:
+    """Why the gate reads texts that are not ASCII: a big module with a dash in a docstring needs no reading."""
+    text = '"""Fitting \u2014 see Gauss (1809)."""\n\ndef f(x):\n    ip = x.address\n    return ip\n'
+    assert not _fields_found(text)
+    assert Gates(text).nowhere("pii-field")
+
+
+def test_nowhere_needs_the_library(engine: str) -> None:
+    gates = Gates("\u00e9\nplain text\n")
+    assert gates.nowhere("pii-field") is (engine == "hyperscan")
+    assert not gates.nowhere("no such pattern")
+
+
 def test_the_gate_turns_away_ordinary_code(engine: str) -> None:
     """Most Python never names personal data: the gate must say so for most of a sample of the standard
     library (the check would be worth nothing if it let every file through)."""

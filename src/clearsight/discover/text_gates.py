@@ -18,6 +18,8 @@ registered is still answered, by a plain search. Three kinds of question:
 - :meth:`Gates.may_match` — False only when a registered pattern (:func:`register_pattern`) certainly does not
   match; True without the library or for texts that are not ASCII (for a pattern registered ``folded=True``:
   texts ``folded_found`` answers for). For gates whose exact test is slower Python.
+- :meth:`Gates.nowhere` — the pass's own answer for a pattern, for any text: a caller that knows which of its
+  lines holding characters that are not ASCII could matter asks a second pattern about those.
 """
 
 from __future__ import annotations
@@ -405,3 +407,12 @@ class Gates:
         scan = self._scanned()
         entry = _patterns.get(name)
         return True if scan is None or entry is None else entry[0] in scan[1]
+
+    def nowhere(self, name: str) -> bool:
+        """True only when the registered pattern ``name`` matches nowhere in the text's UTF-8 bytes, whatever
+        the text holds; False without the library. For a pattern that keeps to one line, a text that is not
+        ASCII then has no ASCII line it matches: what the caller knows of its lines with other characters
+        (a second pattern, say) settles the rest."""
+        scan = self._scanned()
+        entry = _patterns.get(name)
+        return scan is not None and entry is not None and entry[0] not in scan[1]

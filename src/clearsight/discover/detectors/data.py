@@ -86,14 +86,16 @@ def _wants_url(rel: str) -> bool:
     return _ext(rel) in _URL_EXTS or base in {"dockerfile", "containerfile"} or base.startswith("dockerfile.")
 
 
-# Most files hold "://" only in web links: one pass (text_gates) settles them without a look at each.
+# Most files hold "://" only in web links, and most others none at all: one pass (text_gates) settles both
+# without a look at each (searching every text for "://" was most of this detector's time).
+register_words(("://",))
 register_pattern("data.database-url", rf"(?i)(?:{_SCHEME_NAMES})(?:\+[a-z0-9_]+)?://",
                  example="postgresql+psycopg://db/x")
 
 
 def _detect_urls(file: SourceFile) -> list[Observation]:
     text = file.text
-    if not text or "://" not in text or not file.gates.may_match("data.database-url"):
+    if not text or not file.gates.holds("://") or not file.gates.may_match("data.database-url"):
         return []
     found: list[Observation] = []
     lines = LineCounter(text)
@@ -405,7 +407,8 @@ def _field_gate() -> str:
     phrase's first word begins the name, follows "_", or is written with a capital after a lower-case letter or
     digit, or with a capital and then a lower-case letter after another capital; each later word follows "_" or
     starts with a capital; and the last is followed by the name's end, "_" or a capital. Letters the rules do
-    not fix may be in any case.
+    not fix may be in any case. After the name comes ``_FIELD_TAIL``, as in ``_field_names``. The pattern
+    answers for the whole text, ASCII or not: see the last two alternatives.
     """
     def caseless(word: str) -> str:
         return f"(?i:{word})"
@@ -425,19 +428,31 @@ def _field_gate() -> str:
         return "|".join(written)
 
     line = r"(?:^|\n)[ \t]+"
-    end = r"(?:[_A-Z][A-Za-z0-9_]*)?[ \t]*[:=]"
+    # then what follows a field's name in the detector's own patterns: ":" or "=" and an ORM call (any "=" let
+    # through every module assigning ``ip = ...`` or ``address = ...``), with every ASCII character Python's
+    # "\s" takes (Hyperscan's leaves out \x1c-\x1f)
+    end = r"(?:[_A-Z][A-Za-z0-9_]*)?" + _FIELD_TAIL.replace(r"[^\S\n]", _SPACE)
+    # Lines holding a character that is not ASCII, where this ASCII reading could miss a field: that character
+    # in the name (``    naïve_email: str``), or after "=" among the ORM call's words and spaces (``= Column\u00a0(``,
+    # ``= models.ÄField(``). Such bytes never occur in an ASCII text, so there the gate is as exact as before;
+    # a text that is not ASCII is settled by the same pass unless one of its lines is such a line (a few
+    # hundred big modules of a tree have an accent or a dash in a docstring, and reading each whole one for
+    # field names was most of this detector's time).
+    foreign = rf"|{line}[A-Za-z0-9_]*[\x80-\xff]|=[A-Za-z0-9_.\t\x0b\x0c\r \x1c-\x1f]*[\x80-\xff]"
     return (rf"{line}(?:[A-Za-z0-9_]*_)?(?:{phrases(caseless)}){end}"
             rf"|{line}[A-Za-z0-9_]*[a-z0-9](?:{phrases(capital)}){end}"
-            rf"|{line}[A-Za-z0-9_]*[A-Z](?:{phrases(capital_then_lower)}){end}")
+            rf"|{line}[A-Za-z0-9_]*[A-Z](?:{phrases(capital_then_lower)}){end}" + foreign)
 
 
+_SPACE = r"[\t\x0b\x0c\r \x1c-\x1f]"  # the ASCII characters of Python's "\s" but the newline
 register_pattern("pii-field", _field_gate(), example="class User:\n    email: str\n")
 
 
 def _detect_python_fields(file: SourceFile) -> list[Observation]:
     text = file.text
-    if not text or ":" not in text or not file.gates.may_match("pii-field"):
-        return []
+    gates = file.gates
+    if not text or ":" not in text or gates.nowhere("pii-field"):
+        return []  # for a text that is not ASCII too (see _field_gate)
     if not any(map(classify_field, _field_names(text))):
         return []  # one C-level pass names every candidate; most files hold no personal-data name at all
     found: list[Observation] = []
