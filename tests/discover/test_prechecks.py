@@ -277,6 +277,27 @@ def test_the_model_binding_check_is_linear(text: str, level: str) -> None:
     assert possible(text) == level
 
 
+@pytest.mark.parametrize("source", [
+    "import \uff54\uff4f\uff52\uff43\uff48\n",  # a module name in fullwidth letters: Python folds it to torch
+    "import os, \\\n    torch\n",
+    "from openai import (\n    OpenAI,\n)\n",
+    "x = 1; import openai\n",
+    "import os\r\nimport torch\r\n",
+    "import os\rimport torch\r",
+    '"""Import torch first."""\nimport sklearn\n',  # the keyword in prose, capitalised; the import after it
+])
+def test_imports_are_read_from_the_lines_of_the_keyword(source: str) -> None:
+    """The import check folds only the lines holding "import": every way an import is written still counts."""
+    assert possible(source) == "imports"
+    assert _reported_through_the_check(source)
+
+
+def test_package_names_in_prose_or_capitalised_keywords_are_no_imports() -> None:
+    for source in ('"""Import torch first."""\n', "# IMPORT torch\n", "x = 'import torch'.split()\n"):
+        assert python_observations(source, "app.py") == [], source
+        assert possible(source) in ("nothing", "imports")  # a string may hold the keyword: allowed, not required
+
+
 def test_words_in_prose_are_not_imports() -> None:
     prose = '"""Work together with the datasets module; see the inference notes."""\nimport os\n'
     assert not might_observe(prose)

@@ -840,7 +840,11 @@ def possible(source: str, gates: Gates | None = None) -> Possible:
         return "anything"
     if not any(map(contains, _first_parts())) if gates is None else not gates.may_match("python.import-name"):
         return "nothing"
-    imported = set(_IDENTIFIER.findall(" ".join(_import_lines(fold()))))
+    # the lines of the keyword, folded on their own: an import statement says "import" in ASCII (Python has no
+    # other spelling of a keyword), and folding the whole text for them was most of the time spent on files that
+    # name a package but do not import it ("torch" in a comment); the module names on them fold as Python folds
+    lines = _import_lines(fold() if folded_once or "\r" in source else source)
+    imported = set(_IDENTIFIER.findall(ascii_stand_in(nfkc(" ".join(lines)).lower())))
     # the first part is in an import statement already; only ``azure.ai.inference`` and the like need more
     if any(parts[0] in imported and all(map(named, parts[1:])) for parts in import_names()):
         return "imports"
