@@ -97,8 +97,22 @@ def _parsed(cut: list[tuple[str, int]]) -> list[Import]:
     nodes: list[Import | None] = [None] * len(cut)
     batch = [at for at, (written, _) in enumerate(cut) if "__future__" not in written]
     if len(batch) > 1:
+        # each statement on its own line of the file, blank lines between: the parser numbers them as the whole
+        # module would, where moving every node afterwards (ast.increment_lineno) cost a fifth of the reading.
+        # Statements sharing a line (``import a; import b``) are stacked instead and moved.
+        pieces: list[str] = []
+        row = 1
+        for at in batch:
+            written, line = cut[at]
+            gap = line - row if line >= row else -1
+            if gap < 0:
+                break
+            pieces.append("\n" * gap + written)
+            row = line + written.count("\n") + 1
+        padded = len(pieces) == len(batch)
+        text = "\n".join(pieces) if padded else "\n".join(cut[at][0] for at in batch)
         try:
-            body = ast.parse("\n".join(cut[at][0] for at in batch)).body
+            body = ast.parse(text).body
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             body = []
         if len(body) == len(batch):
@@ -106,9 +120,9 @@ def _parsed(cut: list[tuple[str, int]]) -> list[Import]:
             row = 1
             for statement, at in zip(body, batch, strict=True):
                 written, line = cut[at]
-                if statement.lineno != row or not isinstance(statement, Import):
+                if statement.lineno != (line if padded else row) or not isinstance(statement, Import):
                     break
-                placed.append((at, ast.increment_lineno(statement, line - row)))
+                placed.append((at, statement if padded else ast.increment_lineno(statement, line - row)))
                 row += written.count("\n") + 1
             else:
                 for at, statement in placed:
