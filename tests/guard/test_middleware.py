@@ -242,3 +242,53 @@ def test_a_guard_loads_sqlalchemy_httpx_and_numpy_only_for_the_features_that_nee
         assert result["loaded"] == []
         lines = (tmp_path / "audit.jsonl").read_text().splitlines()
         assert len(lines) == 1 and json.loads(lines[0])["status"] == 200
+
+
+def test_a_server_with_lifespan_keeps_one_body_sweeper_from_start_up_to_shutdown() -> None:
+    """Bodies that arrive with their headers are read before a sweeper started for them would first run, so one
+    started per read ended at once, a task for every request: between a lifespan start-up and its shutdown the
+    same one stays (and still ends at shutdown, leaving no task behind)."""
+    guard = ModelGuard(_app([(b"content-type", b"application/json")]), policy=_policy())
+
+    async def serve() -> tuple[list[Any], Any]:
+        to_guard: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        told: list[str] = []
+
+        async def send(message: dict[str, Any]) -> None:
+            told.append(message["type"])
+
+        server = asyncio.create_task(guard({"type": "lifespan"}, to_guard.get, send))
+        await to_guard.put({"type": "lifespan.startup"})
+        while "lifespan.startup.complete" not in told:
+            await asyncio.sleep(0)
+        sweepers = []
+        for _ in range(5):
+            await _served(guard)
+            await asyncio.sleep(0)  # a sweeper started for the read would run (and end) here
+            sweeper = guard._bodies._sweeper
+            sweepers.append((sweeper, sweeper is not None and not sweeper.done()))
+        await to_guard.put({"type": "lifespan.shutdown"})
+        await server
+        return sweepers, guard._bodies._sweeper
+
+    sweepers, after = asyncio.run(serve())
+    first = sweepers[0][0]
+    assert first is not None and all(s is first and running for s, running in sweepers)
+    assert after is None and first.cancelled()
+
+
+async def _served(guard: ModelGuard) -> int:
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+             "scheme": "http", "path": "/v1/score", "raw_path": b"/v1/score", "query_string": b"",
+             "root_path": "", "headers": [(b"x-api-key", b"k")], "client": ("127.0.0.1", 5555),
+             "server": ("127.0.0.1", 80)}
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b'{"features": [1, 2]}', "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await guard(scope, receive, send)
+    return int(sent[0]["status"])

@@ -13,6 +13,7 @@ JSON answer is buffered so detectors can read the score and hardening can rewrit
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import logging
@@ -136,9 +137,9 @@ class ModelGuard:
             message = await receive()
             seen.add(message["type"])
             if message["type"] == "lifespan.startup":
-                await self.guard.start()
+                await self._start()
             elif message["type"] == "lifespan.shutdown":
-                await self.guard.aclose()
+                await self._close()
             return message
 
         async def told(message: Message) -> None:
@@ -164,15 +165,24 @@ class ModelGuard:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                if not await _lifespan_step(send, "startup", self.guard.start):
+                if not await _lifespan_step(send, "startup", self._start):
                     return
                 if "lifespan.startup.complete" not in seen:  # an app may have said so without being asked
                     seen.add("lifespan.startup.complete")
                     await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                if await _lifespan_step(send, "shutdown", self.guard.aclose):
+                if await _lifespan_step(send, "shutdown", self._close):
                     await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    async def _start(self) -> None:
+        """The server's start-up: the guard, and the body deadlines' sweeper for as long as the server runs."""
+        await self.guard.start()
+        self._bodies.keep()
+
+    async def _close(self) -> None:
+        await self._bodies.stop()
+        await self.guard.aclose()
 
     async def _guarded(self, route: RoutePolicy, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
@@ -309,13 +319,35 @@ class _BodyDeadlines:
     A client that declares a body and stops sending it would otherwise hold its request (and a connection) for
     as long as it likes: uvicorn has no timeout on a request body. A timer per request (``asyncio.timeout``)
     costs ~4 us, a large share of what the guard may cost a request; instead each read is noted with its start,
-    and one sweeper task per event loop cancels the reads that overran, about four times per timeout."""
+    and one sweeper task per event loop cancels the reads that overran, about four times per timeout.
+
+    Left to itself the sweeper ends when no read is in progress, so no task outlives a loop nobody closes
+    properly; but a body that arrives with its headers is read before the sweeper first runs, so that was a new
+    task (and a turn of the event loop) for nearly every request. A server that announces its start-up and
+    shutdown (the ASGI lifespan) keeps one sweeper from the one to the other (:meth:`keep`, :meth:`stop`)."""
 
     def __init__(self, timeout: float) -> None:
         self.timeout = timeout
         self._reading: dict[asyncio.Task[Any], float] = {}
         self._overran: set[asyncio.Task[Any]] = set()
         self._sweeper: asyncio.Task[None] | None = None
+        self._kept = False
+
+    def keep(self) -> None:
+        """Sweep on this event loop until :meth:`stop`, whether reads are in progress or not."""
+        self._kept = True
+        loop = asyncio.get_running_loop()
+        sweeper = self._sweeper
+        if sweeper is None or sweeper.done() or sweeper.get_loop() is not loop:
+            self._sweeper = loop.create_task(self._sweep())
+
+    async def stop(self) -> None:
+        self._kept = False
+        sweeper, self._sweeper = self._sweeper, None
+        if sweeper is not None and not sweeper.done() and sweeper.get_loop() is asyncio.get_running_loop():
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
 
     async def read(self, receive: Receive, headers: Mapping[str, str], limit: int) -> bytes:
         task = asyncio.current_task()
@@ -338,7 +370,7 @@ class _BodyDeadlines:
 
     async def _sweep(self) -> None:
         loop = asyncio.get_running_loop()
-        while self._reading:  # idle, it ends; the next read starts another (no task left behind a closed loop)
+        while self._reading or self._kept:  # idle, it ends unless kept; the next read starts another
             await asyncio.sleep(min(1.0, self.timeout / 4))
             late = time.monotonic() - self.timeout
             for task, started in list(self._reading.items()):
