@@ -30,6 +30,8 @@ from clearsight.discover.detectors.python_code import (
     PythonContext,
     _call_needs,
     _call_words,
+    _first_parts,
+    _short_gate_words,
     _some_call_written,
     _Visitor,
     might_observe,
@@ -296,6 +298,19 @@ def test_package_names_in_prose_or_capitalised_keywords_are_no_imports() -> None
     for source in ('"""Import torch first."""\n', "# IMPORT torch\n", "x = 'import torch'.split()\n"):
         assert python_observations(source, "app.py") == [], source
         assert possible(source) in ("nothing", "imports")  # a string may hold the keyword: allowed, not required
+
+
+def test_the_gate_words_the_pass_skips_are_found_as_identifiers() -> None:
+    """Words of one or two letters are not looked for by the shared pass (they are in nearly every text); the
+    ones every observation may hinge on must be catalogued imports' first parts, which the import-name pattern
+    finds as identifiers, so a file that imports one still reaches the import reader."""
+    assert _short_gate_words() and _short_gate_words() <= _first_parts()
+    for name in sorted(_short_gate_words()):
+        source = f"import {name}\n"
+        gates = SourceFile(path="app.py", rel="app.py", root=Path("."), size=len(source), text=source).gates
+        assert possible(source, gates) == possible(source) == "imports", name
+        prose = f"def main():\n    return 'tests and updates: {name}x'\n"
+        assert possible(prose, _file(prose).gates) == "nothing"
 
 
 def test_words_in_prose_are_not_imports() -> None:
