@@ -9,18 +9,24 @@ from detector_harness import run_on
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from clearsight.discover.detectors.config import db_engine
 from clearsight.discover.detectors.data import (
+    _CLIENT_EXTS,
     _FIELD_START,
+    _JS_CLIENTS,
     _ORM_FIELD,
     _PY_CLIENT_GATES,
     _PY_CLIENTS,
     _PY_FIELD,
     DATA_DETECTORS,
+    _call_in,
+    _detect_clients,
     _field_names,
     _words,
     classify_field,
+    database_urls,
 )
-from clearsight.discover.interface import Observation
+from clearsight.discover.interface import Observation, SourceFile, source_lines
 
 PASSWORD = "s3cr3t-pa55word"
 
@@ -112,6 +118,55 @@ def test_every_database_client_call_passes_the_gate(tmp_path: Path, call: str) -
 def test_no_database_client_call_is_written_without_a_gate_word(text: str) -> None:
     if any(pattern.search(text) for _, _, pattern in _PY_CLIENTS):
         assert any(gate in text for gate in _PY_CLIENT_GATES)
+
+
+CALL_PIECES = [*_CLIENT_CALLS, "x", "_", "é", "ǅ", "\u0663", "²", ".", " ", "\n", "(", "Async", "new ", "{",
+               "database", "}", "createClient({ url: 'redis", "mongoose.connect(", "mysql2.createPool("]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(CALL_PIECES), max_size=8).map("".join))
+def test_client_calls_are_found_as_their_patterns_find_them(text: str) -> None:
+    """The calls are searched for without their leading word boundary, checked by hand: the same leftmost match
+    for every pattern, with letters, digits and "_" of any script before a call's name."""
+    for _, _, pattern in (*_PY_CLIENTS, *_JS_CLIENTS):
+        expected = pattern.search(text)
+        found = _call_in(pattern, text)
+        assert (found.span() if found else None) == (expected.span() if expected else None), (pattern, text)
+
+
+def _clients_line_by_line(text: str, rel: str) -> list[tuple[int, str, str]]:
+    """The database-client reading as it was, every line searched with every pattern: the reference."""
+    table = _CLIENT_EXTS[rel.rsplit(".", 1)[-1]]
+    comment = "#" if table is _PY_CLIENTS else "//"
+    found = []
+    for number, line in enumerate(source_lines(text), start=1):
+        code = line.split(comment, 1)[0] if comment == "#" else line
+        if line.lstrip().startswith(comment):
+            continue
+        for engine, _, pattern in table:
+            match = pattern.search(code)
+            if match is not None:
+                url = next(database_urls(code, match.end()), None) if engine == "sqlalchemy" else None
+                name = (db_engine(url.group("scheme")) or "sqlalchemy") if url else engine
+                found.append((number, name, match.group(0).strip()[:60]))
+    return found
+
+
+CLIENT_PIECES = ["import sqlite3\n", "c = sqlite3.connect(", "sqlite3.connect\n(p)", "db)\n", "# sqlite3.connect(x)\n",
+                 "e = create_engine(\"postgresql://u@h/db\")\n", "create_engine  # x\n", "redis.Redis(", "\r\n",
+                 "new Pool({\n", "  database: 'x',\n", "})\n", "new Client({ database })\n", "// new Pool({ database\n",
+                 "mongoose.connect(", "x", "é", "\n", " ", "psycopg2.connect(", "boto3.client(\n  'dynamodb')\n"]
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(st.sampled_from(CLIENT_PIECES), max_size=14).map("".join), st.sampled_from(["app.py", "app.js"]))
+def test_database_clients_are_read_from_the_lines_a_search_of_the_whole_text_touches(text: str, rel: str) -> None:
+    """Only lines a match over the whole text touches are read one by one; what they give must be what reading
+    every line gave, in the same order, also where a match runs over several lines (JavaScript's braces)."""
+    file = SourceFile(path=rel, rel=rel, root=Path("."), size=len(text), text=text)
+    got = [(o.line, o.name, o.evidence.removesuffix("…")) for o in _detect_clients(file)]
+    assert got == _clients_line_by_line(text, rel)
 
 
 def test_database_urls_strip_credentials(tmp_path: Path) -> None:
