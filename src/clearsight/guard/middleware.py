@@ -336,10 +336,7 @@ class _BodyDeadlines:
     def keep(self) -> None:
         """Sweep on this event loop until :meth:`stop`, whether reads are in progress or not."""
         self._kept = True
-        loop = asyncio.get_running_loop()
-        sweeper = self._sweeper
-        if sweeper is None or sweeper.done() or sweeper.get_loop() is not loop:
-            self._sweeper = loop.create_task(self._sweep())
+        self._sweeping(asyncio.get_running_loop())
 
     async def stop(self) -> None:
         self._kept = False
@@ -353,9 +350,7 @@ class _BodyDeadlines:
         task = asyncio.current_task()
         if task is None:  # not run by a task (a bare coroutine driven by hand): nothing to cancel it by
             return await _read_body(receive, headers, limit)
-        sweeper = self._sweeper
-        if sweeper is None or sweeper.done() or sweeper.get_loop() is not task.get_loop():
-            self._sweeper = task.get_loop().create_task(self._sweep())
+        self._sweeping(task.get_loop())
         self._reading[task] = time.monotonic()
         try:
             return await _read_body(receive, headers, limit)
@@ -367,6 +362,12 @@ class _BodyDeadlines:
             raise Rejection(408, f"the body did not arrive within {self.timeout:g} s", "input.timeout") from None
         finally:
             del self._reading[task]
+
+    def _sweeping(self, loop: asyncio.AbstractEventLoop) -> None:
+        """A sweeper running on ``loop``: the one there is, or a new one."""
+        sweeper = self._sweeper
+        if sweeper is None or sweeper.done() or sweeper.get_loop() is not loop:
+            self._sweeper = loop.create_task(self._sweep())
 
     async def _sweep(self) -> None:
         loop = asyncio.get_running_loop()

@@ -214,13 +214,13 @@ def _unbounded(pattern: re.Pattern[str]) -> re.Pattern[str]:
     return re.compile("|".join(part[2:] for part in parts), pattern.flags)
 
 
-_UNBOUNDED = {id(pattern): _unbounded(pattern) for _, _, pattern in (*_PY_CLIENTS, *_JS_CLIENTS)}
+_UNBOUNDED = {pattern: _unbounded(pattern) for _, _, pattern in (*_PY_CLIENTS, *_JS_CLIENTS)}
 
 
 def _call_in(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
     """``pattern.search(text)`` for a client pattern: the same leftmost match, found without its word boundary,
     which holds where the character before is none of Python's word characters."""
-    fast = _UNBOUNDED[id(pattern)]
+    fast = _UNBOUNDED[pattern]
     at = 0
     while (match := fast.search(text, at)) is not None:
         start = match.start()
@@ -241,12 +241,12 @@ def _detect_clients(file: SourceFile) -> list[Observation]:
             file.gates.may_match("data.db-client-python") or any(c in text for c in "\x1c\x1d\x1e\x1f"))):
         return []
     patterns = [(engine, pattern) for engine, words, pattern in table if any(map(holds, words))]
-    if not any(_call_in(pattern, text) for _, pattern in patterns):
-        return []  # most files open no database
     # Only the lines that a match of the whole text touches are read one by one (pandas' generic.py: 12,000 lines
     # for one call). A match a line holds is where the whole-text search tries (a match covering that place
-    # touches the line too) and matches there as well.
-    spans = sorted(match.span() for _, pattern in patterns for match in _UNBOUNDED[id(pattern)].finditer(text))
+    # touches the line too) and matches there as well; each line then checks the word boundary (_call_in).
+    spans = sorted(match.span() for _, pattern in patterns for match in _UNBOUNDED[pattern].finditer(text))
+    if not spans:
+        return []  # most files open no database
     counter = LineCounter(text)
     touched: set[int] = set()
     for start, end in spans:
