@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -173,3 +175,24 @@ def test_a_binary_file_a_text_detector_wanted_is_listed_as_skipped(
     assert code == 0
     assert json.loads(out)["skipped"] == [{"path": "app.py", "reason": "binary"},
                                           {"path": "requirements.txt", "reason": "binary"}]
+
+
+_IMPORTED = """
+import sys
+from clearsight.cli.app import main
+main(["discover", sys.argv[1], "--format", sys.argv[2], "-o", sys.argv[3]])
+print(*(name in sys.modules for name in ("rich.console", "clearsight.report.cyclonedx")))
+"""
+
+
+@pytest.mark.parametrize(("fmt", "imported"), [("json", "False False"), ("sarif", "False False"),
+                                                ("cyclonedx", "False True"), ("table", "True False")])
+def test_only_the_chosen_format_is_imported(tmp_path: Path, fmt: str, imported: str) -> None:
+    """Renderers are imported while the workers scan, competing with them: a JSON run imports no terminal
+    library and no CycloneDX code."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text("import openai\n")
+    out = subprocess.run([sys.executable, "-c", _IMPORTED, str(tmp_path / "src"), fmt, str(tmp_path / "out")],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.split() == imported.split()
+    assert (tmp_path / "out").stat().st_size > 0

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from clearsight.core.errors import InputError
+
+if TYPE_CHECKING:
+    from clearsight.core.discovery import DiscoveryReport
 
 
 class DiscoverFormat(StrEnum):
@@ -54,25 +59,33 @@ def discover(
     from clearsight.discover.run import discover as run_discovery
 
     declared = _declared(inventory, paths)
-    report = run_discovery(paths, declared=declared, executor=runner, meanwhile=_import_renderers)
+    report = run_discovery(paths, declared=declared, executor=runner, meanwhile=lambda: _renderer(fmt))
     keep_until_exit(report)  # tens of thousands of observations: the process ends without freeing them one by one
     from clearsight.cli.output import write_outputs
-    from clearsight.report.cyclonedx import render_cyclonedx
-    from clearsight.report.discovery import render_json, render_sarif, render_table
 
-    renderers = {DiscoverFormat.json: render_json, DiscoverFormat.sarif: render_sarif,
-                 DiscoverFormat.cyclonedx: render_cyclonedx}
-    text = renderers.get(fmt, render_table)(report)
-    write_outputs({output: text})
+    write_outputs({output: _renderer(fmt)(report)})
     if fail_on_shadow and any(not s.declared for s in report.systems):
         raise typer.Exit(1)
 
 
-def _import_renderers() -> None:
-    """Imported while the workers scan (discovery calls this once they have every file), not before the walk."""
-    import clearsight.cli.output
-    import clearsight.report.cyclonedx
-    import clearsight.report.discovery  # noqa: F401
+_RENDERERS = {
+    DiscoverFormat.table: ("clearsight.report.discovery", "render_table"),
+    DiscoverFormat.json: ("clearsight.report.discovery", "render_json"),
+    DiscoverFormat.sarif: ("clearsight.report.discovery", "render_sarif"),
+    DiscoverFormat.cyclonedx: ("clearsight.report.cyclonedx", "render_cyclonedx"),
+}
+
+
+def _renderer(fmt: DiscoverFormat) -> Callable[[DiscoveryReport], str]:
+    """The format's renderer, importing only its own module: discovery asks for it while the workers scan
+    (once they have every file), when every import competes with them for the cores."""
+    import importlib
+
+    import clearsight.cli.output  # noqa: F401  (written with it)
+
+    module, name = _RENDERERS[fmt]
+    render: Callable[[DiscoveryReport], str] = getattr(importlib.import_module(module), name)
+    return render
 
 
 def _declared(inventory: Path | None, paths: list[Path]) -> dict[str, list[str]]:

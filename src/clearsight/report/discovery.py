@@ -7,9 +7,6 @@ import io
 import json
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
 from clearsight.core.discovery import DiscoveryReport
 from clearsight.report.terminal import inert
 
@@ -19,6 +16,10 @@ def render_json(report: DiscoveryReport) -> str:
 
 
 def render_table(report: DiscoveryReport) -> str:
+    # imported here: JSON and SARIF need no terminal library (a fiftieth of a second of every such run)
+    from rich.console import Console
+    from rich.table import Table
+
     buffer = io.StringIO()
     console = Console(file=buffer, width=140, force_terminal=False, color_system=None, highlight=False)
     shadow = [s for s in report.systems if not s.declared]
