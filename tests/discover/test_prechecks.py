@@ -236,6 +236,15 @@ CALL_SHAPES = [
     "m = load(  # no import: the name alone\n  'm.pt', trust_remote_code  # why\n  = True)\n",
     "import pandas as pd\ndf = pd.read_pickle('frame.pkl')\n",
     "import pickle\nu = pickle.Unpickler(open('m.pkl', 'rb'))\n",
+    "from pickle import loads as\\\n    fetch\ndata = fetch(blob)\n",
+    "from pickle import loads as fetch  # renamed\ndata = fetch(blob)\n",
+    "import numpy as np\na = np.load('x.npy', allow_pickle=(True))\n",
+    "import numpy as np\na = np.load('x.npy', allow_pickle=  # why\n    True)\n",
+    # a quote before the "#": the "#" may be in a string, the call after it in code
+    'import pickle\nx = "#"; data = pickle.loads(b)\n',
+    # the line starts inside a string, which closes before the call
+    'import pickle\ns = """\n# >>> """; data = pickle.loads(b)\n',
+    'import pickle\ns = """\n>>> """; data = pickle.loads(b)\n',
 ]
 
 
@@ -250,6 +259,16 @@ def test_every_shape_of_a_call_reaches_the_tree(source: str) -> None:
     "import torch\nimport json\n# load the weights later\nconfig = json.dumps(x)\n",
     "import torch\ndef loader():\n    return read(path)  # not torch.load\n",
     'import joblib\n"""Load is what the docs call it; load them as shown."""\nfrom sklearn import svm\n',
+    # comments, doctests, English "load as", keywords given anything but True (numpy, pandas and dask wrote
+    # these; each made a big module parse for nothing)
+    "import torch\n# torch.load(path) unpickles\nx = 1\n",
+    "import torch\nx = 1  # or torch.load(path)\n",
+    'import pickle\ndef f(r):\n    """\n    >>> pickle.loads(pickle.dumps(r))\n    """\n',
+    'import pickle\n"""\n    # pickle.loads(b) in a string, after a "#"\n"""\n',
+    "import pickle\n# attempt to load as category unknown column\n",
+    'import pickle\n"""We load as many rows as fit."""\n',
+    "import numpy as np\nnp.savez(f, a, allow_pickle=False)\n",
+    "from transformers import AutoConfig\nc = AutoConfig(trust_remote_code=flag)\n",
 ])
 def test_call_words_named_elsewhere_leave_only_the_imports(source: str) -> None:
     assert possible(source) in ("imports", "nothing")
@@ -273,6 +292,10 @@ def test_names_given_to_other_names_and_attributes_need_no_tree(source: str) -> 
     ("model = m[x\n" * 50_000, "nothing"), ("model = m.x.y[\n" * 50_000, "nothing"),
     ("import torch\n" + "load \n#load\n" * 50_000, "anything"), ("import torch\n" + "load )\n" * 50_000, "imports"),
     ((" " + "x" * 50 + "model:") * 10_000, "anything"), ("import openai\n" + "model=m.\n" * 50_000, "imports"),
+    # each line's comment and quotes are looked for once, however many calls it holds
+    ("import torch\n# " + "torch.load(x) " * 100_000, "imports"),
+    ("import torch\n" + "# torch.load(\n" * 100_000, "imports"),
+    ("import torch\n" + ">>> torch.load(" * 100_000 + "'x'", "imports"),
 ])
 def test_the_model_binding_check_is_linear(text: str, level: str) -> None:
     # "model" * 4000 took 3 s when every occurrence started a scan to the end of the word
