@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from clearsight.discover.registry import DetectorError, run_detectors
-from clearsight.discover.walk import FileRef, Skipped, TextsOnDisk, read_file, walk
+from clearsight.discover.walk import FileRef, Skipped, TextsOnDisk, _contents, read_file, walk
 
 
 def _tree(root: Path, files: dict[str, bytes | str]) -> None:
@@ -208,3 +208,44 @@ def test_texts_are_read_again_from_disk_on_demand(tmp_path: Path) -> None:
     assert texts["b.txt"] == ""  # a symlink put there since the walk is not followed
     with pytest.raises(KeyError):
         texts["app/never-walked.py"]
+
+
+@pytest.mark.parametrize("said", [0, 50, 99, 101, 5_000])
+def test_a_size_that_changed_since_fstat_still_reads_the_whole_file(tmp_path: Path, said: int) -> None:
+    """One read is trusted only when it returns exactly the size fstat gave; a file that grew, shrank or came
+    back short is read on to its end, up to one byte over the limit."""
+    path = tmp_path / "f.py"
+    path.write_bytes(b"x" * 100)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        assert _contents(fd, said, limit=1_000) == b"x" * 100
+    finally:
+        os.close(fd)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        # over the limit: read one byte past it and stop; said to be over it, only the first 8 KB are read
+        assert _contents(fd, said, limit=60) == (b"x" * 61 if said <= 60 else b"x" * 100)
+    finally:
+        os.close(fd)
+
+
+def test_small_and_large_files_read_alike(tmp_path: Path) -> None:
+    """Small files are read in one call, large ones probed first: the outcome is the same for text, binary,
+    huge and undecodable files on both sides of the one-read size."""
+    cases = {
+        "small.py": b"import openai\n", "large.py": b"import openai\n" + b"#" * 100_000,
+        "small.bin": b"\x00" * 10, "large.bin": b"\x00" + b"a" * 100_000, "late-nul.py": b"a" * 9_000 + b"\x00",
+        "small-latin1.py": b"caf\xe9\n", "huge.py": b"a" * 300_000,
+    }
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+    for name, data in cases.items():
+        sink: list[Skipped] = []
+        ref = FileRef(str(tmp_path / name), tmp_path, name)
+        [file] = read_file(ref, sink, max_text_bytes=200_000)
+        reason = sink[0].reason if sink else None
+        expected = {"small.bin": "binary", "large.bin": "binary", "small-latin1.py": "undecodable",
+                    "huge.py": "huge"}.get(name)
+        assert reason == expected, name
+        assert file.text == (data.decode() if expected is None else None), name
+        assert file.head == data[:4096], name

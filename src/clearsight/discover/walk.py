@@ -41,6 +41,7 @@ VENV_MARKERS: tuple[str, ...] = ("pyvenv.cfg", "conda-meta")
 DEFAULT_MAX_TEXT_BYTES = 2 * 1024 * 1024
 BINARY_PROBE_BYTES = 8 * 1024
 HEAD_BYTES = 4 * 1024
+_ONE_READ_BYTES = 64 * 1024  # files up to this size are read in one call (see _contents)
 
 
 @dataclass(frozen=True)
@@ -192,10 +193,7 @@ def read_file(ref: FileRef, sink: list[Skipped], max_text_bytes: int = DEFAULT_M
     try:
         st = os.fstat(fd)
         regular = stat.S_ISREG(st.st_mode)
-        probe = _read(fd, BINARY_PROBE_BYTES) if regular else b""
-        binary = b"\0" in probe
-        data = probe + _read(fd, max_text_bytes + 1 - len(probe)) if (
-            regular and not binary and st.st_size <= max_text_bytes) else probe
+        data = _contents(fd, st.st_size, max_text_bytes) if regular else b""
     except OSError as exc:
         sink.append(Skipped(root, rel, "unreadable", _why(exc)))
         return
@@ -204,8 +202,8 @@ def read_file(ref: FileRef, sink: list[Skipped], max_text_bytes: int = DEFAULT_M
     if not regular:
         sink.append(Skipped(root, rel, "unreadable", "not a regular file"))
         return
-    head = probe[:HEAD_BYTES]
-    if binary:
+    head = data[:HEAD_BYTES]
+    if data.find(b"\0", 0, BINARY_PROBE_BYTES) >= 0:
         sink.append(Skipped(root, rel, "binary", "NUL byte in the first 8 KB"))
         yield SourceFile(path=path, rel=rel, root=root, size=st.st_size, text=None, head=head)
         return
@@ -220,6 +218,25 @@ def read_file(ref: FileRef, sink: list[Skipped], max_text_bytes: int = DEFAULT_M
         yield SourceFile(path=path, rel=rel, root=root, size=st.st_size, text=None, head=head)
         return
     yield SourceFile(path=path, rel=rel, root=root, size=st.st_size, text=text, head=head)
+
+
+def _contents(fd: int, size: int, limit: int) -> bytes:
+    """What :func:`read_file` needs of a regular file of ``size`` bytes (as ``fstat`` said): all of it, up to
+    ``limit`` + 1 bytes, unless it is binary or bigger than ``limit``, when its first
+    :data:`BINARY_PROBE_BYTES` are enough (more may come back).
+
+    A small file is read in one call asking for one byte more than its size: getting exactly its size back
+    means the whole file, where reading a probe, then the rest, then the end took three calls and a copy for
+    every file of a tree (most are small). A file that grew, shrank or came back short is read on to the end
+    as before. Bigger files are probed first, so a large binary is never read whole.
+    """
+    if size <= _ONE_READ_BYTES and size <= limit:
+        data = os.read(fd, size + 1)
+        return data if len(data) == size else data + _read(fd, limit + 1 - len(data))
+    probe = _read(fd, BINARY_PROBE_BYTES)
+    if size > limit or b"\0" in probe:
+        return probe
+    return probe + _read(fd, limit + 1 - len(probe))
 
 
 def _read(fd: int, limit: int) -> bytes:
