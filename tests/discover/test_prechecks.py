@@ -245,6 +245,17 @@ CALL_SHAPES = [
     # the line starts inside a string, which closes before the call
     'import pickle\ns = """\n# >>> """; data = pickle.loads(b)\n',
     'import pickle\ns = """\n>>> """; data = pickle.loads(b)\n',
+    # from a review: an f-string's fields are code, after a "#" or ">>>" in its text too
+    'import pickle\ns = f"""\n# {pickle.loads(b)}\n"""\n',
+    'import pickle\ns = f"""\n>>> {pickle.loads(b)}\n"""\n',
+    'import pickle\ns = f"x\\\n# {pickle.loads(b)}"\n',
+    "import pickle\ns = f\'\'\'{x:\n# {pickle.loads(b)}}\'\'\'\n",
+    'from transformers import AutoModel\ns = f"""\n# {AutoModel.from_pretrained("x")}"""\n',
+    # and a rename may go on after "as" on the next line, inside parentheses
+    "from pickle import (loads as\n    fetch)\nfetch(b)\n",
+    "from pickle import (loads as  # c\n    fetch)\nfetch(b)\n",
+    "from pickle import (\n    loads\n    as\n    fetch,\n)\nfetch(b)\n",
+    "from torch import (load as\n    tl)\ntl(p)\n",
 ]
 
 
@@ -292,10 +303,12 @@ def test_names_given_to_other_names_and_attributes_need_no_tree(source: str) -> 
     ("model = m[x\n" * 50_000, "nothing"), ("model = m.x.y[\n" * 50_000, "nothing"),
     ("import torch\n" + "load \n#load\n" * 50_000, "anything"), ("import torch\n" + "load )\n" * 50_000, "imports"),
     ((" " + "x" * 50 + "model:") * 10_000, "anything"), ("import openai\n" + "model=m.\n" * 50_000, "imports"),
-    # each line's comment and quotes are looked for once, however many calls it holds
-    ("import torch\n# " + "torch.load(x) " * 100_000, "imports"),
-    ("import torch\n" + "# torch.load(\n" * 100_000, "imports"),
-    ("import torch\n" + ">>> torch.load(" * 100_000 + "'x'", "imports"),
+    # each line's comment and quotes are looked for once, and a file with more than a few hundred calls in
+    # comments is parsed rather than looked through
+    ("import torch\n# " + "torch.load(x) " * 100_000, "anything"),
+    ("import torch\n" + "# torch.load(\n" * 100_000, "anything"),
+    ("import torch\n" + ">>> torch.load(" * 100_000 + "'x'", "anything"),
+    ("import torch\n" + "# torch.load(\n" * 150, "imports"),
 ])
 def test_the_model_binding_check_is_linear(text: str, level: str) -> None:
     # "model" * 4000 took 3 s when every occurrence started a scan to the end of the word

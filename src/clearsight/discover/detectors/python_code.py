@@ -699,14 +699,14 @@ def _shape(word: str, *, keyword: bool) -> re.Pattern[str]:
     read once, so the search is linear.
 
     A reported keyword is only ever reported given ``True`` (``allow_pickle=False`` is not), so "=" must be
-    followed by it, or by a comment or a continuation before it. A renaming import names the new name and
-    then ends the name's entry (``loads as fetch,``, ``)``, the line's end): English prose ("load as
-    category") does not.
+    followed by it, or by a comment or a continuation before it. A renaming import names the new name (on a
+    later line too, inside parentheses) and then ends the name's entry (``loads as fetch,``, ``)``, the line's
+    end): English prose ("load as category") does not.
     """
     if keyword:
         after = r"(?:=(?!=)[\s\\(]*+(?:true(?![a-z0-9_])|#)|#)"
     else:
-        after = r"(?:\(|#|as(?![a-z0-9_])[^\S\n]*+(?:\\|[a-z_][a-z0-9_]*+[^\S\n]*+(?:[,)\n;#\\]|$)))"
+        after = r"(?:\(|#|as(?![a-z0-9_])[\s\\]*+(?:#|[a-z_][a-z0-9_]*+[^\S\n]*+(?:[,)\n;#\\]|$)))"
     # the word's left edge is asked after the word (a lookbehind over it): a pattern that starts with the word
     # itself is searched for by its first letters, one that starts with a lookbehind at every position
     word = re.escape(word)
@@ -714,32 +714,37 @@ def _shape(word: str, *, keyword: bool) -> re.Pattern[str]:
 
 
 _DOCTEST = re.compile(r"[^\S\n]*+(>>>)")
+_MAX_NOT_CODE = 200  # matches in comments and doctests looked past before a file is parsed anyway
 
 
 def _shaped_in_code(shape: re.Pattern[str], folded: str) -> bool:
     """Whether ``shape`` matches somewhere that may be code: not after a comment's "#" nor on a doctest line
-    (``>>> pickle.loads(b)``), when no quote comes before it on its line.
+    (``>>> pickle.loads(b)``), when no quote or "{" comes before it on its line.
 
     Without a quote before the match, a "#" before it starts a comment if the line starts in code, and is
     text of a string if the line starts inside one (a triple-quoted string, a continued one), which then
     lasts past the match too: either way the match is no call. A line of code cannot start with ">>>" (no
     operator is written so), so such a line is inside a string or makes its statement fail to parse, which
-    never yields a call either. Each line is looked at once, however many matches it holds.
+    never yields a call either. An f-string's fields are code inside a string (``f'''# {pickle.loads(b)}'''``,
+    found by a review): a "{" before the match counts as a quote, and a line that starts inside a field
+    cannot hold "#" or ">>>" before code in it (Python 3.11 refuses a "#" there; 3.12 reads it as a comment).
+    Each line is looked at once, however many matches it holds, and after :data:`_MAX_NOT_CODE` matches
+    that are not code the file is taken to hold a call: a module of commented-out calls is parsed, as before.
     """
     line_end = -1  # the end of the last match's line
-    quote_at = 0  # where that line's first quote is (its end if it has none)
-    not_code_before = -1  # where a comment's "#" or a doctest's ">>>" starts before that quote (-1: neither)
-    for match in shape.finditer(folded):
+    open_at = 0  # where that line's first quote or "{" is (its end if it has none)
+    not_code_before = -1  # where a comment's "#" or a doctest's ">>>" starts before that (-1: neither)
+    for seen, match in enumerate(shape.finditer(folded)):
         start = match.start()
         if start > line_end:
             line_start = folded.rfind("\n", 0, start) + 1
             line_end = folded.find("\n", start)
             line_end = len(folded) if line_end < 0 else line_end
-            quote_at = min((at for at in (folded.find("'", line_start, line_end),
-                                          folded.find('"', line_start, line_end)) if at >= 0), default=line_end)
-            doctest = _DOCTEST.match(folded, line_start, quote_at)
-            not_code_before = doctest.start(1) if doctest else folded.find("#", line_start, quote_at)
-        if start > quote_at or not 0 <= not_code_before < start:
+            open_at = min((at for at in (folded.find(c, line_start, line_end) for c in "'\"{") if at >= 0),
+                          default=line_end)
+            doctest = _DOCTEST.match(folded, line_start, open_at)
+            not_code_before = doctest.start(1) if doctest else folded.find("#", line_start, open_at)
+        if start > open_at or not 0 <= not_code_before < start or seen == _MAX_NOT_CODE:
             return True
     return False
 
