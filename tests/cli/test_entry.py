@@ -37,22 +37,7 @@ def test_only_a_local_parallel_discovery_starts_workers_early(argv: list[str], j
     assert entry.workers_wanted(argv) == jobs
 
 
-@pytest.mark.parametrize(("argv", "one"), [
-    (["discover", "repo", "--jobs", "2"], True),
-    (["discover", "--format", "json", "-o", "out.json", "repo", "-j", "2"], True),
-    (["discover", "--format=json", "repo", "--fail-on-shadow"], True),
-    (["discover", "a", "b", "--jobs", "2"], False),
-    (["discover", "repo", "--repos-file", "list.txt"], False),
-    (["discover", "--repos-file=list.txt"], False),
-    (["discover", "--jobs", "2"], False),  # no folder: the command reports it
-    (["discover", "--", "-odd-name"], True),
-    (["discover", "repo", "--", "-odd-name"], False),
-])
-def test_workers_of_one_root_skip_the_report_models(argv: list[str], one: bool) -> None:
-    assert entry.one_root(argv) is one
-
-
-def test_a_worker_of_one_root_imports_no_report_models() -> None:
+def test_a_worker_imports_no_report_models() -> None:
     code = ("import sys, clearsight.discover.worker; "
             "print('pydantic' in sys.modules, 'clearsight.discover.run' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -15,7 +15,7 @@ from corpus_repos import build_repos
 from clearsight.cli.app import main
 from clearsight.discover import chunks
 from clearsight.discover import run as discover_run
-from clearsight.executors import SerialExecutor
+from clearsight.executors import LocalExecutor, SerialExecutor
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -132,3 +132,38 @@ def test_the_first_files_go_out_before_the_report_models_are_imported(tmp_path: 
     code = "import sys, clearsight.cli.discover_cmd; print('clearsight.core.discovery' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True).stdout.split() == ["False"]
+
+
+class _RecordingPool(LocalExecutor):
+    """A local pool of one worker (which runs in this process) that keeps what it was sent."""
+
+    def __init__(self) -> None:
+        super().__init__(1)
+        self.sent: list[chunks.ReadChunk] = []
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        items = list(items)
+        self.sent.extend(items)  # type: ignore[arg-type]
+        return super().map(fn, items)
+
+
+def test_several_roots_go_to_a_local_pool_as_chunks_of_one_stream(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a local pool the roots are not a task each (unequal roots left a worker idle at the end): every
+    root's files go out in chunks, root after root, and the report is the one a root per task gives."""
+    roots = [tmp_path / "big", tmp_path / "small", tmp_path / "empty"]
+    build_repos(roots[0])
+    (roots[1]).mkdir()
+    (roots[1] / "app.py").write_text("import openai\nclient = openai.OpenAI()\n")
+    (roots[1] / "latin1.py").write_bytes(b"name = '\xe9t\xe9'\n")
+    roots[2].mkdir()
+    whole = discover_run.discover(roots, executor=SerialExecutor())  # a root per task, grouped where it ran
+    monkeypatch.setattr(chunks, "CHUNK_FILES", 5)
+    pool = _RecordingPool()
+    split = discover_run.discover(roots, executor=pool)
+    assert split.model_dump_json() == whole.model_dump_json()
+    sent = [ref.root for part in pool.sent for ref in part.files]
+    assert sent == sorted(sent, key=lambda root: roots.index(root))  # root after root, walk order within
+    assert {root for root in sent} == {roots[0], roots[1]} and len(pool.sent) > 5
+    assert all(len({ref.root for ref in part.files}) == 1 for part in pool.sent)  # a chunk holds one root's files
+    assert {item.reason for item in split.skipped} >= {"undecodable"}

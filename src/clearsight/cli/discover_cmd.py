@@ -36,7 +36,7 @@ def discover(
         None, "--repos-file", help="File with one folder per line (# comments and blank lines ignored)."),
 ) -> None:
     """Find AI SDKs, models, model files, datasets, data stores and personal data, grouped into systems."""
-    from clearsight.discover import ROOTS_PRELOAD, WORKER_PRELOAD
+    from clearsight.discover import WORKER_PRELOAD
     from clearsight.discover.interface import is_utf8, printable
     from clearsight.executors import LocalExecutor, executor_from
 
@@ -51,7 +51,7 @@ def discover(
     unnamed = [p for p in paths if not is_utf8(str(p))]
     if unnamed:  # its folder name would name a system, and no report format can encode it
         raise InputError("the path is not valid UTF-8; rename it to scan it", path=printable(str(unnamed[0])))
-    runner = executor_from(executor, jobs, preload=WORKER_PRELOAD if len(paths) == 1 else ROOTS_PRELOAD)
+    runner = executor_from(executor, jobs, preload=WORKER_PRELOAD)
     if isinstance(runner, LocalExecutor):
         runner.start()  # its workers' imports run while this process imports the detectors and walks
 

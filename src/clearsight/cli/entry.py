@@ -40,39 +40,13 @@ def workers_wanted(argv: Sequence[str]) -> int:
     return int(jobs) if int(jobs) > 1 else 0
 
 
-_VALUED = frozenset({"--format", "-f", "--output", "-o", "--inventory", "--jobs", "-j", "--executor"})
-
-
-def one_root(argv: Sequence[str]) -> bool:
-    """Whether a ``discover`` command line names exactly one folder (and no ``--repos-file``): its workers then
-    only read and detect, and need not import the report models (see :mod:`clearsight.discover.worker`).
-    False for anything unclear, which only costs the workers that import."""
-    roots = 0
-    args = list(argv[1:])
-    at = 0
-    while at < len(args):
-        arg = args[at]
-        if arg == "--":
-            roots += len(args) - at - 1
-            break
-        if arg == "--repos-file" or arg.startswith("--repos-file="):
-            return False
-        if arg in _VALUED:
-            at += 2
-            continue
-        if not arg.startswith("-"):
-            roots += 1
-        at += 1
-    return roots == 1
-
-
 def run() -> None:
     jobs = workers_wanted(sys.argv[1:])
     if jobs:
-        from clearsight.discover import ROOTS_PRELOAD, WORKER_PRELOAD
+        from clearsight.discover import WORKER_PRELOAD
         from clearsight.executors import LocalExecutor
 
-        LocalExecutor(jobs, preload=WORKER_PRELOAD if one_root(sys.argv[1:]) else ROOTS_PRELOAD).start()
+        LocalExecutor(jobs, preload=WORKER_PRELOAD).start()
     from clearsight.cli.app import run as run_app
 
     run_app()

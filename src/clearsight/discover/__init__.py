@@ -5,7 +5,6 @@ observations into components and components into systems. Nothing here imports o
 """
 
 # What a local worker needs imported: the detectors and their compiled gate words. Nothing there starts OpenMP
-# or BLAS threads, so workers may be forked from one process that imported it once.
+# or BLAS threads, so workers may be forked from one process that imported it once. A local worker only reads
+# and detects, whatever the number of roots (the parent groups: see clearsight.discover.run).
 WORKER_PRELOAD = ("clearsight.discover.worker",)
-# Workers given whole roots (several roots) also group what they found: the report models as well.
-ROOTS_PRELOAD = (*WORKER_PRELOAD, "clearsight.discover.run", "clearsight.discover.grouping")

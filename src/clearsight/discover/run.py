@@ -4,11 +4,11 @@ Each path is its own root (a repository or a project folder); component and syst
 to it. ``declared`` maps inventory system IDs to their folders, so units they cover are not shadow AI.
 
 The work for one root (walk, detectors, grouping) is :func:`discover_root`, a top-level function whose
-argument and result pickle, so an executor (serial, a process pool, a Dask cluster) can run roots anywhere;
-results are merged in root order, so the report is the same whatever the executor. A single root is split
-the other way: it is walked here and its files go to the executor in contiguous chunks for the detectors
-(:func:`~clearsight.discover.chunks.read_and_detect`), so one repository uses every worker too; observations
-come back in walk order.
+argument and result pickle, so a Dask cluster can run whole repositories on its workers; results are merged
+in root order, so the report is the same whatever the executor. On a local process pool (and for a single
+root on any executor) the roots are split the other way: they are walked here and their files go to the
+executor in contiguous chunks for the detectors (:func:`~clearsight.discover.chunks.read_and_detect`), so
+every worker stays busy to the end, and each root is grouped here; observations come back in walk order.
 
 Once everything is handed out, this process imports what it needs afterwards (the report models, and what the
 caller names as ``meanwhile``, such as its renderers) while the workers scan: imported first, they held back the
@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from clearsight.discover import chunks
-from clearsight.discover.chunks import ReadChunk, read_and_detect
+from clearsight.discover.chunks import ChunkResult, ReadChunk, read_and_detect
 from clearsight.discover.interface import Observation
 from clearsight.discover.walk import FileRef, Skipped, TextsOnDisk, walk_paths
-from clearsight.executors import SerialExecutor
+from clearsight.executors import LocalExecutor, SerialExecutor
 
 if TYPE_CHECKING:
     from clearsight.core.discovery import DiscoveredSystem, DiscoveryReport, SkippedFile
@@ -61,57 +61,89 @@ def discover_root(task: RootTask, detect_on: Executor | None = None,
     Only paths are kept: files are read and scanned one after the other (by the workers, with an executor),
     and the few files searched for paths into data folders are read again (:class:`TextsOnDisk`).
     """
-    # The traversal's own records are placed before the file that followed them, and each file's record at
-    # that file, so the merged list is in walk order however the files were split.
-    placed: list[tuple[int, int, Skipped]] = []
-    traversal: list[Skipped] = []
+    return _split_roots([task], detect_on, meanwhile)[0]
+
+
+def _split_roots(tasks: Sequence[RootTask], detect_on: Executor | None,
+                 meanwhile: Callable[[], object] | None) -> list[RootResult]:
+    """Every root walked here, its files scanned in chunks on ``detect_on`` (one chunk per root without it),
+    each root grouped here: the roots' chunks go out one after the other, so two workers stay busy to the
+    end however unequal the roots (a root per task left one worker idle for up to 0.4 s of a 2 s run)."""
+    scans = [_RootScan(task, split=detect_on is not None) for task in tasks]
+    owners: list[_RootScan] = []
 
     def walked() -> Iterator[ReadChunk]:
-        """Chunks as the walk fills them, so workers scan the first while the rest of the tree is walked."""
+        """Chunks as the walk fills them, so workers scan the first while the rest of the trees is walked."""
+        for scan in scans:
+            for chunk in scan.chunks():
+                owners.append(scan)
+                yield chunk
+        _prepare(meanwhile)  # a pool asks for the next chunk as soon as it has sent the last
+
+    runner = detect_on or SerialExecutor()
+    for owner, part in zip(owners, runner.map(read_and_detect, walked()), strict=True):
+        owner.take(part)
+    return [scan.result() for scan in scans]
+
+
+class _RootScan:
+    """One root's walk, as chunks of files to scan, and what the scans of its chunks found."""
+
+    def __init__(self, task: RootTask, *, split: bool) -> None:
+        self.task = task
+        self.split = split
+        # The traversal's own records are placed before the file that followed them, and each file's record at
+        # that file, so the merged list is in walk order however the files were split.
+        self.placed: list[tuple[int, int, Skipped]] = []
+        self.traversal: list[Skipped] = []
+        self.errors: list[DetectorError] = []
+        self.rels: list[str] = []
+        self.text_rels: list[str] = []
+        self.observations: list[Observation] = []
+
+    def chunks(self) -> Iterator[ReadChunk]:
         refs: list[FileRef] = []
         first = walked_so_far = 0
-        for ref in walk_paths([task.root], skipped=traversal):
+        placed, traversal = self.placed, self.traversal
+        for ref in walk_paths([self.task.root], skipped=traversal):
             placed.extend((walked_so_far, 0, record) for record in traversal[len(placed):])
             refs.append(ref)
             walked_so_far += 1
-            if detect_on is not None and len(refs) == chunks.CHUNK_FILES:
+            if self.split and len(refs) == chunks.CHUNK_FILES:
                 yield ReadChunk(first=first, files=tuple(refs))
                 first, refs = walked_so_far, []
         placed.extend((walked_so_far, 0, record) for record in traversal[len(placed):])
         if refs:
             yield ReadChunk(first=first, files=tuple(refs))
-        _prepare(meanwhile)  # a pool asks for the next chunk as soon as it has sent the last
 
-    errors: list[DetectorError] = []
-    rels: list[str] = []
-    text_rels: list[str] = []
-    observations: list[Observation] = []
-    runner = detect_on or SerialExecutor()
-    for part in runner.map(read_and_detect, walked()):
-        observations.extend(part.observations)
-        errors.extend(part.errors)
-        placed.extend((place, 1, record) for place, record in part.skipped)
+    def take(self, part: ChunkResult) -> None:
+        self.observations.extend(part.observations)
+        self.errors.extend(part.errors)
+        self.placed.extend((place, 1, record) for place, record in part.skipped)
         for rel, is_text in part.read:
-            rels.append(rel)
+            self.rels.append(rel)
             if is_text:
-                text_rels.append(rel)
-    from clearsight.core.discovery import SkippedFile
-    from clearsight.discover.grouping import group
+                self.text_rels.append(rel)
 
-    found = [record for _, _, record in sorted(placed, key=lambda item: (item[0], item[1]))]
-    declared = {k: list(v) for k, v in task.declared} if not task.multi else None
-    systems = group(observations, rels, root_name=task.root.resolve().name, declared=declared,
-                    texts=TextsOnDisk(task.root, text_rels))
-    if task.multi:
-        systems = [_relabel_system(s, task.label) for s in systems]
-    skipped = [SkippedFile(path=_join(task.label, s.rel), reason=s.reason) for s in found
-               if s.reason != "excluded"]  # binaries only where a detector wanted their text (read_and_detect)
-    skipped.extend(SkippedFile(path=_join(task.label, e.rel), reason=f"detector {e.detector} failed: {e.error}")
-                   for e in errors)
-    return RootResult(
-        systems=tuple(systems), observations=tuple(_relabel(o, task.label) for o in observations),
-        skipped=tuple(skipped), files_read=len(rels),
-    )
+    def result(self) -> RootResult:
+        from clearsight.core.discovery import SkippedFile
+        from clearsight.discover.grouping import group
+
+        task = self.task
+        found = [record for _, _, record in sorted(self.placed, key=lambda item: (item[0], item[1]))]
+        declared = {k: list(v) for k, v in task.declared} if not task.multi else None
+        systems = group(self.observations, self.rels, root_name=task.root.resolve().name, declared=declared,
+                        texts=TextsOnDisk(task.root, self.text_rels))
+        if task.multi:
+            systems = [_relabel_system(s, task.label) for s in systems]
+        skipped = [SkippedFile(path=_join(task.label, s.rel), reason=s.reason) for s in found
+                   if s.reason != "excluded"]  # binaries only where a detector wanted their text (read_and_detect)
+        skipped.extend(SkippedFile(path=_join(task.label, e.rel), reason=f"detector {e.detector} failed: {e.error}")
+                       for e in self.errors)
+        return RootResult(
+            systems=tuple(systems), observations=tuple(_relabel(o, task.label) for o in self.observations),
+            skipped=tuple(skipped), files_read=len(self.rels),
+        )
 
 
 def discover(
@@ -125,9 +157,9 @@ def discover(
     tasks = [RootTask(root=Path(p), label=label, multi=multi, declared=frozen)
              for p, label in zip(paths, labels, strict=True)]
     runner = executor or SerialExecutor()
-    if len(tasks) == 1 and not isinstance(runner, SerialExecutor):
-        results = [discover_root(tasks[0], runner, meanwhile)]
-    else:
+    if isinstance(runner, LocalExecutor) or (len(tasks) == 1 and not isinstance(runner, SerialExecutor)):
+        results = _split_roots(tasks, runner, meanwhile)
+    else:  # a root per task: a Dask cluster's workers walk and group the repositories they are given
         results = runner.map(discover_root, _ThenCall(tasks, lambda: _prepare(meanwhile)))
     from clearsight.core.discovery import DiscoveryReport
     from clearsight.discover.grouping import merge

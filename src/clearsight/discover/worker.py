@@ -2,8 +2,8 @@
 
 Workers forked from one server that imported this inherit both, so the database of gate words
 (:mod:`~clearsight.discover.text_gates`) is built or read from its cache once per run, not once per worker.
-Nothing here imports pydantic (a tenth of a second): a worker splitting one root only reads and detects.
-Workers that search whole roots (several roots) also group, and preload :data:`~clearsight.discover.ROOTS_PRELOAD`.
+Nothing here imports pydantic (a tenth of a second): a local worker only reads and detects, for one root or
+several (the parent groups each root).
 """
 
 from clearsight.discover import chunks as _chunks  # noqa: F401  (the task function the workers are sent)
