@@ -73,7 +73,7 @@ def _split_roots(tasks: Sequence[RootTask], detect_on: Executor | None,
     owners: list[_RootScan] = []
 
     def walked() -> Iterator[ReadChunk]:
-        """Chunks as the walk fills them, so workers scan the first while the rest of the trees is walked."""
+        """Chunks as the walk fills them, so workers scan the first while the rest is walked."""
         for scan in scans:
             for chunk in scan.chunks():
                 owners.append(scan)
