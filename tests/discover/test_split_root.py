@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterable
@@ -167,3 +168,34 @@ def test_several_roots_go_to_a_local_pool_as_chunks_of_one_stream(
     assert {root for root in sent} == {roots[0], roots[1]} and len(pool.sent) > 5
     assert all(len({ref.root for ref in part.files}) == 1 for part in pool.sent)  # a chunk holds one root's files
     assert {item.reason for item in split.skipped} >= {"undecodable"}
+
+
+class _Elsewhere(SerialExecutor):
+    """Runs each task from another working folder, as a Dask worker started elsewhere does."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        items = list(items)
+        here = Path.cwd()
+        os.chdir(self.folder)
+        try:
+            return super().map(fn, items)
+        finally:
+            os.chdir(here)
+
+
+def test_relative_roots_are_found_by_workers_with_another_working_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by a review: over Dask, roots given as relative paths came out unreadable, walked from the
+    worker's own working folder."""
+    for name in ("one", "two"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "app.py").write_text("import openai\n")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path)
+    here = discover_run.discover([Path("one"), Path("two")])
+    away = discover_run.discover([Path("one"), Path("two")], executor=_Elsewhere(tmp_path / "elsewhere"))
+    assert away.model_dump_json() == here.model_dump_json()
+    assert len(away.systems) == 2 and away.files_read == 2 and not away.skipped

@@ -17,6 +17,7 @@ walk and the workers' first files; imported after, they were time nobody else co
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -154,7 +155,8 @@ def discover(
     multi = len(paths) != 1
     frozen = tuple((k, tuple(v)) for k, v in (declared or {}).items())
     labels = _labels([Path(p) for p in paths])
-    tasks = [RootTask(root=Path(p), label=label, multi=multi, declared=frozen)
+    # absolute: a Dask worker walks the root from its own working folder (a relative root came out unreadable)
+    tasks = [RootTask(root=Path(os.path.abspath(p)), label=label, multi=multi, declared=frozen)
              for p, label in zip(paths, labels, strict=True)]
     runner = executor or SerialExecutor()
     if isinstance(runner, LocalExecutor) or (len(tasks) == 1 and not isinstance(runner, SerialExecutor)):
