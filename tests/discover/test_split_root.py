@@ -165,7 +165,7 @@ def test_several_roots_go_to_a_local_pool_as_chunks_of_one_stream(
     assert split.model_dump_json() == whole.model_dump_json()
     sent = [ref.root for part in pool.sent for ref in part.files]
     assert sent == sorted(sent, key=lambda root: roots.index(root))  # root after root, walk order within
-    assert {root for root in sent} == {roots[0], roots[1]} and len(pool.sent) > 5
+    assert set(sent) == {roots[0], roots[1]} and len(pool.sent) > 5
     assert all(len({ref.root for ref in part.files}) == 1 for part in pool.sent)  # a chunk holds one root's files
     assert {item.reason for item in split.skipped} >= {"undecodable"}
 
