@@ -251,3 +251,19 @@ def test_positive_class_score_is_never_guessed(value: object, positive: str | No
     from clearsight.guard.engine import _positive_score
 
     assert _positive_score(value, positive) == expected
+
+
+def test_the_guard_remembers_routes_per_path_within_a_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The memo gives what the policy's own matching gives, for paths seen before and after it was emptied."""
+    from clearsight.guard import engine
+
+    monkeypatch.setattr(engine, "MAX_REMEMBERED_PATHS", 8)
+    policy = parse_policy("audit: {enabled: false}\nroutes:\n  - {path: /models/*, methods: [post]}\n"
+                          "  - {path: /v1/score}\n")
+    guard = engine.Guard(policy)
+    asked = [("POST", "/v1/score"), ("POST", "/V1/Score/"), ("GET", "/v1/score"), ("POST", "/models/a"),
+             *[("POST", f"/other/{i}") for i in range(20)], ("POST", "/v1/score"), ("POST", "/models/b")]
+    for _ in range(2):
+        for method, path in asked:
+            assert guard.route_for(method, path) is policy.route_for(method, path), (method, path)
+            assert len(guard._routes) <= 8

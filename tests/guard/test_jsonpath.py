@@ -92,3 +92,13 @@ def test_plain_paths_take_a_shortcut_with_the_same_answers(document: object, ste
     for parent, key, value in list(_walk(slow, path.steps)):
         parent[key] = ["changed", value]
     assert fast == slow and changed == len(walked)
+
+
+def test_a_single_name_reads_and_writes_like_the_general_walk() -> None:
+    # '$.name' takes a short cut of its own: it must agree with the walk on every kind of document
+    path = parse_path("$.p")
+    for doc in ({"p": 0.5}, {"p": None}, {"q": 1}, [1, 2], "p", None, 3):
+        assert path.first(doc) == next(((True, v) for v in path.find(doc)), (False, None)), doc
+    doc = {"p": 2}
+    assert path.update(doc, lambda v: v * 3) == 1 and doc == {"p": 6}
+    assert path.update([{"p": 1}], lambda v: 0) == 0 and path.update({"q": 1}, lambda v: 0) == 0

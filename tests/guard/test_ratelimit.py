@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from limits_support import clear_of_window_edges, replay
 
+from clearsight.guard import ratelimit
 from clearsight.guard.ratelimit import SWEPT_PER_SECOND, RateLimiter, SweptMemoryStorage, parse_limits
 
 
@@ -144,6 +145,54 @@ def test_cached_window_suffixes_are_what_limits_computes(hits: list[tuple[int, i
         if nudge:
             now = math.nextafter(now, math.inf if nudge > 0 else -math.inf)
         assert storage._window_suffixes(expiry, now) == (f"/{int((now - expiry) / expiry)}", f"/{int(now / expiry)}")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from([1, 10, 60, 3600, 86400]), st.integers(1, 2 * 10**9),
+       st.lists(st.sampled_from([0.0, 0.25, 1.0, 7.0, 59.5, 3600.0, 86400.0, -1.0, 1.0]), min_size=1, max_size=30))
+def test_one_call_for_all_limits_counts_in_the_windows_limits_names(expiry: int, start: int,
+                                                                    steps: list[float]) -> None:
+    """The window text is worked out inline for every limit of a request; across window edges (and the floats
+    either side of them, step -1 lands just below an edge) the counters must sit under limits' own key."""
+    storage = SweptMemoryStorage()
+    now = float(start)
+    for step in steps:
+        now = math.nextafter(float(int(now / expiry + 1) * expiry), -math.inf) if step < 0 else now + step
+        assert storage.acquire_all((("k", 10**9, expiry), ("j", 10**9, expiry)), now) == 0
+        assert storage.storage.get(f"k/{int(now / expiry)}", 0) >= 1 and f"j/{int(now / expiry)}" in storage.storage
+
+
+def test_one_call_for_all_limits_stops_at_the_first_refusal() -> None:
+    storage = SweptMemoryStorage()
+    entries = (("a", 5, 60), ("b", 1, 60), ("c", 5, 60))
+    assert storage.acquire_all(entries, 1_000_000.0) == 0
+    assert storage.acquire_all(entries, 1_000_000.5) == 2  # b is full: a kept its hit, c was not asked
+    assert (storage.storage["a/16666"], storage.storage["b/16666"], storage.storage["c/16666"]) == (2, 1, 1)
+
+
+def test_keys_kept_per_client_follow_the_limits_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A throttled client's limits are a new sequence each request: its extra limit must be counted every time,
+    and the route's own limits again once the throttle ends; the kept keys stay within their bound."""
+    monkeypatch.setattr(ratelimit, "MAX_CLIENT_KEYS", 4)
+    route_limits = parse_limits(["1000/minute"])
+    throttle = parse_limits(["2/minute"])
+
+    async def run() -> list[float | None]:
+        limiter = RateLimiter("memory://")
+        answers = [await limiter.hit("/score", "alice", route_limits)]
+        answers += [await limiter.hit("/score", "alice", (*route_limits, *throttle)) for _ in range(3)]
+        answers.append(await limiter.hit("/score", "alice", route_limits))
+        for i in range(10):
+            await limiter.hit("/score", f"client-{i}", route_limits)
+        assert len(limiter._keys) <= 4
+        keys = {key for key in limiter.storage.storage if "alice" in key}  # type: ignore[attr-defined]
+        assert any(key.startswith(route_limits[0].key_for("/score", "alice")) for key in keys)
+        assert any(key.startswith(throttle[0].key_for("/score", "alice")) for key in keys)
+        return answers
+
+    clear_of_window_edges(2, 60)
+    first, *throttled, after = asyncio.run(run())
+    assert first is None and throttled[:2] == [None, None] and throttled[2] is not None and after is None
 
 
 def test_only_a_single_redis_server_takes_all_limits_in_one_script() -> None:

@@ -44,6 +44,8 @@ NOT_JSON = "the model API's answer is not JSON, so it cannot be hardened"
 NOT_FINITE = "the model API's answer holds a NaN or an infinity, which a hardened JSON answer cannot carry"
 MAX_PENALISED_CLIENTS = 100_000
 MAX_REFERENCE_ROWS = 5_000
+MAX_REMEMBERED_PATHS = 1_024
+_UNKNOWN = object()
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,7 @@ class Guard:
         self._limits = {r.path: parse_limits(r.limits) for r in policy.routes}
         self._throttles = {r.path: parse_limits([r.extraction.throttle]) for r in policy.routes if r.extraction}
         self._monitors: dict[str, ExtractionMonitor] = {}
+        self._routes: dict[tuple[str, str], RoutePolicy | None] = {}
         self._penalties: OrderedDict[tuple[str, str], _Penalty] = OrderedDict()
         self._rng = random.Random(seed)
         self._started = False
@@ -142,7 +145,16 @@ class Guard:
 
     # ------------------------------------------------------------------ before the model
     def route_for(self, method: str, path: str) -> RoutePolicy | None:
-        return self.policy.route_for(method, path)
+        """The policy's route for a request, remembered per method and path: matching folds case and trailing
+        slashes for every route in turn, and a service answers the same few paths all day. Paths come from
+        clients, so the memory is bounded (emptied when full)."""
+        key = (method, path)
+        route = self._routes.get(key, _UNKNOWN)
+        if route is _UNKNOWN:
+            if len(self._routes) >= MAX_REMEMBERED_PATHS:
+                self._routes.clear()
+            route = self._routes[key] = self.policy.route_for(method, path)
+        return route  # type: ignore[return-value]
 
     async def admit_client(self, route: RoutePolicy, client: str) -> None:
         """Raise a :class:`Rejection` when the client is blocked or over a limit."""
@@ -212,10 +224,10 @@ class Guard:
             else:  # the score cannot be read, the query still counts: the input-side signals judge it
                 self._watch(route, client, admission, review, can_block=True)
             return review
-        assert route.output is not None and route.output.scores is not None
-        found, raw = route.output.scores.first(document)
-        score = _positive_score(raw, route.output.positive) if found else None
+        assert route.output is not None and route.output.scores is not None  # wants_output
         if route.extraction and route.extraction.enabled and admission.vector is not None:
+            found, raw = route.output.scores.first(document)  # the score is only the detectors' to read
+            score = _positive_score(raw, route.output.positive) if found else None
             self._detect(route, route.extraction, client, admission.vector, score, review)
         spec = route.hardening
         penalty = self._penalty(route, client)

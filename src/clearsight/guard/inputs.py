@@ -66,7 +66,7 @@ def _as_vector(value: Any, spec: InputSpec, where: str) -> list[float]:
         # What json.loads gives for a feature vector: no bools, no strings. The sum of finite numbers is finite
         # unless it overflows, and then the full check below tells which item, if any, is at fault.
         try:
-            out = [float(item) for item in value]
+            out = list(map(float, value))
         except OverflowError:  # an integer beyond any float: the loop below names it
             out = []
         if out and math.isfinite(sum(out)):

@@ -23,7 +23,8 @@ except ImportError:  # pragma: no cover - exercised only where orjson is missing
 
 # Two things orjson does differently from json are found in one byte translation: digits map to "1", brackets
 # to "[", all else to "0". An integer beyond 64 bits (which orjson reads as a float without a word) has at least
-# 19 digits in a row, looked for as a substring (a third of the instructions of a regular-expression search).
+# 19 digits in a row, looked for as a substring (a third of the instructions of a regular-expression search;
+# with ``find``: ``in`` on bytes first tries the needle as an integer, and on 3.11 formats and drops a TypeError).
 # Nesting: orjson reads up to 1,024 levels where json stops at the interpreter's recursion limit (fewer levels
 # the deeper the caller's stack), so a document with more brackets than json could ever refuse goes to json.
 # Harmless matches (digits or brackets inside strings) merely take the slow path.
@@ -46,7 +47,7 @@ def loads(data: bytes) -> tuple[Any, bool]:
     """
     if orjson is not None and type(data) in _BINARY:  # text and other types: json's own handling
         shape = data.translate(_SHAPE)
-        if _LONG_RUN not in shape and shape.count(b"[") <= _MAX_BRACKETS:
+        if shape.find(_LONG_RUN) < 0 and shape.count(b"[") <= _MAX_BRACKETS:
             try:
                 return orjson.loads(data), True
             except orjson.JSONDecodeError:

@@ -41,16 +41,23 @@ class JsonPath:
     text: str
     steps: tuple[Step, ...]
     _plain: bool = field(init=False, repr=False, compare=False)
+    _name: str | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        # every request walks these paths twice or more: the common case skips the general walk's generators
+        # every request walks these paths twice or more: the common case skips the general walk's generators,
+        # and the commonest ('$.features', '$.score') is one dictionary look-up
         object.__setattr__(self, "_plain", all(type(step) is str or type(step) is int for step in self.steps))
+        one = self.steps[0] if len(self.steps) == 1 else None
+        object.__setattr__(self, "_name", one if type(one) is str else None)
 
     def find(self, document: Any) -> list[Any]:
         """Every value the path reaches (empty when it reaches nothing)."""
         return [value for _, _, value in _walk(document, self.steps)]
 
     def first(self, document: Any) -> tuple[bool, Any]:
+        name = self._name
+        if name is not None:
+            return (True, document[name]) if isinstance(document, dict) and name in document else (False, None)
         if self._plain:  # names and indices only: at most one value, found by direct look-ups
             found = _follow(document, self.steps)
             return (False, None) if found is None else (True, found[2])
@@ -62,6 +69,12 @@ class JsonPath:
         """Replace every value the path reaches by ``change(value)`` in place; returns how many changed."""
         if not self.steps:
             raise ValueError("the root '$' itself cannot be replaced")
+        name = self._name
+        if name is not None:
+            if not (isinstance(document, dict) and name in document):
+                return 0
+            document[name] = change(document[name])
+            return 1
         if self._plain:
             found = _follow(document, self.steps)
             if found is None:

@@ -399,9 +399,12 @@ async def _read_body(receive: Receive, headers: Mapping[str, str], limit: int) -
         total += len(chunk)
         if total > limit:
             raise Rejection(413, f"the body exceeds {limit} bytes", "input.too-large")
-        chunks.append(chunk)
         if not message.get("more_body", False):
+            if not chunks and type(chunk) is bytes:  # the usual case: the whole body in one message
+                return chunk
+            chunks.append(chunk)
             return b"".join(chunks)
+        chunks.append(chunk)
 
 
 def _plain_answer(scope: Scope) -> Scope:
@@ -463,38 +466,39 @@ class _Capture:
         self.refused = False  # the guard's 502 went to the client instead of the answer
 
     async def __call__(self, message: Message) -> None:
-        if message["type"] == "http.response.start":
+        kind = message["type"]
+        if kind == "http.response.body":
+            if self.buffered:
+                if not self.too_large and not self.not_json:
+                    self.body.extend(message.get("body", b""))
+                    self.too_large = len(self.body) > MAX_RESPONSE_BYTES
+                    if self.too_large:
+                        self.body.clear()
+                        await self.refuse()
+                if self._stop and self.refusal is not None:
+                    raise AnswerRefused(self.refusal)
+                return
+        elif kind == "http.response.start":
             self.status = int(message["status"])
-            content_type = b""
-            for name, value in message.get("headers", ()):
-                if name.lower() == b"content-type":  # repeated: the last one counts
-                    content_type = value
-            is_json = b"json" in content_type.lower()  # media types ignore case
-            has_content = 200 <= self.status < 300 and self.status not in (204, 205)
-            self.not_json = self._json_only and not is_json and has_content
-            # an answer that has no body by definition is not held back, whatever its label says
-            bodiless = self.status < 200 or self.status in (204, 205, 304)
-            self.buffered = self._want_buffer and not bodiless and (is_json or self.not_json)
-            if not self.buffered:
-                self.forwarded = True
-                await self._send(message)
-            else:
-                self.start = message
-                if self.not_json:
-                    await self.refuse()
-                    if self._stop:
-                        raise AnswerRefused(self.refusal)
-            return
-        if message["type"] == "http.response.body" and self.buffered:
-            if not self.too_large and not self.not_json:
-                self.body.extend(message.get("body", b""))
-                self.too_large = len(self.body) > MAX_RESPONSE_BYTES
-                if self.too_large:
-                    self.body.clear()
-                    await self.refuse()
-            if self._stop and self.refusal is not None:
-                raise AnswerRefused(self.refusal)
-            return
+            if self._want_buffer:  # else nothing is held back, whatever the answer is
+                content_type = b""
+                for name, value in message.get("headers", ()):
+                    if name.lower() == b"content-type":  # repeated: the last one counts
+                        content_type = value
+                # media types ignore case; find, not ``in``: see json_codec on ``in`` and bytes
+                is_json = content_type.lower().find(b"json") >= 0
+                has_content = 200 <= self.status < 300 and self.status not in (204, 205)
+                self.not_json = self._json_only and not is_json and has_content
+                # an answer that has no body by definition is not held back, whatever its label says
+                bodiless = self.status < 200 or self.status in (204, 205, 304)
+                self.buffered = not bodiless and (is_json or self.not_json)
+                if self.buffered:
+                    self.start = message
+                    if self.not_json:
+                        await self.refuse()
+                        if self._stop:
+                            raise AnswerRefused(self.refusal)
+                    return
         self.forwarded = True
         await self._send(message)
 

@@ -42,6 +42,7 @@ def parse_limits(texts: Sequence[str]) -> tuple[RateLimitItem, ...]:
 
 SWEPT_PER_SECOND = 10_000
 MAX_SHAPES = 1_024
+MAX_CLIENT_KEYS = 10_000
 
 
 class SweptMemoryStorage(MemoryStorage):
@@ -90,39 +91,52 @@ class SweptMemoryStorage(MemoryStorage):
         return len(expired)
 
     def acquire(self, key: str, limit: int, expiry: int, now: float) -> bool:
-        """``limits``' ``acquire_sliding_window_entry`` for one hit, without its awaits and wrappers.
+        """``limits``' ``acquire_sliding_window_entry`` for one hit, without its awaits and wrappers."""
+        return not self.acquire_all(((key, limit, expiry),), now)
+
+    def acquire_all(self, entries: Sequence[tuple[str, int, int]], now: float) -> int:
+        """One hit on each ``(key, limit, window)`` in order, as :meth:`acquire` would take it on each in turn:
+        0 when all took it, else the number (from 1) of the first that refused (those before it keep their hit).
 
         Same keys, counters and arithmetic as ``limits`` 5 (a test replays random hits through both), but one
-        synchronous call: the library's path costs about ten coroutine frames and two key builds per limit,
-        a quarter of the guard's own time per request. The sweep's schedule and :meth:`_drop_if_expired` are
-        written out here, as this runs once per limit per request.
+        synchronous call for all of a route's limits: the library's path costs about ten coroutine frames and two
+        key builds per limit, a quarter of the guard's own time per request. The sweep's schedule,
+        :meth:`_drop_if_expired` and the window suffixes' cache are written out here, as this runs on every
+        request.
         """
         if time.monotonic() >= self.next_sweep:
             self.sweep(now)
-        storage, expirations = self.storage, self.expirations
-        previous_suffix, current_suffix = self._window_suffixes(expiry, now)
-        previous_key = key + previous_suffix  # = f"{key}/{int((now - expiry) / expiry)}"
-        current_key = key + current_suffix  # = f"{key}/{int(now / expiry)}"
-        if expirations.get(previous_key, now) <= now:  # expired, or never given an expiry: gone
-            storage.pop(previous_key, None)
-            expirations.pop(previous_key, None)
-        if expirations.get(current_key, now) <= now:
-            storage.pop(current_key, None)
-            expirations.pop(current_key, None)
-        previous = storage.get(previous_key, 0)
-        previous_ttl = (1 - (((now - expiry) / expiry) % 1)) * expiry if previous else 0.0
-        weight = previous * previous_ttl / expiry
-        current = storage.get(current_key, 0)
-        if math.floor(weight + current) + 1 > limit:
-            return False
-        count = current + 1
-        storage[current_key] = count
-        if count == 1:
-            expirations[current_key] = now + 2 * expiry
-        if math.floor(weight + count) > limit:  # cannot happen on one loop; kept so the arithmetic matches
-            storage[current_key] = count - 1
-            return False
-        return True
+        storage, expirations, windows = self.storage, self.expirations, self._windows
+        for number, (key, limit, expiry) in enumerate(entries, start=1):
+            cached = windows.get(expiry)
+            current_q = now / expiry
+            previous_q = (now - expiry) / expiry
+            if cached is not None and cached[0] <= previous_q < cached[1] and cached[2] <= current_q < cached[3]:
+                previous_key, current_key = key + cached[4], key + cached[5]
+            else:
+                previous_suffix, current_suffix = self._window_suffixes(expiry, now)
+                previous_key, current_key = key + previous_suffix, key + current_suffix
+            # = f"{key}/{int((now - expiry) / expiry)}" and f"{key}/{int(now / expiry)}"
+            if expirations.get(previous_key, now) <= now:  # expired, or never given an expiry: gone
+                storage.pop(previous_key, None)
+                expirations.pop(previous_key, None)
+            if expirations.get(current_key, now) <= now:
+                storage.pop(current_key, None)
+                expirations.pop(current_key, None)
+            previous = storage.get(previous_key, 0)
+            previous_ttl = (1 - (previous_q % 1)) * expiry if previous else 0.0
+            weight = previous * previous_ttl / expiry
+            current = storage.get(current_key, 0)
+            if math.floor(weight + current) + 1 > limit:
+                return number
+            count = current + 1
+            storage[current_key] = count
+            if count == 1:
+                expirations[current_key] = now + 2 * expiry
+            if math.floor(weight + count) > limit:  # cannot happen on one loop; kept so the arithmetic matches
+                storage[current_key] = count - 1
+                return number
+        return 0
 
     def _window_suffixes(self, expiry: int, now: float) -> tuple[str, str]:
         """``/<previous window>`` and ``/<current window>`` as ``limits`` numbers them, ``int((now - expiry) /
@@ -252,6 +266,7 @@ class RateLimiter:
         self._memory = self.storage if isinstance(self.storage, SweptMemoryStorage) else None
         self._redis = RedisLimits(self.storage) if RedisLimits.fits(self.storage) else None  # type: ignore[arg-type]
         self._shapes: dict[int, tuple[RateLimitItem, _Shape]] = {}
+        self._keys: dict[tuple[str, str], tuple[Sequence[RateLimitItem], tuple[tuple[str, int, int], ...]]] = {}
 
     async def hit(self, scope: str, client: str, limits: Sequence[RateLimitItem]) -> float | None:
         """Count one request; None when allowed, else the seconds until the tightest limit frees a slot."""
@@ -262,18 +277,31 @@ class RateLimiter:
                 return None
             stats = await self._strategy.get_window_stats(limits[refused - 1], scope, client)
             return max(1.0, math.ceil(stats.reset_time - time.time()))
-        now = time.time()
+        if memory is not None:
+            refused = memory.acquire_all(self._entries(scope, client, limits), time.time())
+            if not refused:
+                return None
+            stats = await self._strategy.get_window_stats(limits[refused - 1], scope, client)
+            return max(1.0, math.ceil(stats.reset_time - time.time()))
         for item in limits:
-            if memory is not None:
-                shape = self._shape(item)
-                key = f"{shape.namespace}/{scope}/{client}{shape.suffix}"  # = item.key_for(scope, client)
-                allowed = memory.acquire(key, shape.amount, shape.expiry, now)
-            else:
-                allowed = await self._strategy.hit(item, scope, client)
-            if not allowed:
+            if not await self._strategy.hit(item, scope, client):
                 stats = await self._strategy.get_window_stats(item, scope, client)
                 return max(1.0, math.ceil(stats.reset_time - time.time()))
         return None
+
+    def _entries(self, scope: str, client: str, limits: Sequence[RateLimitItem]) -> tuple[tuple[str, int, int], ...]:
+        """Each limit's counter key (``item.key_for(scope, client)``), amount and window, kept per client: the
+        same client sends again and again, and building the keys cost more than counting. Held with the very
+        limits they were built for (a throttled client's limits are a new sequence each time), and emptied when
+        ``MAX_CLIENT_KEYS`` clients are held."""
+        entry = self._keys.get((scope, client))
+        if entry is None or entry[0] is not limits:
+            if len(self._keys) >= MAX_CLIENT_KEYS:
+                self._keys.clear()
+            shapes = [self._shape(item) for item in limits]
+            entry = self._keys[(scope, client)] = (limits, tuple(
+                (f"{shape.namespace}/{scope}/{client}{shape.suffix}", shape.amount, shape.expiry) for shape in shapes))
+        return entry[1]
 
     def _shape(self, item: RateLimitItem) -> _Shape:
         """Looked up by identity: ``RateLimitItem`` hashes and compares in Python (half a microsecond a look-up),
