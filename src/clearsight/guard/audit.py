@@ -109,6 +109,16 @@ class AuditRecord(_AuditFields):
                                    input_fingerprint, dict(scores), latency_ms))
 
     @classmethod
+    def of_guard(cls, time: datetime, request_id: str, client: str, route: str, method: str, status: int,
+                 action: str, reasons: Sequence[str], input_fingerprint: str | None, scores: Mapping[str, float],
+                 latency_ms: float) -> AuditRecord:
+        """The guard's own record of a request, built on every request: its time is always ``datetime.now(UTC)``
+        and its latency a difference of two performance-counter readings, so the constructor's checks could not
+        fail and are skipped; the copies are still made."""
+        return tuple.__new__(cls, (time, request_id, client, route, method, status, action, tuple(reasons),
+                                   input_fingerprint, dict(scores), latency_ms))
+
+    @classmethod
     def _make(cls, iterable: Iterable[Any]) -> AuditRecord:  # type: ignore[override]  # typeshed's generic self
         return cls(*iterable)  # through the checks, unlike the named tuple's own
 

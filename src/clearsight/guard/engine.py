@@ -340,11 +340,8 @@ class Guard:
             if scores:
                 self.metrics.observe_scores(route.path, scores)
         if self.audit is not None:
-            record = AuditRecord(
-                time=dt.datetime.now(dt.UTC), request_id=request_id, client=client, route=route.path,
-                method=method, status=status, action=action, reasons=tuple(reasons),  # the record copies scores
-                input_fingerprint=fingerprint_, scores=scores, latency_ms=latency_s * 1000.0,
-            )
+            record = AuditRecord.of_guard(dt.datetime.now(dt.UTC), request_id, client, route.path, method, status,
+                                          action, reasons, fingerprint_, scores, latency_s * 1000.0)
             if not self.audit.offer(record):  # full: wait for room without blocking the loop
                 await self.audit.asubmit(record)
 

@@ -216,8 +216,8 @@ class ModelGuard:
             await self._failed(exc, 503, send, request_id, client or "anonymous", route, method, admission, started)
             return
 
-        guard_time = time.perf_counter() - started
         upstream_started = time.perf_counter()
+        guard_time = upstream_started - started
         hardened = route.hardening is not None and route.hardening.active
         if route.output is not None and "accept-encoding" in headers:
             scope = _plain_answer(scope)
@@ -241,8 +241,8 @@ class ModelGuard:
             if captured.forwarded:  # part of the answer is out: only the server can cut the connection
                 raise
             return  # the client has a whole answer (the error, or the refusal sent as soon as it was known)
-        upstream_s = time.perf_counter() - upstream_started
         review_started = time.perf_counter()
+        upstream_s = review_started - upstream_started
         status = captured.status
         review = None
         if not captured.buffered and 200 <= captured.status < 300 and route.extraction and route.extraction.enabled:
@@ -451,19 +451,22 @@ class _Capture:
     overflows), so the client gets its 502 then, not when the app finishes: an app streaming an endless answer
     would otherwise keep its client waiting forever. What the app sends after that is discarded."""
 
+    # the state every answer starts from, as class attributes: one is built per request, and an instance sets
+    # only what changes (assigning to a name shadows the class's value for that instance alone)
+    not_json = False
+    buffered = False
+    status = 500
+    start: Message | None = None
+    too_large = False
+    forwarded = False  # some of the answer went to the client
+    refused = False  # the guard's 502 went to the client instead of the answer
+
     def __init__(self, send: Send, *, buffer: bool, json_only: bool = False, stop: bool = False) -> None:
         self._send = send
         self._want_buffer = buffer
         self._json_only = json_only
         self._stop = stop
-        self.not_json = False
-        self.buffered = False
-        self.status = 500
-        self.start: Message | None = None
         self.body = bytearray()
-        self.too_large = False
-        self.forwarded = False  # some of the answer went to the client
-        self.refused = False  # the guard's 502 went to the client instead of the answer
 
     async def __call__(self, message: Message) -> None:
         kind = message["type"]
