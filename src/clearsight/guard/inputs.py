@@ -43,12 +43,13 @@ def feature_vector(document: Any, spec: InputSpec) -> list[float]:
     for path in spec.paths:
         found, value = path.first(document)
         if found:
-            return _as_vector(value, spec, str(path))
+            return _as_vector(value, spec, path)
     tried = ", ".join(str(p) for p in spec.paths)
     raise Rejection(422, f"no model input found at {tried}", "input.missing")
 
 
-def _as_vector(value: Any, spec: InputSpec, where: str) -> list[float]:
+def _as_vector(value: Any, spec: InputSpec, where: object) -> list[float]:
+    """``where``: the path the value was found at, named in errors (made text only then)."""
     if isinstance(value, dict):
         if spec.feature_names is None:
             raise Rejection(422, f"{where} is an object but the policy names no feature order", "input.unordered")

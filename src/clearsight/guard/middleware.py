@@ -482,22 +482,21 @@ class _Capture:
                     raise AnswerRefused(self.refusal)
                 return
         elif kind == "http.response.start":
-            self.status = int(message["status"])
-            if self._want_buffer:  # else nothing is held back, whatever the answer is
+            self.status = status = int(message["status"])
+            # an answer that has no body by definition is not held back, whatever its label says; else nothing is
+            # held back when the route does not read answers
+            if self._want_buffer and 200 <= status and status not in (204, 205, 304):
                 content_type = b""
                 for name, value in message.get("headers", ()):
                     if name.lower() == b"content-type":  # repeated: the last one counts
                         content_type = value
                 # media types ignore case; find, not ``in``: see json_codec on ``in`` and bytes
                 is_json = content_type.lower().find(b"json") >= 0
-                has_content = 200 <= self.status < 300 and self.status not in (204, 205)
-                self.not_json = self._json_only and not is_json and has_content
-                # an answer that has no body by definition is not held back, whatever its label says
-                bodiless = self.status < 200 or self.status in (204, 205, 304)
-                self.buffered = not bodiless and (is_json or self.not_json)
+                self.not_json = not_json = self._json_only and not is_json and status < 300
+                self.buffered = is_json or not_json
                 if self.buffered:
                     self.start = message
-                    if self.not_json:
+                    if not_json:
                         await self.refuse()
                         if self._stop:
                             raise AnswerRefused(self.refusal)
