@@ -485,7 +485,7 @@ class _Capture:
             self.status = status = int(message["status"])
             # an answer that has no body by definition is not held back, whatever its label says; else nothing is
             # held back when the route does not read answers
-            if self._want_buffer and 200 <= status and status not in (204, 205, 304):
+            if self._want_buffer and status >= 200 and status not in (204, 205, 304):
                 content_type = b""
                 for name, value in message.get("headers", ()):
                     if name.lower() == b"content-type":  # repeated: the last one counts
