@@ -785,3 +785,14 @@ def test_a_negative_submit_timeout_is_refused_as_queue_queue_refuses_it() -> Non
             log.submit(make_record(1), timeout=-1)
     finally:
         log.close()
+
+
+def test_the_guards_own_record_still_refuses_a_latency_that_is_not_finite() -> None:
+    from datetime import UTC, datetime
+
+    from clearsight.guard.audit import AuditRecord
+
+    with pytest.raises(ValueError, match="finite"):
+        AuditRecord.of_guard(datetime.now(UTC), "r", "c", "/v1", "POST", 200, "allow", [], None, {}, float("nan"))
+    record = AuditRecord.of_guard(datetime.now(UTC), "r", "c", "/v1", "POST", 200, "allow", ["x"], None, {}, 1.5)
+    assert record == AuditRecord(record.time, "r", "c", "/v1", "POST", 200, "allow", ("x",), None, {}, 1.5)

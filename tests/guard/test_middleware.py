@@ -161,6 +161,35 @@ def test_a_non_json_answer_on_a_hardened_route_is_refused_at_its_start() -> None
     assert order[0] == (False, 502) and len(order) == 2  # refused before the app finished, and only once
 
 
+def test_a_second_answer_start_is_judged_anew_as_it_always_was() -> None:
+    """An app breaking the protocol (a JSON start held back, then a 204 start) gets what the guard always did: the
+    second start and what follows go straight through, and the held start is never sent after them."""
+    async def twice(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b'{"fraud_probability": 0.123456}'})
+
+    hardened = _policy(output={"scores": "$.fraud_probability"}, hardening={"round": 2})
+    sent: list[dict[str, Any]] = []
+
+    async def run() -> None:
+        scope = {"type": "http", "method": "POST", "path": "/v1/score", "headers": [(b"x-api-key", b"a")],
+                 "client": ("127.0.0.1", 1)}
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b'{"features": [1, 2]}', "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await ModelGuard(twice, hardened)(scope, receive, send)
+
+    asyncio.run(run())
+    assert [m.get("status") for m in sent] == [204, None]
+    assert sent[1]["body"] == b'{"fraud_probability": 0.123456}'
+
+
 def test_header_names_servers_should_not_send_still_work() -> None:
     """ASGI asks for bytes names; a bytearray one (unhashable) takes the general way instead of failing, and a
     policy header name with a non-ASCII letter matches in any case, as it did when every header was decoded."""

@@ -195,6 +195,20 @@ def test_keys_kept_per_client_follow_the_limits_asked_for(monkeypatch: pytest.Mo
     assert first is None and throttled[:2] == [None, None] and throttled[2] is not None and after is None
 
 
+def test_limits_given_as_a_list_changed_in_place_are_all_counted() -> None:
+    """Kept keys are tied to a tuple, which cannot change; a caller's list may, and its new limit must count."""
+    async def run() -> list[float | None]:
+        limiter = RateLimiter("memory://")
+        limits = list(parse_limits(["100/minute"]))
+        answers = [await limiter.hit("/score", "alice", limits)]
+        limits.extend(parse_limits(["1/minute"]))
+        answers += [await limiter.hit("/score", "alice", limits) for _ in range(2)]
+        return answers
+
+    clear_of_window_edges(2, 60)
+    assert asyncio.run(run())[2] is not None
+
+
 def test_only_a_single_redis_server_takes_all_limits_in_one_script() -> None:
     """A script may touch keys of one cluster slot only; Sentinel and cluster URLs keep one call per limit. Built
     without a connection: the storages connect on first use."""

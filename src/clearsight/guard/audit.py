@@ -112,9 +112,11 @@ class AuditRecord(_AuditFields):
     def of_guard(cls, time: datetime, request_id: str, client: str, route: str, method: str, status: int,
                  action: str, reasons: Sequence[str], input_fingerprint: str | None, scores: Mapping[str, float],
                  latency_ms: float) -> AuditRecord:
-        """The guard's own record of a request, built on every request: its time is always ``datetime.now(UTC)``
-        and its latency a difference of two performance-counter readings, so the constructor's checks could not
-        fail and are skipped; the copies are still made."""
+        """The guard's own record of a request, built on every request: its time is always ``datetime.now(UTC)``,
+        so the time zone is not checked; the latency still is (``Guard.record`` is public), and the copies are
+        still made."""
+        if not math.isfinite(latency_ms):
+            raise ValueError("AuditRecord.latency_ms must be a finite number")
         return tuple.__new__(cls, (time, request_id, client, route, method, status, action, tuple(reasons),
                                    input_fingerprint, dict(scores), latency_ms))
 

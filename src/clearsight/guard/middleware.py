@@ -501,6 +501,8 @@ class _Capture:
                         if self._stop:
                             raise AnswerRefused(self.refusal)
                     return
+            elif self.buffered or self.not_json:  # a second start (an app breaking the protocol): judged anew
+                self.buffered = self.not_json = False
         self.forwarded = True
         await self._send(message)
 

@@ -292,16 +292,21 @@ class RateLimiter:
     def _entries(self, scope: str, client: str, limits: Sequence[RateLimitItem]) -> tuple[tuple[str, int, int], ...]:
         """Each limit's counter key (``item.key_for(scope, client)``), amount and window, kept per client: the
         same client sends again and again, and building the keys cost more than counting. Held with the very
-        limits they were built for (a throttled client's limits are a new sequence each time), and emptied when
-        ``MAX_CLIENT_KEYS`` clients are held."""
+        limits they were built for (a throttled client's limits are a new tuple each time); only a tuple's are
+        kept, as a list may change in place between calls. Emptied when ``MAX_CLIENT_KEYS`` clients are held."""
+        if type(limits) is not tuple:
+            return self._built_entries(scope, client, limits)
         entry = self._keys.get((scope, client))
         if entry is None or entry[0] is not limits:
             if len(self._keys) >= MAX_CLIENT_KEYS:
                 self._keys.clear()
-            shapes = [self._shape(item) for item in limits]
-            entry = self._keys[(scope, client)] = (limits, tuple(
-                (f"{shape.namespace}/{scope}/{client}{shape.suffix}", shape.amount, shape.expiry) for shape in shapes))
+            entry = self._keys[(scope, client)] = (limits, self._built_entries(scope, client, limits))
         return entry[1]
+
+    def _built_entries(self, scope: str, client: str, limits: Sequence[RateLimitItem]
+                       ) -> tuple[tuple[str, int, int], ...]:
+        return tuple((f"{shape.namespace}/{scope}/{client}{shape.suffix}", shape.amount, shape.expiry)
+                     for shape in map(self._shape, limits))
 
     def _shape(self, item: RateLimitItem) -> _Shape:
         """Looked up by identity: ``RateLimitItem`` hashes and compares in Python (half a microsecond a look-up),
