@@ -149,7 +149,7 @@ def test_cached_window_suffixes_are_what_limits_computes(hits: list[tuple[int, i
 
 @settings(max_examples=200, deadline=None)
 @given(st.sampled_from([1, 10, 60, 3600, 86400]), st.integers(1, 2 * 10**9),
-       st.lists(st.sampled_from([0.0, 0.25, 1.0, 7.0, 59.5, 3600.0, 86400.0, -1.0, 1.0]), min_size=1, max_size=30))
+       st.lists(st.sampled_from([0.0, 0.25, 1.0, 7.0, 59.5, 3600.0, 86400.0, -1.0]), min_size=1, max_size=30))
 def test_one_call_for_all_limits_counts_in_the_windows_limits_names(expiry: int, start: int,
                                                                     steps: list[float]) -> None:
     """The window text is worked out inline for every limit of a request; across window edges (and the floats

@@ -45,7 +45,6 @@ NOT_FINITE = "the model API's answer holds a NaN or an infinity, which a hardene
 MAX_PENALISED_CLIENTS = 100_000
 MAX_REFERENCE_ROWS = 5_000
 MAX_REMEMBERED_PATHS = 1_024
-_UNKNOWN = object()
 
 
 @dataclass(frozen=True)
@@ -149,12 +148,12 @@ class Guard:
         slashes for every route in turn, and a service answers the same few paths all day. Paths come from
         clients, so the memory is bounded (emptied when full)."""
         key = (method, path)
-        route = self._routes.get(key, _UNKNOWN)
-        if route is _UNKNOWN:
-            if len(self._routes) >= MAX_REMEMBERED_PATHS:
-                self._routes.clear()
-            route = self._routes[key] = self.policy.route_for(method, path)
-        return route  # type: ignore[return-value]
+        if key in self._routes:
+            return self._routes[key]
+        if len(self._routes) >= MAX_REMEMBERED_PATHS:
+            self._routes.clear()
+        route = self._routes[key] = self.policy.route_for(method, path)
+        return route
 
     async def admit_client(self, route: RoutePolicy, client: str) -> None:
         """Raise a :class:`Rejection` when the client is blocked or over a limit."""
