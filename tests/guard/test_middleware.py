@@ -132,6 +132,18 @@ def test_an_endless_json_answer_is_refused_as_soon_as_it_is_too_large(monkeypatc
     assert chunks_sent == 200  # the app ran to its end; nothing of it reached the client
 
 
+def _score_on_a_hardened_route(app: Any, send: Any) -> None:
+    """One scoring request through a guard that rounds the app's score, the answer's messages going to ``send``."""
+    scope = {"type": "http", "method": "POST", "path": "/v1/score", "headers": [(b"x-api-key", b"a")],
+             "client": ("127.0.0.1", 1)}
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b'{"features": [1, 2]}', "more_body": False}
+
+    hardened = _policy(output={"scores": "$.fraud_probability"}, hardening={"round": 2})
+    asyncio.run(ModelGuard(app, hardened)(scope, receive, send))
+
+
 def test_a_non_json_answer_on_a_hardened_route_is_refused_at_its_start() -> None:
     app_done = False
 
@@ -144,20 +156,10 @@ def test_a_non_json_answer_on_a_hardened_route_is_refused_at_its_start() -> None
 
     order: list[tuple[bool, int | None]] = []
 
-    async def run() -> None:
-        scope = {"type": "http", "method": "POST", "path": "/v1/score", "headers": [(b"x-api-key", b"a")],
-                 "client": ("127.0.0.1", 1)}
+    async def send(message: dict[str, Any]) -> None:
+        order.append((app_done, message.get("status")))
 
-        async def receive() -> dict[str, Any]:
-            return {"type": "http.request", "body": b'{"features": [1, 2]}', "more_body": False}
-
-        async def send(message: dict[str, Any]) -> None:
-            order.append((app_done, message.get("status")))
-
-        hardened = _policy(output={"scores": "$.fraud_probability"}, hardening={"round": 2})
-        await ModelGuard(plain, hardened)(scope, receive, send)
-
-    asyncio.run(run())
+    _score_on_a_hardened_route(plain, send)
     assert order[0] == (False, 502) and len(order) == 2  # refused before the app finished, and only once
 
 
@@ -170,22 +172,12 @@ def test_a_second_answer_start_is_judged_anew_as_it_always_was() -> None:
         await send({"type": "http.response.start", "status": 204, "headers": []})
         await send({"type": "http.response.body", "body": b'{"fraud_probability": 0.123456}'})
 
-    hardened = _policy(output={"scores": "$.fraud_probability"}, hardening={"round": 2})
     sent: list[dict[str, Any]] = []
 
-    async def run() -> None:
-        scope = {"type": "http", "method": "POST", "path": "/v1/score", "headers": [(b"x-api-key", b"a")],
-                 "client": ("127.0.0.1", 1)}
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
 
-        async def receive() -> dict[str, Any]:
-            return {"type": "http.request", "body": b'{"features": [1, 2]}', "more_body": False}
-
-        async def send(message: dict[str, Any]) -> None:
-            sent.append(message)
-
-        await ModelGuard(twice, hardened)(scope, receive, send)
-
-    asyncio.run(run())
+    _score_on_a_hardened_route(twice, send)
     assert [m.get("status") for m in sent] == [204, None]
     assert sent[1]["body"] == b'{"fraud_probability": 0.123456}'
 

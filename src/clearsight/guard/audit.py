@@ -102,11 +102,8 @@ class AuditRecord(_AuditFields):
                 latency_ms: float) -> AuditRecord:
         if time.tzinfo is None or time.utcoffset() is None:
             raise ValueError("AuditRecord.time must be timezone-aware (UTC); naive times are ambiguous evidence")
-        if not math.isfinite(latency_ms):
-            raise ValueError("AuditRecord.latency_ms must be a finite number")
-        # Copies, so a caller reusing its list/dict for the next request cannot change a record already queued.
-        return tuple.__new__(cls, (time, request_id, client, route, method, status, action, tuple(reasons),
-                                   input_fingerprint, dict(scores), latency_ms))
+        return cls.of_guard(time, request_id, client, route, method, status, action, reasons, input_fingerprint,
+                            scores, latency_ms)
 
     @classmethod
     def of_guard(cls, time: datetime, request_id: str, client: str, route: str, method: str, status: int,
@@ -117,6 +114,7 @@ class AuditRecord(_AuditFields):
         still made."""
         if not math.isfinite(latency_ms):
             raise ValueError("AuditRecord.latency_ms must be a finite number")
+        # Copies, so a caller reusing its list/dict for the next request cannot change a record already queued.
         return tuple.__new__(cls, (time, request_id, client, route, method, status, action, tuple(reasons),
                                    input_fingerprint, dict(scores), latency_ms))
 
