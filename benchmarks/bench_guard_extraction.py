@@ -2,10 +2,11 @@
 
     python benchmarks/bench_guard_extraction.py [--banks 100] [--bank-seed 2] [--seeds 1,2,3,4,5]
                                                [--config reference|traffic] [--set NAME=VALUE]...
+                                               [--answers raw|round2|label] [--natural-budget 5000]
                                                [--json FILE]
 
 Simulation (``benchmarks/extraction_sim.py``): the example's model trained from its own generator and
-pipeline; ``--banks`` benign partner banks (long-tailed sizes, own fraud rates and merchant mixes) and six
+pipeline; ``--banks`` benign partner banks (long-tailed sizes, own fraud rates and merchant mixes) and seven
 attackers, each with every seed in ``--seeds``. Reported:
 
   benign     share of banks on which any signal ever fired over their whole traffic (target <= 1 %), and the
@@ -13,17 +14,20 @@ attackers, each with every seed in ``--seeds``. Reported:
   attackers  per attacker and seed: the query on which the first signal fired, which one, the surrogate's
              balanced fidelity then, the first checkpoint at which it reached 90 %, and its fidelity curve.
              Target: every attacker detected before its surrogate reaches 90 %.
-  quota      for the attacker that only volume can reveal (natural data), fidelity per query budget, next to
-             the daily volume of the benign banks (their traffic spans the generator's 90 days).
+  volume     for the attacker that only volume can reveal (natural data), fidelity per query budget, next to
+             the daily volume of the benign banks (each scores its payments when they happen, over the
+             generator's 90 days) and the busiest bank's count in any trailing day, which ``volume_limit``
+             (400 here: ``extraction_sim.VOLUME_LIMIT``) must stay above. Attackers send a query a second,
+             except ``natural-paced``: the natural attacker at 250 a day, under every limit a partner needs.
   speed      ``observe`` latency with a full window (2,000 vectors, d = 10), p50 / p99 / max over 20,000 calls.
 
 ``--config reference`` (default) gives the monitor 2,000 training rows as its reference and the merchant code as
-categorical, as a policy with a reference sample would; ``--config traffic`` gives it nothing but the decision
-threshold, so its reference is what it learns from the first traffic (its own calibration over 20 warm-up
-banks, taken once per run) and every feature is numeric, which is what a policy without a reference sample
-gets. The benign banks use ``--bank-seed`` (the
-thresholds were tuned on seed 1; report other seeds). ``--set`` overrides one ``ExtractionSettings`` field (a
-number, e.g. ``--set alarm_probability=1e-4``), for tuning runs; the report lists the settings it ran with.
+categorical, as a policy with a reference sample would; ``--config traffic`` gives it only the decision
+threshold and the volume limit, so its reference is what it learns from the first traffic (its own calibration
+over 20 warm-up banks, taken once per run) and every feature is numeric, which is what a policy without a
+reference sample gets. The benign banks use ``--bank-seed`` (the thresholds were tuned on seed 1; report other
+seeds). ``--set`` overrides one ``ExtractionSettings`` field (a number, e.g. ``--set alarm_probability=1e-4``),
+for tuning runs; the report lists the settings it ran with.
 """
 
 from __future__ import annotations
@@ -56,8 +60,10 @@ DAYS = 90  # the generator spreads a bank's payments over 90 days
 def settings_for(world: sim.World, config: str, overrides: dict[str, float] | None = None) -> ExtractionSettings:
     if config == "reference":
         return world.settings(**(overrides or {}))
-    return ExtractionSettings(decision_threshold=world.threshold, reference=learned_from_traffic(world),
-                              **(overrides or {}))
+    values: dict[str, Any] = {"decision_threshold": world.threshold, "reference": learned_from_traffic(world),
+                              "volume_limit": sim.VOLUME_LIMIT}
+    values.update(overrides or {})
+    return ExtractionSettings(**values)
 
 
 def parse_override(text: str) -> tuple[str, float]:
@@ -77,7 +83,7 @@ def learned_from_traffic(world: sim.World) -> tuple[tuple[float, ...], ...]:
     defaults = ExtractionSettings()
     calibration = Calibration(defaults.calibration_queries, defaults.calibration_share)
     for bank in sim.banks(20, seed=99, big=0, max_size=400):
-        for row in sim.bank_traffic(world, bank):
+        for row in sim.bank_stream(world, bank)[0]:
             sample = calibration.offer(bank.name, row)
             if sample is not None:
                 return tuple(map(tuple, sample))
@@ -88,13 +94,14 @@ def run_benign(world: sim.World, settings: ExtractionSettings, count: int, seed:
     monitor = ExtractionMonitor(settings, len(world.features))
     rows: list[dict[str, Any]] = []
     for bank in sim.banks(count, seed):
-        x = sim.bank_traffic(world, bank)
-        stream = sim.run_stream(monitor, bank.name, x, world.answer(x))
+        x, times = sim.bank_stream(world, bank)
+        stream = sim.run_stream(monitor, bank.name, x, world.answer(x), times)
         rows.append({"bank": asdict(bank), "detected_at": stream.detected_at, "first": stream.first,
                      "reason": stream.reason, "worst": stream.worst})
     fired = [r for r in rows if r["detected_at"] is not None]
     worst: dict[str, float] = {}
-    for name, pick in (("prada_w", min), ("boundary_share", max), ("ood_share", max), ("flagged_share", max)):
+    for name, pick in (("prada_w", min), ("boundary_share", max), ("ood_share", max), ("flagged_share", max),
+                       ("volume_ratio", max)):
         values = [r["worst"][name] for r in rows if name in r["worst"]]
         if values:
             worst[name] = pick(values)
@@ -103,13 +110,14 @@ def run_benign(world: sim.World, settings: ExtractionSettings, count: int, seed:
             "fired_banks": fired, "worst": worst, "sizes": sizes, "worst_per_bank": [r["worst"] for r in rows]}
 
 
-def run_attackers(world: sim.World, settings: ExtractionSettings, seeds: list[int]) -> list[dict[str, Any]]:
+def run_attackers(world: sim.World, settings: ExtractionSettings, seeds: list[int], answers: str = "raw",
+                  natural_budget: int = 5000) -> list[dict[str, Any]]:
     out = []
     for name in sim.ATTACKERS:
-        budget = 5000 if name == "natural" else 2000
+        budget = natural_budget if name in ("natural", "natural-paced") else 2000
         for seed in seeds:
             started = time.perf_counter()
-            result = sim.run_attack(world, settings, name, seed, budget)
+            result = sim.run_attack(world, settings, name, seed, budget, answers_given=answers)
             row = asdict(result)
             row["in_time"] = result.in_time
             row["seconds"] = round(time.perf_counter() - started, 1)
@@ -123,14 +131,15 @@ def measure_speed(world: sim.World, settings: ExtractionSettings, calls: int = 2
     """observe() latency once the client's window is full, on natural traffic."""
     monitor = ExtractionMonitor(settings, len(world.features))
     bank = sim.Bank("speed", calls + 4 * settings.window, 0.015, 4242, 1000.0)
-    x = sim.bank_traffic(world, bank)
+    x, sent = sim.bank_stream(world, bank)
     p = world.answer(x)
-    for row, answer in zip(x[: 4 * settings.window], p[: 4 * settings.window], strict=True):
-        monitor.observe("speed", row, float(answer))
+    warm = 4 * settings.window
+    for row, answer, now in zip(x[:warm], p[:warm], sent[:warm], strict=True):
+        monitor.observe("speed", row, float(answer), now=float(now))
     times = []
-    for row, answer in zip(x[4 * settings.window:], p[4 * settings.window:], strict=True):
+    for row, answer, now in zip(x[warm:], p[warm:], sent[warm:], strict=True):
         started = time.perf_counter_ns()
-        monitor.observe("speed", row, float(answer))
+        monitor.observe("speed", row, float(answer), now=float(now))
         times.append((time.perf_counter_ns() - started) / 1000)
     times.sort()
     return {"calls": len(times), "p50_us": times[len(times) // 2], "p99_us": times[int(len(times) * 0.99)],
@@ -177,6 +186,10 @@ def print_report(report: dict[str, Any]) -> None:
     daily = sorted(s / DAYS for s in benign["sizes"])
     print(f"\nBenign daily volume: median {statistics.median(daily):.0f}, max {daily[-1]:.0f} queries/day "
           f"(a per-client quota of {int(np.ceil(daily[-1] / 50) * 50)}/day lets every bank through).")
+    limit = report["settings"]["volume_limit"]
+    if limit and "volume_ratio" in benign["worst"]:
+        print(f"Busiest bank in any trailing {report['settings']['volume_period'] / 3600:g} h: "
+              f"{benign['worst']['volume_ratio'] * limit:.0f} queries (volume_limit {limit}).")
     speed = report["speed"]
     print(f"\nobserve() with a full window: p50 {speed['p50_us']:.0f} µs, p99 {speed['p99_us']:.0f} µs, "
           f"max {speed['max_us']:.0f} µs, mean {speed['mean_us']:.0f} µs over {speed['calls']:,} calls")
@@ -190,6 +203,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--config", choices=["reference", "traffic"], default="reference")
     parser.add_argument("--set", type=parse_override, action="append", default=[], metavar="NAME=VALUE",
                         help="override one ExtractionSettings field (repeatable)")
+    parser.add_argument("--answers", choices=sorted(sim.ANSWERS), default="raw",
+                        help="what the attackers are given: the raw probability (default), rounded to 2 "
+                             "decimals, or the label only (the monitor always judges the raw score)")
+    parser.add_argument("--natural-budget", type=int, default=5000,
+                        help="queries of the two natural-data attackers (the others send 2,000)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -203,10 +221,10 @@ def run(args: argparse.Namespace, seeds: list[int]) -> None:
     world = sim.build_world()
     settings = settings_for(world, args.config, dict(args.set))
     print(f"target trained, test set {len(world.test_y)} balanced rows ({time.perf_counter() - started:.1f} s)")
-    report: dict[str, Any] = {"config": args.config, "settings": _settings_summary(settings)}
+    report: dict[str, Any] = {"config": args.config, "answers": args.answers, "settings": _settings_summary(settings)}
     report["speed"] = measure_speed(world, settings)
     print("attackers:")
-    report["attackers"] = run_attackers(world, settings, seeds)
+    report["attackers"] = run_attackers(world, settings, seeds, args.answers, args.natural_budget)
     report["benign"] = run_benign(world, settings, args.banks, args.bank_seed)
     report["seconds"] = round(time.perf_counter() - started, 1)
     print_report(report)

@@ -25,6 +25,7 @@ import math
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -38,8 +39,12 @@ Array = npt.NDArray[np.float64]
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "fraud-detection"
 TRAIN_ROWS, TRAIN_SEED = 50_000, 7  # the example's defaults (generate_transactions.py --rows/--seed)
 REFERENCE_ROWS = 2_000
-CHECKPOINTS = (5, 10, 15, 20, 25, 30, 40, 50, 75, 100, 150, 200, 300, 500, 1000, 2000, 3000, 5000)
+CHECKPOINTS = (5, 10, 15, 20, 25, 30, 40, 50, 75, 100, 150, 200, 300, 500, 1000, 2000, 3000, 5000, 10000, 20000)
 SETTLED = 100  # scores of a client are summarised from this many queries on (earlier shares are noise)
+DAY = 86_400.0
+# The most queries a day the model owner expects from a natural client (``volume_limit``): the busiest partner
+# bank of the tuning set (bank seed 1) sent at most 331 in any trailing 24 hours, so 400 leaves a fifth on top.
+VOLUME_LIMIT = 400
 
 
 def _load(name: str, path: Path) -> ModuleType:
@@ -82,6 +87,7 @@ class World:
             "reference": tuple(map(tuple, self.reference)),
             "categorical": self.categorical,
             "decision_threshold": self.threshold,
+            "volume_limit": VOLUME_LIMIT,
         }
         values.update(overrides)
         return ExtractionSettings(**values)
@@ -183,16 +189,20 @@ def banks(count: int, seed: int, *, big: int = 5, max_size: int = 25_000) -> lis
             for i in range(count)]
 
 
-def bank_traffic(world: World, bank: Bank) -> Array:
-    """The bank's payments in time order, resampled so its merchant mix is its own."""
+def bank_stream(world: World, bank: Bank) -> tuple[Array, Array]:
+    """The bank's payments in time order, resampled so its merchant mix is its own, and when each is scored:
+    its own time, in seconds from the generator's start (a partner scores payments as they happen, over the
+    generator's 90 days)."""
     records = world.generator.generate(bank.size * 2, bank.seed, fraud_rate=bank.fraud_rate)
     x = world.matrix(records)
     rng = np.random.default_rng(bank.seed)
     weights = rng.dirichlet(np.full(len(world.mcc_codes), bank.tilt)) * len(world.mcc_codes)
     row_weight = weights[np.searchsorted(world.mcc_codes, x[:, world.categorical[0]])]
     keep = np.sort(rng.choice(len(x), bank.size, replace=False, p=row_weight / row_weight.sum()))
-    traffic: Array = x[keep]
-    return traffic
+    start = world.generator.START
+    seconds = np.array([(datetime.fromisoformat(str(r["transaction_ts"])) - start).total_seconds()
+                        for r in records])
+    return x[keep], seconds[keep]
 
 
 # ---------------------------------------------------------------------- attackers
@@ -362,7 +372,12 @@ ATTACKERS: dict[str, Attack] = {
     "boundary-probe": boundary_probe,
     "natural": natural,
     "natural-enriched": natural_enriched,
+    "natural-paced": natural,
 }
+# Queries a day. An attacker wants its copy soon and sends one query a second unless listed here;
+# "natural-paced" is the natural attacker keeping under the busiest partner's volume, to show what pacing buys.
+PACE: dict[str, float] = {"natural-paced": 250.0}
+FAST = DAY
 
 
 # ---------------------------------------------------------------------- running streams through the monitor
@@ -377,11 +392,12 @@ class StreamResult:
     worst: dict[str, float] = field(default_factory=dict)  # most extreme settled score (min W, max shares)
 
 
-def run_stream(monitor: ExtractionMonitor, client: str, x: Array, answers: Array, *, stop: bool = False
-               ) -> StreamResult:
-    """Observe every query; remember when each signal first fired and the most alarming settled scores."""
+def run_stream(monitor: ExtractionMonitor, client: str, x: Array, answers: Array, times: Array, *,
+               stop: bool = False) -> StreamResult:
+    """Observe every query (sent at ``times``, seconds); remember when each signal first fired and the most
+    alarming settled scores."""
     result = StreamResult(client, len(x), None, (), "")
-    for i, verdict in enumerate(_observe(monitor, client, x, answers), start=1):
+    for i, verdict in enumerate(_observe(monitor, client, x, answers, times), start=1):
         if i >= SETTLED:
             for name, value in verdict.scores.items():
                 worst = result.worst.get(name)
@@ -397,9 +413,9 @@ def run_stream(monitor: ExtractionMonitor, client: str, x: Array, answers: Array
     return result
 
 
-def _observe(monitor: ExtractionMonitor, client: str, x: Array, answers: Array) -> Iterator[Any]:
-    for row, p in zip(x, answers, strict=True):
-        yield monitor.observe(client, row, float(p))
+def _observe(monitor: ExtractionMonitor, client: str, x: Array, answers: Array, times: Array) -> Iterator[Any]:
+    for row, p, t in zip(x, answers, times, strict=True):
+        yield monitor.observe(client, row, float(p), now=float(t))
 
 
 @dataclass
@@ -422,14 +438,35 @@ class AttackResult:
         return self.fidelity_at_detection is not None and self.fidelity_at_detection < 0.9
 
 
+def _raw(answers: Array, threshold: float) -> Array:
+    return answers
+
+
+def _round2(answers: Array, threshold: float) -> Array:
+    rounded: Array = np.round(answers, 2)
+    return rounded
+
+
+def _label(answers: Array, threshold: float) -> Array:
+    return (answers >= threshold).astype(np.float64)
+
+
+# What the attacker is given, as the guard's output hardening would answer: the raw probability, rounded to two
+# decimals (``hardening: {round: 2}``), or the label alone (``top_label_only``, and what ``degrade`` answers).
+# The monitor always judges the raw score, as the guard's does.
+ANSWERS: dict[str, Callable[[Array, float], Array]] = {"raw": _raw, "round2": _round2, "label": _label}
+
+
 def run_attack(world: World, settings: ExtractionSettings, name: str, seed: int, budget: int,
-               checkpoints: Sequence[int] = CHECKPOINTS) -> AttackResult:
+               checkpoints: Sequence[int] = CHECKPOINTS, answers_given: str = "raw") -> AttackResult:
     x, answers = ATTACKERS[name](world, budget, seed)
     monitor = ExtractionMonitor(settings, len(world.features))
-    stream = run_stream(monitor, f"{name}-{seed}", x, answers)
+    times = np.arange(len(x), dtype=np.float64) * (DAY / PACE.get(name, FAST))
+    stream = run_stream(monitor, f"{name}-{seed}", x, answers, times)
+    seen = ANSWERS[answers_given](answers, world.threshold)
     points = sorted({c for c in checkpoints if c <= len(x)} | {len(x)})
-    curve = {c: fidelity(world, x[:c], answers[:c]) for c in points}
+    curve = {c: fidelity(world, x[:c], seen[:c]) for c in points}
     at = stream.detected_at
-    fid_at = None if at is None else (curve[at] if at in curve else fidelity(world, x[:at], answers[:at]))
+    fid_at = None if at is None else (curve[at] if at in curve else fidelity(world, x[:at], seen[:at]))
     reached = next((c for c in points if curve[c] >= 0.9), None)
     return AttackResult(name, seed, len(x), at, stream.fired, stream.first, fid_at, curve, reached)

@@ -99,6 +99,28 @@ def test_degrade_gives_the_flagged_client_labels_only(tmp_path: Path) -> None:
     assert other.json()["fraud_probability"] not in (0.0, 1.0)  # other clients keep their scores
 
 
+def test_a_client_beyond_the_stated_volume_is_caught_on_natural_looking_queries(tmp_path: Path) -> None:
+    """What no content signal sees: the same real-looking payment mix as a partner, only more of it."""
+    audit = tmp_path / "audit.jsonl"
+    text = policy_text(audit, extraction="{actions: [alert, degrade], volume: 25/hour, signals: [volume, flagged],"
+                                         " categorical: [merchant_category]}")
+    rng = random.Random(5)
+    rows = [[v * rng.uniform(0.9, 1.1) if i not in (1, 3, 4) else v for i, v in enumerate(LEGIT)] for _ in range(40)]
+    with serve(ModelGuard(scoring_app(), parse_policy(text))) as url, httpx.Client(base_url=url) as http:
+        answers = [http.post("/v1/score", json={"features": row}, headers={"X-Partner-Key": "copier"}) for row in rows]
+        partner = [http.post("/v1/score", json={"features": row}, headers={"X-Partner-Key": "bank"})
+                   for row in rows[:25]]
+    records = audit_lines(audit)
+    copier = [r for r in records if r["client"] == records[0]["client"]]
+    assert [r["action"] for r in copier[:25]] == ["allow"] * 25
+    assert copier[25]["action"] == "degrade" and "extraction:volume" in copier[25]["reasons"]
+    assert copier[25]["scores"]["volume_ratio"] == pytest.approx(26 / 25)
+    assert set(answers[26].json()) == {"fraud_probability", "label", "model_version"}
+    assert answers[26].json()["fraud_probability"] in (0.0, 1.0) and answers[24].json()["fraud_probability"] not in (
+        0.0, 1.0)
+    assert all(p.status_code == 200 and p.json()["fraud_probability"] not in (0.0, 1.0) for p in partner)
+
+
 def test_throttle_puts_the_stricter_limit_on_the_flagged_client(tmp_path: Path) -> None:
     audit = tmp_path / "audit.jsonl"
     text = policy_text(audit, extraction="{actions: [throttle], throttle: 3/day, categorical: [merchant_category]}")

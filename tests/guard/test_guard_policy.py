@@ -202,6 +202,22 @@ def test_extraction_settings_follow_the_route(tmp_path: Path) -> None:
     assert settings.reference == ((1.0, 2.0), (3.0, 4.0)) and settings.boundary_margin == 0.5
 
 
+def test_the_stated_volume_becomes_the_volume_signals_limit(tmp_path: Path) -> None:
+    from clearsight.guard.engine import extraction_settings
+
+    policy_file = tmp_path / "guard.yaml"
+    policy_file.write_text("routes:\n  - path: /s\n    input: {paths: $.t}\n    output: {scores: $.p}\n"
+                           "    extraction: {volume: 400/day, scale: [1.0]}\n")
+    settings = extraction_settings(load_policy(policy_file).routes[0])
+    assert (settings.volume_limit, settings.volume_period) == (400, 86_400.0) and "volume" in settings.signals
+    policy_file.write_text("routes:\n  - path: /s\n    input: {paths: $.t}\n    extraction: {volume: 0/day}\n")
+    with pytest.raises(InputError, match="admits no request"):
+        load_policy(policy_file)
+    policy_file.write_text("routes:\n  - path: /s\n    input: {paths: $.t}\n    extraction: {volume: lots}\n")
+    with pytest.raises(InputError, match="not a rate limit"):
+        load_policy(policy_file)
+
+
 @pytest.mark.parametrize(
     ("csv_text", "fragment"),
     [("", "empty"), ("a\n1\n", "lacks columns"), ("a,b\n1,x\n", "not a number"),

@@ -398,6 +398,11 @@ def extraction_settings(route: RoutePolicy) -> ExtractionSettings:
                                       for c in spec.categorical)
     if spec.reference is not None:
         values["reference"] = read_reference(Path(spec.reference), names)
+    if spec.volume is not None:
+        import limits
+
+        volume = limits.parse(spec.volume)
+        values["volume_limit"], values["volume_period"] = volume.amount, float(volume.get_expiry())
     values.update(spec.tuning)
     try:
         return ExtractionSettings(**values)

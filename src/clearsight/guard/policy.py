@@ -133,6 +133,9 @@ class ExtractionSpec(_Strict):
                                          description="Features that are codes (names from feature_names, or indices).")
     reference: str | None = Field(None, description="CSV of natural queries (e.g. training rows) the detectors "
                                                     "compare against; relative to the policy file.")
+    volume: Limit | None = Field(None, description="Most queries a natural client sends, e.g. '400/day' (the busiest "
+                                                   "partner's volume with a margin): the 'volume' signal fires "
+                                                   "beyond it.")
     tuning: dict[str, float] = Field(default_factory=dict, description="Signal-specific thresholds by name.")
     actions: Annotated[list[ExtractionAction], BeforeValidator(_one_or_many)] = Field(
         default_factory=_alert_only, min_length=1)

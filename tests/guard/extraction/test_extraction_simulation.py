@@ -2,7 +2,7 @@
 
 The full run with 100 banks and five seeds per attacker is ``benchmarks/bench_guard_extraction.py``; here each
 attacker runs once and a dozen banks send their traffic, and the outcomes asserted are the ones measured,
-including the two the detectors do not win (see docs/benchmarks.md).
+including the one the detectors do not win (see docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -50,8 +50,8 @@ def test_benign_banks_never_fire(world: sim.World, settings: ExtractionSettings)
     monitor = ExtractionMonitor(settings, len(world.features))
     queries = 0
     for bank in sim.banks(12, seed=3, big=1, max_size=3000):
-        x = sim.bank_traffic(world, bank)
-        result = sim.run_stream(monitor, bank.name, x, world.answer(x))
+        x, times = sim.bank_stream(world, bank)
+        result = sim.run_stream(monitor, bank.name, x, world.answer(x), times)
         queries += len(x)
         assert result.detected_at is None, result.reason
     assert queries > 10_000
@@ -66,7 +66,7 @@ def _attack(world: sim.World, settings: ExtractionSettings, name: str, budget: i
     [
         ("random-schema", 100, "ood", 10),  # every query outside natural data
         ("random-marginals", 400, "ood", 400),  # real values, impossible combinations
-        ("jacobian", 200, "flagged", 30),  # the class-balanced seed set gives it away
+        ("jacobian", 200, "flagged", 15),  # the class-balanced seed set gives it away
         ("boundary-probe", 200, "boundary", 10),  # every answer borderline
     ],
 )
@@ -80,16 +80,25 @@ def test_synthetic_attackers_are_caught_before_a_90_percent_surrogate(
     assert result.in_time
 
 
-def test_natural_data_attacker_is_indistinguishable_by_content(world: sim.World, settings: ExtractionSettings) -> None:
-    """Documented limitation: only volume (the rate limiter's quota) tells it from a partner bank."""
-    result = _attack(world, settings, "natural", 300)
+def test_natural_data_attacker_is_caught_by_volume_only(world: sim.World, settings: ExtractionSettings) -> None:
+    """By content it is a partner bank; it needs thousands of answers, more than any partner sends in a day."""
+    result = _attack(world, settings, "natural", 500)
+    assert result.detected_at == sim.VOLUME_LIMIT + 1 and set(result.first) == {"volume"}
+    assert result.fidelity_at_detection is not None and result.fidelity_at_detection < 0.9
+
+
+def test_a_paced_natural_attacker_is_not_detected(world: sim.World, settings: ExtractionSettings) -> None:
+    """Documented limitation: under the stated volume a natural-data attacker is a partner (it just takes days)."""
+    result = _attack(world, settings, "natural-paced", 500)
     assert result.detected_at is None and result.first == {}
 
 
-def test_enriched_natural_attacker_is_caught_but_too_late(world: sim.World, settings: ExtractionSettings) -> None:
-    """Documented miss: replaying its own fraud cases trips ``flagged``, but a balanced natural set teaches
-    the surrogate this model's fraud class within ~100 queries, before the rate test can be sure."""
+def test_enriched_natural_attacker_is_caught_before_a_90_percent_surrogate(
+    world: sim.World, settings: ExtractionSettings
+) -> None:
+    """Replaying its own fraud cases trips ``flagged``; a balanced natural set teaches the surrogate this model's
+    fraud class within ~100 queries, so the alarm level matters (10^-4 caught it too late in 2 of 5 seeds)."""
     result = _attack(world, settings, "natural-enriched", 300)
-    assert result.detected_at is not None and result.detected_at <= 200
-    assert "flagged" in result.fired
-    assert result.fidelity_at_detection is not None and result.fidelity_at_detection >= 0.9
+    assert result.detected_at is not None and result.detected_at <= 100
+    assert result.fired and set(result.fired) <= {"flagged", "ood"}
+    assert result.fidelity_at_detection is not None and result.fidelity_at_detection < 0.9

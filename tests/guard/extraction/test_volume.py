@@ -1,0 +1,107 @@
+"""The volume signal: queries over the trailing period, counted in fixed slots, against a stated limit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from clearsight.guard.extraction import ExtractionMonitor, ExtractionSettings
+from clearsight.guard.extraction.volume import BUCKETS, VolumeTracker
+
+DAY = 86_400.0
+SLOT = DAY / BUCKETS
+
+
+def test_counts_within_the_period_and_forgets_what_left_it() -> None:
+    tracker = VolumeTracker(DAY)
+    assert [tracker.add(t) for t in (0.0, 10.0, 3_600.0)] == [1, 2, 3]
+    assert tracker.add(DAY - 1) == 4  # still the same day
+    assert tracker.add(DAY + SLOT) == 3  # the first slot (0 and 10 s) has left the window, 3,600 s has not
+    assert tracker.add(3 * DAY) == 1  # a long silence empties it
+
+
+def test_a_clock_that_steps_back_loses_no_query() -> None:
+    tracker = VolumeTracker(DAY)
+    tracker.add(5 * SLOT)
+    assert tracker.add(0.0) == 2 and tracker.add(-1e9) == 3
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(0, 4 * DAY, allow_nan=False), min_size=1, max_size=300))
+def test_the_count_is_the_exact_trailing_slots(times: list[float]) -> None:
+    """Against a plain recount: the current slot and the BUCKETS - 1 before it, never more than a period."""
+    tracker = VolumeTracker(DAY)
+    seen: list[int] = []
+    newest = None
+    for t in sorted(times):
+        slot = int(t // SLOT)
+        newest = slot if newest is None else max(newest, slot)
+        seen.append(newest)
+        expected = sum(1 for s in seen if s > newest - BUCKETS)
+        assert tracker.add(t) == expected
+        assert expected <= sum(1 for u in sorted(times) if t - DAY < u <= t)  # never above the exact day
+
+
+def _monitor(**overrides: Any) -> ExtractionMonitor:
+    values: dict[str, Any] = {"signals": ("volume",), "scale": (1.0,) * 3, "center": (0.0,) * 3,
+                              "volume_limit": 5}
+    values.update(overrides)
+    return ExtractionMonitor(ExtractionSettings(**values), 3)
+
+
+def test_fires_beyond_the_limit_and_says_how_many() -> None:
+    monitor = _monitor()
+    verdicts = [monitor.observe("scraper", np.zeros(3), 0.1, now=60.0 * i) for i in range(7)]
+    assert [v.fired for v in verdicts] == [()] * 5 + [("volume",)] * 2
+    assert verdicts[4].scores == {"volume_ratio": 1.0}
+    assert "sent 6 queries in the last day (natural clients: at most 5)" in verdicts[5].reason
+
+
+def test_a_client_under_the_limit_every_day_never_fires() -> None:
+    monitor = _monitor()
+    for day in range(10):
+        for i in range(5):
+            assert not monitor.observe("partner", np.zeros(3), 0.1, now=day * DAY + i * 3_600.0).fired
+
+
+def test_clients_are_counted_apart() -> None:
+    monitor = _monitor()
+    for i in range(5):
+        monitor.observe("a", np.zeros(3), now=float(i))
+    assert not monitor.observe("b", np.zeros(3), now=5.0).fired
+    assert monitor.observe("a", np.zeros(3), now=6.0).fired == ("volume",)
+
+
+def test_without_a_limit_the_signal_is_silent() -> None:
+    monitor = _monitor(volume_limit=None)
+    verdicts = [monitor.observe("c", np.zeros(3), 0.1, now=0.0) for _ in range(20)]
+    assert not any(v.fired for v in verdicts) and "volume_ratio" not in verdicts[-1].scores
+
+
+def test_the_default_clock_is_monotonic() -> None:
+    monitor = _monitor(volume_limit=2, volume_period=3_600.0, min_queries=1)
+    assert [bool(monitor.observe("c", np.zeros(3)).fired) for _ in range(3)] == [False, False, True]
+    assert "in the last hour" in monitor.observe("c", np.zeros(3)).reason
+
+
+@pytest.mark.parametrize("now", [float("nan"), float("inf"), "noon", True])
+def test_a_bad_time_is_a_clear_error(now: Any) -> None:
+    monitor = _monitor()
+    with pytest.raises(ValueError, match="now must be"):
+        monitor.observe("c", np.zeros(3), now=now)
+    assert monitor.clients() == 0
+
+
+@pytest.mark.parametrize("overrides", [{"volume_limit": 0}, {"volume_limit": 2.5}, {"volume_period": 0.0},
+                                       {"volume_period": float("inf")}])
+def test_bad_volume_settings_are_rejected(overrides: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        ExtractionSettings(**overrides)
+
+
+def test_policy_numbers_are_accepted() -> None:
+    assert ExtractionSettings(volume_limit=300.0).volume_limit == 300  # type: ignore[arg-type]
