@@ -14,7 +14,8 @@ Fidelity is measured the way an attacker would care about it: a surrogate is tra
 answers obtained so far and compared with the target on held-out natural payments *balanced between the
 target's two predicted classes*, so a surrogate that always says "legit" scores 50 % rather than 99 %.
 The surrogate is a gradient-boosted regressor on the logit of the returned probability (the strongest
-use of a raw-probability API we tried), cut at the target's threshold.
+use of a raw-probability API we tried), cut at the target's threshold; an attacker given labels only trains a
+class-weighted gradient-boosted classifier instead.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ Array = npt.NDArray[np.float64]
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "fraud-detection"
 TRAIN_ROWS, TRAIN_SEED = 50_000, 7  # the example's defaults (generate_transactions.py --rows/--seed)
 REFERENCE_ROWS = 2_000
-CHECKPOINTS = (5, 10, 15, 20, 25, 30, 40, 50, 75, 100, 150, 200, 300, 500, 1000, 2000, 3000, 5000, 10000, 20000)
+CHECKPOINTS = (5, 10, 15, 20, 25, 30, 40, 50, 75, 100, 150, 200, 300, 400, 500, 750, 1000, 1250, 1500, 1750, 2000,
+               2500, 3000, 4000, 5000, 7500, 10000, 15000, 20000)
 SETTLED = 100  # scores of a client are summarised from this many queries on (earlier shares are noise)
 DAY = 86_400.0
 # The most queries a day the model owner expects from a natural client (``volume_limit``): the busiest partner
@@ -139,9 +141,12 @@ def _logit(p: Array) -> Array:
     return out
 
 
-def fidelity(world: World, queries: Array, answers: Array) -> float:
-    """Balanced label agreement of a surrogate trained on (queries, answers) with the target."""
-    from sklearn.ensemble import HistGradientBoostingRegressor
+def fidelity(world: World, queries: Array, answers: Array, *, labels: bool = False) -> float:
+    """Balanced label agreement of a surrogate trained on (queries, answers) with the target.
+
+    ``labels``: the answers are the label alone (0/1), so the surrogate is a classifier weighting the rare
+    class up, which learns far more from labels than a regression on their clipped logits does."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
     n = len(answers)
     cut = math.log(world.threshold / (1 - world.threshold))
@@ -150,10 +155,17 @@ def fidelity(world: World, queries: Array, answers: Array) -> float:
     else:
         mcc = world.categorical[0]
         leaf = max(2, min(20, n // 25))
-        surrogate = HistGradientBoostingRegressor(max_iter=100, learning_rate=0.2, min_samples_leaf=leaf,
-                                                  categorical_features=[mcc], random_state=0)
-        surrogate.fit(_coded(world, queries), _logit(answers))
-        predicted = surrogate.predict(_coded(world, world.test_x)) >= cut
+        if labels:
+            classifier = HistGradientBoostingClassifier(max_iter=100, learning_rate=0.2, min_samples_leaf=leaf,
+                                                        categorical_features=[mcc], class_weight="balanced",
+                                                        random_state=0)
+            classifier.fit(_coded(world, queries), answers >= 0.5)
+            predicted = classifier.predict(_coded(world, world.test_x)).astype(bool)
+        else:
+            surrogate = HistGradientBoostingRegressor(max_iter=100, learning_rate=0.2, min_samples_leaf=leaf,
+                                                      categorical_features=[mcc], random_state=0)
+            surrogate.fit(_coded(world, queries), _logit(answers))
+            predicted = surrogate.predict(_coded(world, world.test_x)) >= cut
     agree = predicted == world.test_y
     return float(0.5 * agree[world.test_y].mean() + 0.5 * agree[~world.test_y].mean())
 
@@ -464,9 +476,10 @@ def run_attack(world: World, settings: ExtractionSettings, name: str, seed: int,
     times = np.arange(len(x), dtype=np.float64) * (DAY / PACE.get(name, FAST))
     stream = run_stream(monitor, f"{name}-{seed}", x, answers, times)
     seen = ANSWERS[answers_given](answers, world.threshold)
+    labels = answers_given == "label"
     points = sorted({c for c in checkpoints if c <= len(x)} | {len(x)})
-    curve = {c: fidelity(world, x[:c], seen[:c]) for c in points}
+    curve = {c: fidelity(world, x[:c], seen[:c], labels=labels) for c in points}
     at = stream.detected_at
-    fid_at = None if at is None else (curve[at] if at in curve else fidelity(world, x[:at], seen[:at]))
+    fid_at = None if at is None else (curve[at] if at in curve else fidelity(world, x[:at], seen[:at], labels=labels))
     reached = next((c for c in points if curve[c] >= 0.9), None)
     return AttackResult(name, seed, len(x), at, stream.fired, stream.first, fid_at, curve, reached)

@@ -216,6 +216,12 @@ def test_the_stated_volume_becomes_the_volume_signals_limit(tmp_path: Path) -> N
     policy_file.write_text("routes:\n  - path: /s\n    input: {paths: $.t}\n    extraction: {volume: lots}\n")
     with pytest.raises(InputError, match="not a rate limit"):
         load_policy(policy_file)
+    for extraction, fragment in (("{signals: [volume], scale: [1.0]}", "states no volume"),
+                                 ("{volume: 9/day, signals: [flagged], scale: [1.0]}", "not among the signals"),
+                                 ("{volume: 9/second, scale: [1.0]}", "at least 60 seconds")):
+        policy_file.write_text(f"routes:\n  - path: /s\n    input: {{paths: $.t}}\n    extraction: {extraction}\n")
+        with pytest.raises(InputError, match=fragment):
+            extraction_settings(load_policy(policy_file).routes[0])
 
 
 @pytest.mark.parametrize(

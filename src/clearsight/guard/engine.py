@@ -404,6 +404,10 @@ def extraction_settings(route: RoutePolicy) -> ExtractionSettings:
         volume = limits.parse(spec.volume)
         values["volume_limit"], values["volume_period"] = volume.amount, float(volume.get_expiry())
     values.update(spec.tuning)
+    if spec.signals is not None and "volume" in spec.signals and values.get("volume_limit") is None:
+        raise InputError("extraction.signals lists 'volume' but the route states no volume to judge against",
+                         field="extraction.volume", hint="add e.g. 'volume: 400/day' (the busiest client's day "
+                                                         "with a margin)")
     try:
         return ExtractionSettings(**values)
     except TypeError as exc:

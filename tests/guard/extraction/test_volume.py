@@ -30,20 +30,38 @@ def test_a_clock_that_steps_back_loses_no_query() -> None:
     assert tracker.add(0.0) == 2 and tracker.add(-1e9) == 3
 
 
+@pytest.mark.parametrize("origin", [0.0, 1.7e9, 1e15])
+def test_the_clocks_origin_costs_no_precision(origin: float) -> None:
+    """Slots count from the first query: at an epoch of 1e15 s, 7.4 s still spans two one-second slots."""
+    tracker = VolumeTracker(96.0)  # one-second slots
+    assert tracker.add(origin) == 1
+    assert tracker.add(origin + 95.5) == 2
+    assert tracker.add(origin + 96.0) == 2  # the first query's slot has left the window
+    assert tracker.add(origin + 300.0) == 1
+
+
+def test_periods_shorter_than_a_second_are_refused() -> None:
+    with pytest.raises(ValueError, match="at least 60 s"):
+        VolumeTracker(1e-300)
+
+
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.floats(0, 4 * DAY, allow_nan=False), min_size=1, max_size=300))
-def test_the_count_is_the_exact_trailing_slots(times: list[float]) -> None:
-    """Against a plain recount: the current slot and the BUCKETS - 1 before it, never more than a period."""
+@given(st.lists(st.floats(0, 4 * DAY, allow_nan=False), min_size=1, max_size=300), st.booleans())
+def test_the_count_is_the_exact_trailing_slots(times: list[float], in_order: bool) -> None:
+    """Against a plain recount: the current slot and the BUCKETS - 1 before it (a late time counts in the newest
+    slot); with times in order, never more than the exact trailing period holds."""
     tracker = VolumeTracker(DAY)
+    stream = sorted(times) if in_order else times
     seen: list[int] = []
     newest = None
-    for t in sorted(times):
-        slot = int(t // SLOT)
+    for k, t in enumerate(stream):
+        slot = int((t - stream[0]) // SLOT)
         newest = slot if newest is None else max(newest, slot)
         seen.append(newest)
         expected = sum(1 for s in seen if s > newest - BUCKETS)
         assert tracker.add(t) == expected
-        assert expected <= sum(1 for u in sorted(times) if t - DAY < u <= t)  # never above the exact day
+        if in_order:
+            assert expected <= sum(1 for u in stream[: k + 1] if t - DAY < u)  # never above the exact day
 
 
 def _monitor(**overrides: Any) -> ExtractionMonitor:
@@ -97,7 +115,8 @@ def test_a_bad_time_is_a_clear_error(now: Any) -> None:
 
 
 @pytest.mark.parametrize("overrides", [{"volume_limit": 0}, {"volume_limit": 2.5}, {"volume_period": 0.0},
-                                       {"volume_period": float("inf")}])
+                                       {"volume_period": float("inf")}, {"volume_period": True},
+                                       {"volume_period": 59.0}, {"volume_limit": 5, "signals": ("flagged",)}])
 def test_bad_volume_settings_are_rejected(overrides: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         ExtractionSettings(**overrides)

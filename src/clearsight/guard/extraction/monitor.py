@@ -2,7 +2,7 @@
 
 One :class:`ExtractionMonitor` per guarded route. Each call to :meth:`ExtractionMonitor.observe` records one
 query (its feature vector and, when known, the model's answer) for one client and returns what every
-enabled detector thinks of that client so far. Three detectors, each blind where another sees:
+enabled detector thinks of that client so far. Five detectors, each blind where another sees:
 
 ``prada``     how the client's queries are spaced (synthetic augmentation, bisection; :mod:`.prada`);
 ``boundary``  how often the answers sit near the decision threshold (:mod:`.boundary`);
@@ -46,7 +46,7 @@ from clearsight.guard.extraction.ood import is_out_of_distribution_fast
 from clearsight.guard.extraction.prada import PradaDetector
 from clearsight.guard.extraction.rates import RateTracker, critical_counts
 from clearsight.guard.extraction.reference import MIN_REFERENCE_ROWS, Reference, Workspace
-from clearsight.guard.extraction.volume import VolumeTracker
+from clearsight.guard.extraction.volume import MIN_PERIOD, VolumeTracker
 
 SIGNALS: tuple[str, ...] = ("prada", "boundary", "ood", "flagged", "volume")
 _RATE_SIGNALS = (("boundary", "boundary_share"), ("ood", "ood_share"), ("flagged", "flagged_share"))
@@ -117,7 +117,7 @@ class ExtractionSettings:
     alarm_probability: float = 1e-3
     # Most queries a natural client sends in ``volume_period`` seconds; "volume" fires on a client beyond it.
     # None: no limit stated, so "volume" stays silent. Set it from the busiest natural client's volume with a
-    # margin (on the fraud example the busiest of 300 banks sent 271-273 a day; see docs/benchmarks.md).
+    # margin (on the fraud example the busiest of 500 banks sent at most 331 in a day; see docs/benchmarks.md).
     volume_limit: int | None = None
     # The period ``volume_limit`` counts over, in seconds (a day by default).
     volume_period: float = 86_400.0
@@ -143,15 +143,20 @@ class ExtractionSettings:
         for name, low in minimum.items():
             if getattr(self, name) < low:
                 raise ValueError(f"{name} must be at least {low}, got {getattr(self, name)}")
-        if self.volume_limit is not None and self.volume_limit < 1:
-            raise ValueError(f"volume_limit must be at least 1, got {self.volume_limit}")
         for name in ("boundary_margin", "categorical_weight", "volume_period"):
             value = getattr(self, name)
-            if not (isinstance(value, int | float) and np.isfinite(value) and value > 0):
+            if isinstance(value, bool) or not (isinstance(value, int | float) and np.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
+        if self.volume_period < MIN_PERIOD:
+            raise ValueError(f"volume_period must be at least {MIN_PERIOD:g} seconds, got {self.volume_period!r}")
         unknown = sorted(set(self.signals) - set(SIGNALS))
         if unknown:
             raise ValueError(f"unknown extraction signals {unknown}; known: {', '.join(SIGNALS)}")
+        if self.volume_limit is not None:
+            if self.volume_limit < 1:
+                raise ValueError(f"volume_limit must be at least 1, got {self.volume_limit}")
+            if "volume" not in self.signals:  # a limit nobody checks would look like protection
+                raise ValueError("volume_limit is set but 'volume' is not among the signals")
         for name in ("signals", "scale", "center", "categorical"):
             value = getattr(self, name)
             if value is not None:
@@ -423,7 +428,7 @@ def _instant(now: object) -> float:
 
 
 def _duration(seconds: float) -> str:
-    """'24 hours' rather than '86400.0 s' in an alert someone reads."""
+    """'day' or '2 hours' rather than '86400.0 s' in an alert someone reads."""
     for unit, size in (("day", 86_400.0), ("hour", 3_600.0), ("minute", 60.0)):
         if seconds >= size and (seconds / size).is_integer():
             count = int(seconds / size)
