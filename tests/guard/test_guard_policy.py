@@ -122,8 +122,8 @@ def test_guard_check_command(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert main(["guard", "check", str(EXAMPLE_POLICY)]) == 0
     out = capsys.readouterr().out
     assert "valid guard policy for system 'card-fraud-detection'" in out
-    assert "POST /v1/score: limits 20/second, 1200/minute, 50000/day; extraction -> alert+degrade; hardening round 2" \
-        in out
+    assert ("POST /v1/score: limits 20/second, 1200/minute, 50000/day; extraction (volume over 400/day) -> "
+            "alert+degrade; hardening round 2") in out
     assert main(["guard", "check", str(EXAMPLE_POLICY), "--format", "json"]) == 0
     import json
 

@@ -92,7 +92,8 @@ def check(
     for route in policy.routes:
         parts = [f"limits {', '.join(route.limits)}" if route.limits else "no limits"]
         if route.extraction and route.extraction.enabled:
-            parts.append(f"extraction -> {'+'.join(route.extraction.actions)}")
+            volume = f" (volume over {route.extraction.volume})" if route.extraction.volume else ""
+            parts.append(f"extraction{volume} -> {'+'.join(route.extraction.actions)}")
         if route.hardening and route.hardening.active:
             parts.append("hardening " + ", ".join(
                 ([f"round {route.hardening.round}"] if route.hardening.round is not None else [])
