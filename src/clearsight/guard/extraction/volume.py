@@ -2,7 +2,7 @@
 
 An attacker who queries with real-looking data in natural proportions is, query by query, a partner bank:
 no content signal can tell them apart (docs/benchmarks.md). What it cannot hide is how much it needs. On
-the fraud example a surrogate from natural payments needs 1,300-2,800 answers to agree with the model on
+the fraud example a surrogate from natural payments needs 1,250-3,000 answers to agree with the model on
 90 % of balanced cases, while the busiest partner sends about 330 on its busiest day. So the operator states
 the most queries a natural client sends in a period (``volume_limit`` per ``volume_period`` seconds: the
 busiest partner's busiest period with a margin) and the signal fires when a client goes beyond it. Unlike a
@@ -10,7 +10,7 @@ rate limit, which refuses the excess, this raises the route's extraction actions
 and puts the count on record; the two work together (a quota stops the bulk, the signal says who tried).
 
 An attacker who stays under the limit is not detected by this signal: the limit buys time (at 250 a day the
-natural attacker above needs 5-11 days), not detection.
+natural attacker above needs 5-12 days), not detection.
 
 Counts are kept in ``BUCKETS`` slots per period, so a client costs about a kilobyte however much it sends.
 The trailing window is the current slot and the ``BUCKETS - 1`` before it: between ``1 - 1/BUCKETS`` of a
