@@ -57,3 +57,17 @@ def run_tasks(log: AuditLog) -> None:
         await asyncio.gather(*(produce(k) for k in range(PRODUCERS)))
 
     asyncio.run(main())
+
+
+def day_of_traffic() -> list[AuditRecord]:
+    """Two clients on one route over two days, one on another route; refusals are not answers."""
+    def at(hours: float, client: str, route: str = "/v1/score", status: int = 200) -> AuditRecord:
+        return AuditRecord(T0 + timedelta(hours=hours), f"r{hours}-{client}", client, route, "POST", status,
+                           "allow" if status == 200 else "throttle", (), None, {}, 0.1)
+    records = [at(h * 0.5, "key:busy") for h in range(30)]  # 30 from 0 to 14.5 h
+    records += [at(20 + h * 0.25, "key:busy") for h in range(20)]  # 20 from 20 to 24.75 h: by then 0 and 0.5 h
+    # have left the day (counted in quarter-hours: from 1 h on), so 28 + 20 = 48
+    records += [at(h, "key:calm") for h in range(48)]  # one an hour: 24 in any day
+    records += [at(1 + h * 0.01, "key:busy", status=429) for h in range(100)]  # refused: not counted
+    records += [at(h, "key:other", route="/v1/explain") for h in range(3)]
+    return sorted(records, key=lambda r: r.time)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from audit_support import RECORDS, T0, make_record, run_tasks, run_threads
+from audit_support import RECORDS, T0, day_of_traffic, make_record, run_tasks, run_threads
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -141,8 +141,17 @@ _TEXT = st.text(st.characters(codec="utf-8") | st.sampled_from(['"', "\\", "\n",
                 max_size=12)
 
 
+def test_a_time_with_no_utc_equivalent_is_refused_when_the_record_is_built() -> None:
+    """Found by the property test below: 0001-01-01 at +05:30 is before year 1 in UTC, and every writer stores UTC,
+    so the record could be queued but never written."""
+    with pytest.raises(ValueError, match="no UTC equivalent"):
+        AuditRecord(datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5, minutes=30))), "r", "c", "/", "GET", 200,
+                    "allow", (), None, {}, 0.0)
+
+
 @given(
-    when=st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30))])),
+    when=st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30),
+                      timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30))])),
     texts=st.lists(_TEXT, min_size=5, max_size=5),
     status=st.integers(-1000, 1000),
     reasons=st.lists(_TEXT, max_size=3),
@@ -638,6 +647,22 @@ def test_summarise_jsonl_and_sqlite_agree(tmp_path: Path) -> None:
     check_sample(from_db)
     assert json.loads(json.dumps(from_file)) == from_file
     assert summarise(str(jsonl), top=1).top_clients[0].client == "key:aaaa"
+
+
+def test_summarise_finds_each_routes_busiest_client_day(tmp_path: Path) -> None:
+    jsonl = tmp_path / "audit.jsonl"
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    for sink in (JsonlSink(jsonl), SqlSink(url)):
+        sink.write_batch(day_of_traffic())
+        sink.close()
+    for source in (str(jsonl), url):
+        busiest = summarise(source).busiest
+        assert [(b.route, b.client, b.queries) for b in busiest] == [("/v1/explain", "key:other", 3),
+                                                                      ("/v1/score", "key:busy", 48)]
+        assert busiest[1].at == T0 + timedelta(hours=24.75)
+    assert summarise(str(jsonl)).to_json()["busiest"][1] == {
+        "route": "/v1/score", "client": "key:busy", "queries_in_a_day": 48,
+        "at": (T0 + timedelta(hours=24.75)).isoformat()}
 
 
 def test_summarise_counts_malformed_lines_with_their_location(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from audit_support import RECORDS, T0, make_record, run_tasks, run_threads
+from audit_support import RECORDS, T0, day_of_traffic, make_record, run_tasks, run_threads
 
 from clearsight.guard.audit import AuditLog, AuditRecord, AuditSink, SqlSink, open_sink, summarise
 
@@ -141,3 +141,13 @@ def test_summarise_a_postgres_table(table: str) -> None:
     assert summary.last == T0 + timedelta(milliseconds=22)
     assert [(t.client, t.blocks, t.alerts) for t in summary.top_clients] == [("key:aaaa", 4, 0), ("key:bbbb", 0, 2)]
     assert table in summary.source
+
+
+def test_the_busiest_client_day_from_a_postgres_table(table: str) -> None:
+    sink = SqlSink(PG_URL, table)
+    sink.write_batch(day_of_traffic())
+    sink.close()
+    busiest = summarise(PG_URL, table=table).busiest
+    assert [(b.route, b.client, b.queries, b.at) for b in busiest] == [
+        ("/v1/explain", "key:other", 3, T0 + timedelta(hours=2)),
+        ("/v1/score", "key:busy", 48, T0 + timedelta(hours=24.75))]

@@ -139,5 +139,8 @@ def audit_summary(
         typer.echo(f"  {action:<10} {count}")
     for tally in summary.top_clients:
         typer.echo(f"  client {tally.client}: {tally.blocks} blocked, {tally.alerts} alerts")
+    for peak in summary.busiest:
+        typer.echo(f"  busiest client-day on {peak.route}: {peak.client}, {peak.queries} answered queries "
+                   f"(the day to {peak.at.isoformat()})")
     if summary.malformed:
         typer.echo(f"  {summary.malformed} malformed lines, e.g. {'; '.join(summary.malformed_examples)}")

@@ -36,6 +36,7 @@ from clearsight.guard.json_codec import orjson
 
 if TYPE_CHECKING:
     from clearsight.guard.audit_sql import SqlSink
+    from clearsight.guard.extraction.volume import VolumeTracker
 
 __all__ = [
     "DEFAULT_TABLE",
@@ -49,6 +50,7 @@ __all__ = [
     "AuditSummary",
     "ClientTally",
     "JsonlSink",
+    "RoutePeak",
     "SqlSink",
     "check_target",
     "open_sink",
@@ -102,6 +104,11 @@ class AuditRecord(_AuditFields):
                 latency_ms: float) -> AuditRecord:
         if time.tzinfo is None or time.utcoffset() is None:
             raise ValueError("AuditRecord.time must be timezone-aware (UTC); naive times are ambiguous evidence")
+        try:
+            time.astimezone(UTC)  # every writer stores UTC: a time that has none could never be written
+        except OverflowError:
+            raise ValueError(f"AuditRecord.time {time.isoformat()} has no UTC equivalent (before year 1 or "
+                             "after 9999)") from None
         return cls.of_guard(time, request_id, client, route, method, status, action, reasons, input_fingerprint,
                             scores, latency_ms)
 
@@ -683,12 +690,54 @@ class ClientTally:
     alerts: int
 
 
+@dataclass(frozen=True, slots=True)
+class RoutePeak:
+    """A route's busiest client: the most answered (2xx) queries it sent within a day, counted as the extraction
+    monitor's ``volume`` signal counts them, so a route's ``volume`` can be set from what its clients did."""
+
+    route: str
+    client: str
+    queries: int
+    at: datetime  # when the peak was reached
+
+
+VOLUME_PERIOD = 86_400.0  # a day: the volume signal's default period
+
+
+class _Peaks:
+    """Each route's busiest client-day, fed records in time order; about a kilobyte per (route, client)."""
+
+    def __init__(self) -> None:
+        from clearsight.guard.extraction.volume import VolumeTracker  # here: the request path never needs it
+
+        self._tracker = VolumeTracker
+        self._counts: dict[tuple[str, str], VolumeTracker] = {}
+        self._best: dict[str, RoutePeak] = {}
+
+    def add(self, route: str, client: str, status: int, when: datetime) -> None:
+        if not 200 <= status < 300:  # refused requests were never answered: no copy learns from them
+            return
+        tracker = self._counts.get((route, client))
+        if tracker is None:
+            tracker = self._counts[(route, client)] = self._tracker(VOLUME_PERIOD)
+        queries = tracker.add(when.timestamp())
+        best = self._best.get(route)
+        if best is None or queries > best.queries:
+            self._best[route] = RoutePeak(route, client, queries, when)
+
+    def peaks(self) -> tuple[RoutePeak, ...]:
+        return tuple(self._best[route] for route in sorted(self._best))
+
+
 @dataclass(frozen=True)
 class AuditSummary:
     """What an assessment cites as evidence that the guard runs and acts.
 
     ``clients`` is the number of distinct (pseudonymised) clients; ``first``/``last`` the earliest and latest
-    decision (UTC); ``top_clients`` ranks clients by blocks plus alerts.
+    decision (UTC); ``top_clients`` ranks clients by blocks plus alerts; ``busiest`` gives each route's busiest
+    client-day (:class:`RoutePeak`), the evidence to set a route's extraction ``volume`` from. Records are read in
+    the order they were written (JSONL) or by time (SQL); several replicas' logs concatenated out of order count
+    a little high.
 
     ``malformed`` counts JSONL lines that are not valid audit records (a crash can leave a torn last line);
     ``malformed_examples`` names the first few as ``file:line: reason``. ``summarise(strict=True)`` raises at the
@@ -704,6 +753,7 @@ class AuditSummary:
     top_clients: tuple[ClientTally, ...]
     malformed: int = 0
     malformed_examples: tuple[str, ...] = field(default=())
+    busiest: tuple[RoutePeak, ...] = field(default=())
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready; typed loosely (``Any``) so callers can read nested counts without casts."""
@@ -717,6 +767,8 @@ class AuditSummary:
             "top_clients": [{"client": t.client, "blocks": t.blocks, "alerts": t.alerts} for t in self.top_clients],
             "malformed": self.malformed,
             "malformed_examples": list(self.malformed_examples),
+            "busiest": [{"route": b.route, "client": b.client, "queries_in_a_day": b.queries,
+                         "at": b.at.isoformat()} for b in self.busiest],
         }
 
 
@@ -752,6 +804,7 @@ def _summarise_jsonl(path: Path, *, top: int, strict: bool, max_examples: int) -
     last: datetime | None = None
     malformed = 0
     examples: list[str] = []
+    peaks = _Peaks()
     for lineno, raw in _iter_lines(path):
         if not raw.strip():
             continue
@@ -771,6 +824,7 @@ def _summarise_jsonl(path: Path, *, top: int, strict: bool, max_examples: int) -
         when = record.time.astimezone(UTC)
         first = when if first is None or when < first else first
         last = when if last is None or when > last else last
+        peaks.add(record.route, record.client, record.status, when)
         if record.action in FLAGGED_ACTIONS:
             tally = flagged.setdefault(record.client, [0, 0])
             tally[FLAGGED_ACTIONS.index(record.action)] += 1
@@ -785,6 +839,7 @@ def _summarise_jsonl(path: Path, *, top: int, strict: bool, max_examples: int) -
         top_clients=tuple(ClientTally(client, blocks, alerts) for client, (blocks, alerts) in ranked),
         malformed=malformed,
         malformed_examples=tuple(examples),
+        busiest=peaks.peaks(),
     )
 
 
@@ -818,6 +873,11 @@ def _summarise_sql(url: str, *, table: str, top: int) -> AuditSummary:
                 .order_by((blocks + alerts).desc(), t.c.client)
                 .limit(top)
             ).all()
+            peaks = _Peaks()
+            answered = (sa.select(t.c.route, t.c.client, t.c.status, t.c.time)
+                        .where(t.c.status >= 200, t.c.status < 300).order_by(t.c.time, t.c.id))
+            for route, client, status, when in conn.execution_options(yield_per=10_000).execute(answered):
+                peaks.add(str(route), str(client), int(status), as_utc(when))
     except sa_exc.SQLAlchemyError as exc:
         raise InputError(f"cannot read the audit table {table!r} in {shown}: {str(exc).splitlines()[0]}") from exc
     finally:
@@ -830,5 +890,6 @@ def _summarise_sql(url: str, *, table: str, top: int) -> AuditSummary:
         first=as_utc(first) if first is not None else None,
         last=as_utc(last) if last is not None else None,
         top_clients=tuple(ClientTally(str(c), int(b), int(a)) for c, b, a in ranked),
+        busiest=peaks.peaks(),
     )
 
