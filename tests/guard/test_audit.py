@@ -665,6 +665,19 @@ def test_summarise_finds_each_routes_busiest_client_day(tmp_path: Path) -> None:
         "at": (T0 + timedelta(hours=24.75)).isoformat()}
 
 
+def test_the_audit_summary_command_shows_the_busiest_client_day(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from clearsight.cli.app import main
+
+    jsonl = tmp_path / "audit.jsonl"
+    sink = JsonlSink(jsonl)
+    sink.write_batch(day_of_traffic())
+    sink.close()
+    assert main(["guard", "audit-summary", str(jsonl)]) == 0
+    out = capsys.readouterr().out
+    assert "busiest client-day on /v1/score: key:busy, 48 answered queries (the day to 2026-11-27T12:45:00+00:00)" in out
+
+
 def test_summarise_counts_malformed_lines_with_their_location(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
     write_sample(JsonlSink(path))
