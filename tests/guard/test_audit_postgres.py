@@ -17,7 +17,8 @@ import pytest
 import sqlalchemy as sa
 from audit_support import RECORDS, T0, day_of_traffic, make_record, run_tasks, run_threads
 
-from clearsight.guard.audit import AuditLog, AuditRecord, AuditSink, SqlSink, open_sink, summarise
+from clearsight.guard.audit import AuditLog, AuditRecord, AuditSink, SqlSink, open_sink
+from clearsight.guard.audit_summary import summarise
 
 PG_URL = os.environ.get("CLEARSIGHT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

@@ -14,7 +14,7 @@ from limits_support import clear_of_window_edges, replay
 from live_server import LEGIT, policy_text, scoring_app, serve
 
 from clearsight.guard import ModelGuard
-from clearsight.guard.audit import summarise
+from clearsight.guard.audit_summary import summarise
 from clearsight.guard.engine import Guard
 from clearsight.guard.policy import parse_policy
 

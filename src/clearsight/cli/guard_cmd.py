@@ -113,7 +113,7 @@ def audit_summary(
     system: str | None = typer.Option(None, "--system", help="System ID the evidence is for (with --record)."),
 ) -> None:
     """Summarise what the guard decided; with --record it becomes evidence for `clearsight assess`."""
-    from clearsight.guard.audit import summarise
+    from clearsight.guard.audit_summary import summarise
 
     summary = summarise(source)
     if record is not None:
