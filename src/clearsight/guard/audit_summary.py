@@ -52,7 +52,7 @@ class _Peaks:
     """Each route's busiest client-day, fed records in time order; about a kilobyte per (route, client)."""
 
     def __init__(self) -> None:
-        from clearsight.guard.extraction.volume import VolumeTracker  # here: the request path never needs it
+        from clearsight.guard.extraction.volume import VolumeTracker  # here: the package loads NumPy
 
         self._tracker = VolumeTracker
         self._counts: dict[tuple[str, str], VolumeTracker] = {}
