@@ -60,10 +60,9 @@ DAYS = 90  # the generator spreads a bank's payments over 90 days
 def settings_for(world: sim.World, config: str, overrides: dict[str, float] | None = None) -> ExtractionSettings:
     if config == "reference":
         return world.settings(**(overrides or {}))
-    values: dict[str, Any] = {"decision_threshold": world.threshold, "reference": learned_from_traffic(world),
-                              "volume_limit": sim.VOLUME_LIMIT}
-    values.update(overrides or {})
-    return ExtractionSettings(**values)
+    # the same policy without its reference sample and categorical features
+    values: dict[str, Any] = {"reference": learned_from_traffic(world), "categorical": (), **(overrides or {})}
+    return world.settings(**values)
 
 
 def parse_override(text: str) -> tuple[str, float]:

@@ -133,3 +133,17 @@ def test_summarise_an_empty_log(tmp_path: Path) -> None:
     JsonlSink(path).close()
     summary = summarise(str(path))
     assert (summary.total, summary.clients, summary.first, summary.last) == (0, 0, None, None)
+
+
+def test_clients_silent_for_a_day_are_let_go_so_memory_stays_bounded() -> None:
+    from clearsight.guard.audit_summary import _Peaks
+
+    peaks = _Peaks()
+    for hour in range(24 * 30):  # a month; 200 new clients an hour, each sending three queries in its hour
+        for k in range(200):
+            for minute in (0, 10, 20):
+                peaks.add("/v1/score", f"key:{hour}-{k}", 200, T0 + timedelta(hours=hour, minutes=minute))
+        peaks.add("/v1/score", "key:steady", 200, T0 + timedelta(hours=hour, minutes=30))
+    assert len(peaks._counts) < 2 * 24 * 200 + 1_024  # about a day's clients, not the month's 144,000
+    (peak,) = peaks.peaks()
+    assert (peak.client, peak.queries) == ("key:steady", 24)

@@ -49,22 +49,31 @@ VOLUME_PERIOD = 86_400.0  # a day: the volume signal's default period
 
 
 class _Peaks:
-    """Each route's busiest client-day, fed records in time order; about a kilobyte per (route, client)."""
+    """Each route's busiest client-day, fed records in time order.
+
+    About a kilobyte per (route, client) seen within the last day: a client silent for a whole period has an
+    empty window, so its counter is dropped (a long log of many clients streams in bounded memory), and a new
+    one starts when it comes back, as the tracker itself would restart."""
 
     def __init__(self) -> None:
         from clearsight.guard.extraction.volume import VolumeTracker  # here: the package loads NumPy
 
         self._tracker = VolumeTracker
-        self._counts: dict[tuple[str, str], VolumeTracker] = {}
+        self._counts: dict[tuple[str, str], tuple[VolumeTracker, float]] = {}  # with the last query's time
+        self._prune_at = 1_024
         self._best: dict[str, RoutePeak] = {}
 
     def add(self, route: str, client: str, status: int, when: datetime) -> None:
         if not 200 <= status < 300:  # refused requests were never answered: no copy learns from them
             return
-        tracker = self._counts.get((route, client))
-        if tracker is None:
-            tracker = self._counts[(route, client)] = self._tracker(VOLUME_PERIOD)
-        queries = tracker.add(when.timestamp())
+        now = when.timestamp()
+        known = self._counts.get((route, client))
+        tracker = known[0] if known is not None else self._tracker(VOLUME_PERIOD)
+        self._counts[(route, client)] = (tracker, now)
+        if len(self._counts) >= self._prune_at:
+            self._counts = {k: v for k, v in self._counts.items() if now - v[1] < VOLUME_PERIOD}
+            self._prune_at = max(1_024, 2 * len(self._counts))
+        queries = tracker.add(now)
         best = self._best.get(route)
         if best is None or queries > best.queries:
             self._best[route] = RoutePeak(route, client, queries, when)
