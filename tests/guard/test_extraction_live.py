@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from clearsight.core.errors import InputError
 from clearsight.guard import ModelGuard
 from clearsight.guard.policy import parse_policy
 
@@ -119,6 +120,34 @@ def test_a_client_beyond_the_stated_volume_is_caught_on_natural_looking_queries(
     assert answers[26].json()["fraud_probability"] in (0.0, 1.0) and answers[24].json()["fraud_probability"] not in (
         0.0, 1.0)
     assert all(p.status_code == 200 and p.json()["fraud_probability"] not in (0.0, 1.0) for p in partner)
+
+
+@pytest.mark.parametrize("output", ["", "    output: {label: $.label}\n"])
+def test_a_route_without_a_score_to_read_is_still_watched(tmp_path: Path, output: str) -> None:
+    """Extraction detection asks only for the input; a route with no ``output`` (or one naming only the label)
+    went through the policy check and then never ran a detector: the input-side signals now judge every query."""
+    audit = tmp_path / "audit.jsonl"
+    text = policy_text(audit, extraction="{actions: [block], volume: 10/hour, signals: [volume]}")
+    text = text.replace("    output: {scores: $.fraud_probability, label: $.label, threshold: 0.3}\n", output)
+    text = text.replace("    hardening: {round: 2}\n", "")
+    with serve(ModelGuard(scoring_app(), parse_policy(text))) as url, httpx.Client(base_url=url) as http:
+        answers = [http.post("/v1/score", json={"features": LEGIT}, headers={"X-Partner-Key": "copier"})
+                   for _ in range(14)]
+        partner = http.post("/v1/score", json={"features": LEGIT}, headers={"X-Partner-Key": "bank"})
+    records = audit_lines(audit)
+    assert [r["action"] for r in records[:10]] == ["allow"] * 10
+    assert "extraction:volume" in records[10]["reasons"] and records[10]["scores"]["volume_ratio"] == pytest.approx(1.1)
+    held = bool(output)  # an answer the guard holds can still be refused; one streamed through cannot
+    assert answers[10].status_code == (403 if held else 200) and records[10]["action"] == ("block" if held else "alert")
+    assert {a.status_code for a in answers[11:]} == {403} and partner.status_code == 200
+
+
+def test_degrade_without_a_score_to_degrade_is_a_policy_error(tmp_path: Path) -> None:
+    text = policy_text(tmp_path / "a.jsonl", extraction="{actions: [alert, degrade]}").replace(
+        "    output: {scores: $.fraud_probability, label: $.label, threshold: 0.3}\n", "").replace(
+        "    hardening: {round: 2}\n", "")
+    with pytest.raises(InputError, match=r"'degrade' needs 'output\.scores'"):
+        parse_policy(text)
 
 
 def test_throttle_puts_the_stricter_limit_on_the_flagged_client(tmp_path: Path) -> None:

@@ -210,8 +210,10 @@ class Guard:
     def review(self, route: RoutePolicy, client: str, admission: Admission, status: int, body: bytes) -> Review:
         """Run the extraction detectors on the answer and harden what leaves."""
         review = _review_of(admission)
-        wants_output = route.output is not None and route.output.scores is not None
-        if not (200 <= status < 300) or not wants_output:
+        if not (200 <= status < 300):
+            return review
+        if route.output is None or route.output.scores is None:  # no score to read: the input side judges it
+            self._watch(route, client, admission, review, can_block=True)
             return review
         try:
             document, strict = json_codec.loads(body)
@@ -223,7 +225,6 @@ class Guard:
             else:  # the score cannot be read, the query still counts: the input-side signals judge it
                 self._watch(route, client, admission, review, can_block=True)
             return review
-        assert route.output is not None and route.output.scores is not None  # wants_output
         if route.extraction and route.extraction.enabled and admission.vector is not None:
             found, raw = route.output.scores.first(document)  # the score is only the detectors' to read
             score = _positive_score(raw, route.output.positive) if found else None
@@ -259,7 +260,7 @@ class Guard:
         (refused at admission; a later JSON answer degraded), so this request is on record as an alert, not as
         an action that did not happen."""
         spec = route.extraction
-        if spec is None or not spec.enabled or admission.vector is None or route.output is None:
+        if spec is None or not spec.enabled or admission.vector is None:
             return
         self._detect(route, spec, client, admission.vector, None, review)
         if review.action == "degrade" or (review.action == "block" and not can_block):

@@ -183,6 +183,9 @@ class RoutePolicy(_Strict):
             raise ValueError("extraction detection needs 'input' (where the feature vector is)")
         if self.hardening is not None and self.hardening.active and (self.output is None or self.output.scores is None):
             raise ValueError("output hardening needs 'output.scores' (where the scores are)")
+        if (self.extraction is not None and self.extraction.enabled and "degrade" in self.extraction.actions
+                and (self.output is None or self.output.scores is None)):
+            raise ValueError("the extraction action 'degrade' needs 'output.scores' (the answer it degrades)")
         return self
 
     def matches(self, method: str, path: str) -> bool:
