@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import uuid
 from pathlib import Path
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from limits_support import clear_of_window_edges, replay
 from live_server import LEGIT, policy_text, scoring_app, serve
@@ -45,6 +47,30 @@ def test_two_replicas_share_one_redis_budget(tmp_path: Path) -> None:
     assert statuses == [200, 200, 200, 200, 200, 429, 429, 429]
     assert apps[0].state.calls[0] + apps[1].state.calls[0] == 5
     assert apps[0].state.calls[0] == 3 and apps[1].state.calls[0] == 2
+
+
+def test_two_replicas_judge_one_clients_volume_together(tmp_path: Path) -> None:
+    """Behind a load balancer without sticky routing each replica saw half the client's queries and let twice the
+    stated volume through unseen; on one Redis the query past the volume fires on whichever replica it lands."""
+    prefix = f"cs-test-{uuid.uuid4().hex[:8]}"
+    audits = [tmp_path / "a.jsonl", tmp_path / "b.jsonl"]
+    texts = [policy_text(audit, extraction="{actions: [block], volume: 6/hour, signals: [volume]}").replace(
+        "max_body_bytes", f"storage: {REDIS_URL}\nmax_body_bytes") for audit in audits]
+    guards = [ModelGuard(scoring_app(), parse_policy(text), guard=Guard(parse_policy(text), key_prefix=prefix))
+              for text in texts]
+    try:
+        with serve(guards[0]) as one, serve(guards[1]) as two:
+            statuses = [httpx.post(url + "/v1/score", json={"features": LEGIT},
+                                   headers={"X-Partner-Key": "copier"}).status_code
+                        for url in (one, two) * 5]
+    finally:
+        _drop_keys(prefix)
+    assert statuses == [200] * 6 + [403] * 4  # the 7th and 8th refused as they leave, the rest at the door
+    records = [[json.loads(line) for line in audit.read_text().splitlines()] for audit in audits]
+    caught = [[r["scores"]["volume_ratio"] for r in replica if "extraction:volume" in r["reasons"]]
+              for replica in records]  # a block is each replica's own: the other fires at the client's next query
+    assert caught == [pytest.approx([7 / 6]), pytest.approx([8 / 6])]
+    assert [r["action"] for r in records[0]] == ["allow"] * 3 + ["block"] * 2
 
 
 def test_audit_log_in_postgresql_counts_every_request(tmp_path: Path) -> None:

@@ -89,10 +89,12 @@ def check(
     typer.echo(f"  limits storage: {policy.storage}   audit: "
                f"{policy.audit.target if policy.audit.enabled else 'off'}   "
                f"alerts: {policy.alerts.webhook or 'log only'}")
+    # the policy takes only memory:// or one Redis server, on which replicas share the volume count
+    counted = "counted per process" if policy.storage.startswith("memory://") else "counted by all replicas in Redis"
     for route in policy.routes:
         parts = [f"limits {', '.join(route.limits)}" if route.limits else "no limits"]
         if route.extraction and route.extraction.enabled:
-            volume = f" (volume over {route.extraction.volume})" if route.extraction.volume else ""
+            volume = f" (volume over {route.extraction.volume}, {counted})" if route.extraction.volume else ""
             parts.append(f"extraction{volume} -> {'+'.join(route.extraction.actions)}")
         if route.hardening and route.hardening.active:
             parts.append("hardening " + ", ".join(

@@ -36,6 +36,7 @@ from clearsight.guard.screening import resolve as resolve_screeners
 
 if TYPE_CHECKING:
     from clearsight.guard.extraction import ExtractionMonitor, ExtractionSettings
+    from clearsight.guard.shared_volume import SharedVolume
 
 logger = logging.getLogger("clearsight.guard")
 
@@ -62,6 +63,7 @@ class Admission:
     reasons: list[str] = field(default_factory=list)
     scores: dict[str, float] = field(default_factory=dict)
     action: str = "allow"
+    sent: int | None = None  # the client's answered queries over the volume period, when replicas share the count
 
 
 @dataclass(slots=True)
@@ -112,11 +114,25 @@ class Guard:
         self._limits = {r.path: parse_limits(r.limits) for r in policy.routes}
         self._throttles = {r.path: parse_limits([r.extraction.throttle]) for r in policy.routes if r.extraction}
         self._monitors: dict[str, ExtractionMonitor] = {}
+        # routes whose volume replicas count together (the limiter's Redis); elsewhere each process counts
+        self.shared_volumes: dict[str, SharedVolume] = self._shared_volumes()
+        self._unshared_said = 0.0  # when a failure to count in Redis may next be logged
         self._routes: dict[tuple[str, str], RoutePolicy | None] = {}
         self._penalties: OrderedDict[tuple[str, str], _Penalty] = OrderedDict()
         self._rng = random.Random(seed)
         self._started = False
         self._closed = False
+
+    def _shared_volumes(self) -> dict[str, SharedVolume]:
+        wanted = {path: s for path, s in self._settings.items() if s.volume_limit is not None}
+        if not wanted:
+            return {}
+        from clearsight.guard.shared_volume import SharedVolume
+
+        storage = self.limiter.storage
+        if not SharedVolume.fits(storage):
+            return {}
+        return {path: SharedVolume(storage, s.volume_period) for path, s in wanted.items()}  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -207,6 +223,20 @@ class Guard:
         admission.scores["screening"] = worst
 
     # ------------------------------------------------------------------ after the model
+    async def count_answer(self, route: RoutePolicy, client: str, admission: Admission) -> None:
+        """Add an answered query to the count the replicas share (routes in :attr:`shared_volumes`), before the
+        answer is reviewed. When Redis cannot be reached the query is judged on this process's own count and the
+        record says so: the answer is out already, and a storage failure must not stop the review."""
+        try:
+            admission.sent = await self.shared_volumes[route.path].add(route.path, client)
+        except Exception as exc:  # any client or server error: fall back, never fail the answer
+            now = time.monotonic()
+            if now >= self._unshared_said:  # once a minute: every answer would say it while Redis is down
+                self._unshared_said = now + 60.0
+                logger.warning("volume count for %s not shared (%s: %s); counted in this process", route.path,
+                               type(exc).__name__, exc)
+            admission.reasons.append(f"volume.unshared: {type(exc).__name__}")
+
     def review(self, route: RoutePolicy, client: str, admission: Admission, status: int, body: bytes) -> Review:
         """Run the extraction detectors on the answer and harden what leaves."""
         review = _review_of(admission)
@@ -228,7 +258,7 @@ class Guard:
         if route.extraction and route.extraction.enabled and admission.vector is not None:
             found, raw = route.output.scores.first(document)  # the score is only the detectors' to read
             score = _positive_score(raw, route.output.positive) if found else None
-            self._detect(route, route.extraction, client, admission.vector, score, review)
+            self._detect(route, route.extraction, client, admission, score, review)
         spec = route.hardening
         penalty = self._penalty(route, client)
         if penalty and "degrade" in penalty.kinds:
@@ -262,18 +292,20 @@ class Guard:
         spec = route.extraction
         if spec is None or not spec.enabled or admission.vector is None:
             return
-        self._detect(route, spec, client, admission.vector, None, review)
+        self._detect(route, spec, client, admission, None, review)
         if review.action == "degrade" or (review.action == "block" and not can_block):
             review.action = "alert"
             review.status = review.body = None
 
-    def _detect(self, route: RoutePolicy, spec: ExtractionSpec, client: str, vector: list[float],
+    def _detect(self, route: RoutePolicy, spec: ExtractionSpec, client: str, admission: Admission,
                 score: float | None, review: Review) -> None:
         import numpy as np  # here, not at the top: a guard without extraction detection never loads NumPy
 
+        vector = admission.vector
+        assert vector is not None  # callers watch only queries with a feature vector
         monitor = self._monitor(route, spec, len(vector))
         try:
-            verdict = monitor.observe(client, np.asarray(vector, dtype=np.float64), score)
+            verdict = monitor.observe(client, np.asarray(vector, dtype=np.float64), score, sent=admission.sent)
         except ValueError as exc:  # e.g. a different number of features than the monitor was built for
             review.reasons.append(f"extraction.skipped: {exc}")
             return

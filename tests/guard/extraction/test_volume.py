@@ -94,6 +94,30 @@ def test_clients_are_counted_apart() -> None:
     assert monitor.observe("a", np.zeros(3), now=6.0).fired == ("volume",)
 
 
+def test_a_count_kept_elsewhere_is_judged_as_given_from_the_first_query() -> None:
+    """Replicas sharing one count: this process may see a client for the first time at its 100th query."""
+    monitor = _monitor(volume_limit=50)
+    first = monitor.observe("copier", np.zeros(3), 0.1, sent=100)
+    assert first.fired == ("volume",) and first.scores == {"volume_ratio": 2.0}
+    assert "after 100 queries: it sent 100 queries in the last day" in first.reason
+    assert not monitor.observe("bank", np.zeros(3), 0.1, sent=50).fired  # at the limit, not past it
+    for _ in range(3):  # the local count is not kept alongside: only the count given judges
+        monitor.observe("partner", np.zeros(3), 0.1, sent=1)
+    assert monitor.observe("partner", np.zeros(3), 0.1, sent=2).scores == {"volume_ratio": 0.04}
+
+
+def test_min_queries_holds_back_the_statistical_signals_but_not_a_count() -> None:
+    monitor = _monitor(volume_limit=2, min_queries=10)
+    assert [monitor.observe("c", np.zeros(3), now=float(i)).fired for i in range(4)] == [(), (), ("volume",),
+                                                                                        ("volume",)]
+
+
+@pytest.mark.parametrize("sent", [0, -3, True, 2.0, "5"])
+def test_a_bad_shared_count_is_a_clear_error(sent: Any) -> None:
+    with pytest.raises(ValueError, match="sent counts this query too"):
+        _monitor().observe("c", np.zeros(3), sent=sent)
+
+
 def test_without_a_limit_the_signal_is_silent() -> None:
     monitor = _monitor(volume_limit=None)
     verdicts = [monitor.observe("c", np.zeros(3), 0.1, now=0.0) for _ in range(20)]

@@ -67,7 +67,8 @@ class ExtractionSettings:
     # setting quoted for image classifiers; distances between tabular payments are less normal to begin with,
     # and 0.9 would fire on 9 of the 100 benign tuning banks (lowest benign W: 0.841 tuning, 0.818 test set).
     prada_threshold: float = 0.80
-    # No signal fires before the client sent this many queries. Low on purpose: the rate signals carry their
+    # No signal fires before the client sent this many queries here, except "volume" (a count past the stated
+    # limit, which replicas may have counted together, needs no sample). Low on purpose: the rate signals carry their
     # own false-alarm control (alarm_probability), and on the fraud example a surrogate built from 10-25
     # well-chosen queries already agrees with the model on 85-90 % of balanced test cases.
     min_queries: int = 5
@@ -176,7 +177,7 @@ class ExtractionVerdict:
 
 
 class _Client:
-    __slots__ = ("boundary", "flagged", "ood", "prada", "queries", "volume")
+    __slots__ = ("boundary", "flagged", "ood", "prada", "queries", "sent", "volume")
 
     def __init__(self) -> None:
         self.queries = 0
@@ -185,6 +186,7 @@ class _Client:
         self.flagged: RateTracker | None = None
         self.ood: RateTracker | None = None
         self.volume: VolumeTracker | None = None
+        self.sent = 0  # queries over the trailing volume period, this process's count or a shared one
 
 
 class ExtractionMonitor:
@@ -222,24 +224,30 @@ class ExtractionMonitor:
         return self._reference
 
     def observe(self, client: str, x: np.ndarray[Any, Any], output: float | None = None, *,
-                now: float | None = None) -> ExtractionVerdict:
+                now: float | None = None, sent: int | None = None) -> ExtractionVerdict:
         """Record one query (x) and, when known, the model's score for it (binary: positive-class probability).
 
         ``now`` is when the query arrived, in seconds from any fixed origin (only ``volume`` reads it; a
-        simulation passes its own clock): by default ``time.monotonic()``."""
+        simulation passes its own clock): by default ``time.monotonic()``. ``sent``: the client's queries over
+        the trailing volume period, this one included, when they are counted elsewhere (replicas sharing one
+        count); by default the monitor counts them itself."""
         if not isinstance(client, str):
             raise ValueError(f"client must be a string, got {type(client).__name__}")
+        if sent is not None and (isinstance(sent, bool) or not isinstance(sent, int) or sent < 1):
+            raise ValueError(f"sent counts this query too: a positive integer, got {sent!r}")
         vector, values = _vector(x, self.n_features)
         answer = _output(output)
         limit = self._volume_limit
-        instant = _instant(now) if now is not None or limit is not None else 0.0
+        instant = _instant(now) if now is not None or (limit is not None and sent is None) else 0.0
         with self._lock:
             state = self._client(client)
             state.queries += 1
             if limit is not None:
-                if state.volume is None:
-                    state.volume = VolumeTracker(self.settings.volume_period)
-                state.volume.add(instant)
+                if sent is None:
+                    if state.volume is None:
+                        state.volume = VolumeTracker(self.settings.volume_period)
+                    sent = state.volume.add(instant)
+                state.sent = sent
             if self._calibration is not None:
                 self._calibrate(client, vector)
             self._update(state, vector, values, answer)
@@ -327,12 +335,14 @@ class ExtractionMonitor:
                 scores[key] = tracker.count / tracker.n
                 if tracker.alarming:
                     alarms.append(name)
-        volume, limit = state.volume, self._volume_limit
-        if volume is not None and limit is not None:
-            scores["volume_ratio"] = volume.count / limit  # beside the shares: 1.0 is the limit
-            if volume.count > limit:
+        limit = self._volume_limit
+        if limit is not None:
+            scores["volume_ratio"] = state.sent / limit  # beside the shares: 1.0 is the limit
+            if state.sent > limit:
                 alarms.append("volume")
-        if state.queries < s.min_queries or not alarms:
+        if state.queries < s.min_queries and alarms:  # too few for a rate or a spacing to mean anything; a count
+            alarms = [name for name in alarms if name == "volume"]  # past the stated volume (shared) needs none
+        if not alarms:
             return ExtractionVerdict(scores=scores, fired=(), queries=state.queries, reason="")
         return ExtractionVerdict(scores=scores, fired=tuple(alarms), queries=state.queries,
                                  reason=self._reason(client, state, scores, alarms))
@@ -346,8 +356,7 @@ class ExtractionMonitor:
                              f"{scores['prada_w']:.2f} < {s.prada_threshold:.2f})")
                 continue
             if name == "volume":
-                sent = state.volume.count if state.volume is not None else 0
-                texts.append(f"it sent {sent} queries in the last {_duration(s.volume_period)} "
+                texts.append(f"it sent {state.sent} queries in the last {_duration(s.volume_period)} "
                              f"(natural clients: at most {s.volume_limit})")
                 continue
             rate, what = {
@@ -356,7 +365,8 @@ class ExtractionMonitor:
                 "flagged": (s.flagged_rate, "of its recent answers were positive"),
             }[name]
             texts.append(f"{scores[name + '_share']:.0%} {what} (natural traffic: at most {rate:.0%})")
-        return (f"Client {client!r} looks like a model-extraction attempt after {state.queries} queries: "
+        seen = max(state.queries, state.sent)  # a shared volume may count more than this process saw
+        return (f"Client {client!r} looks like a model-extraction attempt after {seen} queries: "
                 + "; ".join(texts) + ".")
 
 
