@@ -15,6 +15,7 @@ package) from this machine, one after another in the same run:
                   Prometheus metrics — no extraction detection
   guard+extract   the same plus per-client extraction detection
   guard+redis     guard+extract with the limits in Redis (127.0.0.1:6379/15)
+  guard+volume    guard+redis with a stated volume (never reached), which replicas count together in Redis
   proxy           ``clearsight guard serve`` (guard+extract policy) in front of the bare app
 
 ``--baseline SRC_DIR`` adds ``guard-baseline``: the ``guard`` variant (or the one ``--baseline-of`` names, e.g.
@@ -90,6 +91,7 @@ routes:
     hardening: {{round: 2}}
 {extraction}"""
 EXTRACTION = "    extraction: {actions: [alert]}\n"
+VOLUME = "    extraction: {actions: [alert], volume: 100000000/day}\n"  # counted in Redis on every answer, never fired
 
 
 def free_port() -> int:
@@ -235,7 +237,7 @@ def main() -> None:
     script.write_text(lua_script())
     policies = {}
     shapes = {"guard": ("memory://", ""), "extract": ("memory://", EXTRACTION),
-              "redis": ("redis://127.0.0.1:6379/15", EXTRACTION)}
+              "redis": ("redis://127.0.0.1:6379/15", EXTRACTION), "volume": ("redis://127.0.0.1:6379/15", VOLUME)}
     for name, (storage, extraction) in shapes.items():
         path = work / f"{name}.yaml"
         path.write_text(POLICY.format(storage=storage, audit=work / f"{name}-audit.jsonl", extraction=extraction))
@@ -253,6 +255,8 @@ def main() -> None:
         ("guard+extract", "guard_bench_app:guarded", {**base_env, "GUARD_BENCH_POLICY": str(policies["extract"])},
          sys.executable),
         ("guard+redis", "guard_bench_app:guarded", {**base_env, "GUARD_BENCH_POLICY": str(policies["redis"])},
+         sys.executable),
+        ("guard+volume", "guard_bench_app:guarded", {**base_env, "GUARD_BENCH_POLICY": str(policies["volume"])},
          sys.executable),
     ]
     if args.baseline is not None:  # the chosen variant's policy with its own audit file, so each count stays its own

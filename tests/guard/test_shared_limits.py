@@ -73,6 +73,66 @@ def test_two_replicas_judge_one_clients_volume_together(tmp_path: Path) -> None:
     assert [r["action"] for r in records[0]] == ["allow"] * 3 + ["block"] * 2
 
 
+def test_a_burst_beyond_the_connection_pool_waits_instead_of_failing(tmp_path: Path) -> None:
+    """redis-py's default pool refuses a command past its size: 300 requests released at once got 200 answers
+    of 503 (``MaxConnectionsError``). Now they wait for a connection; every one is limited and counted."""
+    prefix = f"cs-test-{uuid.uuid4().hex[:8]}"
+    audit = tmp_path / "a.jsonl"
+    text = policy_text(audit, limits="['100000/second']", extraction="{actions: [alert], volume: 100/day, "
+                                                                     "signals: [volume]}")
+    policy = parse_policy(text.replace("max_body_bytes", f"storage: {REDIS_URL}\nmax_body_bytes"))
+
+    async def burst(url: str) -> list[int]:
+        async with httpx.AsyncClient(limits=httpx.Limits(max_connections=300), timeout=60) as http:
+            answers = await asyncio.gather(*(http.post(url + "/v1/score", json={"features": LEGIT},
+                                                       headers={"X-Partner-Key": "busy"}) for _ in range(300)))
+        return [a.status_code for a in answers]
+
+    try:
+        with serve(ModelGuard(scoring_app(), policy, guard=Guard(policy, key_prefix=prefix))) as url:
+            statuses = asyncio.run(burst(url))
+        import redis
+
+        client = redis.Redis.from_url(REDIS_URL)
+        (key,) = list(client.scan_iter(f"{prefix}*volume*"))
+        counted = sum(int(v) for v in client.hvals(key))
+        client.close()
+    finally:
+        _drop_keys(prefix)
+    assert statuses == [200] * 300
+    records = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert not [r for r in records if any(x.startswith(("guard.error", "volume.unshared")) for x in r["reasons"])]
+    assert counted == 300 and sum("extraction:volume" in r["reasons"] for r in records) == 200
+
+
+def test_a_redis_that_stops_answering_does_not_hold_the_answers(tmp_path: Path) -> None:
+    """A Redis that accepts connections and never replies held every answer for the client's 5 s socket
+    timeout; now the first waits at most 2 s for the shared count and the next ones not at all."""
+    import socket
+    import time
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)  # accepted by the kernel, never read: a stalled server
+    port = listener.getsockname()[1]
+    audit = tmp_path / "a.jsonl"
+    text = policy_text(audit, extraction="{actions: [alert], volume: 100/day, signals: [volume]}")
+    policy = parse_policy(text.replace("max_body_bytes", f"storage: redis://127.0.0.1:{port}/0\nmax_body_bytes"))
+    took = []
+    try:
+        with serve(ModelGuard(scoring_app(), policy)) as url, httpx.Client(base_url=url, timeout=30) as http:
+            for _ in range(3):
+                started = time.monotonic()
+                assert http.post("/v1/score", json={"features": LEGIT}, headers={"X-Partner-Key": "k"}).status_code \
+                    == 200
+                took.append(time.monotonic() - started)
+    finally:
+        listener.close()
+    assert took[0] < 4.0 and max(took[1:]) < 1.0, took
+    reasons = [json.loads(line)["reasons"] for line in audit.read_text().splitlines()]
+    assert reasons == [["volume.unshared: TimeoutError"], ["volume.unshared: paused"], ["volume.unshared: paused"]]
+
+
 def test_audit_log_in_postgresql_counts_every_request(tmp_path: Path) -> None:
     table = f"guard_audit_{uuid.uuid4().hex[:8]}"
     text = policy_text(tmp_path / "unused.jsonl").replace(

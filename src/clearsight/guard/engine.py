@@ -9,6 +9,7 @@ decision everywhere it belongs.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
 import json
@@ -46,6 +47,9 @@ NOT_FINITE = "the model API's answer holds a NaN or an infinity, which a hardene
 MAX_PENALISED_CLIENTS = 100_000
 MAX_REFERENCE_ROWS = 5_000
 MAX_REMEMBERED_PATHS = 1_024
+SHARED_COUNT_TIMEOUT = 2.0  # seconds an answer may wait for the replicas' volume count before the local one judges
+MAX_UNCOUNTED_CLIENTS = 100_000  # clients whose queries wait to be added to the shared count
+SHARED_COUNT_PAUSE = 5.0  # seconds the local count judges alone after Redis failed to count, so answers do not wait
 
 
 @dataclass(frozen=True)
@@ -114,16 +118,19 @@ class Guard:
         self._limits = {r.path: parse_limits(r.limits) for r in policy.routes}
         self._throttles = {r.path: parse_limits([r.extraction.throttle]) for r in policy.routes if r.extraction}
         self._monitors: dict[str, ExtractionMonitor] = {}
-        # routes whose volume replicas count together (the limiter's Redis); elsewhere each process counts
-        self.shared_volumes: dict[str, SharedVolume] = self._shared_volumes()
+        # routes with a stated volume: each answered query is counted before review, in this process and, where
+        # the limits live in Redis, in the count the replicas share (the value; None: this process counts alone)
+        self.volume_routes: dict[str, SharedVolume | None] = self._volume_routes()
+        self._unshared_until = 0.0  # after Redis failed to count: until then the local count judges alone
         self._unshared_said = 0.0  # when a failure to count in Redis may next be logged
+        self._uncounted: dict[tuple[str, str], int] = {}  # queries answered while Redis could not count them
         self._routes: dict[tuple[str, str], RoutePolicy | None] = {}
         self._penalties: OrderedDict[tuple[str, str], _Penalty] = OrderedDict()
         self._rng = random.Random(seed)
         self._started = False
         self._closed = False
 
-    def _shared_volumes(self) -> dict[str, SharedVolume]:
+    def _volume_routes(self) -> dict[str, SharedVolume | None]:
         wanted = {path: s for path, s in self._settings.items() if s.volume_limit is not None}
         if not wanted:
             return {}
@@ -131,7 +138,7 @@ class Guard:
 
         storage = self.limiter.storage
         if not SharedVolume.fits(storage):
-            return {}
+            return dict.fromkeys(wanted)
         return {path: SharedVolume(storage, s.volume_period) for path, s in wanted.items()}  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------ lifecycle
@@ -224,18 +231,45 @@ class Guard:
 
     # ------------------------------------------------------------------ after the model
     async def count_answer(self, route: RoutePolicy, client: str, admission: Admission) -> None:
-        """Add an answered query to the count the replicas share (routes in :attr:`shared_volumes`), before the
-        answer is reviewed. When Redis cannot be reached the query is judged on this process's own count and the
-        record says so: the answer is out already, and a storage failure must not stop the review."""
+        """Count a successful answer to a query with a feature vector towards the client's volume (routes in
+        :attr:`volume_routes`), before the answer is reviewed, so the same queries are counted in memory and in
+        Redis. Where the replicas share the count and Redis fails or is slow, the query is judged on this
+        process's count (kept all along) and the record says so: a storage failure must not hold or fail the
+        answer, and for a few seconds after one the answers do not wait for Redis at all."""
+        spec, vector = route.extraction, admission.vector
+        assert spec is not None and vector is not None  # volume_routes holds watched routes only
+        admission.sent = self._monitor(route, spec, len(vector)).count(client)
+        shared = self.volume_routes[route.path]
+        if shared is None:
+            return
+        key = (route.path, client)
+        now = time.monotonic()
+        if now < self._unshared_until:
+            self._owe(key, 1)
+            admission.reasons.append("volume.unshared: paused")
+            return
+        owed = self._uncounted.pop(key, 0)
         try:
-            admission.sent = await self.shared_volumes[route.path].add(route.path, client)
-        except Exception as exc:  # any client or server error: fall back, never fail the answer
+            shared_count = await asyncio.wait_for(shared.add(route.path, client, queries=1 + owed),
+                                                  SHARED_COUNT_TIMEOUT)
+        except Exception as exc:  # any client or server error, or a timeout: the local count judges
+            self._owe(key, 1 + owed)  # added when Redis counts again (a timeout may have counted them: errs high)
             now = time.monotonic()
+            self._unshared_until = now + SHARED_COUNT_PAUSE
             if now >= self._unshared_said:  # once a minute: every answer would say it while Redis is down
                 self._unshared_said = now + 60.0
-                logger.warning("volume count for %s not shared (%s: %s); counted in this process", route.path,
-                               type(exc).__name__, exc)
+                logger.warning("volume count for %s not shared (%s: %s); counted in this process for %g s",
+                               route.path, type(exc).__name__, exc, SHARED_COUNT_PAUSE)
             admission.reasons.append(f"volume.unshared: {type(exc).__name__}")
+        else:
+            admission.sent = shared_count  # the replicas' count; this process's only stands in for it
+
+    def _owe(self, key: tuple[str, str], queries: int) -> None:
+        """Remember queries the shared count still lacks; bounded (past the bound, the oldest client's are lost
+        to the shared count, though still in this process's)."""
+        if key not in self._uncounted and len(self._uncounted) >= MAX_UNCOUNTED_CLIENTS:
+            del self._uncounted[next(iter(self._uncounted))]
+        self._uncounted[key] = self._uncounted.get(key, 0) + queries
 
     def review(self, route: RoutePolicy, client: str, admission: Admission, status: int, body: bytes) -> Review:
         """Run the extraction detectors on the answer and harden what leaves."""

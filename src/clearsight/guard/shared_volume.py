@@ -27,10 +27,11 @@ from clearsight.guard.extraction.volume import BUCKETS, MIN_PERIOD
 from clearsight.guard.ratelimit import RedisLimits
 
 # KEYS[1]: one client's slots on one route (a hash: slot number -> queries). ARGV: this query's slot, slots
-# per period, the hash's time to live in milliseconds. Returns the queries in the window, this one included.
+# per period, the hash's time to live in milliseconds, the queries to add. Returns the queries in the window,
+# these included.
 _ADD = """
 local oldest = tonumber(ARGV[1]) - tonumber(ARGV[2]) + 1
-redis.call('hincrby', KEYS[1], ARGV[1], 1)
+redis.call('hincrby', KEYS[1], ARGV[1], ARGV[4])
 local fields = redis.call('hgetall', KEYS[1])
 local total = 0
 for i = 1, #fields, 2 do
@@ -61,13 +62,17 @@ class SharedVolume:
         """Whether ``storage`` is a single Redis server the guard can run its own script on."""
         return RedisLimits.fits(storage)
 
-    async def add(self, route: str, client: str, now: float | None = None) -> int:
-        """Count one answered query from ``client`` on ``route`` at ``now`` (epoch seconds, by default the
-        wall clock) and return the client's queries over the trailing period, this one included."""
+    async def add(self, route: str, client: str, now: float | None = None, *, queries: int = 1) -> int:
+        """Count ``queries`` answered queries from ``client`` on ``route`` at ``now`` (epoch seconds, by default
+        the wall clock) and return the client's queries over the trailing period, these included. More than one:
+        queries answered while Redis could not count them, added late to the current slot (so they leave the
+        window a little late: the count errs high, never low)."""
+        if isinstance(queries, bool) or not isinstance(queries, int) or queries < 1:
+            raise ValueError(f"queries must be a positive integer, got {queries!r}")
         bridge = self._storage.bridge
         if self._script is None:
             self._script = bridge.get_connection().register_script(_ADD)  # type: ignore[attr-defined]
         slot = int((time.time() if now is None else now) // self._width)
-        key = bridge.prefixed_key(f"volume/{route}/{client}")
-        return int(await self._script([key], [slot, BUCKETS, self._ttl_ms]))  # type: ignore[operator]
+        key = bridge.prefixed_key(f"volume/{len(route)}:{route}/{client}")  # a route's length: no two pairs alike
+        return int(await self._script([key], [slot, BUCKETS, self._ttl_ms, queries]))  # type: ignore[operator]
 

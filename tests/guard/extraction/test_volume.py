@@ -106,6 +106,19 @@ def test_a_count_kept_elsewhere_is_judged_as_given_from_the_first_query() -> Non
     assert monitor.observe("partner", np.zeros(3), 0.1, sent=2).scores == {"volume_ratio": 0.04}
 
 
+def test_counting_first_then_judging_counts_each_query_once() -> None:
+    """The guard counts an answer (count) before it reviews it (observe with what count said)."""
+    monitor = _monitor(volume_limit=3)
+    verdicts = []
+    for i in range(5):
+        sent = monitor.count("c", now=float(i))
+        verdicts.append(monitor.observe("c", np.zeros(3), 0.1, sent=sent))
+    assert [v.scores["volume_ratio"] for v in verdicts] == pytest.approx([1 / 3, 2 / 3, 1, 4 / 3, 5 / 3])
+    assert monitor.count("c", now=5.0) == 6  # observe added nothing of its own
+    with pytest.raises(ValueError, match="no volume to count against"):
+        _monitor(volume_limit=None).count("c")
+
+
 def test_min_queries_holds_back_the_statistical_signals_but_not_a_count() -> None:
     monitor = _monitor(volume_limit=2, min_queries=10)
     assert [monitor.observe("c", np.zeros(3), now=float(i)).fired for i in range(4)] == [(), (), ("volume",),

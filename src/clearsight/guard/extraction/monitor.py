@@ -229,8 +229,8 @@ class ExtractionMonitor:
 
         ``now`` is when the query arrived, in seconds from any fixed origin (only ``volume`` reads it; a
         simulation passes its own clock): by default ``time.monotonic()``. ``sent``: the client's queries over
-        the trailing volume period, this one included, when they are counted elsewhere (replicas sharing one
-        count); by default the monitor counts them itself."""
+        the trailing volume period, this one included, when they were counted already (:meth:`count`, or the
+        replicas' shared count); by default the monitor counts the query here."""
         if not isinstance(client, str):
             raise ValueError(f"client must be a string, got {type(client).__name__}")
         if sent is not None and (isinstance(sent, bool) or not isinstance(sent, int) or sent < 1):
@@ -252,6 +252,22 @@ class ExtractionMonitor:
                 self._calibrate(client, vector)
             self._update(state, vector, values, answer)
             return self._verdict(client, state)
+
+    def count(self, client: str, *, now: float | None = None) -> int:
+        """Count one answered query from ``client`` towards ``volume`` and return its queries over the trailing
+        period, this one included; :meth:`observe` then judges the query with ``sent=`` that number (or one
+        the replicas share). The guard counts first so that the count here and the count in Redis cover the
+        same queries, and a process that loses Redis falls back on a count it kept all along."""
+        if not isinstance(client, str):
+            raise ValueError(f"client must be a string, got {type(client).__name__}")
+        if self._volume_limit is None:
+            raise ValueError("no volume to count against: the settings state no volume_limit")
+        instant = _instant(now)
+        with self._lock:
+            state = self._client(client)
+            if state.volume is None:
+                state.volume = VolumeTracker(self.settings.volume_period)
+            return state.volume.add(instant)
 
     def forget(self, client: str) -> None:
         """Drop everything known about ``client`` (e.g. after it was blocked and reviewed)."""
