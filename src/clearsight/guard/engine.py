@@ -250,8 +250,8 @@ class Guard:
             return
         owed = self._uncounted.pop(key, 0)
         try:
-            shared_count = await asyncio.wait_for(shared.add(route.path, client, queries=1 + owed),
-                                                  SHARED_COUNT_TIMEOUT)
+            async with asyncio.timeout(SHARED_COUNT_TIMEOUT):  # no task of its own, unlike wait_for
+                shared_count = await shared.add(route.path, client, queries=1 + owed)
         except Exception as exc:  # any client or server error, or a timeout: the local count judges
             self._owe(key, 1 + owed)  # added when Redis counts again (a timeout may have counted them: errs high)
             now = time.monotonic()
