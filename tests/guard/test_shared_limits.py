@@ -6,7 +6,9 @@ import asyncio
 import json
 import os
 import random
+import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -18,6 +20,7 @@ from live_server import LEGIT, policy_text, scoring_app, serve
 from clearsight.guard import ModelGuard
 from clearsight.guard.audit_summary import summarise
 from clearsight.guard.engine import Guard
+from clearsight.guard.identity import client_id
 from clearsight.guard.policy import parse_policy
 
 REDIS_URL = os.environ.get("CLEARSIGHT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -49,28 +52,45 @@ def test_two_replicas_share_one_redis_budget(tmp_path: Path) -> None:
     assert apps[0].state.calls[0] == 3 and apps[1].state.calls[0] == 2
 
 
+def _until(condition: Callable[[], bool], seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
 def test_two_replicas_judge_one_clients_volume_together(tmp_path: Path) -> None:
     """Behind a load balancer without sticky routing each replica saw half the client's queries and let twice the
-    stated volume through unseen; on one Redis the query past the volume fires on whichever replica it lands."""
+    stated volume through unseen; on one Redis the query past the volume fires on whichever replica it lands, and
+    the block it earns reaches the other replica too (before, the client went on there until caught again)."""
     prefix = f"cs-test-{uuid.uuid4().hex[:8]}"
     audits = [tmp_path / "a.jsonl", tmp_path / "b.jsonl"]
     texts = [policy_text(audit, extraction="{actions: [block], volume: 6/hour, signals: [volume]}").replace(
         "max_body_bytes", f"storage: {REDIS_URL}\nmax_body_bytes") for audit in audits]
-    guards = [ModelGuard(scoring_app(), parse_policy(text), guard=Guard(parse_policy(text), key_prefix=prefix))
-              for text in texts]
+    apps = [scoring_app(), scoring_app()]
+    guards = [ModelGuard(app, parse_policy(text), guard=Guard(parse_policy(text), key_prefix=prefix))
+              for app, text in zip(apps, texts, strict=True)]
+
+    def ask(url: str) -> int:
+        return httpx.post(url + "/v1/score", json={"features": LEGIT}, headers={"X-Partner-Key": "copier"}).status_code
+
     try:
         with serve(guards[0]) as one, serve(guards[1]) as two:
-            statuses = [httpx.post(url + "/v1/score", json={"features": LEGIT},
-                                   headers={"X-Partner-Key": "copier"}).status_code
-                        for url in (one, two) * 5]
+            _until(lambda: all(g.guard.shared_penalties and g.guard.shared_penalties.ready.is_set() for g in guards))
+            statuses = [ask(url) for url in (one, two) * 3 + (one,)]  # the 7th, on the first replica, is blocked
+            route = guards[1].guard.policy.routes[0]
+            client = client_id({"x-partner-key": "copier"}, "127.0.0.1", guards[1].policy.client)
+            _until(lambda: guards[1].guard._penalty(route, client) is not None)  # announced in milliseconds
+            statuses += [ask(url) for url in (two, one, two)]
     finally:
         _drop_keys(prefix)
-    assert statuses == [200] * 6 + [403] * 4  # the 7th and 8th refused as they leave, the rest at the door
+    assert statuses == [200] * 6 + [403] * 4  # the 7th refused as it leaves, the rest at the door of either
     records = [[json.loads(line) for line in audit.read_text().splitlines()] for audit in audits]
     caught = [[r["scores"]["volume_ratio"] for r in replica if "extraction:volume" in r["reasons"]]
-              for replica in records]  # a block is each replica's own: the other fires at the client's next query
-    assert caught == [pytest.approx([7 / 6]), pytest.approx([8 / 6])]
-    assert [r["action"] for r in records[0]] == ["allow"] * 3 + ["block"] * 2
+              for replica in records]
+    assert caught == [pytest.approx([7 / 6]), []]
+    assert [r["reasons"] for r in records[1][3:]] == [["extraction.blocked"]] * 2
+    assert apps[1].state.calls[0] == 3  # the model behind the second replica never saw the blocked client again
 
 
 def test_a_burst_beyond_the_connection_pool_waits_instead_of_failing(tmp_path: Path) -> None:

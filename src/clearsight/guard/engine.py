@@ -37,6 +37,7 @@ from clearsight.guard.screening import resolve as resolve_screeners
 
 if TYPE_CHECKING:
     from clearsight.guard.extraction import ExtractionMonitor, ExtractionSettings
+    from clearsight.guard.shared_penalties import SharedPenalties
     from clearsight.guard.shared_volume import SharedVolume
 
 logger = logging.getLogger("clearsight.guard")
@@ -126,9 +127,23 @@ class Guard:
         self._uncounted: dict[tuple[str, str], int] = {}  # queries answered while Redis could not count them
         self._routes: dict[tuple[str, str], RoutePolicy | None] = {}
         self._penalties: OrderedDict[tuple[str, str], _Penalty] = OrderedDict()
+        # where the limits live in Redis, penalties are announced to the other replicas and theirs applied here
+        self.shared_penalties: SharedPenalties | None = self._shared_penalties()
         self._rng = random.Random(seed)
         self._started = False
         self._closed = False
+
+    def _shared_penalties(self) -> SharedPenalties | None:
+        if not any(r.extraction and r.extraction.enabled and set(r.extraction.actions) - {"alert"}
+                   for r in self.policy.routes):
+            return None
+        from clearsight.guard.ratelimit import RedisLimits
+        from clearsight.guard.shared_penalties import SharedPenalties
+
+        storage = self.limiter.storage
+        if not RedisLimits.fits(storage):
+            return None
+        return SharedPenalties(storage, self._penalise)  # type: ignore[arg-type]
 
     def _volume_routes(self) -> dict[str, SharedVolume | None]:
         wanted = {path: s for path, s in self._settings.items() if s.volume_limit is not None}
@@ -151,12 +166,16 @@ class Guard:
             return
         self._started = True
         await self.alerts.start()
+        if self.shared_penalties is not None:
+            self.shared_penalties.start()
 
     async def aclose(self) -> None:
         """Flush alerts and the audit log; safe to call twice."""
         if self._closed:
             return
         self._closed = True
+        if self.shared_penalties is not None:
+            await self.shared_penalties.aclose()
         await self.alerts.aclose()
         if self.audit is not None:
             try:
@@ -353,10 +372,10 @@ class Guard:
         penalty = self._penalties.get(key)
         fresh = penalty is None or penalty.until < now
         if fresh:
-            self._penalties[key] = _Penalty({a for a in actions if a != "alert"}, now + spec.penalty_seconds)
-            self._penalties.move_to_end(key)
-            while len(self._penalties) > MAX_PENALISED_CLIENTS:
-                self._penalties.popitem(last=False)
+            kinds: set[str] = {a for a in actions if a != "alert"}
+            self._keep_penalty(key, _Penalty(kinds, now + spec.penalty_seconds))
+            if kinds and self.shared_penalties is not None:
+                self.shared_penalties.announce(route.path, client, frozenset(kinds), time.time() + spec.penalty_seconds)
         if "alert" in actions or fresh:
             self._alert(route, client, ",".join(verdict.fired), "+".join(actions), verdict.reason, verdict.scores)
         if "block" in actions:
@@ -378,6 +397,24 @@ class Guard:
             monitor = ExtractionMonitor(self._settings[route.path], n_features)
             self._monitors[route.path] = monitor
         return monitor
+
+    def _keep_penalty(self, key: tuple[str, str], penalty: _Penalty) -> None:
+        self._penalties[key] = penalty
+        self._penalties.move_to_end(key)
+        while len(self._penalties) > MAX_PENALISED_CLIENTS:
+            self._penalties.popitem(last=False)
+
+    def _penalise(self, route: str, client: str, kinds: frozenset[str], until: float) -> None:
+        """Apply a penalty another replica gave (``until``: epoch seconds), joined with any this one holds."""
+        spec = next((r.extraction for r in self.policy.routes if r.path == route), None)
+        if spec is None or not spec.enabled:  # a route this replica does not watch (another policy)
+            return
+        now = time.monotonic()
+        ends = now + min(until - time.time(), spec.penalty_seconds)  # never longer than this policy's own
+        held = self._penalties.get((route, client))
+        if held is not None and held.until >= now:
+            kinds, ends = kinds | held.kinds, max(ends, held.until)
+        self._keep_penalty((route, client), _Penalty(set(kinds), ends))
 
     def _penalty(self, route: RoutePolicy, client: str) -> _Penalty | None:
         if not self._penalties:  # the usual case: nobody is penalised, so no key to build
