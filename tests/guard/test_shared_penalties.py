@@ -4,39 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 import uuid
 
 import pytest
+from replica_support import REDIS_URL, answer, replica
 
 from clearsight.guard.engine import Guard
 from clearsight.guard.inputs import Rejection
-from clearsight.guard.policy import parse_policy
-
-REDIS_URL = os.environ.get("CLEARSIGHT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-POLICY = """\
-storage: {storage}
-audit: {{enabled: false}}
-alerts: {{log: false}}
-routes:
-  - path: /v1/score
-    input: {{paths: $.features}}
-    output: {{scores: $.p}}
-    extraction: {{actions: {actions}, volume: 3/hour, signals: [volume], penalty_seconds: 600}}
-"""
 
 
 def _guard(prefix: str, actions: str = "[block]", storage: str = REDIS_URL) -> Guard:
-    return Guard(parse_policy(POLICY.format(storage=storage, actions=actions)), key_prefix=prefix)
+    return replica(prefix, storage=storage, actions=actions)
 
 
 async def _answer(guard: Guard, client: str) -> None:
-    route = guard.policy.routes[0]
-    await guard.admit_client(route, client)
-    admission = guard.inspect(route, b'{"features": [1.0, 2.0, 3.0]}')
-    await guard.count_answer(route, client, admission)
-    guard.review(route, client, admission, 200, b"{}")
+    await answer(guard, client)
 
 
 async def _started(*guards: Guard) -> None:

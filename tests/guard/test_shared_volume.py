@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import uuid
 
 import pytest
 import redis
+from replica_support import REDIS_URL, answer, replica
 
 from clearsight.guard.engine import Guard
 from clearsight.guard.extraction.volume import BUCKETS, VolumeTracker
-from clearsight.guard.policy import parse_policy
 from clearsight.guard.ratelimit import RateLimiter
 from clearsight.guard.shared_volume import SharedVolume
 
-REDIS_URL = os.environ.get("CLEARSIGHT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 DAY = 86_400.0
 WIDTH = DAY / BUCKETS
 T0 = WIDTH * 2_000_000  # a slot's start, so the in-process tracker (slots from its first query) lines up
@@ -119,28 +117,12 @@ def test_a_period_under_a_minute_is_refused_and_only_one_redis_server_fits() -> 
     assert SharedVolume.fits(RateLimiter(REDIS_URL).storage)
 
 
-POLICY = """\
-storage: {storage}
-audit: {{enabled: false}}
-alerts: {{log: false}}
-routes:
-  - path: /v1/score
-    input: {{paths: $.features}}
-    extraction: {{actions: [alert], volume: 3/hour, signals: [volume]}}
-"""
-
-
 def _guard(storage: str, prefix: str) -> Guard:
-    return Guard(parse_policy(POLICY.format(storage=storage)), key_prefix=prefix)
+    return replica(prefix, storage=storage)
 
 
 async def _answer(guard: Guard, client: str, i: int) -> tuple[list[str], float]:
-    """One answered query through the guard as the middleware takes it: count, then review."""
-    route = guard.policy.routes[0]
-    admission = guard.inspect(route, b'{"features": [1.0, 2.0, %d]}' % i)
-    if route.path in guard.volume_routes:
-        await guard.count_answer(route, client, admission)
-    review = guard.review(route, client, admission, 200, b"{}")
+    review = await answer(guard, client, i)
     return review.reasons, review.scores["volume_ratio"]
 
 
