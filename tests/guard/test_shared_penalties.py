@@ -4,22 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 import uuid
+from collections.abc import Callable, Iterator
 
 import pytest
+import redis
 from replica_support import REDIS_URL, answer, replica
 
 from clearsight.guard.engine import Guard
 from clearsight.guard.inputs import Rejection
 
 
+@pytest.fixture
+def prefix() -> Iterator[str]:
+    name = f"cs-test-{uuid.uuid4().hex[:8]}"
+    yield name
+    client = redis.Redis.from_url(REDIS_URL)
+    for key in client.scan_iter(f"{name}*"):
+        client.delete(key)
+    client.close()
+
+
 def _guard(prefix: str, actions: str = "[block]", storage: str = REDIS_URL) -> Guard:
     return replica(prefix, storage=storage, actions=actions)
-
-
-async def _answer(guard: Guard, client: str) -> None:
-    await answer(guard, client)
 
 
 async def _started(*guards: Guard) -> None:
@@ -30,15 +39,19 @@ async def _started(*guards: Guard) -> None:
         await asyncio.wait_for(guard.shared_penalties.ready.wait(), 5)
 
 
-async def _eventually(condition: object, seconds: float = 5.0) -> None:
+async def _eventually(condition: Callable[[], object], seconds: float = 5.0) -> None:
     deadline = time.monotonic() + seconds
-    while not condition():  # type: ignore[operator]
+    while not condition():
         assert time.monotonic() < deadline, "timed out"
         await asyncio.sleep(0.01)
 
 
-def test_a_block_on_one_replica_is_refused_at_the_others_door() -> None:
-    prefix = f"cs-test-{uuid.uuid4().hex[:8]}"
+def _kinds(guard: Guard, client: str) -> set[str]:
+    penalty = guard._penalty(guard.policy.routes[0], client)
+    return set() if penalty is None else penalty.kinds
+
+
+def test_a_block_on_one_replica_is_refused_at_the_others_door(prefix: str) -> None:
     one, two, other = _guard(prefix), _guard(prefix), _guard(f"{prefix}-x")  # other: another deployment's prefix
     route = one.policy.routes[0]
 
@@ -46,14 +59,14 @@ def test_a_block_on_one_replica_is_refused_at_the_others_door() -> None:
         await _started(one, two, other)
         try:
             for _ in range(4):  # the 4th is past the volume of 3: blocked on the first replica
-                await _answer(one, "copier")
-            await _eventually(lambda: two._penalty(route, "copier") is not None)
+                await answer(one, "copier")
+            await _eventually(lambda: _kinds(two, "copier"))
             with pytest.raises(Rejection) as refused:
                 await two.admit_client(route, "copier")
             assert refused.value.status == 403 and refused.value.reason == "extraction.blocked"
             await two.admit_client(route, "partner")  # only that client
             await asyncio.sleep(0.1)
-            assert other._penalty(route, "copier") is None  # other deployments' channels are their own
+            assert not _kinds(other, "copier")  # other deployments' channels are their own
             penalty = two._penalty(route, "copier")
             assert penalty is not None and 590 < penalty.until - time.monotonic() <= 600
         finally:
@@ -63,39 +76,101 @@ def test_a_block_on_one_replica_is_refused_at_the_others_door() -> None:
     asyncio.run(run())
 
 
-def test_malformed_or_foreign_messages_are_ignored_and_the_channel_keeps_working() -> None:
+def test_malformed_or_foreign_messages_are_ignored_without_missing_a_beat(
+        prefix: str, caplog: pytest.LogCaptureFixture) -> None:
+    """One bad message used to end the subscription (any error but three was taken for Redis going away), and
+    what was published while the replica listened again was lost: nested JSON, a number too large for a float."""
     import redis.asyncio as aredis
 
-    prefix = f"cs-test-{uuid.uuid4().hex[:8]}"
     guard = _guard(prefix, actions="[throttle, degrade]")
-    route = guard.policy.routes[0]
-    channel = f"{prefix}:penalties"
     good = {"origin": "elsewhere", "route": "/v1/score", "client": "c", "kinds": ["throttle"],
             "until": time.time() + 60}
+    bad = [b"not json", b"[]", b"[" * 2_000 + b"]" * 2_000, b"x" * 10_000,
+           '{"origin": "o", "route": "/v1/score", "client": "c", "kinds": ["throttle"], "until": 1' + "0" * 400 + "}",
+           *(json.dumps({**good, **change}) for change in [
+               {"kinds": ["erase-everything"]}, {"kinds": []}, {"kinds": {"throttle": 1}}, {"until": time.time() - 1},
+               {"until": True}, {"until": "never"}, {"route": "/other"}, {"client": 7}, {"kinds": ["block"]}])]
 
     async def run() -> None:
         await _started(guard)
+        assert guard.shared_penalties is not None
+        channel = guard.shared_penalties.channel
         client = aredis.Redis.from_url(REDIS_URL)
         try:
-            for bad in [b"not json", b"[]", json.dumps({**good, "kinds": ["erase-everything"]}),
-                        json.dumps({**good, "until": time.time() - 1}), json.dumps({**good, "route": "/other"}),
-                        json.dumps({**good, "client": 7}), json.dumps({**good, "until": "never"}),
-                        b"x" * 10_000]:
-                await client.publish(channel, bad)
+            for message in bad:
+                await client.publish(channel, message)
             await client.publish(channel, json.dumps(good))
-            await _eventually(lambda: guard._penalty(route, "c") is not None)
-            penalty = guard._penalty(route, "c")
+            await _eventually(lambda: _kinds(guard, "c"))
+            penalty = guard._penalty(guard.policy.routes[0], "c")
             assert penalty is not None and penalty.kinds == {"throttle"}
             assert 55 < penalty.until - time.monotonic() <= 60
             assert [key[1] for key in guard._penalties] == ["c"]
-            await client.publish(channel, json.dumps({**good, "kinds": ["degrade"], "until": time.time() + 3_600}))
-            await _eventually(lambda: guard._penalty(route, "c").kinds == {"throttle", "degrade"})  # type: ignore[union-attr]
-            assert guard._penalty(route, "c").until - time.monotonic() <= 600  # type: ignore[union-attr]
+            # "block" is not this route's to give: only the degrade of the two is applied, the end is this policy's
+            await client.publish(channel, json.dumps({**good, "kinds": ["degrade", "block"],
+                                                      "until": time.time() + 3_600}))
+            await _eventually(lambda: _kinds(guard, "c") == {"throttle", "degrade"})
+            assert guard._penalty(guard.policy.routes[0], "c").until - time.monotonic() <= 600  # type: ignore[union-attr]
         finally:
             await client.aclose()
             await guard.aclose()
 
-    asyncio.run(run())
+    with caplog.at_level(logging.WARNING, logger="clearsight.guard"):
+        asyncio.run(run())
+    assert not [r for r in caplog.records if "not listening" in r.getMessage()]
+    assert sum("ignored a malformed penalty" in r.getMessage() for r in caplog.records) == 11  # 3 are foreign
+
+
+def test_a_received_penalty_short_of_this_policys_still_lets_the_detector_act(prefix: str) -> None:
+    """Another replica's throttle must not hide this policy's degrade: the detector still alerts, degrades the
+    answer and keeps both."""
+    one, two = _guard(prefix, actions="[throttle]"), _guard(prefix, actions="[throttle, degrade]")
+
+    async def run() -> list[str]:
+        await _started(one, two)
+        try:
+            for _ in range(4):
+                await answer(one, "copier")
+            await _eventually(lambda: _kinds(two, "copier") == {"throttle"})
+            return (await answer(two, "copier")).action  # the shared count is past the volume: it fires here too
+        finally:
+            await one.aclose()
+            await two.aclose()
+
+    assert asyncio.run(run()) == "degrade"
+    assert _kinds(two, "copier") == {"throttle", "degrade"}  # before: the throttle alone, the answer not degraded
+
+
+def test_the_listener_follows_the_event_loop_and_shutdown_delivers_what_is_on_its_way(prefix: str) -> None:
+    """A guard driven from a second event loop (a test client, a restarted server) listened on the first one's,
+    which was gone; and penalties announced just before shutdown were cancelled unsent."""
+    one, two = _guard(prefix), _guard(prefix)
+
+    async def first() -> None:
+        await _started(one, two)
+
+    async def second() -> None:
+        await one.admit_client(one.policy.routes[0], "someone")  # listening again, on this loop
+        await two.admit_client(two.policy.routes[0], "someone")
+        for guard in (one, two):
+            assert guard.shared_penalties is not None
+            await asyncio.wait_for(guard.shared_penalties.ready.wait(), 5)
+        assert one.shared_penalties is not None
+        one.shared_penalties.announce("/v1/score", "late", frozenset({"block"}), time.time() + 60)
+        await one.aclose()  # right away: the announcement still goes out
+        await _eventually(lambda: _kinds(two, "late"))
+        await two.aclose()
+
+    asyncio.run(first())
+    asyncio.run(second())
+    assert _kinds(two, "late") == {"block"}
+
+
+def test_channels_are_per_database(prefix: str) -> None:
+    """Redis channels ignore the database number: without it in the name, a deployment on database 14 blocked
+    clients of one on database 15 with the same prefix."""
+    here, there = _guard(prefix), _guard(prefix, storage=REDIS_URL.rsplit("/", 1)[0] + "/14")
+    assert here.shared_penalties is not None and there.shared_penalties is not None
+    assert here.shared_penalties.channel != there.shared_penalties.channel
 
 
 def test_only_penalising_policies_on_redis_listen() -> None:
@@ -104,15 +179,15 @@ def test_only_penalising_policies_on_redis_listen() -> None:
     assert _guard("p").shared_penalties is not None
 
 
-def test_a_replica_that_cannot_reach_redis_still_penalises_locally() -> None:
-    guard = _guard(f"cs-test-{uuid.uuid4().hex[:8]}", storage="redis://127.0.0.1:1/0")
+def test_a_replica_that_cannot_reach_redis_still_penalises_locally(prefix: str) -> None:
+    guard = _guard(prefix, storage="redis://127.0.0.1:1/0")
     route = guard.policy.routes[0]
 
     async def run() -> None:
         await guard.start()
         try:
             for _ in range(4):
-                await _answer(guard, "copier")
+                await answer(guard, "copier")
             with pytest.raises(Rejection):
                 await guard.admit_client(route, "copier")
         finally:

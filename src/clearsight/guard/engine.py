@@ -167,7 +167,7 @@ class Guard:
         self._started = True
         await self.alerts.start()
         if self.shared_penalties is not None:
-            self.shared_penalties.start()
+            self.shared_penalties.keep()
 
     async def aclose(self) -> None:
         """Flush alerts and the audit log; safe to call twice."""
@@ -199,6 +199,8 @@ class Guard:
 
     async def admit_client(self, route: RoutePolicy, client: str) -> None:
         """Raise a :class:`Rejection` when the client is blocked or over a limit."""
+        if self.shared_penalties is not None:
+            self.shared_penalties.keep()  # listening on this event loop
         penalty = self._penalty(route, client)
         if penalty and "block" in penalty.kinds:
             raise Rejection(403, "this client is blocked after suspected model extraction", "extraction.blocked")
@@ -370,9 +372,12 @@ class Guard:
         actions = spec.actions
         key = (route.path, client)
         penalty = self._penalties.get(key)
-        fresh = penalty is None or penalty.until < now
+        kinds: set[str] = {a for a in actions if a != "alert"}
+        # fresh: no penalty yet, or one (perhaps from another replica) lacking what this route's policy gives
+        fresh = penalty is None or penalty.until < now or not kinds <= penalty.kinds
         if fresh:
-            kinds: set[str] = {a for a in actions if a != "alert"}
+            if penalty is not None and penalty.until >= now:
+                kinds |= penalty.kinds
             self._keep_penalty(key, _Penalty(kinds, now + spec.penalty_seconds))
             if kinds and self.shared_penalties is not None:
                 self.shared_penalties.announce(route.path, client, frozenset(kinds), time.time() + spec.penalty_seconds)
@@ -405,9 +410,13 @@ class Guard:
             self._penalties.popitem(last=False)
 
     def _penalise(self, route: str, client: str, kinds: frozenset[str], until: float) -> None:
-        """Apply a penalty another replica gave (``until``: epoch seconds), joined with any this one holds."""
+        """Apply a penalty another replica gave (``until``: epoch seconds), joined with any this one holds: only
+        the kinds this replica's policy gives on that route (replicas mid-way through a policy change may differ)."""
         spec = next((r.extraction for r in self.policy.routes if r.path == route), None)
         if spec is None or not spec.enabled:  # a route this replica does not watch (another policy)
+            return
+        kinds &= frozenset(spec.actions) - {"alert"}
+        if not kinds:
             return
         now = time.monotonic()
         ends = now + min(until - time.time(), spec.penalty_seconds)  # never longer than this policy's own

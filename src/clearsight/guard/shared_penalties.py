@@ -24,8 +24,12 @@ from limits.aio.storage import RedisStorage
 
 logger = logging.getLogger("clearsight.guard")
 
-RECONNECT_SECONDS = (0.5, 1.0, 2.0, 5.0)  # waits between attempts to listen again, the last one repeated
+RECONNECT_SECONDS = (0.0, 0.5, 1.0, 2.0, 5.0)  # waits before listening again, the last one repeated
+IDLE_PING_SECONDS = 10.0  # a quiet channel is pinged this often: a connection dropped silently (NAT, a load
+PONG_SECONDS = 5.0  # balancer's idle timeout) answers nothing, and the replica would be deaf without knowing
+DRAIN_SECONDS = 1.0  # at shutdown, how long announcements on their way may still take
 MAX_MESSAGE_BYTES = 4_096
+KINDS = frozenset({"block", "throttle", "degrade"})
 
 # route, client, the penalty's kinds, and its end in epoch seconds
 Apply = Callable[[str, str, frozenset[str], float], None]
@@ -37,22 +41,40 @@ class SharedPenalties:
     def __init__(self, storage: RedisStorage, apply: Apply) -> None:
         self._storage = storage
         self._apply = apply
-        self._channel = storage.bridge.prefixed_key("penalties")
+        # Redis channels ignore the database number: it is in the name, so deployments on other databases of
+        # the same server do not penalise each other's clients
+        database = getattr(storage.bridge.get_connection(), "connection_pool", None)  # type: ignore[attr-defined]
+        number = database.connection_kwargs.get("db", 0) if database is not None else 0
+        self.channel = storage.bridge.prefixed_key(f"{number}:penalties")
         self._origin = uuid.uuid4().hex  # this replica's own messages are not applied twice
         self._listener: asyncio.Task[None] | None = None
         self._sending: set[asyncio.Task[None]] = set()
-        self.ready = asyncio.Event()  # set once subscribed (tests and start-up wait on it)
+        self._unsent_said = 0.0  # when a failure to announce may next be logged
+        self.ready = asyncio.Event()  # set while subscribed (tests and start-up wait on it)
 
-    def start(self) -> None:
-        if self._listener is None:
-            self._listener = asyncio.get_running_loop().create_task(self._listen(), name="clearsight-penalties")
+    def keep(self) -> None:
+        """Listen on the running event loop: start the listener, or start it again when the loop it ran on has
+        gone (a test client, a server restarted in the same process). Called on every admission: cheap."""
+        task = self._listener
+        if task is not None and not task.done() and task.get_loop() is asyncio.get_running_loop():
+            return
+        self.ready = asyncio.Event()
+        self._listener = asyncio.get_running_loop().create_task(self._listen(), name="clearsight-penalties")
+        self._listener.add_done_callback(self._ended)
 
     async def aclose(self) -> None:
-        for task in [*self._sending, *([self._listener] if self._listener else [])]:
+        """Let announcements on their way finish (up to ``DRAIN_SECONDS``), then stop listening."""
+        sending = [task for task in self._sending if task.get_loop() is asyncio.get_running_loop()]
+        if sending:
+            _, late = await asyncio.wait(sending, timeout=DRAIN_SECONDS)
+            if late:
+                logger.warning("%d penalt%s not announced to other replicas before shutdown", len(late),
+                               "y" if len(late) == 1 else "ies")
+        tasks = [t for t in [*self._sending, self._listener] if t is not None and not t.done()
+                 and t.get_loop() is asyncio.get_running_loop()]
+        for task in tasks:
             task.cancel()
-        for task in [*self._sending, *([self._listener] if self._listener else [])]:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await asyncio.gather(*tasks, return_exceptions=True)  # a cancellation of aclose itself still propagates
         self._listener = None
 
     def announce(self, route: str, client: str, kinds: frozenset[str], until: float) -> None:
@@ -69,25 +91,33 @@ class SharedPenalties:
 
     async def _publish(self, message: str) -> None:
         try:
-            await self._storage.bridge.get_connection().publish(self._channel, message)  # type: ignore[attr-defined]
+            await self._storage.bridge.get_connection().publish(self.channel, message)  # type: ignore[attr-defined]
         except Exception as exc:  # the penalty still holds here; the others do not learn of it
-            logger.warning("penalty not announced to other replicas (%s: %s)", type(exc).__name__, exc)
+            now = time.monotonic()
+            if now >= self._unsent_said:  # once a minute: every caught client would say it while Redis is down
+                self._unsent_said = now + 60.0
+                logger.warning("penalty not announced to other replicas (%s: %s)", type(exc).__name__, exc)
 
     async def _listen(self) -> None:
         attempt = 0
         while True:
             pubsub = self._storage.bridge.get_connection().pubsub()  # type: ignore[attr-defined]
             try:
-                await pubsub.subscribe(self._channel)
+                await pubsub.subscribe(self.channel)
                 self.ready.set()
                 attempt = 0
                 while True:
-                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=30.0)
-                    if message is not None and message.get("type") == "message":
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=IDLE_PING_SECONDS)
+                    if message is None:  # quiet: is anyone still there?
+                        await pubsub.ping()
+                        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=PONG_SECONDS)
+                        if message is None:
+                            raise ConnectionError(f"no answer to a ping in {PONG_SECONDS:g} s")
+                    if message.get("type") == "message":
                         self._received(message.get("data"))
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # Redis went away: listen again after a pause
+            except Exception as exc:  # Redis went away, or the connection did: listen again after a pause
                 self.ready.clear()
                 wait = RECONNECT_SECONDS[min(attempt, len(RECONNECT_SECONDS) - 1)]
                 attempt += 1
@@ -98,19 +128,38 @@ class SharedPenalties:
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()
 
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("stopped listening for other replicas' penalties: %r", task.exception())
+
     def _received(self, data: object) -> None:
-        """Apply another replica's penalty; anything malformed is ignored (the channel is not trusted blindly)."""
-        if not isinstance(data, bytes | str) or len(data) > MAX_MESSAGE_BYTES:
-            return
+        """Apply another replica's penalty. Anything else is ignored, whatever it holds: the listener must not
+        stop for one message (the channel is trusted as far as the limits are, not blindly)."""
         try:
-            message = json.loads(data)
-            origin, route, client = message["origin"], message["route"], message["client"]
-            kinds, until = frozenset(message["kinds"]), float(message["until"])
-        except (ValueError, KeyError, TypeError):
-            logger.warning("ignored a malformed penalty message on %s", self._channel)
+            penalty = _parsed(data)
+        except Exception:  # e.g. RecursionError on deep nesting, OverflowError on a huge number
+            penalty = None
+        if penalty is None:
+            logger.warning("ignored a malformed penalty message on %s", self.channel)
             return
-        if origin == self._origin or not all(isinstance(v, str) for v in (route, client, *kinds)):
-            return
-        if not kinds <= {"block", "throttle", "degrade"} or not math.isfinite(until) or until <= time.time():
-            return
-        self._apply(route, client, kinds, until)
+        origin, route, client, kinds, until = penalty
+        if origin != self._origin and until > time.time():
+            self._apply(route, client, kinds, until)
+
+
+def _parsed(data: object) -> tuple[str, str, str, frozenset[str], float] | None:
+    if not isinstance(data, bytes | str) or len(data) > MAX_MESSAGE_BYTES:
+        return None
+    message = json.loads(data)
+    if not isinstance(message, dict):
+        return None
+    origin, route, client, kinds, until = (message.get(k) for k in ("origin", "route", "client", "kinds", "until"))
+    if not (isinstance(origin, str) and isinstance(route, str) and isinstance(client, str)):
+        return None
+    if not isinstance(kinds, list) or not kinds:
+        return None
+    if not all(isinstance(k, str) and k in KINDS for k in kinds):
+        return None
+    if isinstance(until, bool) or not isinstance(until, int | float) or not math.isfinite(until):
+        return None
+    return origin, route, client, frozenset(kinds), float(until)
