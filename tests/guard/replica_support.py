@@ -33,3 +33,4 @@ async def answer(guard: Guard, client: str, i: int = 0) -> Review:
     if route.path in guard.volume_routes:
         await guard.count_answer(route, client, admission)
     return guard.review(route, client, admission, 200, b"{}")
+

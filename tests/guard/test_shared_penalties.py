@@ -6,25 +6,13 @@ import asyncio
 import json
 import logging
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
-import redis
 from replica_support import REDIS_URL, answer, replica
 
 from clearsight.guard.engine import Guard
 from clearsight.guard.inputs import Rejection
-
-
-@pytest.fixture
-def prefix() -> Iterator[str]:
-    name = f"cs-test-{uuid.uuid4().hex[:8]}"
-    yield name
-    client = redis.Redis.from_url(REDIS_URL)
-    for key in client.scan_iter(f"{name}*"):
-        client.delete(key)
-    client.close()
 
 
 def _guard(prefix: str, actions: str = "[block]", storage: str = REDIS_URL) -> Guard:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import uuid
 
 import pytest
 import redis
@@ -18,16 +17,6 @@ from clearsight.guard.shared_volume import SharedVolume
 DAY = 86_400.0
 WIDTH = DAY / BUCKETS
 T0 = WIDTH * 2_000_000  # a slot's start, so the in-process tracker (slots from its first query) lines up
-
-
-@pytest.fixture
-def prefix() -> object:
-    name = f"cs-test-{uuid.uuid4().hex[:8]}"
-    yield name
-    client = redis.Redis.from_url(REDIS_URL)
-    for key in client.scan_iter(f"{name}*"):
-        client.delete(key)
-    client.close()
 
 
 def _volume(prefix: str, period: float = DAY) -> SharedVolume:
