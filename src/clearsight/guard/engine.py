@@ -68,7 +68,7 @@ class Admission:
     reasons: list[str] = field(default_factory=list)
     scores: dict[str, float] = field(default_factory=dict)
     action: str = "allow"
-    sent: int | None = None  # the client's answered queries over the volume period, when replicas share the count
+    sent: int | None = None  # answered queries over the volume period, counted before review (None: the monitor counts)
 
 
 @dataclass(slots=True)
