@@ -153,6 +153,33 @@ def test_the_listener_follows_the_event_loop_and_shutdown_delivers_what_is_on_it
     assert _kinds(two, "late") == {"block"}
 
 
+def test_a_replica_that_starts_later_learns_the_penalties_still_running(prefix: str) -> None:
+    """A replica an autoscaler adds after a client was blocked used to let it in: it reads what is still running."""
+    import redis.asyncio as aredis
+
+    one, late = _guard(prefix), _guard(prefix)
+
+    async def run() -> None:
+        await _started(one)
+        assert one.shared_penalties is not None
+        client = aredis.Redis.from_url(REDIS_URL)
+        try:
+            for _ in range(4):
+                await answer(one, "copier")
+            one.shared_penalties.announce("/v1/score", "gone", frozenset({"block"}), time.time() + 0.2)
+            await asyncio.sleep(0.3)  # that one has ended by the time the late replica starts
+            await client.zadd(one.shared_penalties.running, {b"[" * 3_000 + b"]" * 3_000: time.time() + 60})
+            await _started(late)
+            assert _kinds(late, "copier") == {"block"} and not _kinds(late, "gone")
+            assert await client.zcard(one.shared_penalties.running) == 2  # the ended one left the set
+        finally:
+            await client.aclose()
+            await one.aclose()
+            await late.aclose()
+
+    asyncio.run(run())
+
+
 def test_channels_are_per_database(prefix: str) -> None:
     """Redis channels ignore the database number: without it in the name, a deployment on database 14 blocked
     clients of one on database 15 with the same prefix."""

@@ -5,8 +5,9 @@ next query lands on another replica, whose monitor has seen only its share of th
 catch it again from there (PRADA needs 100 distances of its own), while the client keeps copying the model.
 So a replica that penalises a client publishes it on a Redis channel, and every replica listening applies it
 locally from the moment the message arrives: the request path pays nothing (no look-up per request), and a
-replica that was not listening (starting, or cut off from Redis) simply does not know, as before. The message
-carries when the penalty ends on the wall clock, so replicas agree on its end.
+replica that starts, or listens again after losing Redis, first reads the penalties still running from a sorted
+set beside the channel (scored by their end), so a replica added by an autoscaler knows who is blocked. The
+message carries when the penalty ends on the wall clock, so replicas agree on its end.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ IDLE_PING_SECONDS = 10.0  # a quiet channel is pinged this often: a connection d
 PONG_SECONDS = 5.0  # balancer's idle timeout) answers nothing, and the replica would be deaf without knowing
 DRAIN_SECONDS = 1.0  # at shutdown, how long announcements on their way may still take
 MAX_MESSAGE_BYTES = 4_096
+MAX_REPLAYED = 100_000  # penalties still running read back when a replica starts listening
 KINDS = frozenset({"block", "throttle", "degrade"})
 
 # route, client, the penalty's kinds, and its end in epoch seconds
@@ -46,6 +48,7 @@ class SharedPenalties:
         database = getattr(storage.bridge.get_connection(), "connection_pool", None)  # type: ignore[attr-defined]
         number = database.connection_kwargs.get("db", 0) if database is not None else 0
         self.channel = storage.bridge.prefixed_key(f"{number}:penalties")
+        self.running = storage.bridge.prefixed_key("penalties")  # a key: in its database already
         self._origin = uuid.uuid4().hex  # this replica's own messages are not applied twice
         self._listener: asyncio.Task[None] | None = None
         self._sending: set[asyncio.Task[None]] = set()
@@ -85,13 +88,17 @@ class SharedPenalties:
             return
         message = json.dumps({"origin": self._origin, "route": route, "client": client, "kinds": sorted(kinds),
                               "until": until})
-        task = loop.create_task(self._publish(message))
+        task = loop.create_task(self._publish(message, until))
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)
 
-    async def _publish(self, message: str) -> None:
+    async def _publish(self, message: str, until: float) -> None:
         try:
-            await self._storage.bridge.get_connection().publish(self.channel, message)  # type: ignore[attr-defined]
+            pipeline = self._storage.bridge.get_connection().pipeline(transaction=False)  # type: ignore[attr-defined]
+            pipeline.zadd(self.running, {message: until})
+            pipeline.zremrangebyscore(self.running, "-inf", time.time())  # those that ended leave the set
+            pipeline.publish(self.channel, message)
+            await pipeline.execute()
         except Exception as exc:  # the penalty still holds here; the others do not learn of it
             now = time.monotonic()
             if now >= self._unsent_said:  # once a minute: every caught client would say it while Redis is down
@@ -104,6 +111,7 @@ class SharedPenalties:
             pubsub = self._storage.bridge.get_connection().pubsub()  # type: ignore[attr-defined]
             try:
                 await pubsub.subscribe(self.channel)
+                await self._replay()  # after subscribing: what is announced meanwhile arrives on the channel too
                 self.ready.set()
                 attempt = 0
                 while True:
@@ -127,6 +135,15 @@ class SharedPenalties:
             finally:
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()
+
+    async def _replay(self) -> None:
+        """Apply the penalties other replicas gave that are still running (an announcement arriving twice, here
+        and on the channel, is applied twice to the same effect)."""
+        connection = self._storage.bridge.get_connection()  # type: ignore[attr-defined]
+        now = time.time()
+        await connection.zremrangebyscore(self.running, "-inf", now)
+        for message in await connection.zrangebyscore(self.running, now, "+inf", start=0, num=MAX_REPLAYED):
+            self._received(message)
 
     def _ended(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
