@@ -3,7 +3,7 @@
     python benchmarks/bench_guard_extraction.py [--banks 100] [--bank-seed 2] [--seeds 1,2,3,4,5]
                                                [--config reference|traffic] [--set NAME=VALUE]...
                                                [--answers raw|round2|label] [--natural-budget 5000]
-                                               [--json FILE]
+                                               [--replicas 1] [--json FILE]
 
 Simulation (``benchmarks/extraction_sim.py``): the example's model trained from its own generator and
 pipeline; ``--banks`` benign partner banks (long-tailed sizes, own fraud rates and merchant mixes) and seven
@@ -27,7 +27,10 @@ threshold and the volume limit, so its reference is what it learns from the firs
 over 20 warm-up banks, taken once per run) and every feature is numeric, which is what a policy without a
 reference sample gets. The benign banks use ``--bank-seed`` (the thresholds were tuned on seed 1; report other
 seeds). ``--set`` overrides one ``ExtractionSettings`` field (a number, e.g. ``--set alarm_probability=1e-4``),
-for tuning runs; the report lists the settings it ran with.
+for tuning runs; the report lists the settings it ran with. ``--replicas N`` runs every client against N guard
+replicas behind a balancer without sticky routing (each query to one at random), which share the volume count
+and penalties through Redis as the guard does (``extraction_sim.Replicas``): what a deployment loses when each
+replica's detectors see only part of a client's queries.
 """
 
 from __future__ import annotations
@@ -89,8 +92,9 @@ def learned_from_traffic(world: sim.World) -> tuple[tuple[float, ...], ...]:
     raise RuntimeError("20 warm-up banks did not complete the calibration")
 
 
-def run_benign(world: sim.World, settings: ExtractionSettings, count: int, seed: int) -> dict[str, Any]:
-    monitor = ExtractionMonitor(settings, len(world.features))
+def run_benign(world: sim.World, settings: ExtractionSettings, count: int, seed: int, replicas: int = 1
+               ) -> dict[str, Any]:
+    monitor = sim.monitor_for(settings, len(world.features), replicas)
     rows: list[dict[str, Any]] = []
     for bank in sim.banks(count, seed):
         x, times = sim.bank_stream(world, bank)
@@ -110,13 +114,13 @@ def run_benign(world: sim.World, settings: ExtractionSettings, count: int, seed:
 
 
 def run_attackers(world: sim.World, settings: ExtractionSettings, seeds: list[int], answers: str = "raw",
-                  natural_budget: int = 5000) -> list[dict[str, Any]]:
+                  natural_budget: int = 5000, replicas: int = 1) -> list[dict[str, Any]]:
     out = []
     for name in sim.ATTACKERS:
         budget = natural_budget if name in ("natural", "natural-paced") else 2000
         for seed in seeds:
             started = time.perf_counter()
-            result = sim.run_attack(world, settings, name, seed, budget, answers_given=answers)
+            result = sim.run_attack(world, settings, name, seed, budget, answers_given=answers, replicas=replicas)
             row = asdict(result)
             row["in_time"] = result.in_time
             row["seconds"] = round(time.perf_counter() - started, 1)
@@ -207,6 +211,9 @@ def main(argv: list[str] | None = None) -> None:
                              "decimals, or the label only (the monitor always judges the raw score)")
     parser.add_argument("--natural-budget", type=int, default=5000,
                         help="queries of the two natural-data attackers (the others send 2,000)")
+    parser.add_argument("--replicas", type=int, default=1,
+                        help="guard replicas behind a balancer without sticky routing, sharing the volume count and "
+                             "penalties (each query to one at random)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -220,11 +227,12 @@ def run(args: argparse.Namespace, seeds: list[int]) -> None:
     world = sim.build_world()
     settings = settings_for(world, args.config, dict(args.set))
     print(f"target trained, test set {len(world.test_y)} balanced rows ({time.perf_counter() - started:.1f} s)")
-    report: dict[str, Any] = {"config": args.config, "answers": args.answers, "settings": _settings_summary(settings)}
+    report: dict[str, Any] = {"config": args.config, "answers": args.answers, "replicas": args.replicas,
+                              "settings": _settings_summary(settings)}
     report["speed"] = measure_speed(world, settings)
     print("attackers:")
-    report["attackers"] = run_attackers(world, settings, seeds, args.answers, args.natural_budget)
-    report["benign"] = run_benign(world, settings, args.banks, args.bank_seed)
+    report["attackers"] = run_attackers(world, settings, seeds, args.answers, args.natural_budget, args.replicas)
+    report["benign"] = run_benign(world, settings, args.banks, args.bank_seed, args.replicas)
     report["seconds"] = round(time.perf_counter() - started, 1)
     print_report(report)
     print(f"\ntotal {report['seconds']} s")

@@ -404,7 +404,43 @@ class StreamResult:
     worst: dict[str, float] = field(default_factory=dict)  # most extreme settled score (min W, max shares)
 
 
-def run_stream(monitor: ExtractionMonitor, client: str, x: Array, answers: Array, times: Array, *,
+class Replicas:
+    """``count`` guard replicas behind a load balancer that sends each query to one of them at random (no sticky
+    routing), sharing through Redis what the guard shares: each client's volume count and the penalties, so a
+    client is caught as soon as any replica's detectors fire. Each replica's own detectors (PRADA, boundary,
+    OOD, flagged) see only its share of the client's queries. Stands in for ``ExtractionMonitor`` here."""
+
+    def __init__(self, settings: ExtractionSettings, n_features: int, count: int, seed: int = 0) -> None:
+        import random
+
+        from clearsight.guard.extraction.volume import VolumeTracker
+
+        self._monitors = [ExtractionMonitor(settings, n_features) for _ in range(count)]
+        self._rng = random.Random(seed)
+        self._period = settings.volume_period
+        self._limit = settings.volume_limit if "volume" in settings.signals else None
+        self._volumes: dict[str, VolumeTracker] = {}
+        self._tracker = VolumeTracker
+        self.routed = [0] * count  # queries each replica was sent
+
+    def observe(self, client: str, x: Array, output: float | None = None, *, now: float) -> Any:
+        turn = self._rng.randrange(len(self._monitors))
+        self.routed[turn] += 1
+        monitor = self._monitors[turn]
+        sent = None
+        if self._limit is not None:
+            tracker = self._volumes.get(client)
+            if tracker is None:
+                tracker = self._volumes[client] = self._tracker(self._period)
+            sent = tracker.add(now)
+        return monitor.observe(client, x, output, now=now, sent=sent)
+
+
+def monitor_for(settings: ExtractionSettings, n_features: int, replicas: int = 1) -> ExtractionMonitor | Replicas:
+    return ExtractionMonitor(settings, n_features) if replicas == 1 else Replicas(settings, n_features, replicas)
+
+
+def run_stream(monitor: ExtractionMonitor | Replicas, client: str, x: Array, answers: Array, times: Array, *,
                stop: bool = False) -> StreamResult:
     """Observe every query (sent at ``times``, seconds); remember when each signal first fired and the most
     alarming settled scores."""
@@ -425,7 +461,8 @@ def run_stream(monitor: ExtractionMonitor, client: str, x: Array, answers: Array
     return result
 
 
-def _observe(monitor: ExtractionMonitor, client: str, x: Array, answers: Array, times: Array) -> Iterator[Any]:
+def _observe(monitor: ExtractionMonitor | Replicas, client: str, x: Array, answers: Array, times: Array
+             ) -> Iterator[Any]:
     for row, p, t in zip(x, answers, times, strict=True):
         yield monitor.observe(client, row, float(p), now=float(t))
 
@@ -470,9 +507,10 @@ ANSWERS: dict[str, Callable[[Array, float], Array]] = {"raw": _raw, "round2": _r
 
 
 def run_attack(world: World, settings: ExtractionSettings, name: str, seed: int, budget: int,
-               checkpoints: Sequence[int] = CHECKPOINTS, answers_given: str = "raw") -> AttackResult:
+               checkpoints: Sequence[int] = CHECKPOINTS, answers_given: str = "raw", replicas: int = 1
+               ) -> AttackResult:
     x, answers = ATTACKERS[name](world, budget, seed)
-    monitor = ExtractionMonitor(settings, len(world.features))
+    monitor = monitor_for(settings, len(world.features), replicas)
     times = np.arange(len(x), dtype=np.float64) * (DAY / PACE.get(name, FAST))
     stream = run_stream(monitor, f"{name}-{seed}", x, answers, times)
     seen = ANSWERS[answers_given](answers, world.threshold)

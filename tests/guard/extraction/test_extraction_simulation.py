@@ -87,6 +87,19 @@ def test_natural_data_attacker_is_caught_by_volume_only(world: sim.World, settin
     assert result.fidelity_at_detection is not None and result.fidelity_at_detection < 0.9
 
 
+def test_replicas_without_sticky_routing_share_the_volume_and_split_the_rest(
+        world: sim.World, settings: ExtractionSettings) -> None:
+    """Behind two replicas sharing the count through Redis the natural attacker is caught at the same query; each
+    replica's own detectors see about half of a client's queries."""
+    natural = sim.run_attack(world, settings, "natural", seed=1, budget=500, checkpoints=(), replicas=2)
+    assert natural.detected_at == sim.VOLUME_LIMIT + 1 and set(natural.first) == {"volume"}
+    replicas = sim.Replicas(settings, len(world.features), 2)
+    x, answers = sim.ATTACKERS["random-schema"](world, 40, 1)
+    for i, (row, p) in enumerate(zip(x, answers, strict=True)):
+        replicas.observe("c", row, float(p), now=float(i))
+    assert sum(replicas.routed) == 40 and min(replicas.routed) >= 10
+
+
 def test_a_paced_natural_attacker_is_not_detected(world: sim.World, settings: ExtractionSettings) -> None:
     """Documented limitation: under the stated volume a natural-data attacker is a partner (it just takes days)."""
     result = _attack(world, settings, "natural-paced", 500)
