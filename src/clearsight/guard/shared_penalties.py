@@ -45,8 +45,8 @@ class SharedPenalties:
         self._apply = apply
         # Redis channels ignore the database number: it is in the name, so deployments on other databases of
         # the same server do not penalise each other's clients
-        database = getattr(storage.bridge.get_connection(), "connection_pool", None)  # type: ignore[attr-defined]
-        number = database.connection_kwargs.get("db", 0) if database is not None else 0
+        pool = getattr(storage.bridge.get_connection(), "connection_pool", None)  # type: ignore[attr-defined]
+        number = pool.connection_kwargs.get("db", 0) if pool is not None else 0
         self.channel = storage.bridge.prefixed_key(f"{number}:penalties")
         self.running = storage.bridge.prefixed_key("penalties")  # a key: in its database already
         self._origin = uuid.uuid4().hex  # this replica's own messages are not applied twice
