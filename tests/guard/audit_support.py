@@ -71,3 +71,11 @@ def day_of_traffic() -> list[AuditRecord]:
     records += [at(1 + h * 0.01, "key:busy", status=429) for h in range(100)]  # refused: not counted
     records += [at(h, "key:other", route="/v1/explain") for h in range(3)]
     return sorted(records, key=lambda r: r.time)
+
+
+def volume_reasons() -> list[AuditRecord]:
+    """Five answers, two of them judged without the replicas' shared volume count (``volume.unshared``)."""
+    reasons = [("volume.unshared: paused",), ("volume.unshared: ConnectionError", "extraction:volume"),
+               ("a volume.unshared mention, not the reason",), ("extraction:volume",), ()]
+    return [AuditRecord(T0 + timedelta(seconds=i), f"v{i}", "key:v", "/v1/score", "POST", 200, "allow", r, None, {},
+                        0.1) for i, r in enumerate(reasons)]

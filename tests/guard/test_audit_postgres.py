@@ -15,7 +15,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from audit_support import RECORDS, T0, day_of_traffic, make_record, run_tasks, run_threads
+from audit_support import RECORDS, T0, day_of_traffic, make_record, run_tasks, run_threads, volume_reasons
 
 from clearsight.guard.audit import AuditLog, AuditRecord, AuditSink, SqlSink, open_sink
 from clearsight.guard.audit_summary import summarise
@@ -142,6 +142,14 @@ def test_summarise_a_postgres_table(table: str) -> None:
     assert summary.last == T0 + timedelta(milliseconds=22)
     assert [(t.client, t.blocks, t.alerts) for t in summary.top_clients] == [("key:aaaa", 4, 0), ("key:bbbb", 0, 2)]
     assert table in summary.source
+    assert summary.unshared == 0
+
+
+def test_summarise_counts_answers_judged_without_the_shared_volume_in_postgres(table: str) -> None:
+    sink = SqlSink(PG_URL, table)
+    sink.write_batch(volume_reasons())
+    sink.close()
+    assert summarise(PG_URL, table=table).unshared == 2
 
 
 def test_the_busiest_client_day_from_a_postgres_table(table: str) -> None:

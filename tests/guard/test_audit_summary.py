@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from audit_support import T0, day_of_traffic, make_record
+from audit_support import T0, day_of_traffic, make_record, volume_reasons
 
 from clearsight.core.errors import InputError
 from clearsight.guard.audit import AuditSink, JsonlSink, SqlSink
@@ -80,6 +80,21 @@ def test_the_audit_summary_command_shows_the_busiest_client_day(tmp_path: Path,
     out = capsys.readouterr().out
     assert ("busiest client-day on /v1/score: key:busy, 48 answered queries (the day to 2026-11-27T12:45:00+00:00)"
             in out)
+
+
+def test_summarise_counts_answers_judged_without_the_shared_volume(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    jsonl = tmp_path / "audit.jsonl"
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    for sink in (JsonlSink(jsonl), SqlSink(url)):
+        sink.write_batch(volume_reasons())
+        sink.close()
+    assert summarise(str(jsonl)).unshared == summarise(url).unshared == 2
+    assert summarise(str(jsonl)).to_json()["volume_unshared"] == 2
+    from clearsight.cli.app import main
+
+    assert main(["guard", "audit-summary", str(jsonl)]) == 0
+    assert "2 answers judged on one replica's volume count" in capsys.readouterr().out
 
 
 def test_summarise_counts_malformed_lines_with_their_location(tmp_path: Path) -> None:

@@ -144,5 +144,8 @@ def audit_summary(
     for peak in summary.busiest:
         typer.echo(f"  busiest client-day on {peak.route}: {peak.client}, {peak.queries} answered queries "
                    f"(the day to {peak.at.isoformat()})")
+    if summary.unshared:
+        typer.echo(f"  {summary.unshared} answers judged on one replica's volume count (the shared one in Redis "
+                   "out of reach)")
     if summary.malformed:
         typer.echo(f"  {summary.malformed} malformed lines, e.g. {'; '.join(summary.malformed_examples)}")

@@ -62,6 +62,9 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 _FLOAT_ONLY = frozenset({float})
+# The reason the guard gives when it judged a query's volume on its own count, the replicas' shared one (Redis)
+# being out of reach; the audit summary counts these.
+VOLUME_UNSHARED = "volume.unshared"
 _POLL = 0.05  # longest the writer waits on the queue before looking at the stop flag again
 
 _TARGET_HINT = "use jsonl:PATH, a path ending in .jsonl, sqlite:///PATH or postgresql+psycopg://USER@HOST/DB"

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from clearsight.core.errors import InputError
+from clearsight.guard.audit import VOLUME_UNSHARED as UNSHARED
 from clearsight.guard.audit import AuditRecord, parse_target
 from clearsight.guard.audit_sinks import DEFAULT_TABLE, check_table_name
 
@@ -92,6 +93,10 @@ class AuditSummary:
     the order they were written (JSONL) or by time (SQL); several replicas' logs concatenated out of order count
     a little high.
 
+    ``unshared`` counts answers the guard judged on its own volume count because the replicas' shared one (in
+    Redis) could not be reached (a reason starting ``volume.unshared``): a deployment that relies on replicas
+    counting together sees how often it did not.
+
     ``malformed`` counts JSONL lines that are not valid audit records (a crash can leave a torn last line);
     ``malformed_examples`` names the first few as ``file:line: reason``. ``summarise(strict=True)`` raises at the
     first one instead. SQL tables cannot hold malformed rows, so both stay empty there.
@@ -107,6 +112,7 @@ class AuditSummary:
     malformed: int = 0
     malformed_examples: tuple[str, ...] = field(default=())
     busiest: tuple[RoutePeak, ...] = field(default=())
+    unshared: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready; typed loosely (``Any``) so callers can read nested counts without casts."""
@@ -122,6 +128,7 @@ class AuditSummary:
             "malformed_examples": list(self.malformed_examples),
             "busiest": [{"route": b.route, "client": b.client, "queries_in_a_day": b.queries,
                          "at": b.at.isoformat()} for b in self.busiest],
+            "volume_unshared": self.unshared,
         }
 
 
@@ -158,6 +165,7 @@ def _summarise_jsonl(path: Path, *, top: int, strict: bool, max_examples: int) -
     malformed = 0
     examples: list[str] = []
     peaks = _Peaks()
+    unshared = 0
     for lineno, raw in _iter_lines(path):
         if not raw.strip():
             continue
@@ -178,6 +186,7 @@ def _summarise_jsonl(path: Path, *, top: int, strict: bool, max_examples: int) -
         first = when if first is None or when < first else first
         last = when if last is None or when > last else last
         peaks.add(record.route, record.client, record.status, when)
+        unshared += any(reason.startswith(UNSHARED) for reason in record.reasons)
         if record.action in FLAGGED_ACTIONS:
             tally = flagged.setdefault(record.client, [0, 0])
             tally[FLAGGED_ACTIONS.index(record.action)] += 1
@@ -193,6 +202,7 @@ def _summarise_jsonl(path: Path, *, top: int, strict: bool, max_examples: int) -
         malformed=malformed,
         malformed_examples=tuple(examples),
         busiest=peaks.peaks(),
+        unshared=unshared,
     )
 
 
@@ -213,9 +223,11 @@ def _summarise_sql(url: str, *, table: str, top: int) -> AuditSummary:
         blocks = sa.func.sum(sa.case((t.c.action == FLAGGED_ACTIONS[0], 1), else_=0))
         alerts = sa.func.sum(sa.case((t.c.action == FLAGGED_ACTIONS[1], 1), else_=0))
         with engine.connect() as conn:
-            total, first, last, distinct = conn.execute(
+            total, first, last, distinct, unshared = conn.execute(
                 sa.select(sa.func.count(), sa.func.min(t.c.time), sa.func.max(t.c.time),
-                          sa.func.count(sa.distinct(t.c.client)))
+                          sa.func.count(sa.distinct(t.c.client)),
+                          # reasons are stored as a JSON list: each one starts after a quote
+                          sa.func.sum(sa.case((t.c.reasons.contains(f'"{UNSHARED}', autoescape=True), 1), else_=0)))
             ).one()
             actions = {str(a): int(n) for a, n in conn.execute(
                 sa.select(t.c.action, sa.func.count()).group_by(t.c.action))}
@@ -244,5 +256,6 @@ def _summarise_sql(url: str, *, table: str, top: int) -> AuditSummary:
         last=as_utc(last) if last is not None else None,
         top_clients=tuple(ClientTally(str(c), int(b), int(a)) for c, b, a in ranked),
         busiest=peaks.peaks(),
+        unshared=int(unshared or 0),
     )
 

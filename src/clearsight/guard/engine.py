@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from clearsight.core.errors import InputError
 from clearsight.guard import json_codec
 from clearsight.guard.alerts import Alert, AlertDispatcher
-from clearsight.guard.audit import AuditFlushError, AuditLog, AuditRecord, check_target, open_sink
+from clearsight.guard.audit import VOLUME_UNSHARED, AuditFlushError, AuditLog, AuditRecord, check_target, open_sink
 from clearsight.guard.hardening import harden
 from clearsight.guard.inputs import Rejection, feature_vector, fingerprint, parse_json, texts
 from clearsight.guard.metrics import GuardMetrics
@@ -267,7 +267,7 @@ class Guard:
         now = time.monotonic()
         if now < self._unshared_until:
             self._owe(key, 1)
-            admission.reasons.append("volume.unshared: paused")
+            admission.reasons.append(f"{VOLUME_UNSHARED}: paused")
             return
         owed = self._uncounted.pop(key, 0)
         try:
@@ -281,7 +281,7 @@ class Guard:
                 self._unshared_said = now + 60.0
                 logger.warning("volume count for %s not shared (%s: %s); counted in this process for %g s",
                                route.path, type(exc).__name__, exc, SHARED_COUNT_PAUSE)
-            admission.reasons.append(f"volume.unshared: {type(exc).__name__}")
+            admission.reasons.append(f"{VOLUME_UNSHARED}: {type(exc).__name__}")
         else:
             admission.sent = shared_count  # the replicas' count; this process's only stands in for it
 
