@@ -137,24 +137,23 @@ class Guard:
         if not any(r.extraction and r.extraction.enabled and set(r.extraction.actions) - {"alert"}
                    for r in self.policy.routes):
             return None
-        from clearsight.guard.ratelimit import RedisLimits
+        storage = self.limiter.redis_storage
+        if storage is None:
+            return None
         from clearsight.guard.shared_penalties import SharedPenalties
 
-        storage = self.limiter.storage
-        if not RedisLimits.fits(storage):
-            return None
-        return SharedPenalties(storage, self._penalise)  # type: ignore[arg-type]
+        return SharedPenalties(storage, self._penalise)
 
     def _volume_routes(self) -> dict[str, SharedVolume | None]:
         wanted = {path: s for path, s in self._settings.items() if s.volume_limit is not None}
         if not wanted:
             return {}
+        storage = self.limiter.redis_storage
+        if storage is None:
+            return dict.fromkeys(wanted)
         from clearsight.guard.shared_volume import SharedVolume
 
-        storage = self.limiter.storage
-        if not SharedVolume.fits(storage):
-            return dict.fromkeys(wanted)
-        return {path: SharedVolume(storage, s.volume_period) for path, s in wanted.items()}  # type: ignore[arg-type]
+        return {path: SharedVolume(storage, s.volume_period) for path, s in wanted.items()}
 
     # ------------------------------------------------------------------ lifecycle
     @property

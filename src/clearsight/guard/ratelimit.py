@@ -283,6 +283,12 @@ class RateLimiter:
         self._shapes: dict[int, tuple[RateLimitItem, _Shape]] = {}
         self._keys: dict[tuple[str, str], tuple[Sequence[RateLimitItem], tuple[tuple[str, int, int], ...]]] = {}
 
+    @property
+    def redis_storage(self) -> RedisStorage | None:
+        """The storage when the limits live on one Redis server the guard can run its own scripts on (and share
+        more than limits through), else None."""
+        return self.storage if self._redis is not None else None  # type: ignore[return-value]
+
     async def hit(self, scope: str, client: str, limits: Sequence[RateLimitItem]) -> float | None:
         """Count one request; None when allowed, else the seconds until the tightest limit frees a slot."""
         memory = self._memory

@@ -23,7 +23,7 @@ import time
 
 from limits.aio.storage import RedisStorage, Storage
 
-from clearsight.guard.extraction.volume import BUCKETS, MIN_PERIOD
+from clearsight.guard.extraction.volume import BUCKETS, slot_width
 from clearsight.guard.ratelimit import RedisLimits
 
 # KEYS[1]: one client's slots on one route (a hash: slot number -> queries). ARGV: this query's slot, slots
@@ -50,10 +50,8 @@ class SharedVolume:
     """Per-client query counts over a trailing period, in Redis, for one route's ``volume`` signal."""
 
     def __init__(self, storage: RedisStorage, period: float) -> None:
-        if not period >= MIN_PERIOD:
-            raise ValueError(f"a volume period must be at least {MIN_PERIOD:g} s, got {period!r}")
+        self._width = slot_width(period)
         self._storage = storage
-        self._width = period / BUCKETS
         self._ttl_ms = math.ceil(period * 1000)
         self._script: object | None = None
 

@@ -243,11 +243,7 @@ class ExtractionMonitor:
             state = self._client(client)
             state.queries += 1
             if limit is not None:
-                if sent is None:
-                    if state.volume is None:
-                        state.volume = VolumeTracker(self.settings.volume_period)
-                    sent = state.volume.add(instant)
-                state.sent = sent
+                state.sent = self._volume(state).add(instant) if sent is None else sent
             if self._calibration is not None:
                 self._calibrate(client, vector)
             self._update(state, vector, values, answer)
@@ -264,10 +260,12 @@ class ExtractionMonitor:
             raise ValueError("no volume to count against: the settings state no volume_limit")
         instant = _instant(now)
         with self._lock:
-            state = self._client(client)
-            if state.volume is None:
-                state.volume = VolumeTracker(self.settings.volume_period)
-            return state.volume.add(instant)
+            return self._volume(self._client(client)).add(instant)
+
+    def _volume(self, state: _Client) -> VolumeTracker:
+        if state.volume is None:
+            state.volume = VolumeTracker(self.settings.volume_period)
+        return state.volume
 
     def forget(self, client: str) -> None:
         """Drop everything known about ``client`` (e.g. after it was blocked and reviewed)."""

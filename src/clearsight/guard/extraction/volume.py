@@ -27,15 +27,20 @@ BUCKETS = 96  # a quarter of an hour each for a one-day period
 MIN_PERIOD = 60.0  # seconds: a shorter period is a burst, which the rate limiter judges
 
 
+def slot_width(period: float) -> float:
+    """The seconds of one slot of a ``period``, refusing a period the rate limiter should judge instead."""
+    if not period >= MIN_PERIOD:
+        raise ValueError(f"a volume period must be at least {MIN_PERIOD:g} s, got {period!r}")
+    return period / BUCKETS
+
+
 class VolumeTracker:
     """One client's queries over the trailing period, in ``BUCKETS`` slots."""
 
     __slots__ = ("_counts", "_origin", "_slot", "_width", "count")
 
     def __init__(self, period: float) -> None:
-        if not period >= MIN_PERIOD:
-            raise ValueError(f"a volume period must be at least {MIN_PERIOD:g} s, got {period!r}")
-        self._width = period / BUCKETS
+        self._width = slot_width(period)
         self._counts = array("q", bytes(8 * BUCKETS))
         self._origin: float | None = None  # the first query's time: slots count from here
         self._slot = 0  # the newest slot seen, counted from the origin
