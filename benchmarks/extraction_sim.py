@@ -408,18 +408,30 @@ class Replicas:
     """``count`` guard replicas behind a load balancer that sends each query to one of them at random (no sticky
     routing), sharing through Redis what the guard shares: each client's volume count and the penalties, so a
     client is caught as soon as any replica's detectors fire. Each replica's own detectors (PRADA, boundary,
-    OOD, flagged) see only its share of the client's queries. Stands in for ``ExtractionMonitor`` here."""
+    OOD, flagged) see only its share of the client's queries. Stands in for ``ExtractionMonitor`` here.
+
+    The volume count is shared as the guard shares it (:mod:`clearsight.guard.shared_volume`): a replica adds
+    its answers to the shared count in a batch ``SYNC_SECONDS`` after the first one it holds, and judges a
+    query on the total its last batch read plus its own answers since (a total older than a slot is not used),
+    or on its own count if larger."""
 
     def __init__(self, settings: ExtractionSettings, n_features: int, count: int, seed: int = 0) -> None:
         import random
 
-        from clearsight.guard.extraction.volume import VolumeTracker
+        from clearsight.guard.extraction.volume import VolumeTracker, slot_width
+        from clearsight.guard.shared_volume import SYNC_SECONDS
 
         self._monitors = [ExtractionMonitor(settings, n_features) for _ in range(count)]
         self._rng = random.Random(seed)
         self._period = settings.volume_period
+        self._width = slot_width(self._period)
+        self._sync = SYNC_SECONDS
         self._limit = settings.volume_limit if "volume" in settings.signals else None
-        self._volumes: dict[str, VolumeTracker] = {}
+        self._shared: dict[str, VolumeTracker] = {}  # Redis: each client's total
+        self._local: dict[tuple[int, str], VolumeTracker] = {}  # each replica's own count
+        # client -> for each replica: [queries waiting for a batch, when the first of them was answered, the total
+        # its last batch read, when]
+        self._batches: dict[str, list[list[float]]] = {}
         self._tracker = VolumeTracker
         self.routed = [0] * count  # queries each replica was sent
 
@@ -429,11 +441,36 @@ class Replicas:
         monitor = self._monitors[turn]
         sent = None
         if self._limit is not None:
-            tracker = self._volumes.get(client)
-            if tracker is None:
-                tracker = self._volumes[client] = self._tracker(self._period)
-            sent = tracker.add(now)
+            sent = self._count(turn, client, now)
         return monitor.observe(client, x, output, now=now, sent=sent)
+
+    def _count(self, turn: int, client: str, now: float) -> int:
+        batches = self._batches.get(client)
+        if batches is None:
+            batches = self._batches[client] = [[0, 0.0, 0, -math.inf] for _ in self._monitors]
+        due = sorted((b[1], i) for i, b in enumerate(batches) if b[0] and b[1] + self._sync <= now)
+        for _, i in due:  # the batches sent before this query arrived, in the order they went
+            self._send(client, batches[i], batches[i][1] + self._sync)
+        local = self._local.get((turn, client))
+        if local is None:
+            local = self._local[(turn, client)] = self._tracker(self._period)
+        mine = local.add(now)
+        batch = batches[turn]
+        if not batch[0]:
+            batch[1] = now
+        batch[0] += 1
+        if now - batch[3] > self._width:  # nothing read, or too long ago
+            return mine
+        return max(mine, int(batch[2] + batch[0]))
+
+    def _send(self, client: str, batch: list[float], at: float) -> None:
+        shared = self._shared.get(client)
+        if shared is None:
+            shared = self._shared[client] = self._tracker(self._period)
+        total = 0
+        for _ in range(int(batch[0])):
+            total = shared.add(at)
+        batch[:] = [0, 0.0, total, at]
 
 
 def monitor_for(settings: ExtractionSettings, n_features: int, replicas: int = 1) -> ExtractionMonitor | Replicas:

@@ -75,7 +75,7 @@ def day_of_traffic() -> list[AuditRecord]:
 
 def volume_reasons() -> list[AuditRecord]:
     """Five answers, two of them judged without the replicas' shared volume count (``volume.unshared``)."""
-    reasons = [("volume.unshared: paused",), ("volume.unshared: ConnectionError", "extraction:volume"),
+    reasons = [("volume.unshared: TimeoutError",), ("volume.unshared: ConnectionError", "extraction:volume"),
                ("a volume.unshared mention, not the reason",), ("extraction:volume",), ()]
     return [AuditRecord(T0 + timedelta(seconds=i), f"v{i}", "key:v", "/v1/score", "POST", 200, "allow", r, None, {},
                         0.1) for i, r in enumerate(reasons)]

@@ -31,6 +31,6 @@ async def answer(guard: Guard, client: str, i: int = 0) -> Review:
     await guard.admit_client(route, client)
     admission = guard.inspect(route, b'{"features": [1.0, 2.0, %d]}' % i)
     if route.path in guard.volume_routes:
-        await guard.count_answer(route, client, admission)
+        guard.count_answer(route, client, admission)
     return guard.review(route, client, admission, 200, b"{}")
 

@@ -119,7 +119,11 @@ def test_a_received_penalty_short_of_this_policys_still_lets_the_detector_act(pr
             for _ in range(4):
                 await answer(one, "copier")
             await _eventually(lambda: _kinds(two, "copier") == {"throttle"})
-            return (await answer(two, "copier")).action  # the shared count is past the volume: it fires here too
+            assert one.volume_sync is not None and two.volume_sync is not None
+            await one.volume_sync.sync()
+            assert (await answer(two, "copier")).action == "allow"  # its first: judged on its own count
+            await two.volume_sync.sync()  # reads the shared count, past the volume
+            return (await answer(two, "copier")).action  # so it fires here too
         finally:
             await one.aclose()
             await two.aclose()

@@ -89,8 +89,11 @@ def check(
     typer.echo(f"  limits storage: {policy.storage}   audit: "
                f"{policy.audit.target if policy.audit.enabled else 'off'}   "
                f"alerts: {policy.alerts.webhook or 'log only'}")
+    from clearsight.guard.shared_volume import SYNC_SECONDS
+
     # the policy takes only memory:// or one Redis server, on which replicas share the volume count
-    counted = "counted per process" if policy.storage.startswith("memory://") else "counted by all replicas in Redis"
+    counted = ("counted per process" if policy.storage.startswith("memory://")
+               else f"counted by all replicas in Redis, every {SYNC_SECONDS:g} s")
     for route in policy.routes:
         parts = [f"limits {', '.join(route.limits)}" if route.limits else "no limits"]
         if route.extraction and route.extraction.enabled:

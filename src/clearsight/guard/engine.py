@@ -9,7 +9,6 @@ decision everywhere it belongs.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import datetime as dt
 import json
@@ -38,7 +37,7 @@ from clearsight.guard.screening import resolve as resolve_screeners
 if TYPE_CHECKING:
     from clearsight.guard.extraction import ExtractionMonitor, ExtractionSettings
     from clearsight.guard.shared_penalties import SharedPenalties
-    from clearsight.guard.shared_volume import SharedVolume
+    from clearsight.guard.shared_volume import SharedVolume, VolumeSync
 
 logger = logging.getLogger("clearsight.guard")
 
@@ -48,9 +47,6 @@ NOT_FINITE = "the model API's answer holds a NaN or an infinity, which a hardene
 MAX_PENALISED_CLIENTS = 100_000
 MAX_REFERENCE_ROWS = 5_000
 MAX_REMEMBERED_PATHS = 1_024
-SHARED_COUNT_TIMEOUT = 2.0  # seconds an answer may wait for the replicas' volume count before the local one judges
-MAX_UNCOUNTED_CLIENTS = 100_000  # clients whose queries wait to be added to the shared count
-SHARED_COUNT_PAUSE = 5.0  # seconds the local count judges alone after Redis failed to count, so answers do not wait
 
 
 @dataclass(frozen=True)
@@ -122,9 +118,11 @@ class Guard:
         # routes with a stated volume: each answered query is counted before review, in this process and, where
         # the limits live in Redis, in the count the replicas share (the value; None: this process counts alone)
         self.volume_routes: dict[str, SharedVolume | None] = self._volume_routes()
-        self._unshared_until = 0.0  # after Redis failed to count: until then the local count judges alone
-        self._unshared_said = 0.0  # when a failure to count in Redis may next be logged
-        self._uncounted: dict[tuple[str, str], int] = {}  # queries answered while Redis could not count them
+        self.volume_sync: VolumeSync | None = None  # sends the shared counts' batches, when there are any
+        if any(self.volume_routes.values()):
+            from clearsight.guard.shared_volume import VolumeSync
+
+            self.volume_sync = VolumeSync(v for v in self.volume_routes.values() if v is not None)
         self._routes: dict[tuple[str, str], RoutePolicy | None] = {}
         self._penalties: OrderedDict[tuple[str, str], _Penalty] = OrderedDict()
         # where the limits live in Redis, penalties are announced to the other replicas and theirs applied here
@@ -153,7 +151,7 @@ class Guard:
             return dict.fromkeys(wanted)
         from clearsight.guard.shared_volume import SharedVolume
 
-        return {path: SharedVolume(storage, s.volume_period) for path, s in wanted.items()}
+        return {path: SharedVolume(storage, path, s.volume_period) for path, s in wanted.items()}
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -167,12 +165,16 @@ class Guard:
         await self.alerts.start()
         if self.shared_penalties is not None:
             self.shared_penalties.keep()
+        if self.volume_sync is not None:
+            self.volume_sync.keep()
 
     async def aclose(self) -> None:
         """Flush alerts and the audit log; safe to call twice."""
         if self._closed:
             return
         self._closed = True
+        if self.volume_sync is not None:
+            await self.volume_sync.aclose()
         if self.shared_penalties is not None:
             await self.shared_penalties.aclose()
         await self.alerts.aclose()
@@ -250,46 +252,25 @@ class Guard:
         admission.scores["screening"] = worst
 
     # ------------------------------------------------------------------ after the model
-    async def count_answer(self, route: RoutePolicy, client: str, admission: Admission) -> None:
+    def count_answer(self, route: RoutePolicy, client: str, admission: Admission) -> None:
         """Count a successful answer to a query with a feature vector towards the client's volume (routes in
         :attr:`volume_routes`), before the answer is reviewed, so the same queries are counted in memory and in
-        Redis. Where the replicas share the count and Redis fails or is slow, the query is judged on this
-        process's count (kept all along) and the record says so: a storage failure must not hold or fail the
-        answer, and for a few seconds after one the answers do not wait for Redis at all."""
+        Redis. Where the replicas share the count, the query is judged on the larger of this process's count
+        and the shared one (as the last batch read it, plus this process's since); while the batches fail, the
+        record says so (``volume.unshared``). Nothing here waits for Redis."""
         spec, vector = route.extraction, admission.vector
         assert spec is not None and vector is not None  # volume_routes holds watched routes only
-        admission.sent = self._monitor(route, spec, len(vector)).count(client)
+        admission.sent = local = self._monitor(route, spec, len(vector)).count(client)
         shared = self.volume_routes[route.path]
         if shared is None:
             return
-        key = (route.path, client)
-        now = time.monotonic()
-        if now < self._unshared_until:
-            self._owe(key, 1)
-            admission.reasons.append(f"{VOLUME_UNSHARED}: paused")
-            return
-        owed = self._uncounted.pop(key, 0)
-        try:
-            async with asyncio.timeout(SHARED_COUNT_TIMEOUT):  # no task of its own, unlike wait_for
-                shared_count = await shared.add(route.path, client, queries=1 + owed)
-        except Exception as exc:  # any client or server error, or a timeout: the local count judges
-            self._owe(key, 1 + owed)  # added when Redis counts again (a timeout may have counted them: errs high)
-            now = time.monotonic()
-            self._unshared_until = now + SHARED_COUNT_PAUSE
-            if now >= self._unshared_said:  # once a minute: every answer would say it while Redis is down
-                self._unshared_said = now + 60.0
-                logger.warning("volume count for %s not shared (%s: %s); counted in this process for %g s",
-                               route.path, type(exc).__name__, exc, SHARED_COUNT_PAUSE)
-            admission.reasons.append(f"{VOLUME_UNSHARED}: {type(exc).__name__}")
-        else:
-            admission.sent = shared_count  # the replicas' count; this process's only stands in for it
-
-    def _owe(self, key: tuple[str, str], queries: int) -> None:
-        """Remember queries the shared count still lacks; bounded (past the bound, the oldest client's are lost
-        to the shared count, though still in this process's)."""
-        if key not in self._uncounted and len(self._uncounted) >= MAX_UNCOUNTED_CLIENTS:
-            del self._uncounted[next(iter(self._uncounted))]
-        self._uncounted[key] = self._uncounted.get(key, 0) + queries
+        assert self.volume_sync is not None  # built with the shared counts
+        self.volume_sync.keep()  # sending batches on this event loop
+        total = shared.count(client)
+        if total is not None and total > local:
+            admission.sent = total
+        if shared.failure is not None:
+            admission.reasons.append(f"{VOLUME_UNSHARED}: {shared.failure}")
 
     def review(self, route: RoutePolicy, client: str, admission: Admission, status: int, body: bytes) -> Review:
         """Run the extraction detectors on the answer and harden what leaves."""

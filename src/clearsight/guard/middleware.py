@@ -247,7 +247,7 @@ class ModelGuard:
         review = None
         if (self.guard.volume_routes and route.path in self.guard.volume_routes and 200 <= status < 300
                 and admission.vector is not None and captured.refusal is None):
-            await self.guard.count_answer(route, client, admission)  # in this process and Redis, before review
+            self.guard.count_answer(route, client, admission)  # in this process and for Redis, before review
         if not captured.buffered and 200 <= captured.status < 300 and route.extraction and route.extraction.enabled:
             # an answer streamed through unread (not labelled JSON): the query still counts for the monitor
             review = self.guard.observe(route, client, admission)
