@@ -213,3 +213,82 @@ def test_a_replica_that_cannot_reach_redis_still_penalises_locally(prefix: str) 
             await guard.aclose()
 
     asyncio.run(run())
+
+
+def test_a_penalty_redis_missed_is_announced_once_it_answers(prefix: str, monkeypatch: pytest.MonkeyPatch,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
+    """Before, a penalty whose announcement failed stayed with its replica for good; now the listener announces
+    it again as soon as Redis answers it, while it is still running, and only the newest of a client's."""
+    from clearsight.guard import shared_penalties
+
+    monkeypatch.setattr(shared_penalties, "IDLE_PING_SECONDS", 0.1)  # the listener's turn comes often
+    one, two = _guard(prefix), _guard(prefix)
+    assert one.shared_penalties is not None
+    real_send, failures = one.shared_penalties._send, [2]  # both announcements below fail
+
+    async def send(messages: dict[str, float]) -> None:
+        if failures[0]:
+            failures[0] -= 1
+            raise ConnectionError("Redis went away")
+        await real_send(messages)
+
+    monkeypatch.setattr(one.shared_penalties, "_send", send)
+    route = one.policy.routes[0]
+
+    async def run() -> None:
+        await _started(one, two)
+        try:
+            one.shared_penalties.announce(route.path, "gone", frozenset({"block"}), time.time() - 1)  # ended
+            for _ in range(4):
+                await answer(one, "copier")  # blocked here; the announcement fails
+            await _eventually(lambda: _kinds(two, "copier") == {"block"})
+            assert failures == [0] and not one.shared_penalties._unsent  # the ended one was dropped, not sent
+            penalty = two._penalty(route, "copier")
+            assert penalty is not None and 590 < penalty.until - time.monotonic() <= 600
+            assert not _kinds(two, "gone")
+        finally:
+            await one.aclose()
+            await two.aclose()
+
+    with caplog.at_level(logging.WARNING, logger="clearsight.guard"):
+        asyncio.run(run())
+    assert sum("announced again once Redis answers" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_penalties_waiting_to_be_announced_are_bounded_and_replaced_by_newer_ones(
+        prefix: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from clearsight.guard import shared_penalties
+
+    monkeypatch.setattr(shared_penalties, "MAX_UNSENT", 2)
+    guard = _guard(prefix)
+    penalties = guard.shared_penalties
+    assert penalties is not None
+    failing = [True]
+    real_send = penalties._send
+
+    async def send(messages: dict[str, float]) -> None:
+        if failing[0]:
+            raise ConnectionError("Redis went away")
+        await real_send(messages)
+
+    monkeypatch.setattr(penalties, "_send", send)
+    block = frozenset({"block"})
+
+    async def announced(client: str, until: float) -> None:
+        penalties.announce("/v1/score", client, block, until)
+        await asyncio.gather(*penalties._sending)
+
+    async def run() -> list[list[str]]:
+        end = time.time() + 60
+        seen = []
+        for client in ("a", "b", "c", "b"):
+            await announced(client, end)
+            seen.append([key[1] for key in penalties._unsent])
+        failing[0] = False
+        await announced("c", end + 1)  # a newer announcement of c got through: the one Redis missed is covered
+        seen.append([key[1] for key in penalties._unsent])
+        await announced("b", end - 1)  # an older end covers nothing
+        seen.append([key[1] for key in penalties._unsent])
+        return seen
+
+    assert asyncio.run(run()) == [["a"], ["a", "b"], ["b", "c"], ["c", "b"], ["b"], ["b"]]

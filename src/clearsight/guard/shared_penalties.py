@@ -7,7 +7,8 @@ So a replica that penalises a client publishes it on a Redis channel, and every 
 locally from the moment the message arrives: the request path pays nothing (no look-up per request), and a
 replica that starts, or listens again after losing Redis, first reads the penalties still running from a sorted
 set beside the channel (scored by their end), so a replica added by an autoscaler knows who is blocked. The
-message carries when the penalty ends on the wall clock, so replicas agree on its end.
+message carries when the penalty ends on the wall clock, so replicas agree on its end. A penalty given while
+Redis was out of reach is announced again once the listener hears Redis (and while it is still running).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ PONG_SECONDS = 5.0  # balancer's idle timeout) answers nothing, and the replica 
 DRAIN_SECONDS = 1.0  # at shutdown, how long announcements on their way may still take
 MAX_MESSAGE_BYTES = 4_096
 MAX_REPLAYED = 100_000  # penalties still running read back when a replica starts listening
+MAX_UNSENT = 10_000  # penalties Redis did not take, kept to announce again (oldest dropped first)
 KINDS = frozenset({"block", "throttle", "degrade"})
 
 # route, client, the penalty's kinds, and its end in epoch seconds
@@ -52,6 +54,7 @@ class SharedPenalties:
         self._origin = uuid.uuid4().hex  # this replica's own messages are not applied twice
         self._listener: asyncio.Task[None] | None = None
         self._sending: set[asyncio.Task[None]] = set()
+        self._unsent: dict[tuple[str, str], tuple[str, float]] = {}  # (route, client) -> message, its end
         self._unsent_said = 0.0  # when a failure to announce may next be logged
         self.ready = asyncio.Event()  # set while subscribed (tests and start-up wait on it)
 
@@ -73,6 +76,9 @@ class SharedPenalties:
             if late:
                 logger.warning("%d penalt%s not announced to other replicas before shutdown", len(late),
                                "y" if len(late) == 1 else "ies")
+        if self._unsent:
+            logger.warning("%d penalt%s Redis missed not announced to other replicas before shutdown",
+                           len(self._unsent), "y" if len(self._unsent) == 1 else "ies")
         tasks = [t for t in [*self._sending, self._listener] if t is not None and not t.done()
                  and t.get_loop() is asyncio.get_running_loop()]
         for task in tasks:
@@ -88,22 +94,46 @@ class SharedPenalties:
             return
         message = json.dumps({"origin": self._origin, "route": route, "client": client, "kinds": sorted(kinds),
                               "until": until})
-        task = loop.create_task(self._publish(message, until))
+        task = loop.create_task(self._publish((route, client), message, until))
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)
 
-    async def _publish(self, message: str, until: float) -> None:
+    async def _publish(self, key: tuple[str, str], message: str, until: float) -> None:
         try:
-            pipeline = self._storage.bridge.get_connection().pipeline(transaction=False)  # type: ignore[attr-defined]
-            pipeline.zadd(self.running, {message: until})
-            pipeline.zremrangebyscore(self.running, "-inf", time.time())  # those that ended leave the set
-            pipeline.publish(self.channel, message)
-            await pipeline.execute()
-        except Exception as exc:  # the penalty still holds here; the others do not learn of it
+            await self._send({message: until})
+        except Exception as exc:  # the penalty holds here; the others learn of it when Redis answers again
+            self._unsent.pop(key, None)  # the newest announcement of a client's penalty is the one to keep
+            if len(self._unsent) >= MAX_UNSENT:
+                del self._unsent[next(iter(self._unsent))]
+            self._unsent[key] = (message, until)
             now = time.monotonic()
             if now >= self._unsent_said:  # once a minute: every caught client would say it while Redis is down
                 self._unsent_said = now + 60.0
-                logger.warning("penalty not announced to other replicas (%s: %s)", type(exc).__name__, exc)
+                logger.warning("penalty not announced to other replicas yet (%s: %s); announced again once "
+                               "Redis answers", type(exc).__name__, exc)
+        else:
+            held = self._unsent.get(key)
+            if held is not None and held[1] <= until:  # this announcement covers an older one Redis missed
+                del self._unsent[key]
+
+    async def _send(self, messages: dict[str, float]) -> None:
+        """Publish ``messages`` (each with its end) and keep them in the set of penalties still running."""
+        pipeline = self._storage.bridge.get_connection().pipeline(transaction=False)  # type: ignore[attr-defined]
+        pipeline.zadd(self.running, messages)
+        pipeline.zremrangebyscore(self.running, "-inf", time.time())  # those that ended leave the set
+        for message in messages:
+            pipeline.publish(self.channel, message)
+        await pipeline.execute()
+
+    async def _resend(self) -> None:
+        """Announce the penalties Redis did not take, those still running; raises if Redis fails again."""
+        now = time.time()
+        unsent = {key: held for key, held in self._unsent.items() if held[1] > now}
+        if unsent:
+            await self._send(dict(unsent.values()))
+        for key, held in list(self._unsent.items()):
+            if held[1] <= now or unsent.get(key) is held:  # ended, or just sent (and not replaced meanwhile)
+                del self._unsent[key]
 
     async def _listen(self) -> None:
         attempt = 0
@@ -115,6 +145,8 @@ class SharedPenalties:
                 self.ready.set()
                 attempt = 0
                 while True:
+                    if self._unsent:  # Redis answers: what it missed goes now
+                        await self._resend()
                     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=IDLE_PING_SECONDS)
                     if message is None:  # quiet: is anyone still there?
                         await pubsub.ping()
