@@ -117,7 +117,7 @@ def run_attackers(world: sim.World, settings: ExtractionSettings, seeds: list[in
                   natural_budget: int = 5000, replicas: int = 1) -> list[dict[str, Any]]:
     out = []
     for name in sim.ATTACKERS:
-        budget = natural_budget if name in ("natural", "natural-paced") else 2000
+        budget = natural_budget if name in ("natural", "natural-paced", "natural-aligned") else 2000
         for seed in seeds:
             started = time.perf_counter()
             result = sim.run_attack(world, settings, name, seed, budget, answers_given=answers, replicas=replicas)
@@ -138,11 +138,11 @@ def measure_speed(world: sim.World, settings: ExtractionSettings, calls: int = 2
     p = world.answer(x)
     warm = 4 * settings.window
     for row, answer, now in zip(x[:warm], p[:warm], sent[:warm], strict=True):
-        monitor.observe("speed", row, float(answer), now=float(now))
+        monitor.observe("speed", row, float(answer), now=float(now), at=float(now))
     times = []
     for row, answer, now in zip(x[warm:], p[warm:], sent[warm:], strict=True):
         started = time.perf_counter_ns()
-        monitor.observe("speed", row, float(answer), now=float(now))
+        monitor.observe("speed", row, float(answer), now=float(now), at=float(now))
         times.append((time.perf_counter_ns() - started) / 1000)
     times.sort()
     return {"calls": len(times), "p50_us": times[len(times) // 2], "p99_us": times[int(len(times) * 0.99)],

@@ -90,6 +90,7 @@ class World:
             "categorical": self.categorical,
             "decision_threshold": self.threshold,
             "volume_limit": VOLUME_LIMIT,
+            "clock_feature": self.features.index("hour"),  # partners score payments as they happen
         }
         values.update(overrides)
         return ExtractionSettings(**values)
@@ -377,6 +378,31 @@ def natural_enriched(world: World, budget: int, seed: int) -> tuple[Array, Array
     return x, world.answer(x)
 
 
+def natural_aligned(world: World, budget: int, seed: int) -> tuple[Array, Array]:
+    """(d'') Real-looking payments replayed as a partner would send them: 250 a day, each in the hour of day it
+    carries (:func:`send_times`). An attacker who knows the ``clock`` signal and paces under the volume."""
+    x = _own_data(world, budget, seed)
+    np.random.default_rng(seed).shuffle(x)
+    hour = world.features.index("hour")
+    per_day = int(PACE["natural-aligned"])
+    days = [x[start:start + per_day] for start in range(0, len(x), per_day)]
+    x = np.concatenate([day[np.argsort(day[:, hour], kind="stable")] for day in days])
+    return x, world.answer(x)
+
+
+def send_times(world: World, name: str, x: Array) -> Array:
+    """When each of an attacker's queries is sent, in seconds from a midnight: one a second, or ``PACE`` a day,
+    or, for ``natural-aligned``, within the hour each payment carries on its day (strictly increasing)."""
+    if name != "natural-aligned":
+        return np.arange(len(x), dtype=np.float64) * (DAY / PACE.get(name, FAST))
+    hours = x[:, world.features.index("hour")].astype(np.int64)
+    day = np.arange(len(x)) // int(PACE[name])
+    group = day * 24 + hours
+    _, first, size = np.unique(group, return_index=True, return_counts=True)
+    rank = np.arange(len(x)) - np.repeat(first, size)
+    return (day * DAY + hours * 3600.0 + (rank + 1) * 3600.0 / (np.repeat(size, size) + 1)).astype(np.float64)
+
+
 ATTACKERS: dict[str, Attack] = {
     "random-schema": random_schema,
     "random-marginals": random_marginals,
@@ -385,10 +411,11 @@ ATTACKERS: dict[str, Attack] = {
     "natural": natural,
     "natural-enriched": natural_enriched,
     "natural-paced": natural,
+    "natural-aligned": natural_aligned,
 }
 # Queries a day. An attacker wants its copy soon and sends one query a second unless listed here;
 # "natural-paced" is the natural attacker keeping under the busiest partner's volume, to show what pacing buys.
-PACE: dict[str, float] = {"natural-paced": 250.0}
+PACE: dict[str, float] = {"natural-paced": 250.0, "natural-aligned": 250.0}
 FAST = DAY
 
 
@@ -435,14 +462,14 @@ class Replicas:
         self._tracker = VolumeTracker
         self.routed = [0] * count  # queries each replica was sent
 
-    def observe(self, client: str, x: Array, output: float | None = None, *, now: float) -> Any:
+    def observe(self, client: str, x: Array, output: float | None = None, *, now: float, at: float) -> Any:
         turn = self._rng.randrange(len(self._monitors))
         self.routed[turn] += 1
         monitor = self._monitors[turn]
         sent = None
         if self._limit is not None:
             sent = self._count(turn, client, now)
-        return monitor.observe(client, x, output, now=now, sent=sent)
+        return monitor.observe(client, x, output, now=now, sent=sent, at=at)
 
     def _count(self, turn: int, client: str, now: float) -> int:
         batches = self._batches.get(client)
@@ -501,7 +528,7 @@ def run_stream(monitor: ExtractionMonitor | Replicas, client: str, x: Array, ans
 def _observe(monitor: ExtractionMonitor | Replicas, client: str, x: Array, answers: Array, times: Array
              ) -> Iterator[Any]:
     for row, p, t in zip(x, answers, times, strict=True):
-        yield monitor.observe(client, row, float(p), now=float(t))
+        yield monitor.observe(client, row, float(p), now=float(t), at=float(t))  # times count from a midnight
 
 
 @dataclass
@@ -548,7 +575,7 @@ def run_attack(world: World, settings: ExtractionSettings, name: str, seed: int,
                ) -> AttackResult:
     x, answers = ATTACKERS[name](world, budget, seed)
     monitor = monitor_for(settings, len(world.features), replicas)
-    times = np.arange(len(x), dtype=np.float64) * (DAY / PACE.get(name, FAST))
+    times = send_times(world, name, x)
     stream = run_stream(monitor, f"{name}-{seed}", x, answers, times)
     seen = ANSWERS[answers_given](answers, world.threshold)
     labels = answers_given == "label"

@@ -252,6 +252,25 @@ def test_categorical_names_must_be_features() -> None:
     assert caught.value.line == 5 and "'zz' is not in input.feature_names" in caught.value.message
 
 
+def test_the_clock_feature_is_named_or_placed_and_must_be_a_feature() -> None:
+    from clearsight.guard.engine import extraction_settings
+
+    head = "routes:\n  - path: /s\n    input: {paths: $.t, feature_names: [amount, hour]}\n    extraction:\n"
+    assert extraction_settings(parse_policy(head + "      clock: hour\n").routes[0]).clock_feature == 1
+    assert extraction_settings(parse_policy(head + "      clock: 0\n").routes[0]).clock_feature == 0
+    assert extraction_settings(parse_policy(head + "      volume: 9/day\n").routes[0]).clock_feature is None
+    for value, problem in [("minute", "clock feature 'minute' is not in input.feature_names"),
+                           ("2", "clock index 2 is not a feature position (0 to 1)")]:
+        with pytest.raises(InputError) as caught:
+            parse_policy(head + f"      clock: {value}\n", "g.yaml")
+        assert caught.value.line == 5 and caught.value.message == problem
+        assert caught.value.field == "routes[0].extraction.clock"
+    with pytest.raises(InputError, match="names no feature holding the hour of day"):
+        extraction_settings(parse_policy(head + "      signals: [clock]\n").routes[0])
+    with pytest.raises(InputError, match="'clock' is not among the signals"):
+        extraction_settings(parse_policy(head + "      clock: hour\n      signals: [ood]\n").routes[0])
+
+
 def test_missing_runtime_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
 

@@ -489,6 +489,8 @@ def extraction_settings(route: RoutePolicy) -> ExtractionSettings:
     if spec.categorical:
         values["categorical"] = tuple(names.index(c) if isinstance(c, str) and names else int(c)
                                       for c in spec.categorical)
+    if spec.clock is not None:
+        values["clock_feature"] = names.index(spec.clock) if isinstance(spec.clock, str) and names else int(spec.clock)
     if spec.reference is not None:
         values["reference"] = read_reference(Path(spec.reference), names)
     if spec.volume is not None:
@@ -501,6 +503,10 @@ def extraction_settings(route: RoutePolicy) -> ExtractionSettings:
         raise InputError("extraction.signals lists 'volume' but the route states no volume to judge against",
                          field="extraction.volume", hint="add e.g. 'volume: 400/day' (the busiest client's day "
                                                          "with a margin)")
+    if spec.signals is not None and "clock" in spec.signals and values.get("clock_feature") is None:
+        raise InputError("extraction.signals lists 'clock' but the route names no feature holding the hour of day",
+                         field="extraction.clock", hint="add e.g. 'clock: hour' (only where clients score events "
+                                                        "as they happen)")
     try:
         return ExtractionSettings(**values)
     except TypeError as exc:

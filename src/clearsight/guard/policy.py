@@ -136,6 +136,10 @@ class ExtractionSpec(_Strict):
     volume: Limit | None = Field(None, description="Most queries a natural client sends, e.g. '400/day' (the busiest "
                                                    "partner's volume with a margin): the 'volume' signal fires "
                                                    "beyond it.")
+    clock: str | int | None = Field(None, description="The feature holding the hour of day (0-23) of the event "
+                                                     "scored, where the route's clients score events as they "
+                                                     "happen: the 'clock' signal fires on a client whose hours "
+                                                     "do not follow the clock (a replay of held data).")
     tuning: dict[str, float] = Field(default_factory=dict, description="Signal-specific thresholds by name.")
     actions: Annotated[list[ExtractionAction], BeforeValidator(_one_or_many)] = Field(
         default_factory=_alert_only, min_length=1)
@@ -318,6 +322,16 @@ def _url_problem(url: str) -> str | None:
     return None
 
 
+def _feature_problem(item: str | int, what: str, features: list[str] | None, width: int | None) -> str | None:
+    """Why a feature named in the extraction settings (by name or position) is not one of the route's."""
+    if isinstance(item, str) and (features is None or item not in features):
+        return f"{what} feature '{item}' is not in input.feature_names"
+    if isinstance(item, int) and (item < 0 or (width is not None and item >= width)):
+        last = "the last feature" if width is None else width - 1
+        return f"{what} index {item} is not a feature position (0 to {last})"
+    return None
+
+
 def parse_policy(text: str, shown: str = "guard.yaml") -> GuardPolicy:
     node, policy = load_model(text, GuardPolicy, shown, top_level="'routes'",
                               empty_hint="see docs/guard.md for an example policy")
@@ -325,16 +339,16 @@ def parse_policy(text: str, shown: str = "guard.yaml") -> GuardPolicy:
         extraction = route.extraction
         features = route.input.feature_names if route.input else None
         width = len(features) if features else len(extraction.scale) if extraction and extraction.scale else None
-        for j, item in enumerate(extraction.categorical if extraction else []):
-            problem = None
-            if isinstance(item, str) and (features is None or item not in features):
-                problem = f"categorical feature '{item}' is not in input.feature_names"
-            elif isinstance(item, int) and (item < 0 or (width is not None and item >= width)):
-                problem = (f"categorical index {item} is not a feature position (0 to "
-                           f"{'the last feature' if width is None else width - 1})")
+        named: list[tuple[str | int, tuple[str | int, ...]]] = [
+            (item, ("categorical", j)) for j, item in enumerate(extraction.categorical if extraction else [])]
+        if extraction and extraction.clock is not None:
+            named.append((extraction.clock, ("clock",)))
+        for item, where in named:
+            problem = _feature_problem(item, str(where[0]), features, width)
             if problem:
-                raise InputError(problem, path=shown, line=line_of(node, ("routes", i, "extraction", "categorical", j)),
-                                 field=f"routes[{i}].extraction.categorical[{j}]")
+                raise InputError(problem, path=shown, line=line_of(node, ("routes", i, "extraction", *where)),
+                                 field=f"routes[{i}].extraction." + "".join(
+                                     f"[{w}]" if isinstance(w, int) else w for w in where))
         bad_scale = [v for v in (extraction.scale or []) if not math.isfinite(v) or v <= 0] if extraction else []
         if bad_scale:
             raise InputError(f"extraction.scale values must be finite and positive (got {bad_scale[0]})", path=shown,

@@ -80,25 +80,41 @@ def test_synthetic_attackers_are_caught_before_a_90_percent_surrogate(
     assert result.in_time
 
 
-def test_natural_data_attacker_is_caught_by_volume_only(world: sim.World, settings: ExtractionSettings) -> None:
+@pytest.fixture(scope="module")
+def no_clock(world: sim.World) -> ExtractionSettings:
+    """A policy naming no hour feature (its clients do not score in real time): ``clock`` stays silent."""
+    return world.settings(clock_feature=None)
+
+
+def test_natural_data_attacker_is_caught_by_volume_only(world: sim.World, no_clock: ExtractionSettings) -> None:
     """By content it is a partner bank; it needs thousands of answers, more than any partner sends in a day."""
-    result = _attack(world, settings, "natural", 500)
+    result = _attack(world, no_clock, "natural", 500)
     assert result.detected_at == sim.VOLUME_LIMIT + 1 and set(result.first) == {"volume"}
     assert result.fidelity_at_detection is not None and result.fidelity_at_detection < 0.9
 
 
+@pytest.mark.parametrize("attacker", ["natural", "natural-paced"])
+def test_natural_data_replayed_off_the_clock_is_caught_by_it(world: sim.World, settings: ExtractionSettings,
+                                                             attacker: str) -> None:
+    """Where partners score payments as they happen, a replay of held payments carries hours that do not follow
+    the clock: caught at the signal's first judgement, paced or not, long before a 90 % surrogate."""
+    result = _attack(world, settings, attacker, 500)
+    assert result.detected_at == settings.clock_min_queries and result.fired == ("clock",)
+    assert result.fidelity_at_detection is not None and result.fidelity_at_detection < 0.9
+
+
 def test_replicas_without_sticky_routing_share_the_volume_and_split_the_rest(
-        world: sim.World, settings: ExtractionSettings) -> None:
+        world: sim.World, no_clock: ExtractionSettings) -> None:
     """Behind two replicas sharing the count through Redis in batches the natural attacker is caught within a
     query or two of the limit (a replica sees the other's queries since its last batch one batch late); each
     replica's own detectors see about half of a client's queries."""
-    natural = sim.run_attack(world, settings, "natural", seed=1, budget=500, checkpoints=(), replicas=2)
+    natural = sim.run_attack(world, no_clock, "natural", seed=1, budget=500, checkpoints=(), replicas=2)
     assert natural.detected_at is not None and set(natural.first) == {"volume"}
     assert sim.VOLUME_LIMIT < natural.detected_at <= sim.VOLUME_LIMIT + 3
-    replicas = sim.Replicas(settings, len(world.features), 2)
+    replicas = sim.Replicas(no_clock, len(world.features), 2)
     x, answers = sim.ATTACKERS["random-schema"](world, 40, 1)
     for i, (row, p) in enumerate(zip(x, answers, strict=True)):
-        replicas.observe("c", row, float(p), now=float(i))
+        replicas.observe("c", row, float(p), now=float(i), at=float(i))
     assert sum(replicas.routed) == 40 and min(replicas.routed) >= 10
 
 
@@ -111,9 +127,11 @@ def test_the_simulated_replicas_share_the_volume_as_the_guard_does(world: sim.Wo
     assert [replicas._count(turn, "c", float(t)) for t, turn in enumerate([0, 0, 1, 0, 1])] == [1, 2, 1, 3, 4]
 
 
-def test_a_paced_natural_attacker_is_not_detected(world: sim.World, settings: ExtractionSettings) -> None:
-    """Documented limitation: under the stated volume a natural-data attacker is a partner (it just takes days)."""
-    result = _attack(world, settings, "natural-paced", 500)
+def test_natural_data_replayed_as_a_partner_would_send_it_is_not_detected(
+        world: sim.World, settings: ExtractionSettings) -> None:
+    """Documented limitation: each payment sent in the hour it carries, under the stated volume, a natural-data
+    attacker is a partner by every signal (it just takes days)."""
+    result = _attack(world, settings, "natural-aligned", 500)
     assert result.detected_at is None and result.first == {}
 
 
@@ -124,5 +142,5 @@ def test_enriched_natural_attacker_is_caught_before_a_90_percent_surrogate(
     fraud class within ~100 queries, so the alarm level matters (10^-4 caught it too late in 2 of 5 seeds)."""
     result = _attack(world, settings, "natural-enriched", 300)
     assert result.detected_at is not None and result.detected_at <= 100
-    assert result.fired and set(result.fired) <= {"flagged", "ood"}
+    assert result.fired and set(result.fired) <= {"flagged", "ood", "clock"}
     assert result.fidelity_at_detection is not None and result.fidelity_at_detection < 0.9

@@ -9,11 +9,14 @@ enabled detector thinks of that client so far. Five detectors, each blind where 
 ``ood``       how often the queries lie outside natural data (random and synthetic queries; :mod:`.ood`);
 ``flagged``   how often the answers are positive, where natural traffic is mostly negative (:mod:`.flagged`);
 ``volume``    how many queries the client sent over the trailing period, when the policy states how many
-              natural clients send (:mod:`.volume`).
+              natural clients send (:mod:`.volume`);
+``clock``     whether the hour of day the queries carry follows the clock they arrive by, when the policy names
+              such a feature and its clients score events as they happen (:mod:`.clock`).
 
 An attacker who queries with real-looking payments in natural proportions trips none of the first four:
 telling it from a partner bank is only possible by how much it asks, which ``volume`` judges and the rate
-limiter caps (docs/benchmarks.md shows how far such an attacker gets per query budget).
+limiter caps, or, where partners score in real time, by when its payments happened, which ``clock`` judges
+(docs/benchmarks.md shows how far such an attacker gets per query budget).
 
 Memory is bounded: at most ``max_clients`` clients (least recently seen dropped first), each with at most
 ``window`` stored vectors, ``prada_distances`` distances, ``rate_window`` flags per rate signal and 96 volume
@@ -41,6 +44,7 @@ import numpy as np
 from clearsight.guard.extraction._types import FloatArray
 from clearsight.guard.extraction.boundary import logit, near_boundary
 from clearsight.guard.extraction.calibration import Calibration
+from clearsight.guard.extraction.clock import ClockTracker, hour_offset
 from clearsight.guard.extraction.flagged import is_flagged
 from clearsight.guard.extraction.ood import is_out_of_distribution_fast
 from clearsight.guard.extraction.prada import PradaDetector
@@ -48,7 +52,7 @@ from clearsight.guard.extraction.rates import RateTracker, critical_counts
 from clearsight.guard.extraction.reference import MIN_REFERENCE_ROWS, Reference, Workspace
 from clearsight.guard.extraction.volume import MIN_PERIOD, VolumeTracker
 
-SIGNALS: tuple[str, ...] = ("prada", "boundary", "ood", "flagged", "volume")
+SIGNALS: tuple[str, ...] = ("prada", "boundary", "ood", "flagged", "volume", "clock")
 _RATE_SIGNALS = (("boundary", "boundary_share"), ("ood", "ood_share"), ("flagged", "flagged_share"))
 
 
@@ -122,6 +126,16 @@ class ExtractionSettings:
     volume_limit: int | None = None
     # The period ``volume_limit`` counts over, in seconds (a day by default).
     volume_period: float = 86_400.0
+    # The index of a feature holding the hour of day (0-23) of the event scored. None: "clock" stays silent.
+    # Name it only where natural clients score events as they happen, each from one time zone (clock.py).
+    clock_feature: int | None = None
+    # "clock" fires when fewer than this share of the client's last ``clock_window`` queries lie in two
+    # neighbouring hours of difference to the clock (a real-time client: all of them, give or take a query
+    # crossing the hour; a replay of held data: about a sixth on the fraud example).
+    clock_share: float = 0.5
+    clock_window: int = 200
+    # "clock" judges no client before this many queries (a replay's first few may happen to match).
+    clock_min_queries: int = 30
     # Size of the reference learned from live traffic when ``reference`` is None.
     calibration_queries: int = 2000
     # Largest share of that reference any one client may contribute.
@@ -139,8 +153,10 @@ class ExtractionSettings:
         _check_range("ood_quantile", self.ood_quantile, 0.0, 1.0)
         _check_range("alarm_probability", self.alarm_probability, 0.0, 1.0)
         _check_range("calibration_share", self.calibration_share, 0.0, 1.0, upper_inclusive=True)
+        _check_range("clock_share", self.clock_share, 0.0, 1.0, upper_inclusive=True)
         minimum = {"min_queries": 1, "prada_min_distances": 3, "window": 2, "max_clients": 1, "prada_distances": 3,
-                   "prada_every": 1, "rate_window": 1, "calibration_queries": MIN_REFERENCE_ROWS}
+                   "prada_every": 1, "rate_window": 1, "calibration_queries": MIN_REFERENCE_ROWS,
+                   "clock_window": 2, "clock_min_queries": 1}
         for name, low in minimum.items():
             if getattr(self, name) < low:
                 raise ValueError(f"{name} must be at least {low}, got {getattr(self, name)}")
@@ -158,6 +174,11 @@ class ExtractionSettings:
                 raise ValueError(f"volume_limit must be at least 1, got {self.volume_limit}")
             if "volume" not in self.signals:  # a limit nobody checks would look like protection
                 raise ValueError("volume_limit is set but 'volume' is not among the signals")
+        if self.clock_feature is not None and "clock" not in self.signals:
+            raise ValueError("clock_feature is set but 'clock' is not among the signals")
+        if self.clock_min_queries > self.clock_window:
+            raise ValueError(f"clock_min_queries ({self.clock_min_queries}) cannot exceed clock_window "
+                             f"({self.clock_window}): the signal would never judge")
         for name in ("signals", "scale", "center", "categorical"):
             value = getattr(self, name)
             if value is not None:
@@ -177,7 +198,7 @@ class ExtractionVerdict:
 
 
 class _Client:
-    __slots__ = ("boundary", "flagged", "ood", "prada", "queries", "sent", "volume")
+    __slots__ = ("boundary", "clock", "flagged", "ood", "prada", "queries", "sent", "volume")
 
     def __init__(self) -> None:
         self.queries = 0
@@ -186,6 +207,7 @@ class _Client:
         self.flagged: RateTracker | None = None
         self.ood: RateTracker | None = None
         self.volume: VolumeTracker | None = None
+        self.clock: ClockTracker | None = None
         self.sent = 0  # queries over the trailing volume period, this process's count or a shared one
 
 
@@ -206,6 +228,7 @@ class ExtractionMonitor:
         self._ood_table = self._table(settings.ood_rate) if "ood" in signals else None
         self._flagged_table = self._table(settings.flagged_rate) if "flagged" in signals else None
         self._volume_limit = settings.volume_limit if "volume" in signals else None
+        self._clock_feature = settings.clock_feature if "clock" in signals else None
         _check_shape(settings, n_features)
         self._reference: Reference | None = None
         self._work: Workspace | None = None  # the query buffers for _reference, used under the lock
@@ -224,13 +247,15 @@ class ExtractionMonitor:
         return self._reference
 
     def observe(self, client: str, x: np.ndarray[Any, Any], output: float | None = None, *,
-                now: float | None = None, sent: int | None = None) -> ExtractionVerdict:
+                now: float | None = None, sent: int | None = None, at: float | None = None) -> ExtractionVerdict:
         """Record one query (x) and, when known, the model's score for it (binary: positive-class probability).
 
         ``now`` is when the query arrived, in seconds from any fixed origin (only ``volume`` reads it; a
         simulation passes its own clock): by default ``time.monotonic()``. ``sent``: the client's queries over
         the trailing volume period, this one included, when they were counted already (:meth:`count`, or the
-        replicas' shared count); by default the monitor counts the query here."""
+        replicas' shared count); by default the monitor counts the query here. ``at``: when it arrived on
+        the wall clock, in seconds from a midnight (``clock`` reads its hour of day): by default
+        ``time.time()``."""
         if not isinstance(client, str):
             raise ValueError(f"client must be a string, got {type(client).__name__}")
         if sent is not None and (isinstance(sent, bool) or not isinstance(sent, int) or sent < 1):
@@ -244,6 +269,11 @@ class ExtractionMonitor:
             state.queries += 1
             if limit is not None:
                 state.sent = self._volume(state).add(instant) if sent is None else sent
+            feature = self._clock_feature
+            if feature is not None:
+                if state.clock is None:
+                    state.clock = ClockTracker(self.settings.clock_window)
+                state.clock.add(hour_offset(values[feature], _instant(at) if at is not None else time.time()))
             if self._calibration is not None:
                 self._calibrate(client, vector)
             self._update(state, vector, values, answer)
@@ -354,6 +384,11 @@ class ExtractionMonitor:
             scores["volume_ratio"] = state.sent / limit  # beside the shares: 1.0 is the limit
             if state.sent > limit:
                 alarms.append("volume")
+        clock = state.clock
+        if clock is not None:
+            scores["clock_share"] = share = clock.share
+            if clock.n >= s.clock_min_queries and share < s.clock_share:
+                alarms.append("clock")
         if state.queries < s.min_queries and alarms:  # too few for a rate or a spacing to mean anything; a count
             alarms = [name for name in alarms if name == "volume"]  # past the stated volume (shared) needs none
         if not alarms:
@@ -368,6 +403,11 @@ class ExtractionMonitor:
             if name == "prada":
                 texts.append(f"the spacing of its queries is unnatural (PRADA: Shapiro-Wilk W "
                              f"{scores['prada_w']:.2f} < {s.prada_threshold:.2f})")
+                continue
+            if name == "clock":
+                texts.append(f"the hours of day its queries carry do not follow the clock (only "
+                             f"{scores['clock_share']:.0%} of its last {state.clock.n if state.clock else 0} within "
+                             f"two neighbouring hours of it; real-time clients: at least {s.clock_share:.0%})")
                 continue
             if name == "volume":
                 texts.append(f"it sent {state.sent} queries in the last {_duration(s.volume_period)} "
@@ -398,6 +438,8 @@ def _check_shape(settings: ExtractionSettings, n_features: int) -> None:
                 raise ValueError(f"{name} values must be finite{' and positive' if positive else ''}")
     if any(isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < n_features for i in settings.categorical):
         raise ValueError(f"categorical feature indices must be integers in [0, {n_features})")
+    if settings.clock_feature is not None and not 0 <= settings.clock_feature < n_features:
+        raise ValueError(f"clock_feature must be a feature index in [0, {n_features}), got {settings.clock_feature}")
 
 
 def _vector(x: object, n_features: int) -> tuple[FloatArray, list[float]]:
