@@ -10,7 +10,7 @@ pipeline; ``--banks`` benign partner banks (long-tailed sizes, own fraud rates a
 attackers, each with every seed in ``--seeds``. Reported:
 
   benign     share of banks on which any signal ever fired over their whole traffic (target <= 1 %), and the
-             most alarming settled score per signal (lowest PRADA W, highest shares).
+             most alarming settled score per signal (lowest PRADA W and clock share, highest other shares).
   attackers  per attacker and seed: the query on which the first signal fired, which one, the surrogate's
              balanced fidelity then, the first checkpoint at which it reached 90 %, and its fidelity curve.
              Target: every attacker detected before its surrogate reaches 90 %.
@@ -18,7 +18,8 @@ attackers, each with every seed in ``--seeds``. Reported:
              the daily volume of the benign banks (each scores its payments when they happen, over the
              generator's 90 days) and the busiest bank's count in any trailing day, which ``volume_limit``
              (400 here: ``extraction_sim.VOLUME_LIMIT``) must stay above. Attackers send a query a second,
-             except ``natural-paced``: the natural attacker at 250 a day, under every limit a partner needs.
+             except ``natural-paced``: the natural attacker at 250 a day, under every limit a partner needs,
+             and ``natural-aligned``: the same, each payment sent in the hour of day it carries.
   speed      ``observe`` latency with a full window (2,000 vectors, d = 10), p50 / p99 / max over 20,000 calls.
 
 ``--config reference`` (default) gives the monitor 2,000 training rows as its reference and the merchant code as
@@ -30,7 +31,9 @@ seeds). ``--set`` overrides one ``ExtractionSettings`` field (a number, e.g. ``-
 for tuning runs; the report lists the settings it ran with. ``--replicas N`` runs every client against N guard
 replicas behind a balancer without sticky routing (each query to one at random), which share the volume count
 and penalties through Redis as the guard does (``extraction_sim.Replicas``): what a deployment loses when each
-replica's detectors see only part of a client's queries.
+replica's detectors see only part of a client's queries. ``--late-scoring`` has every benign bank score a
+payment a minute after it on average, and 5 % of them 1-12 hours late (re-tries, back-fills), to show what
+that does to the ``clock`` signal, whose banks otherwise score at the payment's own time.
 """
 
 from __future__ import annotations
@@ -92,19 +95,25 @@ def learned_from_traffic(world: sim.World) -> tuple[tuple[float, ...], ...]:
     raise RuntimeError("20 warm-up banks did not complete the calibration")
 
 
-def run_benign(world: sim.World, settings: ExtractionSettings, count: int, seed: int, replicas: int = 1
-               ) -> dict[str, Any]:
+def run_benign(world: sim.World, settings: ExtractionSettings, count: int, seed: int, replicas: int = 1,
+               late: bool = False) -> dict[str, Any]:
     monitor = sim.monitor_for(settings, len(world.features), replicas)
     rows: list[dict[str, Any]] = []
     for bank in sim.banks(count, seed):
         x, times = sim.bank_stream(world, bank)
+        if late:  # scored after the payment: a minute on average, 5 % of them hours later; in the order scored
+            rng = np.random.default_rng(bank.seed + 7)
+            times = times + rng.exponential(60.0, len(times)) + (
+                (rng.random(len(times)) < 0.05) * rng.uniform(3_600.0, 12 * 3_600.0, len(times)))
+            order = np.argsort(times, kind="stable")
+            x, times = x[order], times[order]
         stream = sim.run_stream(monitor, bank.name, x, world.answer(x), times)
         rows.append({"bank": asdict(bank), "detected_at": stream.detected_at, "first": stream.first,
                      "reason": stream.reason, "worst": stream.worst})
     fired = [r for r in rows if r["detected_at"] is not None]
     worst: dict[str, float] = {}
     for name, pick in (("prada_w", min), ("boundary_share", max), ("ood_share", max), ("flagged_share", max),
-                       ("volume_ratio", max)):
+                       ("volume_ratio", max), ("clock_share", min)):
         values = [r["worst"][name] for r in rows if name in r["worst"]]
         if values:
             worst[name] = pick(values)
@@ -214,6 +223,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--replicas", type=int, default=1,
                         help="guard replicas behind a balancer without sticky routing, sharing the volume count and "
                              "penalties (each query to one at random)")
+    parser.add_argument("--late-scoring", action="store_true",
+                        help="benign banks score payments a minute late on average, 5 %% of them 1-12 hours late")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -232,7 +243,7 @@ def run(args: argparse.Namespace, seeds: list[int]) -> None:
     report["speed"] = measure_speed(world, settings)
     print("attackers:")
     report["attackers"] = run_attackers(world, settings, seeds, args.answers, args.natural_budget, args.replicas)
-    report["benign"] = run_benign(world, settings, args.banks, args.bank_seed, args.replicas)
+    report["benign"] = run_benign(world, settings, args.banks, args.bank_seed, args.replicas, args.late_scoring)
     report["seconds"] = round(time.perf_counter() - started, 1)
     print_report(report)
     print(f"\ntotal {report['seconds']} s")

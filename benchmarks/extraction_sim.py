@@ -513,7 +513,7 @@ def run_stream(monitor: ExtractionMonitor | Replicas, client: str, x: Array, ans
         if i >= SETTLED:
             for name, value in verdict.scores.items():
                 worst = result.worst.get(name)
-                low = name == "prada_w"
+                low = name in ("prada_w", "clock_share")  # the lower, the more alarming
                 if worst is None or (value < worst if low else value > worst):
                     result.worst[name] = value
         for name in verdict.fired:

@@ -2,7 +2,7 @@
 
 One :class:`ExtractionMonitor` per guarded route. Each call to :meth:`ExtractionMonitor.observe` records one
 query (its feature vector and, when known, the model's answer) for one client and returns what every
-enabled detector thinks of that client so far. Five detectors, each blind where another sees:
+enabled detector thinks of that client so far. Six detectors, each blind where another sees:
 
 ``prada``     how the client's queries are spaced (synthetic augmentation, bisection; :mod:`.prada`);
 ``boundary``  how often the answers sit near the decision threshold (:mod:`.boundary`);
