@@ -123,11 +123,12 @@ def test_guard_check_command(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     out = capsys.readouterr().out
     assert "valid guard policy for system 'card-fraud-detection'" in out
     assert ("POST /v1/score: limits 20/second, 1200/minute, 50000/day; extraction (volume over 400/day, counted "
-            "per process) -> alert+degrade; hardening round 2") in out
+            "per process; clock on hour) -> alert+degrade; hardening round 2") in out
     shared = tmp_path / "shared.yaml"
     shared.write_text(EXAMPLE_POLICY.read_text().replace("storage: memory://", "storage: redis://127.0.0.1:6379/0"))
     assert "storage: redis://" in shared.read_text() and main(["guard", "check", str(shared)]) == 0
-    assert "(volume over 400/day, counted by all replicas in Redis, every 0.25 s)" in capsys.readouterr().out
+    assert "(volume over 400/day, counted by all replicas in Redis, every 0.25 s; clock on hour)" in \
+        capsys.readouterr().out
     assert main(["guard", "check", str(EXAMPLE_POLICY), "--format", "json"]) == 0
     import json
 

@@ -97,8 +97,11 @@ def check(
     for route in policy.routes:
         parts = [f"limits {', '.join(route.limits)}" if route.limits else "no limits"]
         if route.extraction and route.extraction.enabled:
-            volume = f" (volume over {route.extraction.volume}, {counted})" if route.extraction.volume else ""
-            parts.append(f"extraction{volume} -> {'+'.join(route.extraction.actions)}")
+            spec = route.extraction
+            stated = ([f"volume over {spec.volume}, {counted}"] if spec.volume else []) + (
+                [f"clock on {spec.clock}"] if spec.clock is not None else [])
+            named = f" ({'; '.join(stated)})" if stated else ""
+            parts.append(f"extraction{named} -> {'+'.join(spec.actions)}")
         if route.hardening and route.hardening.active:
             parts.append("hardening " + ", ".join(
                 ([f"round {route.hardening.round}"] if route.hardening.round is not None else [])
