@@ -439,8 +439,8 @@ class Replicas:
 
     The volume count is shared as the guard shares it (:mod:`clearsight.guard.shared_volume`): a replica adds
     its answers to the shared count in a batch ``SYNC_SECONDS`` after the first one it holds, and judges a
-    query on the total its last batch read plus its own answers since (a total older than a slot is not used),
-    or on its own count if larger."""
+    query on the total its last batch read plus its own answers since (a total read before the slot turned is
+    not used), or on its own count if larger."""
 
     def __init__(self, settings: ExtractionSettings, n_features: int, count: int, seed: int = 0) -> None:
         import random
@@ -474,7 +474,8 @@ class Replicas:
     def _count(self, turn: int, client: str, now: float) -> int:
         batches = self._batches.get(client)
         if batches is None:
-            batches = self._batches[client] = [[0, 0.0, 0, -math.inf] for _ in self._monitors]
+            # no total read yet: "read" a day before the simulation's first second
+            batches = self._batches[client] = [[0, 0.0, 0, -DAY] for _ in self._monitors]
         due = sorted((b[1], i) for i, b in enumerate(batches) if b[0] and b[1] + self._sync <= now)
         for _, i in due:  # the batches sent before this query arrived, in the order they went
             self._send(client, batches[i], batches[i][1] + self._sync)
@@ -486,7 +487,7 @@ class Replicas:
         if not batch[0]:
             batch[1] = now
         batch[0] += 1
-        if now - batch[3] > self._width:  # nothing read, or too long ago
+        if int(now // self._width) != int(batch[3] // self._width):  # nothing read, or before the slot turned
             return mine
         return max(mine, int(batch[2] + batch[0]))
 

@@ -12,7 +12,8 @@ more than the rest of the guard together. So each process counts its answers in 
 in one batch every ``SYNC_SECONDS`` (:class:`VolumeSync`); an answer is judged on the client's total as the
 last batch read it plus what this process answered since. The price: what *other* replicas answered since
 this one last added the client's queries (at most ``SYNC_SECONDS`` ago while the client is busy here) is seen
-one batch late, so an alarm may come a few queries after the exact count would have raised it; the request
+one batch late, and a total read before the slot turned is not used (the slot that left the window may be in
+it), so an alarm may come a few queries after the exact count would have raised it, never before; the request
 path never waits for Redis.
 
 Slots are numbered from the epoch on each replica's wall clock (replicas keep no common origin, and the
@@ -27,6 +28,8 @@ Used when the limits live in Redis (a policy's ``storage`` names one server; the
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import logging
 import math
 import time
@@ -41,9 +44,11 @@ from clearsight.guard.ratelimit import RedisLimits
 logger = logging.getLogger("clearsight.guard")
 
 SYNC_SECONDS = 0.25  # between a process's batches to Redis: how late other replicas' queries may be seen
-SYNC_TIMEOUT = 2.0  # a batch Redis has not answered by then is given up and retried with the next one
+CALL_TIMEOUT = 2.0  # a script call Redis has not answered by then is given up; its clients wait for the next batch
 MAX_CLIENTS = 100_000  # clients remembered per route, for queries to add and totals read (oldest go first)
-BATCH_KEYS = 256  # clients per script call: one call holds Redis for a few milliseconds at most
+BATCH_KEYS = 64  # clients per script call: about 5 ms of Redis for 64 clients with a full period of slots
+MAX_CALLS = 64  # script calls per batch: a backlog (after an outage) goes out over several batches
+CLOSE_SECONDS = 5.0  # at shutdown, how long the batch on its way may take before it is cancelled
 
 # KEYS: clients' slot hashes (slot number -> queries). ARGV: the slot to add to, slots per period, the hashes'
 # time to live in milliseconds, then the queries to add for each key. Returns each key's queries in the window,
@@ -79,8 +84,8 @@ class SharedVolume:
         self._ttl_ms = math.ceil(period * 1000)
         self._script: object | None = None
         self._pending: dict[str, int] = {}  # queries answered here that Redis has not been given
-        self._sending: dict[str, int] = {}  # the batch on its way to Redis
-        self._known: dict[str, tuple[int, float]] = {}  # a client's total as Redis last returned it, and when
+        self._sending: dict[str, int] = {}  # the batch on its way to Redis, less what it has added already
+        self._known: dict[str, tuple[int, int]] = {}  # a client's total as Redis last returned it, and the slot
         self.failure: str | None = None  # why the last batch failed, until one succeeds
 
     @staticmethod
@@ -91,64 +96,74 @@ class SharedVolume:
     def count(self, client: str) -> int | None:
         """Count one query answered here and return the client's queries over the trailing period across the
         replicas, this one included: the total the last batch read plus what this process answered since.
-        None when no total was read within a slot's width (a client new to this process, or quiet here): the
-        caller's own count judges until the next batch reads one. A total older than a slot may hold a slot that
-        has since left the window, so it is not used."""
+        None when no total was read in the current slot (a client new to this process, or one whose total was
+        read before the slot turned, when the oldest slot may have left the window): the caller's own count
+        judges until the next batch reads one."""
         pending = self._pending.get(client)
         if pending is None:
             _bounded(self._pending)
             pending = 0
         self._pending[client] = pending = pending + 1
         known = self._known.get(client)
-        if known is None or time.monotonic() - known[1] > self._width:
+        if known is None or known[1] != int(time.time() // self._width):
             return None
         return known[0] + self._sending.get(client, 0) + pending
 
     async def sync(self) -> None:
-        """Add the queries answered here since the last batch and read back their clients' totals. On failure
-        (raised, as is a cancellation) the queries wait for the next batch: a timed-out batch Redis did run is
-        then counted twice, so the count errs high, never low."""
+        """Add the queries answered here since the last batch (the oldest clients' first, at most ``MAX_CALLS``
+        script calls of ``BATCH_KEYS`` clients) and read back their clients' totals. A call that fails or takes
+        more than ``CALL_TIMEOUT`` raises; its clients and those after it wait for the next batch (a call Redis
+        did run before the timeout is then counted twice: that call's clients err high)."""
         if self._sending or not self._pending:  # a batch is on its way already, or nothing to add
             return
-        sending, self._pending = self._pending, {}
-        self._sending = sending
+        pending = self._pending
+        clients = list(itertools.islice(pending, BATCH_KEYS * MAX_CALLS))
+        self._sending = sending = {client: pending.pop(client) for client in clients}
         try:
-            totals = await self.add(sending)
-        except BaseException:  # a timeout reaches here as a cancellation: the caller says what failed
-            for client, queries in sending.items():
-                if client not in self._pending:
-                    _bounded(self._pending)
-                self._pending[client] = self._pending.get(client, 0) + queries
-            raise
+            for start in range(0, len(clients), BATCH_KEYS):
+                chunk = {client: sending[client] for client in clients[start:start + BATCH_KEYS]}
+                slot = int(time.time() // self._width)
+                async with asyncio.timeout(CALL_TIMEOUT):
+                    totals = await self._call(chunk, slot)
+                known = self._known
+                for client, total in totals.items():
+                    del sending[client]  # in Redis now: never sent again
+                    if known.pop(client, None) is None:  # popped and set again: the dict's order is by last read
+                        _bounded(known)
+                    known[client] = (total, slot)
         finally:
             self._sending = {}
+            if sending:  # not added: first in line for the next batch
+                waiting = self._pending
+                self._pending = sending
+                for client, queries in waiting.items():
+                    if client not in sending:
+                        _bounded(sending)
+                    sending[client] = sending.get(client, 0) + queries
         self.failure = None
-        read = time.monotonic()
-        known = self._known
-        for client, total in totals.items():
-            if known.pop(client, None) is None:  # popped and set again: the dict's order is by last read
-                _bounded(known)
-            known[client] = (total, read)
 
     async def add(self, counts: Mapping[str, int], now: float | None = None) -> dict[str, int]:
         """Add ``counts`` (client -> queries, each at least one) in the slot of ``now`` (epoch seconds, by
         default the wall clock) and return each client's queries over the trailing period, these included."""
+        slot = int((time.time() if now is None else now) // self._width)
+        clients = list(counts)
+        totals: dict[str, int] = {}
+        for start in range(0, len(clients), BATCH_KEYS):
+            totals.update(await self._call({c: counts[c] for c in clients[start:start + BATCH_KEYS]}, slot))
+        return totals
+
+    async def _call(self, counts: Mapping[str, int], slot: int) -> dict[str, int]:
+        """One script call: ``counts`` added in ``slot``, each client's total read back."""
         for queries in counts.values():
             if isinstance(queries, bool) or not isinstance(queries, int) or queries < 1:
                 raise ValueError(f"queries must be a positive integer, got {queries!r}")
         bridge = self._storage.bridge
         if self._script is None:
             self._script = bridge.get_connection().register_script(_ADD)  # type: ignore[attr-defined]
-        slot = int((time.time() if now is None else now) // self._width)
         route = f"volume/{len(self._route)}:{self._route}/"  # a route's length: no two route-client pairs alike
-        clients = list(counts)
-        totals: dict[str, int] = {}
-        for start in range(0, len(clients), BATCH_KEYS):
-            batch = clients[start:start + BATCH_KEYS]
-            keys = [bridge.prefixed_key(route + client) for client in batch]
-            found = await self._script(keys, [slot, BUCKETS, self._ttl_ms, *(counts[c] for c in batch)])  # type: ignore[operator]
-            totals.update(zip(batch, map(int, found), strict=True))
-        return totals
+        keys = [bridge.prefixed_key(route + client) for client in counts]
+        found = await self._script(keys, [slot, BUCKETS, self._ttl_ms, *counts.values()])  # type: ignore[operator]
+        return dict(zip(counts, map(int, found), strict=True))
 
 
 class VolumeSync:
@@ -158,22 +173,28 @@ class VolumeSync:
         self.volumes = list(volumes)
         self.interval = interval
         self._task: asyncio.Task[None] | None = None
+        self._stop: asyncio.Event | None = None  # set to end the task (of the loop it runs on) between batches
         self._failure_said = 0.0  # when a failed batch may next be logged
 
     def keep(self) -> None:
         """Run on the running event loop: start, or start again when the loop it ran on has gone (a test
-        client, a server restarted in the same process). Called with every counted answer: cheap."""
-        task = self._task
-        if task is not None and not task.done() and task.get_loop() is asyncio.get_running_loop():
+        client, a server restarted in the same process). Called with every counted answer: cheap. Without a
+        running loop (a script judging queries by hand) nothing starts: the counts wait for one that runs."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
             return
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="clearsight-volume-sync")
+        task = self._task
+        if task is not None and not task.done() and task.get_loop() is loop:
+            return
+        self._stop = stop = asyncio.Event()
+        self._task = loop.create_task(self._run(stop), name="clearsight-volume-sync")
 
     async def sync(self) -> None:
         """One batch for every route now; a failure is logged (at most once a minute) and left to the next."""
         for volume in self.volumes:
             try:
-                async with asyncio.timeout(SYNC_TIMEOUT):
-                    await volume.sync()
+                await volume.sync()
             except Exception as exc:
                 volume.failure = type(exc).__name__
                 now = time.monotonic()
@@ -183,17 +204,29 @@ class VolumeSync:
                                    "judges on its own count until Redis answers", type(exc).__name__, exc)
 
     async def aclose(self) -> None:
-        """Stop, and give Redis what was counted since the last batch (each route within ``SYNC_TIMEOUT``)."""
-        task, self._task = self._task, None
+        """Stop once the batch on its way is in (or after ``CLOSE_SECONDS``), then give Redis what was counted
+        since. The task is told to stop rather than cancelled: on Python 3.11 redis-py can swallow a
+        cancellation that arrives as a command is sent, and a cancelled batch Redis had run was counted twice."""
+        task, stop, self._task = self._task, self._stop, None
         if task is not None and not task.done() and task.get_loop() is asyncio.get_running_loop():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)  # a cancellation of aclose itself still propagates
+            assert stop is not None
+            stop.set()
+            await asyncio.wait({task}, timeout=CLOSE_SECONDS)
+            while not task.done():  # a batch stuck past its timeouts: cancel until it ends
+                task.cancel()
+                await asyncio.wait({task}, timeout=0.1)
+        elif task is not None and stop is not None and not task.done():  # a task on another loop (thread)
+            with contextlib.suppress(RuntimeError):  # that loop has closed: its task is gone with it
+                task.get_loop().call_soon_threadsafe(stop.set)
         await self.sync()
 
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            await self.sync()
+    async def _run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.interval):
+                    await stop.wait()
+            if not stop.is_set():
+                await self.sync()
 
 
 def _bounded(counts: dict[str, Any]) -> None:
