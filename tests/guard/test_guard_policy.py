@@ -266,10 +266,19 @@ def test_the_clock_feature_is_named_or_placed_and_must_be_a_feature() -> None:
             parse_policy(head + f"      clock: {value}\n", "g.yaml")
         assert caught.value.line == 5 and caught.value.message == problem
         assert caught.value.field == "routes[0].extraction.clock"
-    with pytest.raises(InputError, match="names no feature holding the hour of day"):
-        extraction_settings(parse_policy(head + "      signals: [clock]\n").routes[0])
-    with pytest.raises(InputError, match="'clock' is not among the signals"):
-        extraction_settings(parse_policy(head + "      clock: hour\n      signals: [ood]\n").routes[0])
+    for extra, line, problem in [
+            ("      signals: [clock]\n", 5, "extraction.signals lists 'clock' but the route names no feature holding"),
+            ("      clock: hour\n      signals: [ood]\n", 5, "extraction.clock is set but 'clock' is not among"),
+            ("      signals: [volume]\n", 5, "extraction.signals lists 'volume' but the route states no volume"),
+            ("      signals: [ood]\n      volume: 9/day\n", 6, "extraction.volume is set but 'volume' is not")]:
+        with pytest.raises(InputError) as caught:
+            parse_policy(head + extra, "g.yaml")
+        assert caught.value.line == line and caught.value.message.startswith(problem)
+    for value in ("false", "off", "on", "true", "1.0"):  # YAML booleans were taken as feature 0 or 1
+        with pytest.raises(InputError):
+            parse_policy(head + f"      clock: {value}\n", "g.yaml")
+    with pytest.raises(InputError, match=r"extraction\.tuning cannot set clock_feature"):
+        extraction_settings(parse_policy(head + "      tuning: {clock_feature: 1}\n").routes[0])
 
 
 def test_missing_runtime_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -28,7 +28,7 @@ from clearsight.guard.audit import VOLUME_UNSHARED, AuditFlushError, AuditLog, A
 from clearsight.guard.hardening import harden
 from clearsight.guard.inputs import Rejection, feature_vector, fingerprint, parse_json, texts
 from clearsight.guard.metrics import GuardMetrics
-from clearsight.guard.policy import ExtractionSpec, GuardPolicy, HardeningSpec, RoutePolicy
+from clearsight.guard.policy import ExtractionSpec, GuardPolicy, HardeningSpec, RoutePolicy, signal_problem
 from clearsight.guard.ratelimit import RateLimiter, parse_limits
 from clearsight.guard.screening import BUILTIN as BUILTIN_SCREENERS
 from clearsight.guard.screening import Screener
@@ -260,7 +260,11 @@ class Guard:
         record says so (``volume.unshared``). Nothing here waits for Redis."""
         spec, vector = route.extraction, admission.vector
         assert spec is not None and vector is not None  # volume_routes holds watched routes only
-        admission.sent = local = self._monitor(route, spec, len(vector)).count(client)
+        try:
+            monitor = self._monitor(route, spec, len(vector))
+        except ValueError:  # settings that do not fit these features: the review says so (extraction.skipped)
+            return
+        admission.sent = local = monitor.count(client)
         shared = self.volume_routes[route.path]
         if shared is None:
             return
@@ -338,8 +342,8 @@ class Guard:
 
         vector = admission.vector
         assert vector is not None  # callers watch only queries with a feature vector
-        monitor = self._monitor(route, spec, len(vector))
         try:
+            monitor = self._monitor(route, spec, len(vector))  # refuses settings that do not fit the features
             verdict = monitor.observe(client, np.asarray(vector, dtype=np.float64), score, sent=admission.sent)
         except ValueError as exc:  # e.g. a different number of features than the monitor was built for
             review.reasons.append(f"extraction.skipped: {exc}")
@@ -498,15 +502,15 @@ def extraction_settings(route: RoutePolicy) -> ExtractionSettings:
 
         volume = limits.parse(spec.volume)
         values["volume_limit"], values["volume_period"] = volume.amount, float(volume.get_expiry())
+    structural = sorted(set(spec.tuning) & {"clock_feature", "volume_limit", "volume_period", "categorical",
+                                            "reference", "scale", "center", "signals"})
+    if structural:  # these have their own policy keys, which are checked against the route's features
+        raise InputError(f"extraction.tuning cannot set {', '.join(structural)}", field="extraction.tuning",
+                         hint="use the extraction keys clock, volume, categorical, reference, scale and signals")
     values.update(spec.tuning)
-    if spec.signals is not None and "volume" in spec.signals and values.get("volume_limit") is None:
-        raise InputError("extraction.signals lists 'volume' but the route states no volume to judge against",
-                         field="extraction.volume", hint="add e.g. 'volume: 400/day' (the busiest client's day "
-                                                         "with a margin)")
-    if spec.signals is not None and "clock" in spec.signals and values.get("clock_feature") is None:
-        raise InputError("extraction.signals lists 'clock' but the route names no feature holding the hour of day",
-                         field="extraction.clock", hint="add e.g. 'clock: hour' (only where clients score events "
-                                                        "as they happen)")
+    problem = signal_problem(spec)  # parse_policy says it with the line; a policy built in code gets it here
+    if problem:
+        raise InputError(problem[0], field=f"extraction.{problem[1]}", hint=problem[2])
     try:
         return ExtractionSettings(**values)
     except TypeError as exc:

@@ -13,7 +13,17 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StrictInt,
+    StrictStr,
+    field_validator,
+    model_validator,
+)
 
 from clearsight.core.errors import InputError
 from clearsight.guard.jsonpath import JsonPath, parse_path
@@ -136,10 +146,10 @@ class ExtractionSpec(_Strict):
     volume: Limit | None = Field(None, description="Most queries a natural client sends, e.g. '400/day' (the busiest "
                                                    "partner's volume with a margin): the 'volume' signal fires "
                                                    "beyond it.")
-    clock: str | int | None = Field(None, description="The feature holding the hour of day (0-23) of the event "
-                                                     "scored, where the route's clients score events as they "
-                                                     "happen: the 'clock' signal fires on a client whose hours "
-                                                     "do not follow the clock (a replay of held data).")
+    clock: StrictStr | StrictInt | None = Field(
+        None, description="The feature holding the hour of day (0-23) of the event scored, where the route's clients "
+                          "score events as they happen: the 'clock' signal fires on a client whose hours do not "
+                          "follow the clock (a replay of held data). Leave it out to turn the signal off.")
     tuning: dict[str, float] = Field(default_factory=dict, description="Signal-specific thresholds by name.")
     actions: Annotated[list[ExtractionAction], BeforeValidator(_one_or_many)] = Field(
         default_factory=_alert_only, min_length=1)
@@ -322,6 +332,27 @@ def _url_problem(url: str) -> str | None:
     return None
 
 
+_STATED = {"volume": ("states no volume to judge against", "add e.g. 'volume: 400/day' (the busiest client's day "
+                                                                     "with a margin)"),
+           "clock": ("names no feature holding the hour of day", "add e.g. 'clock: hour' (only where clients score "
+                                                                  "events as they happen)")}
+
+
+def signal_problem(spec: ExtractionSpec) -> tuple[str, str, str] | None:
+    """A signal listed without what it judges against, or stated but left out of ``signals``: (message, the
+    extraction key at fault, hint). A limit nobody checks would look like protection."""
+    if spec.signals is None:
+        return None
+    for key, (missing, hint) in _STATED.items():
+        stated = getattr(spec, key) is not None
+        if key in spec.signals and not stated:
+            return f"extraction.signals lists '{key}' but the route {missing}", "signals", hint
+        if stated and key not in spec.signals:
+            return (f"extraction.{key} is set but '{key}' is not among the signals", key,
+                    f"add '{key}' to signals, or leave {key} out")
+    return None
+
+
 def _feature_problem(item: str | int, what: str, features: list[str] | None, width: int | None) -> str | None:
     """Why a feature named in the extraction settings (by name or position) is not one of the route's."""
     if isinstance(item, str) and (features is None or item not in features):
@@ -343,6 +374,11 @@ def parse_policy(text: str, shown: str = "guard.yaml") -> GuardPolicy:
             (item, ("categorical", j)) for j, item in enumerate(extraction.categorical if extraction else [])]
         if extraction and extraction.clock is not None:
             named.append((extraction.clock, ("clock",)))
+        problem_of_signals = signal_problem(extraction) if extraction else None
+        if problem_of_signals:
+            message, key, hint = problem_of_signals
+            raise InputError(message, path=shown, line=line_of(node, ("routes", i, "extraction", key)),
+                             field=f"routes[{i}].extraction.{key}", hint=hint)
         for item, where in named:
             problem = _feature_problem(item, str(where[0]), features, width)
             if problem:

@@ -99,3 +99,72 @@ def test_without_a_clock_feature_the_signal_is_silent() -> None:
 def test_settings_that_cannot_work_are_refused(overrides: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         _monitor(**overrides)
+
+
+def test_a_bad_wall_time_is_refused_before_anything_is_counted() -> None:
+    monitor = _monitor(signals=("clock", "volume"), volume_limit=100)
+    for bad in ("x", float("nan"), True, 10**400):
+        with pytest.raises(ValueError, match="at must be a finite number of seconds"):
+            monitor.observe("c", np.array([1.0, 3.0]), 0.1, at=bad)  # type: ignore[arg-type]
+    assert monitor.clients() == 0
+
+
+def test_the_threshold_is_strict_the_reason_exact_and_no_score_is_needed() -> None:
+    """Fewer than ``clock_share`` fires, exactly that does not; the input side alone judges (no score read)."""
+    monitor = _monitor(clock_window=8, clock_min_queries=8)
+    assert not any(_send(monitor, "half", [0.0, 0.0, 1.0, 1.0, 5.0, 10.0, 15.0, 20.0], [0.0] * 8))  # 50 %
+    hours = (0.0, 5.0, 10.0, 15.0) * 2
+    verdicts = [monitor.observe("quarter", np.array([1.0, h]), None, at=0.0) for h in hours]
+    assert [v.fired for v in verdicts] == [()] * 7 + [("clock",)]
+    assert ("the hours of day its queries carry do not follow the clock (only 25% of its last 8 within two "
+            "neighbouring hours of it; real-time clients: at least 50%)") in verdicts[-1].reason
+
+
+@pytest.mark.parametrize(("zone", "shift"), [("India, +5:30", 5.5 * HOUR), ("Nepal, +5:45", 5.75 * HOUR),
+                                             ("Newfoundland, -3:30", -3.5 * HOUR)])
+def test_half_hour_zones_and_a_daylight_saving_change_do_not_fire(zone: str, shift: float) -> None:
+    """A local hour in a zone off the hour lands in two neighbouring differences; a clock change moves them by
+    one: the window then holds at most three neighbouring ones, most of it in two."""
+    rng = np.random.default_rng(3)
+    times = np.sort(rng.uniform(0, 6 * DAY, 800))
+    dst = np.where(times > 3 * DAY, HOUR, 0.0)  # summer time from the fourth day
+    hours = [((t + shift + d) // HOUR) % 24 for t, d in zip(times, dst, strict=True)]
+    assert not any(_send(_monitor(), zone, hours, list(times)))
+
+
+def test_the_guard_judges_the_hours_a_client_sends_against_its_clock() -> None:
+    """Through the guard: a partner sending the current UTC hour passes; one replaying random hours is caught."""
+    from clearsight.guard.engine import Guard
+    from clearsight.guard.policy import parse_policy
+
+    guard = Guard(parse_policy(
+        "audit: {enabled: false}\nalerts: {log: false}\nroutes:\n  - path: /s\n"
+        "    input: {paths: $.f, feature_names: [amount, hour]}\n    output: {scores: $.p}\n"
+        "    extraction: {clock: hour, signals: [clock], scale: [1.0, 1.0]}\n"))
+    route = guard.policy.routes[0]
+    rng = np.random.default_rng(4)
+
+    def ask(client: str, hour: float) -> list[str]:
+        admission = guard.inspect(route, b'{"f": [10.0, %d]}' % int(hour))
+        return guard.review(route, client, admission, 200, b'{"p": 0.1}').reasons
+
+    partner = [ask("partner", time.gmtime().tm_hour) for _ in range(40)]
+    replay = [ask("copier", float(h)) for h in rng.integers(0, 24, 40)]
+    assert not any(partner)
+    assert replay.index(["extraction:clock"]) == 29
+
+
+def test_a_clock_index_past_the_features_skips_detection_instead_of_failing_the_request() -> None:
+    """Without feature names the policy cannot check the index; the first vector can: each answer then says
+    the detectors were skipped and why, where every request used to fail with a 500."""
+    from clearsight.guard.engine import Guard
+    from clearsight.guard.policy import parse_policy
+
+    guard = Guard(parse_policy(
+        "audit: {enabled: false}\nalerts: {log: false}\nroutes:\n  - path: /s\n    input: {paths: $.f}\n"
+        "    output: {scores: $.p}\n    extraction: {clock: 15, volume: 9/day}\n"))
+    route = guard.policy.routes[0]
+    admission = guard.inspect(route, b'{"f": [10.0, 3.0]}')
+    guard.count_answer(route, "c", admission)
+    review = guard.review(route, "c", admission, 200, b'{"p": 0.1}')
+    assert review.reasons == ["extraction.skipped: clock_feature must be a feature index in [0, 2), got 15"]

@@ -11,9 +11,10 @@ change) hold the share ``share`` of them.
 
 What it assumes, stated in the policy by naming the feature: the route's natural clients score events in
 real time, each from one time zone. A partner that back-fills or re-scores old events, or sends events from
-several time zones, spreads its differences too: lower ``clock_share`` for it, or leave the signal off. An
-attacker who knows the signal can pick, at each moment, rows whose hour is the current one; the signal then
-sees nothing, and only ``volume`` and the answer's hardening slow it down.
+several time zones, spreads its differences too: lower ``clock_share`` for it, or leave the signal off. It
+stops only attackers who do not know it: one who does can pick, at each moment, rows whose hour is the current
+one, or overwrite the hour feature with the hour it sends in, or keep just over ``clock_share`` of its queries
+in step; the signal then sees nothing, and only ``volume`` and the answer's hardening slow it down.
 """
 
 from __future__ import annotations

@@ -18,14 +18,14 @@ telling it from a partner bank is only possible by how much it asks, which ``vol
 limiter caps, or, where partners score in real time, by when its payments happened, which ``clock`` judges
 (docs/benchmarks.md shows how far such an attacker gets per query budget).
 
-Memory is bounded: at most ``max_clients`` clients (least recently seen dropped first), each with at most
-``window`` stored vectors, ``prada_distances`` distances, ``rate_window`` flags per rate signal and 96 volume
-counts. All state sits behind one lock; an observation costs a nearest-neighbour scan of the client's stored
-vectors (PRADA), one of the reference sample (``ood``) and, every ``prada_every`` queries, one Shapiro-Wilk test.
-Because this runs on every request, both scans are single BLAS calls over feature-major copies that only
-pick candidates, with the exact arithmetic rerun where it decides (see ``Reference.exceeds_ood_cut`` and
-``prada._ScreenedSet``), and the query is transformed into per-monitor buffers: a few tens of microseconds
-at window 2,000 and d = 10, with the same verdicts as the plain computation
+Memory is bounded: at most ``max_clients`` clients (least recently seen dropped first), each with at most ``window``
+stored vectors, ``prada_distances`` distances, ``rate_window`` flags per rate signal, 96 volume counts and
+``clock_window`` hour differences (about 600 bytes at 200). All state sits behind one lock; an observation costs a
+nearest-neighbour scan of the client's stored vectors (PRADA), one of the reference sample (``ood``) and, every
+``prada_every`` queries, one Shapiro-Wilk test. Because this runs on every request, both scans are single BLAS calls
+over feature-major copies that only pick candidates, with the exact arithmetic rerun where it decides (see
+``Reference.exceeds_ood_cut`` and ``prada._ScreenedSet``), and the query is transformed into per-monitor buffers: a
+few tens of microseconds at window 2,000 and d = 10, with the same verdicts as the plain computation
 (``benchmarks/bench_extraction_observe.py``).
 """
 
@@ -262,6 +262,7 @@ class ExtractionMonitor:
             raise ValueError(f"sent counts this query too: a positive integer, got {sent!r}")
         vector, values = _vector(x, self.n_features)
         answer = _output(output)
+        wall = _instant(at, "at") if at is not None else None  # checked before any state changes
         limit = self._volume_limit
         instant = _instant(now) if now is not None or (limit is not None and sent is None) else 0.0
         with self._lock:
@@ -273,7 +274,7 @@ class ExtractionMonitor:
             if feature is not None:
                 if state.clock is None:
                     state.clock = ClockTracker(self.settings.clock_window)
-                state.clock.add(hour_offset(values[feature], _instant(at) if at is not None else time.time()))
+                state.clock.add(hour_offset(values[feature], time.time() if wall is None else wall))
             if self._calibration is not None:
                 self._calibrate(client, vector)
             self._update(state, vector, values, answer)
@@ -485,12 +486,16 @@ def _output(output: object) -> float | None:
     return value
 
 
-def _instant(now: object) -> float:
+def _instant(now: object, name: str = "now") -> float:
     if now is None:
         return time.monotonic()
-    if isinstance(now, bool) or not isinstance(now, int | float) or not math.isfinite(now):
-        raise ValueError(f"now must be a finite number of seconds, got {now!r}")
-    return float(now)
+    try:
+        finite = not isinstance(now, bool) and isinstance(now, int | float) and math.isfinite(now)
+    except OverflowError:  # an integer beyond any float
+        finite = False
+    if not finite:
+        raise ValueError(f"{name} must be a finite number of seconds, got {now!r}")
+    return float(now)  # type: ignore[arg-type]
 
 
 def _duration(seconds: float) -> str:
