@@ -91,7 +91,7 @@ routes:
     hardening: {{round: 2}}
 {extraction}"""
 EXTRACTION = "    extraction: {actions: [alert]}\n"
-VOLUME = "    extraction: {actions: [alert], volume: 100000000/day}\n"  # counted in Redis on every answer, never fired
+VOLUME = "    extraction: {actions: [alert], volume: 100000000/day}\n"  # counted, sent to Redis in batches, never fired
 
 
 def free_port() -> int:
