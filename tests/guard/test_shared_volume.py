@@ -147,15 +147,15 @@ def test_a_count_is_the_last_total_read_plus_what_this_process_answered_since(pr
 
 def _failing(volume: SharedVolume, monkeypatch: pytest.MonkeyPatch, fail: Callable[[int], bool]) -> list[int]:
     """Make ``volume``'s script calls fail while ``fail(call number)``; returns the calls made so far."""
-    real_call, calls = volume._call, [0]
+    real_add, calls = volume.add, [0]
 
-    async def call(counts: dict[str, int], slot: int) -> dict[str, int]:
+    async def add(counts: dict[str, int], now: float | None = None) -> dict[str, int]:
         calls[0] += 1
         if fail(calls[0]):
             raise ConnectionError("redis is down")
-        return await real_call(counts, slot)
+        return await real_add(counts, now)
 
-    monkeypatch.setattr(volume, "_call", call)
+    monkeypatch.setattr(volume, "add", add)
     return calls
 
 
@@ -226,17 +226,17 @@ def test_a_count_during_a_batch_includes_the_batch(prefix: str, monkeypatch: pyt
     """While a batch is on its way: the last total read, plus the batch, plus what was answered since; and a
     second batch does not start over the first."""
     volume = _volume(prefix)
-    real_call = volume._call
+    real_add = volume.add
     gate = asyncio.Event()
 
-    async def slow(counts: dict[str, int], slot: int) -> dict[str, int]:
+    async def slow(counts: dict[str, int], now: float | None = None) -> dict[str, int]:
         await gate.wait()
-        return await real_call(counts, slot)
+        return await real_add(counts, now)
 
     async def run() -> list[int | None]:
         volume.count("bank")
         await volume.sync()  # Redis 1, read
-        monkeypatch.setattr(volume, "_call", slow)
+        monkeypatch.setattr(volume, "add", slow)
         volume.count("bank")
         volume.count("bank")
         first = asyncio.create_task(volume.sync())  # 2 on their way
@@ -330,15 +330,15 @@ def test_closing_during_a_batch_lets_it_finish_and_counts_it_once(prefix: str,
     """Cancelling the task mid-batch could hang the shutdown for good on 3.11 (redis-py swallowed the
     cancellation) and put a batch Redis had run back in line; now the task is told to stop between batches."""
     volume = _volume(prefix)
-    real_call = volume._call
+    real_add = volume.add
     started = asyncio.Event()
 
-    async def slow(counts: dict[str, int], slot: int) -> dict[str, int]:
+    async def slow(counts: dict[str, int], now: float | None = None) -> dict[str, int]:
         started.set()
         await asyncio.sleep(0.2)
-        return await real_call(counts, slot)
+        return await real_add(counts, now)
 
-    monkeypatch.setattr(volume, "_call", slow)
+    monkeypatch.setattr(volume, "add", slow)
     sync = VolumeSync([volume], interval=0.01)
 
     async def run() -> float:

@@ -122,9 +122,10 @@ class SharedVolume:
         try:
             for start in range(0, len(clients), BATCH_KEYS):
                 chunk = {client: sending[client] for client in clients[start:start + BATCH_KEYS]}
-                slot = int(time.time() // self._width)
+                now = time.time()
+                slot = int(now // self._width)
                 async with asyncio.timeout(CALL_TIMEOUT):
-                    totals = await self._call(chunk, slot)
+                    totals = await self.add(chunk, now)  # one script call: the chunk is one call's worth
                 known = self._known
                 for client, total in totals.items():
                     del sending[client]  # in Redis now: never sent again
@@ -144,26 +145,24 @@ class SharedVolume:
 
     async def add(self, counts: Mapping[str, int], now: float | None = None) -> dict[str, int]:
         """Add ``counts`` (client -> queries, each at least one) in the slot of ``now`` (epoch seconds, by
-        default the wall clock) and return each client's queries over the trailing period, these included."""
-        slot = int((time.time() if now is None else now) // self._width)
-        clients = list(counts)
-        totals: dict[str, int] = {}
-        for start in range(0, len(clients), BATCH_KEYS):
-            totals.update(await self._call({c: counts[c] for c in clients[start:start + BATCH_KEYS]}, slot))
-        return totals
-
-    async def _call(self, counts: Mapping[str, int], slot: int) -> dict[str, int]:
-        """One script call: ``counts`` added in ``slot``, each client's total read back."""
+        default the wall clock) and return each client's queries over the trailing period, these included: one
+        script call per ``BATCH_KEYS`` clients."""
         for queries in counts.values():
             if isinstance(queries, bool) or not isinstance(queries, int) or queries < 1:
                 raise ValueError(f"queries must be a positive integer, got {queries!r}")
         bridge = self._storage.bridge
         if self._script is None:
             self._script = bridge.get_connection().register_script(_ADD)  # type: ignore[attr-defined]
+        slot = int((time.time() if now is None else now) // self._width)
         route = f"volume/{len(self._route)}:{self._route}/"  # a route's length: no two route-client pairs alike
-        keys = [bridge.prefixed_key(route + client) for client in counts]
-        found = await self._script(keys, [slot, BUCKETS, self._ttl_ms, *counts.values()])  # type: ignore[operator]
-        return dict(zip(counts, map(int, found), strict=True))
+        clients = list(counts)
+        totals: dict[str, int] = {}
+        for start in range(0, len(clients), BATCH_KEYS):
+            batch = clients[start:start + BATCH_KEYS]
+            keys = [bridge.prefixed_key(route + client) for client in batch]
+            found = await self._script(keys, [slot, BUCKETS, self._ttl_ms, *(counts[c] for c in batch)])  # type: ignore[operator]
+            totals.update(zip(batch, map(int, found), strict=True))
+        return totals
 
 
 class VolumeSync:
